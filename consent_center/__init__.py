@@ -1,0 +1,76 @@
+"""Consent Center: a consent and communication-preference center."""
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import DEFAULT_SECRET_KEY, PROJECT_ROOT, TESTING_OVERRIDES, load_settings
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, handlers, commands."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_settings(app.instance_path))
+    if config and config.get("TESTING"):
+        app.config.update(TESTING_OVERRIDES)
+    app.config.update(config or {})
+    check_secret_key(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def check_secret_key(app: Flask) -> None:
+    """Refuse to run in production with the default secret key."""
+    if app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY and not (app.debug or app.testing):
+        raise RuntimeError(
+            "CONSENT_SECRET_KEY is not set: refusing to start outside debug or testing "
+            "with the default key (set CONSENT_DEBUG=1 for local development)"
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    from .extensions import babel, csrf, db, limiter, login_manager
+    from .i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .health import bp as health_bp
+    from .space import bp as space_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(space_bp, url_prefix="/space")
+
+
+def register_request_hooks(app: Flask) -> None:
+    from .web import commit_or_rollback, inject_template_globals
+
+    app.after_request(commit_or_rollback)
+    app.context_processor(inject_template_globals)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

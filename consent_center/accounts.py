@@ -1,0 +1,77 @@
+"""Accounts: creation and password checks (argon2)."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .clock import utcnow
+from .ledger import Actor
+from .models import Account, Role, Subject
+from .subjects import SubjectError, create_subject, normalise_email
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so both failures cost the same.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(ValueError):
+    """An account cannot be created or changed as asked."""
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def create_account(
+    session: Session, *, email: str, password: str | None, role: Role, actor: Actor,
+    name: str | None = None, locale: str = "fr",
+) -> Account:
+    """Create an account; a customer account gets its subject (or the existing one)."""
+    try:
+        email = normalise_email(email)
+    except SubjectError as exc:
+        raise AccountError(str(exc)) from exc
+    if session.scalars(select(Account.id).where(Account.email == email)).first():
+        raise AccountError("an account with this e-mail address already exists")
+    account = Account(
+        email=email, role=role, locale=locale,
+        password_hash=hash_password(password) if password else None,
+        password_changed_at=utcnow() if password else None,
+    )
+    if role == Role.CUSTOMER:
+        subject = session.scalars(select(Subject).where(Subject.email == email)).first()
+        if subject is None:
+            subject = create_subject(
+                session, actor=actor, email=email, name=name, locale=locale, is_customer=True
+            )
+        elif not subject.is_customer:
+            subject.is_customer = True
+        account.subject = subject
+    session.add(account)
+    session.flush()
+    return account
+
+
+def authenticate(session: Session, email: str, password: str) -> Account | None:
+    """Return the active account these credentials open, else None."""
+    try:
+        email = normalise_email(email)
+    except SubjectError:
+        email = ""
+    account = session.scalars(select(Account).where(Account.email == email)).first() if email else None
+    stored = account.password_hash if account and account.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if account is None or not account.active or not account.password_hash:
+        return None
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+    account.last_login_at = utcnow()
+    return account

@@ -1,0 +1,29 @@
+import click
+
+from ..accounts import AccountError, create_account
+from ..ledger import Actor
+from ..models import Role
+from .support import committing, fail
+
+
+@click.group("user", help="Accounts.")
+def group() -> None:
+    pass
+
+
+@group.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="At least 10 characters.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.CUSTOMER.value,
+              show_default=True)
+@click.option("--name", default=None)
+@click.option("--locale", type=click.Choice(["fr", "nl", "en"]), default="fr", show_default=True)
+def create(email: str, password: str, role: str, name: str | None, locale: str) -> None:
+    """Create an account (a customer account gets its subject)."""
+    try:
+        with committing() as session:
+            account = create_account(session, email=email, password=password, role=Role(role),
+                                     actor=Actor.system(), name=name, locale=locale)
+            click.echo(f"Created {role} account {account.email} (id {account.id}).")
+    except AccountError as exc:
+        fail(str(exc))

@@ -1,0 +1,13 @@
+"""The data model, one module per aggregate."""
+from .account import Account
+from .channel import Channel
+from .consent import ConsentEvent, ConsentState
+from .policy import PolicyText, PolicyVersion
+from .receipt import Receipt
+from .subject import Subject
+from .vocabulary import ActorType, Basis, EventType, Role, Source, Status
+
+__all__ = [
+    "Account", "ActorType", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
+    "PolicyText", "PolicyVersion", "Receipt", "Role", "Source", "Status", "Subject",
+]

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base
+from .vocabulary import Basis, Status
+
+
+class Channel(Base):
+    """A unit of consent (e-mail, SMS, post, newsletter, …)."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    # {"fr": "...", "nl": "...", "en": "..."}
+    names: Mapped[dict] = mapped_column(JSON, default=dict)
+    purposes: Mapped[dict] = mapped_column(JSON, default=dict)
+    default_status: Mapped[str] = mapped_column(String(16), default=Status.NEVER_ASKED)
+    default_basis: Mapped[str] = mapped_column(String(32), default=Basis.CONSENT)
+    commercial: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    def name(self, locale: str) -> str:
+        return self.names.get(locale) or self.names.get("en") or self.code
+
+    def purpose(self, locale: str) -> str:
+        return self.purposes.get(locale) or self.purposes.get("en") or ""
+
+    def default_for(self, is_customer: bool) -> tuple[str, str]:
+        """Return the (status, basis) a new subject starts with.
+
+        Consent is never a default (CJEU Planet49): only legitimate interest
+        (everyone) or the soft opt-in (existing customers only) start active.
+        """
+        if self.default_status == Status.GRANTED:
+            if self.default_basis == Basis.LEGITIMATE_INTEREST:
+                return Status.GRANTED, Basis.LEGITIMATE_INTEREST
+            if self.default_basis == Basis.SOFT_OPT_IN and is_customer:
+                return Status.GRANTED, Basis.SOFT_OPT_IN
+        return Status.NEVER_ASKED, Basis.CONSENT
+
+    def __repr__(self) -> str:
+        return f"<Channel {self.code}>"

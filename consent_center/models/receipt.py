@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, UTCDateTime
+from .subject import Subject
+
+
+class Receipt(Base):
+    """The consent receipt of one submitted change (one or more channels)."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Canonical JSON of the receipt document (Kantara Consent Receipt v1.1).
+    document: Mapped[str] = mapped_column(Text)
+    # Compact JWS over the document, once receipts are signed.
+    jws: Mapped[str | None] = mapped_column(Text)
+
+    subject: Mapped[Subject] = relationship()

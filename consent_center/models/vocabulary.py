@@ -1,0 +1,68 @@
+"""The closed vocabularies of the ledger: statuses, bases, sources, actors."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    GRANTED = "granted"
+    WITHDRAWN = "withdrawn"
+    REFUSED = "refused"
+    EXPIRED = "expired"
+    NEVER_ASKED = "never_asked"
+    RESTRICTED = "restricted"
+
+
+class Basis(StrEnum):
+    CONSENT = "consent"
+    # ePrivacy art. 13(2): existing customers, similar products, opt-out offered.
+    SOFT_OPT_IN = "soft_opt_in"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+
+
+class Source(StrEnum):
+    DEFAULT = "default"
+    CUSTOMER_SPACE = "customer_space"
+    UNSUBSCRIBE_LINK = "unsubscribe_link"
+    API = "api"
+    STAFF = "staff"
+    IMPORT = "import"
+    DOUBLE_OPT_IN = "double_opt_in"
+    EXPIRY = "expiry"
+    ERASURE = "erasure"
+    RESTRICTION = "restriction"
+    OBJECTION = "objection"
+    RECONSENT = "reconsent"
+
+
+class EventType(StrEnum):
+    """ISO/IEC TS 27560 style event kinds."""
+
+    DEFAULT = "default"
+    GIVEN = "given"
+    WITHDRAWN = "withdrawn"
+    REFUSED = "refused"
+    RENEWED = "renewed"
+    EXPIRED = "expired"
+    RESTRICTED = "restricted"
+    LIFTED = "lifted"
+
+
+class ActorType(StrEnum):
+    SUBJECT = "subject"
+    ACCOUNT = "account"
+    API_CLIENT = "api_client"
+    SYSTEM = "system"
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    SUPPORT = "support"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({Role.SUPPORT, Role.AUDITOR, Role.ADMIN})
+# Statuses under which a marketing tool may reach the subject; everything
+# else, including no state at all, is "no" (invariant 5).
+ALLOWED_STATUSES = frozenset({Status.GRANTED})

@@ -1,0 +1,16 @@
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class PreferencesForm(FlaskForm):
+    """The channel switches: each checked code is Active, the others Inactive.
+
+    ``choices`` are the channels shown, so a code that is not one of them
+    (a tampered form) fails validation instead of being ignored.
+    """
+
+    active = SelectMultipleField(
+        choices=[], validate_choice=True,
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+    )

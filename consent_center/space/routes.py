@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..preferences import history_of, preferences_of, save_preferences
+from ..trace import request_trace
+from . import bp
+from .forms import PreferencesForm
+
+HISTORY_PAGE = 50
+
+
+def customer_required(view):
+    """Only a customer account, and only for its own subject."""
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if current_user.subject is None:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@customer_required
+def preferences():
+    subject = current_user.subject
+    prefs = preferences_of(db.session, subject)
+    form = PreferencesForm()
+    form.active.choices = [(p.channel.code, p.channel.code) for p in prefs]
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("errors/error.html", code=400, reason="form"), 400
+        recorded = save_preferences(
+            db.session, subject, set(form.active.data or []),
+            account_id=current_user.id, trace=request_trace(request),
+        )
+        if recorded.receipt is None:
+            flash(_("Nothing changed."), "info")
+        else:
+            locale = str(get_locale())
+            for event in recorded.events:
+                channel_name = event.channel.name(locale) if event.channel else ""
+                flash(_("%(channel)s is now %(state)s.", channel=channel_name,
+                        state=_("Active") if event.status == "granted" else _("Inactive")), "success")
+        return redirect(url_for("space.preferences"))
+    form.active.data = [p.channel.code for p in prefs if p.active]
+    return render_template("space/preferences.html", form=form, prefs=prefs)
+
+
+@bp.get("/history")
+@customer_required
+def history():
+    before = request.args.get("before", type=int)
+    events = history_of(db.session, current_user.subject, limit=HISTORY_PAGE + 1, before=before)
+    more = len(events) > HISTORY_PAGE
+    events = events[:HISTORY_PAGE]
+    return render_template("space/history.html", events=events,
+                           next_before=events[-1].seq if more else None)
