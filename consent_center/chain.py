@@ -5,8 +5,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -73,10 +71,14 @@ class VerifyReport:
         return self.first_break is None
 
 
-def _event_rows(session: Session, batch: int = 5000) -> Iterator[tuple]:
-    """Yield every event with what its hash needs, by subject then chain order."""
+def _event_rows(session: Session, batch: int = 5000):
+    """Every event row (never an identity-mapped object) with what its hash needs."""
     stmt = (
-        select(ConsentEvent, Subject.public_id, Channel.code, PolicyVersion.label, Receipt.public_id)
+        select(
+            *ConsentEvent.__table__.c,
+            Subject.public_id.label("subject_public_id"), Channel.code.label("channel_code"),
+            PolicyVersion.label.label("policy_label"), Receipt.public_id.label("receipt_public_id"),
+        )
         .join(Subject, Subject.id == ConsentEvent.subject_id)
         .join(Channel, Channel.id == ConsentEvent.channel_id)
         .join(Receipt, Receipt.id == ConsentEvent.receipt_id)
@@ -84,7 +86,7 @@ def _event_rows(session: Session, batch: int = 5000) -> Iterator[tuple]:
         .order_by(ConsentEvent.subject_id, ConsentEvent.id)
         .execution_options(yield_per=batch)
     )
-    yield from session.execute(stmt)
+    return session.execute(stmt)
 
 
 def count_events(session: Session) -> int:
@@ -101,10 +103,20 @@ def verify_chains(session: Session, progress=None) -> VerifyReport:
     deletion or a reordering (of ids or of seq) the others.
     """
     report = VerifyReport()
+    rows = _event_rows(session)
+    try:
+        _walk(rows, report, progress)
+    finally:
+        rows.close()  # a break stops the walk early: release the server-side cursor
+    return report
+
+
+def _walk(rows, report: VerifyReport, progress) -> None:
     current_subject = None
     previous_hash: str | None = None
     expected_seq = 1
-    for event, subject_pid, channel_code, policy_label, receipt_pid in _event_rows(session):
+    for event in rows:
+        subject_pid = event.subject_public_id
         if progress is not None:
             progress(1)
         if event.subject_id != current_subject:
@@ -112,8 +124,8 @@ def verify_chains(session: Session, progress=None) -> VerifyReport:
             report.subjects += 1
         report.events += 1
         fields = hashed_fields(
-            event, subject_public_id=subject_pid, channel_code=channel_code,
-            policy_label=policy_label, receipt_public_id=receipt_pid,
+            event, subject_public_id=subject_pid, channel_code=event.channel_code,
+            policy_label=event.policy_label, receipt_public_id=event.receipt_public_id,
         )
         reason = None
         if event_hash(fields) != event.hash:
@@ -124,9 +136,8 @@ def verify_chains(session: Session, progress=None) -> VerifyReport:
             reason = f"its position is {event.seq}, expected {expected_seq} (deleted or reordered)"
         if reason:
             report.first_break = ChainBreak(event.id, subject_pid, reason)
-            return report
+            return
         previous_hash, expected_seq = event.hash, expected_seq + 1
-    return report
 
 
 def replay_states(session: Session) -> dict[tuple[int, int], tuple[str, str, int]]:

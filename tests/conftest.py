@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import contextvars
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from consent_center import create_app
+from consent_center.accounts import create_account
+from consent_center.extensions import db as database
+from consent_center.ledger import Actor
+from consent_center.models import Account, Role
+
+from .dbs import (PostgresDatabases, SqliteDatabases, backend_url, postgres_unreachable_reason,
+                  postgres_url)
+
+PASSWORD = "correct horse battery"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "settings(**kw): app settings for one test")
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    url = backend_url()
+    if url and url.startswith("postgresql"):
+        reason = postgres_unreachable_reason(url)
+        if reason:
+            pytest.exit(f"CONSENT_TEST_DATABASE_URL is set but {reason}", returncode=2)
+        dbs = PostgresDatabases(url)
+    else:
+        dbs = SqliteDatabases(tmp_path_factory.mktemp("db"))
+    yield dbs
+    dbs.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases():
+    """PostgreSQL databases whatever the suite's backend; skips if none answers."""
+    url = postgres_url()
+    reason = postgres_unreachable_reason(url)
+    if reason:
+        pytest.skip(reason)
+    dbs = PostgresDatabases(url)
+    yield dbs
+    dbs.close()
+
+
+@pytest.fixture
+def database_url(databases):
+    url = databases.create()
+    yield url
+    databases.drop(url)
+
+
+class IsolatedClient(FlaskClient):
+    """Each request in its own app context, as in production.
+
+    The test itself holds an app context; a request would otherwise reuse
+    it, and with it ``g`` (the logged-in user, the CSRF token) of earlier
+    requests. The database session is per thread and is closed by each
+    request's teardown: re-read objects after a request.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(request, database_url, tmp_path):
+    settings = {"TESTING": True, "DATABASE_URL": database_url}
+    marker = request.node.get_closest_marker("settings")
+    if marker:
+        settings.update(marker.kwargs)
+    app = create_app(settings)
+    app.test_client_class = IsolatedClient
+    app.instance_path = str(tmp_path / "instance")
+    with app.app_context():
+        yield app
+        database.session.remove()
+    database.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    return database.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def form_post(client, page: str, data: dict, action: str | None = None, **kwargs):
+    """Load ``page`` like a browser, then post ``data`` with its CSRF token."""
+    token = csrf_from(client.get(page, follow_redirects=True).get_data(as_text=True))
+    return client.post(action or page, data={"csrf_token": token, **data}, **kwargs)
+
+
+@pytest.fixture
+def make_account(session):
+    def make(email: str, role: Role = Role.CUSTOMER, password: str = PASSWORD, **kw) -> Account:
+        account = create_account(session, email=email, password=password, role=role,
+                                 actor=Actor.system(), **kw)
+        session.commit()
+        return account
+    return make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD, **kwargs):
+        return form_post(self.client, "/login", {"email": email, "password": password}, **kwargs)
+
+    def logout(self):
+        return form_post(self.client, "/", {}, action="/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def customer(make_account):
+    return make_account("camille@example.com", name="Camille Martin", locale="en")
+
+
+def account_by_email(session, email: str) -> Account:
+    return session.scalars(select(Account).where(Account.email == email)).one()

@@ -1,0 +1,43 @@
+import pytest
+
+from consent_center import create_app
+from consent_center.config import DEFAULT_SECRET_KEY
+
+
+def test_testing_config_is_applied(app):
+    assert app.testing
+    assert app.config["SECRET_KEY"] != DEFAULT_SECRET_KEY
+
+
+def test_refuses_default_secret_key_outside_debug(monkeypatch, database_url):
+    monkeypatch.delenv("CONSENT_SECRET_KEY", raising=False)
+    monkeypatch.delenv("CONSENT_DEBUG", raising=False)
+    with pytest.raises(RuntimeError, match="CONSENT_SECRET_KEY"):
+        create_app({"DATABASE_URL": database_url})
+
+
+def test_starts_in_production_with_a_real_secret_key(monkeypatch, database_url):
+    monkeypatch.setenv("CONSENT_SECRET_KEY", "a-long-production-secret")
+    monkeypatch.setenv("CONSENT_DATABASE_URL", database_url)
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "a-long-production-secret"
+    assert app.config["DATABASE_URL"] == database_url
+
+
+def test_healthz_answers_without_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+
+
+def test_readyz_answers_ok_when_the_database_answers(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json["database"] == "ok"
+
+
+def test_readyz_fails_when_the_database_is_unreachable(tmp_path):
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/db.sqlite3"})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable"

@@ -1,0 +1,148 @@
+"""Invariants 1 and 2: one write path, whole or absent; replay equals state."""
+import json
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import func, select
+
+from consent_center import ledger, receipts
+from consent_center.chain import replay_states, stored_states, verify_chains
+from consent_center.ledger import Actor, LedgerError, record_change
+from consent_center.models import (ConsentEvent, ConsentState, Receipt, Source, Status)
+from consent_center.subjects import create_subject
+
+
+def counts(session):
+    return tuple(session.scalar(select(func.count()).select_from(m))
+                 for m in (ConsentEvent, ConsentState, Receipt))
+
+
+def states_of(session, subject):
+    return {s.channel.code: (s.status, s.basis) for s in ledger.current_states(session, subject).values()}
+
+
+def test_new_customer_starts_at_each_channel_default_with_its_honest_basis(session):
+    subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+    assert states_of(session, subject) == {
+        "email": ("granted", "soft_opt_in"),
+        "sms": ("granted", "soft_opt_in"),
+        "post": ("granted", "legitimate_interest"),
+        "newsletter": ("never_asked", "consent"),
+    }
+    events = session.scalars(select(ConsentEvent).where(ConsentEvent.subject_id == subject.id)).all()
+    assert {e.event_type for e in events} == {"default"}
+    assert {e.source for e in events} == {"default"}
+
+
+def test_a_prospect_gets_no_soft_opt_in(session):
+    subject = create_subject(session, actor=Actor.system(), email="p@example.com", is_customer=False)
+    states = states_of(session, subject)
+    assert states["email"] == ("never_asked", "consent")
+    assert states["sms"] == ("never_asked", "consent")
+    assert states["post"] == ("granted", "legitimate_interest")
+
+
+def test_a_change_writes_events_state_and_one_receipt(session):
+    subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+    before = counts(session)
+    recorded = record_change(session, subject, {"sms": Status.WITHDRAWN, "newsletter": Status.GRANTED},
+                             source=Source.CUSTOMER_SPACE, actor=Actor("subject", subject.public_id))
+    session.commit()
+    assert len(recorded.events) == 2
+    assert counts(session) == (before[0] + 2, before[1], before[2] + 1)
+    assert {e.receipt_id for e in recorded.events} == {recorded.receipt.id}
+    document = json.loads(recorded.receipt.document)
+    assert document["consentReceiptID"] == recorded.receipt.public_id
+    assert [e["id"] for e in document["events"]] == [e.public_id for e in recorded.events]
+    sms = states_of(session, subject)["sms"]
+    assert sms == ("withdrawn", "soft_opt_in")
+    assert states_of(session, subject)["newsletter"] == ("granted", "consent")
+
+
+def test_unchanged_channels_produce_no_event_and_no_receipt(session):
+    subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+    before = counts(session)
+    recorded = record_change(session, subject, {"email": Status.GRANTED}, source=Source.API,
+                             actor=Actor.system())
+    assert recorded.receipt is None and recorded.events == []
+    assert counts(session) == before
+
+
+def test_unknown_channel_or_status_is_refused_and_writes_nothing(session):
+    subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+    session.commit()
+    before = counts(session)
+    with pytest.raises(LedgerError, match="unknown channel"):
+        record_change(session, subject, {"email": Status.WITHDRAWN, "fax": Status.GRANTED},
+                      source=Source.API, actor=Actor.system())
+    with pytest.raises(LedgerError, match="unknown status"):
+        record_change(session, subject, {"email": "maybe"}, source=Source.API, actor=Actor.system())
+    session.rollback()
+    assert counts(session) == before
+
+
+def test_a_failure_halfway_leaves_no_partial_write(client, auth, customer, session, monkeypatch):
+    auth.login(customer.email)
+    before = counts(session)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    # The events are built; the receipt fails: nothing of the change may remain.
+    monkeypatch.setattr(receipts, "build_document", explode)
+    from .conftest import account_by_email, form_post
+    with pytest.raises(RuntimeError):
+        form_post(client, "/space/preferences", {"active": ["email"]})
+    session.rollback()
+    assert counts(session) == before
+    subject = account_by_email(session, "camille@example.com").subject
+    assert states_of(session, subject)["sms"] == ("granted", "soft_opt_in")
+
+
+def test_events_chain_by_hash_and_sequence(session):
+    subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+    for status in ("withdrawn", "granted", "withdrawn"):
+        record_change(session, subject, {"email": status}, source=Source.API, actor=Actor.system())
+    events = session.scalars(select(ConsentEvent).where(ConsentEvent.subject_id == subject.id)
+                             .order_by(ConsentEvent.seq)).all()
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert events[0].prev_hash is None
+    for previous, event in zip(events, events[1:]):
+        assert event.prev_hash == previous.hash
+    assert verify_chains(session).ok
+
+
+def test_event_records_policy_version_in_force_and_server_time(session):
+    from datetime import datetime, timezone
+
+    from consent_center.policies import publish_policy
+
+    with freeze_time("2026-01-10 09:00:00"):
+        publish_policy(session, "v1", {"fr": "texte 1"}, effective_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+        publish_policy(session, "v2", {"fr": "texte 2"}, effective_at=datetime(2026, 3, 1, tzinfo=timezone.utc))
+        subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+        first = record_change(session, subject, {"sms": "withdrawn"}, source=Source.API, actor=Actor.system())
+    with freeze_time("2026-03-02 10:30:00"):
+        second = record_change(session, subject, {"sms": "granted"}, source=Source.API, actor=Actor.system())
+    assert first.events[0].policy_version.label == "v1"
+    assert second.events[0].policy_version.label == "v2"
+    assert second.events[0].occurred_at == datetime(2026, 3, 2, 10, 30, tzinfo=timezone.utc)
+    session.commit()
+    reloaded = session.get(ConsentEvent, second.events[0].id)
+    assert reloaded.occurred_at.tzinfo is not None
+
+
+def test_replaying_the_ledger_gives_exactly_the_stored_states(session):
+    import random
+
+    rng = random.Random(7)
+    subjects = [create_subject(session, actor=Actor.system(), email=f"s{i}@example.com",
+                               is_customer=bool(i % 2)) for i in range(6)]
+    statuses = [s.value for s in Status]
+    for _ in range(120):
+        subject = rng.choice(subjects)
+        changes = {code: rng.choice(statuses) for code in rng.sample(["email", "sms", "post", "newsletter"], 2)}
+        record_change(session, subject, changes, source=rng.choice(list(Source)), actor=Actor.system())
+    session.commit()
+    assert replay_states(session) == stored_states(session)
+    assert verify_chains(session).ok
