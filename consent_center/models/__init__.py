@@ -2,6 +2,7 @@
 from .account import Account
 from .channel import Channel
 from .consent import ConsentEvent, ConsentState
+from .outbox import OutboxMessage
 from .policy import PolicyText, PolicyVersion
 from .receipt import Receipt
 from .subject import Subject
@@ -9,5 +10,5 @@ from .vocabulary import ActorType, Basis, EventType, Role, Source, Status
 
 __all__ = [
     "Account", "ActorType", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
-    "PolicyText", "PolicyVersion", "Receipt", "Role", "Source", "Status", "Subject",
+    "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Source", "Status", "Subject",
 ]
