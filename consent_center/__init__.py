@@ -58,8 +58,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from . import security
     from .web import commit_or_rollback, inject_template_globals
 
+    security.register(app)
     app.after_request(commit_or_rollback)
     app.context_processor(inject_template_globals)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from zxcvbn import zxcvbn
 from sqlalchemy.orm import Session
 
 from .clock import utcnow
@@ -15,15 +16,27 @@ _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both failures cost the same.
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256  # zxcvbn is quadratic in length; no one types more
+MIN_PASSWORD_SCORE = 3  # of zxcvbn's 0-4: "safely unguessable" against online attacks
 
 
 class AccountError(ValueError):
     """An account cannot be created or changed as asked."""
 
 
-def hash_password(password: str) -> str:
+def check_password_policy(password: str, *, email: str | None = None) -> None:
+    """Refuse short, common or guessable passwords (zxcvbn's lists and score)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+    hints = [email, *email.split("@")] if email else []
+    if zxcvbn(password, user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+        raise AccountError("this password is too common or too easy to guess")
+
+
+def hash_password(password: str, *, email: str | None = None) -> str:
+    check_password_policy(password, email=email)
     return _hasher.hash(password)
 
 
@@ -40,7 +53,7 @@ def create_account(
         raise AccountError("an account with this e-mail address already exists")
     account = Account(
         email=email, role=role, locale=locale,
-        password_hash=hash_password(password) if password else None,
+        password_hash=hash_password(password, email=email) if password else None,
         password_changed_at=utcnow() if password else None,
     )
     if role == Role.CUSTOMER:

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..accounts import authenticate
+from ..clock import utcnow
 from ..extensions import db, limiter, login_manager
 from ..models import Account
 from ..web import is_safe_redirect
@@ -49,6 +50,7 @@ def login():
         if account is not None:
             session.clear()  # a fresh session at login (no fixation)
             login_user(account)
+            session["started_at"] = session["last_seen_at"] = int(utcnow().timestamp())
             target = form.next.data
             return redirect(target if is_safe_redirect(target) else _landing(account))
         flash(_("Unknown e-mail address or wrong password."), "error")
