@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 
@@ -12,3 +12,7 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Only the CSRF token: for logout and the language switch."""
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Six-digit code"), validators=[DataRequired(), Length(min=6, max=8)])

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from ..accounts import authenticate
-from ..clock import utcnow
 from ..extensions import db, limiter, login_manager
 from ..models import Account
 from ..web import is_safe_redirect
 from . import bp
 from .forms import LoginForm, LogoutForm
+from .login_flow import finish_login, landing, start_second_factor
 
 
 @login_manager.user_loader
@@ -43,16 +43,14 @@ def _failed(response) -> bool:
 @limiter.limit("30 per minute", methods=["POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(_landing(current_user))
+        return redirect(landing(current_user))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         account = authenticate(db.session, form.email.data, form.password.data)
         if account is not None:
-            session.clear()  # a fresh session at login (no fixation)
-            login_user(account)
-            session["started_at"] = session["last_seen_at"] = int(utcnow().timestamp())
-            target = form.next.data
-            return redirect(target if is_safe_redirect(target) else _landing(account))
+            if account.totp_secret:
+                return start_second_factor(account, form.next.data)
+            return finish_login(account, form.next.data)
         flash(_("Unknown e-mail address or wrong password."), "error")
         return render_template("auth/login.html", form=form), 401
     status = 400 if request.method == "POST" else 200
@@ -74,14 +72,8 @@ def logout():
 @bp.get("/")
 def index():
     if current_user.is_authenticated:
-        return redirect(_landing(current_user))
+        return redirect(landing(current_user))
     return redirect(url_for("auth.login"))
-
-
-def _landing(account: Account) -> str:
-    if account.is_staff:
-        return url_for("auth.staff_home")
-    return url_for("space.preferences")
 
 
 @bp.get("/staff")

@@ -27,3 +27,25 @@ def create(email: str, password: str, role: str, name: str | None, locale: str) 
             click.echo(f"Created {role} account {account.email} (id {account.id}).")
     except AccountError as exc:
         fail(str(exc))
+
+
+@group.command("reset-second-factor")
+@click.option("--email", required=True)
+def reset_second_factor(email: str) -> None:
+    """Turn off a staff member's two-step verification (lost phone)."""
+    from sqlalchemy import select
+
+    from ..models import Account
+    from ..second_factor import disable
+    from ..subjects import SubjectError, normalise_email
+
+    try:
+        address = normalise_email(email)
+    except SubjectError as exc:
+        fail(str(exc))
+    with committing() as session:
+        account = session.scalars(select(Account).where(Account.email == address)).first()
+        if account is None:
+            fail(f"no account {address}")
+        disable(account)
+        click.echo(f"Two-step verification is off for {address}; they set it up again at /staff/second-factor.")

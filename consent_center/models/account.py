@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -26,6 +26,10 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Base32 TOTP secret once a staff member has enrolled a second factor.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Last accepted TOTP time step: a code is accepted once (no replay).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     subject: Mapped[Subject | None] = relationship()
 
