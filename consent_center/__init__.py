@@ -50,11 +50,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .health import bp as health_bp
+    from .privacy import bp as privacy_bp
     from .space import bp as space_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(space_bp, url_prefix="/space")
+    app.register_blueprint(privacy_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

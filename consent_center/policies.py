@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import difflib
+
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -59,3 +63,35 @@ def publish_policy(
         version.texts.append(PolicyText(locale=locale, body=body, sha256=text_sha256(body)))
     session.flush()
     return version
+
+
+# CommonMark without raw HTML: a policy text can never inject markup or
+# script; markdown-it also refuses javascript: and data: links.
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+
+def render_markdown(text: str) -> Markup:
+    """Render a policy text safely."""
+    return Markup(_markdown.render(text))
+
+
+def all_versions(session: Session) -> list[PolicyVersion]:
+    return list(session.scalars(select(PolicyVersion).order_by(PolicyVersion.effective_at, PolicyVersion.id)))
+
+
+def find_version(session: Session, label: str) -> PolicyVersion | None:
+    return session.scalars(select(PolicyVersion).where(PolicyVersion.label == label)).first()
+
+
+def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
+    """Return the line diff of two texts as ("same"|"added"|"removed", line) pairs."""
+    result: list[tuple[str, str]] = []
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal":
+            result.extend(("same", line) for line in old_lines[a1:a2])
+            continue
+        result.extend(("removed", line) for line in old_lines[a1:a2])
+        result.extend(("added", line) for line in new_lines[b1:b2])
+    return result
