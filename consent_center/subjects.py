@@ -1,6 +1,7 @@
 """Subjects: creating and normalising the people the company talks to."""
 from __future__ import annotations
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,20 @@ def normalise_email(address: str) -> str:
         return validate_email(address.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise SubjectError(str(exc)) from exc
+
+
+LOCALE_REGIONS = {"fr": "FR", "nl": "NL", "en": "GB"}
+
+
+def normalise_phone(raw: str, region: str | None = None) -> str:
+    """Return ``raw`` in E.164 (+33612345678) or raise SubjectError."""
+    try:
+        number = phonenumbers.parse(raw.strip(), (region or "FR").upper())
+    except phonenumbers.NumberParseException as exc:
+        raise SubjectError(f"not a phone number: {raw!r}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise SubjectError(f"not a valid phone number: {raw!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def find_by_email(session: Session, address: str) -> Subject | None:

@@ -1,0 +1,58 @@
+import sys
+from pathlib import Path
+
+import click
+
+from ..importer import ImportFileError, count_lines, import_contacts
+from ..ledger import Actor
+from .support import committing, fail
+
+
+@click.group("import", help="Imports.")
+def group() -> None:
+    pass
+
+
+@group.command("contacts")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and count everything, write nothing.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the per-row report to this CSV file.")
+def contacts(path: Path, dry_run: bool, report_path: Path | None) -> None:
+    """Import contacts and consent states from a CSV file (format in README)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            total = count_lines(stream)
+        with path.open(encoding="utf-8-sig", newline="") as stream, \
+                click.progressbar(length=total, label="Importing", file=sys.stderr, show_pos=True) as bar:
+            with committing() as session:
+                report = import_contacts(session, stream, actor=Actor.system(), progress=bar.update)
+                if dry_run:
+                    session.rollback()
+    except UnicodeDecodeError:
+        fail(f"{path} is not UTF-8 text")
+    except ImportFileError as exc:
+        fail(str(exc))
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{report.rows} rows: {verb} {report.imported} "
+               f"({report.created} new, {report.changed} with changed consents, {report.unchanged} unchanged); "
+               f"{len(report.errors)} rejected; {len(report.kept)} newer choices kept.")
+    for line, message in report.errors:
+        click.echo(f"line {line}: {message}", err=True)
+    for line, message in report.kept:
+        click.echo(f"line {line}: {message}", err=True)
+    if report_path:
+        _write_report(report_path, report)
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+
+
+def _write_report(path: Path, report) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["line", "outcome", "message"])
+        rows = [(line, "rejected", msg) for line, msg in report.errors]
+        rows += [(line, "kept", msg) for line, msg in report.kept]
+        writer.writerows(sorted(rows))

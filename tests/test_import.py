@@ -1,0 +1,125 @@
+"""CSV import of contacts: per-row report, idempotence, never undoing newer choices."""
+import csv
+import io
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import func, select
+
+from consent_center.chain import replay_states, stored_states, verify_chains
+from consent_center.ledger import Actor, current_states, record_change
+from consent_center.models import ConsentEvent, Source, Subject
+
+HEADER = ["external_ref", "email", "phone", "name", "locale", "customer", "consent_email", "consent_sms",
+          "consent_newsletter", "basis", "evidence", "collected_at"]
+
+
+def write_csv(path, rows):
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def good_row(i, **over):
+    row = {"external_ref": f"CRM-{i}", "email": f"Contact{i}@Example.com ", "phone": "06 12 34 56 78",
+           "name": f"Contact {i}", "locale": "fr", "customer": "yes", "consent_email": "",
+           "consent_sms": "withdrawn", "consent_newsletter": "granted", "basis": "consent",
+           "evidence": "paper form, shop counter", "collected_at": "2026-01-05"}
+    row.update(over)
+    return [row[h] for h in HEADER]
+
+
+def event_count(session):
+    session.rollback()
+    return session.scalar(select(func.count()).select_from(ConsentEvent))
+
+
+def states_by_code(session, ref):
+    subject = session.scalars(select(Subject).where(Subject.external_ref == ref)).one()
+    return {s.channel.code: (s.status, s.basis) for s in current_states(session, subject).values()}
+
+
+BAD_ROWS = [
+    (good_row(90, email="not-an-address"), "email"),
+    (good_row(91, consent_sms="maybe"), "consent_sms must be one of"),
+    (good_row(92, evidence=""), "evidence is required"),
+    (good_row(93, locale="de"), "locale must be fr, nl or en"),
+    (good_row(94, phone="12"), "phone number"),
+    (good_row(95, collected_at="2999-01-01"), "in the future"),
+    (good_row(96, name="Bobby\x07Tables"), "control characters"),
+    (good_row(1, email="other@example.com"), "external_ref repeats line 2"),
+    (good_row(97, external_ref=""), "external_ref is empty"),
+]
+
+
+def test_import_reports_each_bad_row_and_imports_the_good_ones(runner, session, tmp_path):
+    path = write_csv(tmp_path / "contacts.csv", [good_row(1), good_row(2)] + [r for r, _ in BAD_ROWS])
+    result = runner.invoke(args=["import", "contacts", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "11 rows: imported 2 (2 new" in result.output
+    assert f"{len(BAD_ROWS)} rejected" in result.output
+    for line, (_, message) in enumerate(BAD_ROWS, start=4):
+        assert f"line {line}: " in result.output and message in result.output
+    subject = session.scalars(select(Subject).where(Subject.external_ref == "CRM-1")).one()
+    assert (subject.email, subject.phone, subject.is_customer) == ("contact1@example.com", "+33612345678", True)
+    states = states_by_code(session, "CRM-1")
+    assert states["sms"] == ("withdrawn", "soft_opt_in")
+    assert states["newsletter"] == ("granted", "consent")
+    assert states["email"] == ("granted", "soft_opt_in")  # left at its default
+    imported = session.scalars(select(ConsentEvent).where(ConsentEvent.source == Source.IMPORT)).all()
+    assert imported and all(e.evidence["text"] == "paper form, shop counter" for e in imported)
+    assert imported[0].evidence["collected_at"].startswith("2026-01-05")
+
+
+def test_a_second_run_changes_nothing(runner, session, tmp_path):
+    path = write_csv(tmp_path / "contacts.csv", [good_row(i) for i in range(1, 6)])
+    assert runner.invoke(args=["import", "contacts", str(path)]).exit_code == 0
+    before = event_count(session)
+    result = runner.invoke(args=["import", "contacts", str(path)])
+    assert "0 new, 0 with changed consents, 5 unchanged" in result.output
+    assert event_count(session) == before
+
+
+def test_dry_run_writes_nothing(runner, session, tmp_path):
+    path = write_csv(tmp_path / "contacts.csv", [good_row(1)])
+    result = runner.invoke(args=["import", "contacts", str(path), "--dry-run"])
+    assert "would import 1" in result.output and "Dry run" in result.output
+    assert event_count(session) == 0
+
+
+def test_an_old_crm_export_never_undoes_a_newer_withdrawal(runner, session, tmp_path):
+    path = write_csv(tmp_path / "contacts.csv", [good_row(1)])
+    runner.invoke(args=["import", "contacts", str(path)])
+    subject = session.scalars(select(Subject).where(Subject.external_ref == "CRM-1")).one()
+    record_change(session, subject, {"newsletter": "withdrawn"}, source=Source.CUSTOMER_SPACE,
+                  actor=Actor("subject", subject.public_id))
+    session.commit()
+    result = runner.invoke(args=["import", "contacts", str(path)])
+    assert "newsletter: the center's withdrawn is newer; kept" in result.output
+    assert states_by_code(session, "CRM-1")["newsletter"][0] == "withdrawn"
+
+
+def test_a_file_without_external_ref_or_with_unknown_columns_is_refused(runner, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("email,shoe_size\na@example.com,42\n")
+    result = runner.invoke(args=["import", "contacts", str(path)])
+    assert result.exit_code != 0 and "external_ref" in result.output
+
+
+def test_import_of_ten_thousand_rows_with_bad_rows(runner, session, tmp_path):
+    rows = [good_row(i) if i % 100 else good_row(i, email="broken@") for i in range(1, 10_001)]
+    path = write_csv(tmp_path / "big.csv", rows)
+    report = tmp_path / "report.csv"
+    result = runner.invoke(args=["import", "contacts", str(path), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "10000 rows: imported 9900 (9900 new" in result.output and "100 rejected" in result.output
+    lines = list(csv.reader(io.StringIO(report.read_text())))
+    assert len(lines) == 1 + 100 and lines[1][1] == "rejected"
+    before = event_count(session)
+    again = runner.invoke(args=["import", "contacts", str(path)])
+    assert "9900 unchanged" in again.output
+    assert event_count(session) == before
+    assert verify_chains(session).ok
+    assert replay_states(session) == stored_states(session)
