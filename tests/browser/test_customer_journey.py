@@ -1,0 +1,73 @@
+"""A customer in a real browser: log in, switch SMS off, see it confirmed and in the history."""
+import pytest
+
+from ..conftest import PASSWORD
+from .conftest import axe_violations, copy_for_readme
+
+
+@pytest.fixture
+def camille(make_account):
+    return make_account("camille@example.com", name="Camille Martin", locale="en")
+
+
+def log_in(page, base, email="camille@example.com"):
+    page.goto(f"{base}/login")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_customer_turns_sms_off_and_sees_it_confirmed(live_server, new_page, camille, screenshot, javascript):
+    page = new_page(javascript=javascript)
+    log_in(page, live_server)
+    page.wait_for_url(f"{live_server}/space/preferences")
+    sms = page.get_by_role("switch", name="Text messages (SMS)")
+    assert sms.is_checked()
+    sms.focus()
+    page.keyboard.press("Space")  # keyboard operable
+    assert not sms.is_checked()
+    page.get_by_role("button", name="Save my choices").click()
+    page.wait_for_url(f"{live_server}/space/preferences")
+    assert page.get_by_role("status").inner_text().strip() == "Text messages (SMS) is now Inactive."
+    assert not page.get_by_role("switch", name="Text messages (SMS)").is_checked()
+    shot = screenshot(page, f"preferences-{'js' if javascript else 'nojs'}")
+    if javascript:
+        copy_for_readme(shot, f"preferences-{shot.stem.rsplit('-', 1)[-1]}.png")
+    page.get_by_role("link", name="My history").click()
+    row = page.get_by_role("row").filter(has_text="Your personal space")
+    assert "Text messages (SMS)" in row.inner_text() and "Inactive (withdrawn)" in row.inner_text()
+
+
+def test_pages_have_no_serious_accessibility_violation(live_server, new_page, camille, screenshot):
+    page = new_page()
+    for path in ("/login", "/privacy", "/privacy/versions", "/nowhere"):
+        page.goto(f"{live_server}{path}")
+        assert axe_violations(page) == [], path
+    screenshot(page, "not-found")
+    log_in(page, live_server)
+    for path in ("/space/preferences", "/space/history"):
+        page.goto(f"{live_server}{path}")
+        assert axe_violations(page) == [], path
+
+
+def test_the_switch_has_a_visible_focus(live_server, new_page, camille):
+    page = new_page()
+    log_in(page, live_server)
+    sms = page.get_by_role("switch", name="Text messages (SMS)")
+    sms.focus()
+    outline = sms.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline not in ("", "none")
+
+
+@pytest.mark.parametrize("locale,title", [("fr", "Comment pouvons-nous vous contacter ?"),
+                                          ("nl", "Hoe mogen wij contact met u opnemen?")])
+def test_the_space_speaks_the_customers_language(live_server, new_page, make_account, locale, title):
+    make_account("jan@example.com", locale=locale)
+    page = new_page(locale=locale)
+    page.goto(f"{live_server}/login")
+    page.locator("#email").fill("jan@example.com")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form.card button[type=submit]").click()
+    page.wait_for_url(f"{live_server}/space/preferences")
+    assert page.get_by_role("heading", level=1).inner_text() == title
