@@ -62,7 +62,26 @@ def lock_subject(session: Session, subject: Subject) -> None:
     SQLite needs nothing more: every writing transaction there starts with
     BEGIN IMMEDIATE and holds the database's single write lock.
     """
-    session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
+
+
+def _states_and_head(session: Session, subject: Subject) -> tuple[dict[int, ConsentState], int, str | None]:
+    """Return the subject's states and its chain head (seq, hash) in one query.
+
+    Every event moves its channel's state, so the newest event of the chain
+    is the one the most recently moved state points to.
+    """
+    rows = session.execute(
+        select(ConsentState, ConsentEvent.seq, ConsentEvent.hash)
+        .join(ConsentEvent, ConsentEvent.id == ConsentState.event_id)
+        .where(ConsentState.subject_id == subject.id)
+    ).all()
+    states = {state.channel_id: state for state, _, _ in rows}
+    if not rows:
+        return states, 0, None
+    _, seq, head_hash = max(rows, key=lambda row: row.seq)
+    return states, seq, head_hash
 
 
 def current_states(session: Session, subject: Subject) -> dict[int, ConsentState]:
@@ -103,16 +122,9 @@ def record_change(
     if unknown:
         raise LedgerError(f"unknown channel: {', '.join(unknown)}")
 
-    states = current_states(session, subject)
+    states, seq, prev_hash = _states_and_head(session, subject)
     now = utcnow()
     policy = policy_in_force(session, now)
-    last = session.execute(
-        select(ConsentEvent.seq, ConsentEvent.hash)
-        .where(ConsentEvent.subject_id == subject.id)
-        .order_by(ConsentEvent.seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev_hash = (last.seq, last.hash) if last else (0, None)
 
     receipt = Receipt(public_id=str(uuid.uuid4()), subject_id=subject.id, issued_at=now)
     events: list[ConsentEvent] = []
@@ -159,12 +171,10 @@ def record_change(
     )
     receipt.document = receipts.serialise(document)
     session.add(receipt)
-    session.flush()
     for event in events:
-        event.receipt_id = receipt.id
+        # Relationships let one flush insert receipt, events, then states.
+        event.receipt = receipt
         session.add(event)
-    session.flush()
-    for event in events:
         _move_state(session, states.get(event.channel_id), subject, event)
     session.flush()
     return Recorded(receipt, events)
@@ -202,6 +212,6 @@ def _move_state(session: Session, state: ConsentState | None, subject: Subject, 
         session.add(state)
     state.status = event.status
     state.basis = event.basis
-    state.event_id = event.id
+    state.event = event
     state.policy_version_id = event.policy_version_id
     state.changed_at = event.occurred_at

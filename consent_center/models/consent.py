@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..db import Base, UTCDateTime
 from .channel import Channel
 from .policy import PolicyVersion
+from .receipt import Receipt
 from .subject import Subject
 
 # SQLite only aliases INTEGER PRIMARY KEY to the rowid.
@@ -47,6 +48,7 @@ class ConsentEvent(Base):
     subject: Mapped[Subject] = relationship()
     channel: Mapped[Channel] = relationship(lazy="joined")
     policy_version: Mapped[PolicyVersion | None] = relationship(lazy="joined")
+    receipt: Mapped[Receipt] = relationship()
 
     def __repr__(self) -> str:
         return f"<ConsentEvent {self.id} {self.subject_id}#{self.seq} {self.status}>"
@@ -67,3 +69,4 @@ class ConsentState(Base):
 
     channel: Mapped[Channel] = relationship(lazy="joined")
     policy_version: Mapped[PolicyVersion | None] = relationship(lazy="joined")
+    event: Mapped[ConsentEvent] = relationship()
