@@ -59,3 +59,8 @@ def publish_policy(
         version.texts.append(PolicyText(locale=locale, body=body, sha256=text_sha256(body)))
     session.flush()
     return version
+
+
+def find_policy(session: Session, label: str) -> PolicyVersion | None:
+    """Return the policy version labelled ``label``, if one was published."""
+    return session.scalars(select(PolicyVersion).where(PolicyVersion.label == label)).first()
