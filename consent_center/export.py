@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -108,7 +108,8 @@ def _filtered(stmt, resolved: ResolvedFilters):
     return stmt
 
 
-def _rows(session: Session, resolved: ResolvedFilters) -> Iterator[dict]:
+def _rows(session: Session, resolved: ResolvedFilters) -> Iterator[tuple]:
+    """Yield each event as a tuple in COLUMNS order."""
     text_for = _policy_text_index(session)
     stmt = _filtered(
         select(
@@ -127,18 +128,13 @@ def _rows(session: Session, resolved: ResolvedFilters) -> Iterator[dict]:
     ).order_by(ConsentEvent.id).execution_options(yield_per=BATCH)
     result = session.execute(stmt)
     try:
-        for r in result:
-            locale, sha256 = text_for(r.policy_version_id, r.language)
-            yield {
-                "event_id": r.public_id, "occurred_at": format_time(r.occurred_at),
-                "subject_id": r.subject, "seq": r.seq, "channel": r.code,
-                "previous_status": r.previous_status, "status": r.status,
-                "dpv_status": dpv_status(r.status, r.event_type), "event_type": r.event_type,
-                "basis": r.basis, "source": r.source, "actor_type": r.actor_type,
-                "actor_id": r.actor_id, "policy_version": r.label, "policy_text_locale": locale,
-                "policy_text_sha256": sha256, "receipt_id": r.receipt, "prev_hash": r.prev_hash,
-                "hash": r.hash, "evidence": r.evidence, "trace": r.trace,
-            }
+        for (event_id, occurred_at, subject, seq, channel, previous, status, event_type, basis, source,
+             actor_type, actor_id, version_id, label, receipt, language, prev_hash, hash_,
+             evidence, trace) in result:
+            locale, sha256 = text_for(version_id, language)
+            yield (event_id, format_time(occurred_at), subject, seq, channel, previous, status,
+                   dpv_status(status, event_type), event_type, basis, source, actor_type, actor_id,
+                   label, locale, sha256, receipt, prev_hash, hash_, evidence, trace)
     finally:
         result.close()  # a client that goes away mid-download frees the cursor
 
@@ -165,50 +161,49 @@ def _policy_text_index(session: Session) -> Callable[[int | None, str | None], t
     return text_for
 
 
-def _chunked(lines: Iterable[str], progress: Callable[[int], None]) -> Iterator[str]:
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
+def _batches(rows: Iterator[tuple], progress: Callable[[int], None]) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
         if len(batch) == CHUNK_ROWS:
-            yield "".join(batch)
+            yield batch
             progress(len(batch))
-            batch.clear()
+            batch = []
     if batch:
-        yield "".join(batch)
+        yield batch
         progress(len(batch))
 
 
-def _csv(rows: Iterator[dict], progress) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def line(values) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(values)
-        return buffer.getvalue()
-
-    yield line(COLUMNS)
-
-    def lines():
-        for row in rows:
-            yield line(_flat(row[c]) for c in COLUMNS)
-
-    yield from _chunked(lines(), progress)
+_EVIDENCE, _TRACE = COLUMNS.index("evidence"), COLUMNS.index("trace")
 
 
-def _flat(value) -> str | int | None:
-    if isinstance(value, dict | list):
-        return canonical_json(value)
-    return value
+def _csv(rows: Iterator[tuple], progress) -> Iterator[str]:
+    def flat(row: tuple) -> tuple:
+        evidence, trace = row[_EVIDENCE], row[_TRACE]
+        if evidence is None and trace is None:
+            return row
+        return row[:_EVIDENCE] + (_text(evidence), _text(trace)) + row[_TRACE + 1:]
+
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\r\n").writerow(COLUMNS)
+    yield header.getvalue()
+    for batch in _batches(rows, progress):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerows(map(flat, batch))
+        yield buffer.getvalue()
+
+
+def _text(value) -> str | None:
+    return None if value is None else canonical_json(value)
 
 
 def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _jsonl(rows: Iterator[dict], progress) -> Iterator[str]:
-    yield from _chunked((_json(row) + "\n" for row in rows), progress)
+def _jsonl(rows: Iterator[tuple], progress) -> Iterator[str]:
+    for batch in _batches(rows, progress):
+        yield "".join(_json(dict(zip(COLUMNS, row))) + "\n" for row in batch)
 
 
 def jsonld_context() -> dict:
@@ -231,20 +226,19 @@ def jsonld_context() -> dict:
     return context
 
 
-def _jsonld(rows: Iterator[dict], progress) -> Iterator[str]:
+def _jsonld(rows: Iterator[tuple], progress) -> Iterator[str]:
     yield '{"@context":' + _json(jsonld_context()) + ',"@graph":[\n'
-
-    def nodes():
-        separator = ""
-        for row in rows:
-            node = dict(row)
-            node["@id"] = f"urn:uuid:{row['event_id']}"
+    separator = ""
+    for batch in _batches(rows, progress):
+        nodes = []
+        for row in batch:
+            node = dict(zip(COLUMNS, row))
+            node["@id"] = f"urn:uuid:{node['event_id']}"
             node["@type"] = "dpv:ConsentRecord"
-            node["subject_id"] = f"urn:consent-center:subject:{row['subject_id']}"
-            node["receipt_id"] = f"urn:uuid:{row['receipt_id']}"
-            node["legal_basis"] = DPV_LEGAL_BASIS.get(row["basis"])
-            yield separator + _json(node)
+            node["subject_id"] = f"urn:consent-center:subject:{node['subject_id']}"
+            node["receipt_id"] = f"urn:uuid:{node['receipt_id']}"
+            node["legal_basis"] = DPV_LEGAL_BASIS.get(node["basis"])
+            nodes.append(separator + _json(node))
             separator = ",\n"
-
-    yield from _chunked(nodes(), progress)
+        yield "".join(nodes)
     yield "\n]}\n"
