@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from consent_center.ledger import Actor, record_change
-from consent_center.models import Role, Source, Subject, VerificationRun
+from consent_center.models import Role, Source, VerificationRun
 from consent_center.policies import publish_policy
 from consent_center.subjects import create_subject
 

@@ -40,8 +40,16 @@ def policy(label: str):
         abort(404)
     wanted = request.args.get("locale") or str(get_locale())
     text = version.text(wanted)
-    return render_template("public/policy.html", version=version, text=text,
-                           body=Markup(_markdown.render(text.body)))
+    return render_template("public/policy.html", version=version, text=text, body=_render(text.body))
+
+
+def _render(markdown: str) -> Markup:
+    # The page has its own h1: the text's headings move one level down.
+    tokens = _markdown.parse(markdown)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+    return Markup(_markdown.renderer.render(tokens, _markdown.options, {}))
 
 
 @bp.get("/privacy/<label>/<locale>.txt")
