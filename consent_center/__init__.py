@@ -53,12 +53,14 @@ def register_blueprints(app: Flask) -> None:
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .health import bp as health_bp
-    from .public import bp as public_bp
+    from .jwks import bp as jwks_bp
+    from .privacy import bp as privacy_bp
     from .space import bp as space_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
-    app.register_blueprint(public_bp)
+    app.register_blueprint(jwks_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(space_bp, url_prefix="/space")
     app.register_blueprint(audit_bp, url_prefix="/audit")
 

@@ -61,6 +61,5 @@ def publish_policy(
     return version
 
 
-def find_policy(session: Session, label: str) -> PolicyVersion | None:
-    """Return the policy version labelled ``label``, if one was published."""
+def find_version(session: Session, label: str) -> PolicyVersion | None:
     return session.scalars(select(PolicyVersion).where(PolicyVersion.label == label)).first()

@@ -87,7 +87,7 @@ def build_document(
             "phone": config.get("CONTROLLER_PHONE") or "",
             "piiControllerUrl": base_url,
         }],
-        "policyUrl": f"{base_url}/privacy/{quote(policy.label, safe='')}" if policy else f"{base_url}/privacy",
+        "policyUrl": f"{base_url}/privacy/versions/{quote(policy.label, safe='')}" if policy else f"{base_url}/privacy",
         "services": [_service(channels[e.channel_id], e, locale) for e in events],
         "sensitive": False,
         "spiCat": [],

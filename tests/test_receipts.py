@@ -77,7 +77,7 @@ def test_the_kantara_fields_are_present_and_typed(change):
                             "piiCategory": list, "primaryPurpose": bool, "termination": str,
                             "thirdPartyDisclosure": bool}.items():
             assert isinstance(purpose[field], kind), field
-    assert doc["policyUrl"].endswith("/privacy/2018-11-26")
+    assert doc["policyUrl"] == "http://localhost/privacy/versions/2018-11-26"
 
 
 def test_the_iso_27560_additions_name_basis_event_policy_text_and_ledger_hashes(session, change):

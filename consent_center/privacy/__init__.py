@@ -1,5 +1,5 @@
 from flask import Blueprint
 
-bp = Blueprint("public", __name__)
+bp = Blueprint("privacy", __name__)
 
 from . import routes  # noqa: E402,F401
