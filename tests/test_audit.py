@@ -100,7 +100,7 @@ def test_a_persons_history_names_sources_actors_bases_and_the_exact_policy(clien
     assert "ticket 4411" in html  # the staff's evidence
     assert "Existing customer (soft opt-in)" in html and "Legitimate interest" in html
     assert 'href="/privacy/versions/2018-11-26?locale=fr"' in html
-    assert html.count("<td>subject") == 1 and "<td>account <code>7</code>" in html
+    assert html.count("<td>The person <code>") == 1 and "<td>Staff account <code>7</code>" in html
 
 
 def test_the_policy_link_shows_the_exact_text_and_its_hash(client, session, person):
