@@ -6,9 +6,11 @@ from .outbox import OutboxMessage
 from .policy import PolicyText, PolicyVersion
 from .receipt import Receipt
 from .subject import Subject
+from .verification import VerificationRun
 from .vocabulary import ActorType, Basis, EventType, Role, Source, Status
 
 __all__ = [
     "Account", "ActorType", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
     "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Source", "Status", "Subject",
+    "VerificationRun",
 ]
