@@ -5,10 +5,12 @@ from .consent import ConsentEvent, ConsentState
 from .outbox import OutboxMessage
 from .policy import PolicyText, PolicyVersion
 from .receipt import Receipt
+from .signup import NewsletterSignup
 from .subject import Subject
 from .vocabulary import ActorType, Basis, EventType, Role, Source, Status
 
 __all__ = [
     "Account", "ActorType", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
-    "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Source", "Status", "Subject",
+    "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Source",
+    "Status", "Subject",
 ]
