@@ -59,7 +59,10 @@ def account_for(session: Session, purpose: str, token: str) -> Account:
 
 
 def set_password(session: Session, account: Account, password: str) -> None:
-    """Set the account's password; every invitation or reset token issued before dies."""
-    account.password_hash = hash_password(password)
+    """Set the account's password; every invitation or reset token issued before dies.
+
+    Raises AccountError for a password the policy refuses (nothing changes).
+    """
+    account.password_hash = hash_password(password, email=account.email)
     account.password_changed_at = utcnow()
     session.flush()

@@ -52,14 +52,14 @@ def protect_token_pages(response: Response) -> Response:
     """Headers for pages whose URL carries a token (unsubscribe, confirmation, reset).
 
     The token must not leak through the Referer of a link followed from the
-    page, nor sit in a shared cache or a search index, nor be framed.
-    Registered as ``after_request`` by the blueprints that have such pages.
+    page, nor sit in a shared cache or a search index. (Framing is refused
+    on every page by ``security.apply_security_headers``, which runs after
+    and keeps these.) Registered as ``after_request`` by the blueprints
+    that have such pages.
     """
     if "token" not in (request.view_args or {}):
         return response
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     return response

@@ -119,8 +119,9 @@ def test_an_invitation_token_cannot_reset_and_a_reset_token_cannot_invite(client
 
 
 @pytest.mark.parametrize("password, confirm, message", [
-    ("short", "short", "at least 10 characters"),
+    ("short", "short", "10 to 256 characters"),
     (NEW_PASSWORD, NEW_PASSWORD + "!", "not the same"),
+    ("password1234", "password1234", "too common or too easy to guess"),
 ])
 def test_a_bad_new_password_is_refused_with_the_form_kept(client, auth, session, customer, password, confirm,
                                                           message):

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from ..accounts import MIN_PASSWORD_LENGTH
+from ..accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
@@ -28,8 +28,9 @@ class ForgotPasswordForm(FlaskForm):
 class SetPasswordForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[
         DataRequired(),
-        Length(min=MIN_PASSWORD_LENGTH, max=1024,
-               message=_l("A password has at least %(min)d characters.", min=MIN_PASSWORD_LENGTH)),
+        Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+               message=_l("A password has %(min)d to %(max)d characters.", min=MIN_PASSWORD_LENGTH,
+                          max=MAX_PASSWORD_LENGTH)),
     ])
     confirm = PasswordField(_l("The same password again"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords are not the same."))])

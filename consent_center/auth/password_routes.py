@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import passwords
+from ..accounts import AccountError
 from ..extensions import db, limiter
 from ..public.routes import link_invalid
 from ..rate_limits import address_key, address_limit, public_limit
@@ -55,8 +56,13 @@ def _choose_password(purpose: str, token: str):
         return link_invalid(url_for("auth.forgot_password"), _("Ask for a new link"))
     form = SetPasswordForm()
     if form.validate_on_submit():
-        passwords.set_password(db.session, account, form.password.data)
-        flash(_("Your password is set. You can now log in."), "success")
-        return redirect(url_for("auth.login"))
+        try:
+            passwords.set_password(db.session, account, form.password.data)
+        except AccountError:
+            form.password.errors = [*form.password.errors, _(
+                "This password is too common or too easy to guess. A sentence of several words works well.")]
+        else:
+            flash(_("Your password is set. You can now log in."), "success")
+            return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/set_password.html", form=form, purpose=purpose, email=account.email), status

@@ -3,13 +3,12 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from markdown_it import MarkdownIt
-from markupsafe import Markup
 
 from .. import manage_links, newsletter
 from ..extensions import db, limiter
 from ..manage_links import ManageLinkError
 from ..models import Source
+from ..policies import render_markdown
 from ..newsletter import SignupError
 from ..preferences import preferences_of, save_preferences
 from ..rate_limits import address_key, address_limit, public_limit
@@ -18,13 +17,9 @@ from ..trace import request_trace
 from . import bp
 from .forms import ConfirmForm, ManageForm, SubscribeForm
 
-# Policy texts are Markdown written by staff; raw HTML in them is not rendered.
-_markdown = MarkdownIt("commonmark", {"html": False})
-
-
-def _policy_html(policy) -> Markup:
+def _policy_html(policy):
     text = policy.text(str(get_locale()))
-    return Markup(_markdown.render(text.body)) if text else Markup("")
+    return render_markdown(text.body) if text else ""
 
 
 @bp.route("/subscribe", methods=["GET", "POST"])

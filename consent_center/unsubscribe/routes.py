@@ -14,9 +14,10 @@ whoever holds it can POST without any browser's help, as RFC 8058 wants.
 A CSRF token would add no protection and would break one-click. What a
 third-party page could still do is drive a visitor's own browser through
 the page's broader buttons (stop everything, undo = subscribe again), or
-frame the page to trick a click. So: the page is never framed
-(``protect_token_pages``), and a button POST that the browser itself marks
-as cross-site (``Sec-Fetch-Site``, or a foreign ``Origin``) is refused.
+frame the page to trick a click. So: the page is never framed (CSP
+``frame-ancestors 'none'`` and ``X-Frame-Options``, see ``security.py``),
+and a button POST that the browser itself marks as cross-site
+(``Sec-Fetch-Site``, or a foreign ``Origin``) is refused.
 The one-click body is accepted from anywhere, since it only ever
 withdraws the link's own channel — the safe direction.
 """
