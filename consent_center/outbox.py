@@ -138,6 +138,9 @@ class Tally:
 def deliver_claimed(session: Session, c: Claim) -> str:
     """Deliver one leased message and record the outcome; return its new status."""
     message = session.get(OutboxMessage, c.id, populate_existing=True)
+    if message is None:  # deleted since it was leased: nothing left to deliver
+        session.rollback()
+        return DEAD
     # The deliverer works on a detached copy, outside any transaction: a
     # slow SMTP server must hold no lock (on SQLite, the one write lock).
     session.expunge(message)

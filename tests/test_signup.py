@@ -6,7 +6,8 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from consent_center.ledger import Actor
-from consent_center.models import ConsentEvent, ConsentState, NewsletterSignup, OutboxMessage, Receipt, Subject
+from consent_center.models import (ConsentEvent, ConsentState, NewsletterSignup, OutboxMessage, Receipt,
+                                   Subject)
 from consent_center.policies import publish_policy
 from consent_center.subjects import create_subject
 
@@ -22,7 +23,8 @@ SUBJECTS = {
 
 @pytest.fixture
 def policy(session):
-    version = publish_policy(session, "2026-01", {"fr": "Notre politique.", "nl": "Ons beleid.", "en": "Our policy."},
+    version = publish_policy(session, "2026-01",
+                             {"fr": "Notre politique.", "nl": "Ons beleid.", "en": "Our policy."},
                              effective_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
     session.commit()
     return version
@@ -80,9 +82,9 @@ def test_sign_up_records_nothing_until_the_link_is_confirmed(client, session, ru
     assert event.policy_version_id == policy.id
     evidence = event.evidence
     assert evidence["policy_version_accepted"] == "2026-01"
-    assert evidence["signed_up_at"] < evidence["confirmed_at"] or evidence["signed_up_at"] <= evidence["confirmed_at"]
-    assert evidence["sign_up_trace"] == {"ip_network": "127.0.0.0/24", "user_agent": evidence["sign_up_trace"]["user_agent"],
-                                         "route": "/subscribe"}
+    assert evidence["signed_up_at"] <= evidence["confirmed_at"]
+    assert (evidence["sign_up_trace"]["ip_network"], evidence["sign_up_trace"]["route"]) == \
+        ("127.0.0.0/24", "/subscribe")
     assert evidence["confirmation_trace"]["route"] == "/subscribe/confirm/…"
     assert event.trace == evidence["confirmation_trace"]
 
