@@ -21,9 +21,10 @@ instance/secret_key:
 demo: install instance/secret_key
 	CONSENT_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask --app wsgi db upgrade
 	CONSENT_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask --app wsgi demo
-	@echo "Open http://$(HOST):$(PORT)/login"
-	CONSENT_SECRET_KEY=$$(cat instance/secret_key) CONSENT_BASE_URL=http://$(HOST):$(PORT) \
-		$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+	@echo "Open http://$(HOST):$(PORT)/login — e-mails are written to instance/outbox/*.eml"
+	export CONSENT_SECRET_KEY=$$(cat instance/secret_key) CONSENT_BASE_URL=http://$(HOST):$(PORT); \
+	$(BIN)/flask --app wsgi outbox deliver & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
+	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/pytest

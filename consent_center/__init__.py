@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     check_secret_key(app)
     register_extensions(app)
     register_blueprints(app)
+    register_deliverers(app)
     register_request_hooks(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -55,7 +56,9 @@ def register_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
     from .jwks import bp as jwks_bp
     from .privacy import bp as privacy_bp
+    from .public import bp as public_bp
     from .space import bp as space_bp
+    from .unsubscribe import bp as unsubscribe_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
@@ -63,6 +66,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(space_bp, url_prefix="/space")
     app.register_blueprint(audit_bp, url_prefix="/audit")
+    app.register_blueprint(public_bp)
+    app.register_blueprint(unsubscribe_bp)
+
+
+def register_deliverers(app: Flask) -> None:
+    """What the outbox worker delivers, by message kind."""
+    from .mail import deliver_email
+    from .outbox import register_deliverer
+
+    register_deliverer("email", deliver_email)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -25,6 +25,19 @@ def _env_list(name: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _env_int(name: str, default: int, minimum: int = 1) -> int:
+    value = _env(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise RuntimeError(f"CONSENT_{name} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise RuntimeError(f"CONSENT_{name} must be at least {minimum}")
+    return number
+
+
 def load_settings(instance_path: str) -> dict:
     """Return the app settings from the environment."""
     database_url = _env("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'consent_center.sqlite3'}"
@@ -57,10 +70,46 @@ def load_settings(instance_path: str) -> dict:
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=int(_env("SESSION_IDLE_MINUTES", "30"))),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=int(_env("SESSION_ABSOLUTE_HOURS", "12"))),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(_env("SESSION_ABSOLUTE_HOURS", "12"))),
+        # Rate limits of the public pages (Flask-Limiter syntax).
+        "PUBLIC_RATE_LIMIT": _env("PUBLIC_RATE_LIMIT", "20 per hour"),
+        "ADDRESS_RATE_LIMIT": _env("ADDRESS_RATE_LIMIT", "3 per hour"),
+        "UNSUBSCRIBE_RATE_LIMIT": _env("UNSUBSCRIBE_RATE_LIMIT", "120 per minute"),
+        "UNSUBSCRIBE_TOKEN_RATE_LIMIT": _env("UNSUBSCRIBE_TOKEN_RATE_LIMIT", "20 per hour"),
+        # Token ages (tokens.PURPOSES reads these keys).
+        "UNSUBSCRIBE_TOKEN_MAX_AGE": timedelta(days=_env_int("UNSUBSCRIBE_TOKEN_DAYS", 730)),
+        "DOUBLE_OPT_IN_TOKEN_MAX_AGE": timedelta(days=_env_int("DOUBLE_OPT_IN_TOKEN_DAYS", 7)),
+        "INVITATION_TOKEN_MAX_AGE": timedelta(days=_env_int("INVITATION_TOKEN_DAYS", 14)),
+        "PASSWORD_RESET_TOKEN_MAX_AGE": timedelta(minutes=_env_int("PASSWORD_RESET_TOKEN_MINUTES", 120)),
+        "EMAIL_CHANGE_TOKEN_MAX_AGE": timedelta(hours=_env_int("EMAIL_CHANGE_TOKEN_HOURS", 48)),
+        "MANAGE_LINK_TOKEN_MAX_AGE": timedelta(hours=_env_int("MANAGE_LINK_TOKEN_HOURS", 48)),
+        # Mail: SMTP in production, .eml files under instance/outbox/ otherwise.
+        "MAIL_FROM": _env("MAIL_FROM", "Consent Center <no-reply@localhost>"),
+        "SMTP_HOST": _env("SMTP_HOST", "") or "",
+        "SMTP_PORT": _env_int("SMTP_PORT", 587),
+        "SMTP_USERNAME": _env("SMTP_USERNAME", "") or "",
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD", "") or "",
+        "SMTP_STARTTLS": _env_bool("SMTP_STARTTLS", True),
+        "SMTP_TIMEOUT": _env_int("SMTP_TIMEOUT", 30),
+        # The outbox worker: attempts before a message is dead, first retry delay.
+        "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 10),
+        "OUTBOX_RETRY_SECONDS": _env_int("OUTBOX_RETRY_SECONDS", 60),
     }
     if _env("DEBUG") is not None:
         settings["DEBUG"] = _env_bool("DEBUG", False)
+    settings["MAIL_BACKEND"] = _mail_backend(settings)
     return settings
+
+
+def _mail_backend(settings: dict) -> str:
+    """SMTP when asked, or when a host is set outside debug; files otherwise."""
+    chosen = (_env("MAIL_BACKEND") or "").strip().lower()
+    if chosen:
+        if chosen not in {"smtp", "files"}:
+            raise RuntimeError(f"CONSENT_MAIL_BACKEND is smtp or files, not {chosen!r}")
+        return chosen
+    if settings.get("DEBUG") or not settings["SMTP_HOST"]:
+        return "files"
+    return "smtp"
 
 
 TESTING_OVERRIDES = {
@@ -68,4 +117,5 @@ TESTING_OVERRIDES = {
     "SECRET_KEY": "testing-secret-key",
     "RATELIMIT_STORAGE_URI": "memory://",
     "BASE_URL": "http://localhost",
+    "MAIL_BACKEND": "files",
 }

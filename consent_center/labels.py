@@ -18,6 +18,7 @@ SOURCE_LABELS = {
     Source.DEFAULT: _l("Default when your account was created"),
     Source.CUSTOMER_SPACE: _l("Your personal space"),
     Source.UNSUBSCRIBE_LINK: _l("Unsubscribe link"),
+    Source.MANAGE_LINK: _l("Link to your preferences sent by e-mail"),
     Source.API: _l("Marketing tool"),
     Source.STAFF: _l("Customer service"),
     Source.IMPORT: _l("Import"),

@@ -42,11 +42,13 @@ def preferences_of(session: Session, subject: Subject) -> list[ChannelPreference
 
 
 def save_preferences(
-    session: Session, subject: Subject, active_codes: set[str], *, account_id: int, trace: dict,
+    session: Session, subject: Subject, active_codes: set[str], *, account_id: int | None, trace: dict,
+    source: Source = Source.CUSTOMER_SPACE,
 ) -> Recorded:
     """Switch each shown channel to Active if its code is in ``active_codes``.
 
     Switching off withdraws; a channel never asked and left off stays as it is.
+    ``account_id`` is None on the page reached by a manage link (no login).
     """
     changes: dict[str, str] = {}
     for pref in preferences_of(session, subject):
@@ -55,9 +57,11 @@ def save_preferences(
             changes[code] = Status.GRANTED
         elif pref.active:
             changes[code] = Status.WITHDRAWN
+    if account_id is not None:
+        trace = trace | {"account": account_id}
     return record_change(
-        session, subject, changes, source=Source.CUSTOMER_SPACE,
-        actor=Actor(ActorType.SUBJECT, subject.public_id), trace=trace | {"account": account_id},
+        session, subject, changes, source=source,
+        actor=Actor(ActorType.SUBJECT, subject.public_id), trace=trace,
     )
 
 

@@ -37,6 +37,7 @@ COLLECTION_METHODS = {
     Source.DEFAULT: "channel default at account creation",
     Source.CUSTOMER_SPACE: "customer preference space",
     Source.UNSUBSCRIBE_LINK: "unsubscribe link",
+    Source.MANAGE_LINK: "preferences link sent by e-mail on request",
     Source.API: "marketing tool API",
     Source.STAFF: "staff on the subject's behalf",
     Source.IMPORT: "import",

@@ -7,13 +7,18 @@ measured on the one clock (``clock.utcnow``), so freezegun governs them.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from .clock import utcnow
+
+if TYPE_CHECKING:
+    from .models import Account
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,8 @@ class Purpose:
 
 
 PURPOSES = {
-    # Links in old mail must keep working: two years unless configured.
+    # Links in old mail must keep working: two years unless configured
+    # (CONSENT_UNSUBSCRIBE_TOKEN_DAYS and its siblings, read in config.py).
     "unsubscribe": Purpose("consent-center/unsubscribe", "UNSUBSCRIBE_TOKEN_MAX_AGE", timedelta(days=730)),
     "double_opt_in": Purpose("consent-center/double-opt-in", "DOUBLE_OPT_IN_TOKEN_MAX_AGE", timedelta(days=7)),
     "invitation": Purpose("consent-center/invitation", "INVITATION_TOKEN_MAX_AGE", timedelta(days=14)),
@@ -85,3 +91,54 @@ def read_unsubscribe_token(token: str) -> tuple[str, str]:
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), str) or not isinstance(payload.get("c"), str):
         raise TokenError("invalid")
     return payload["s"], payload["c"]
+
+
+# Tokens that act on an account die once used: they carry a fingerprint of
+# what using them changes (the password hash and its date), and the e-mail
+# address they were sent to, so setting a password, or a new address,
+# retires every such token issued before.
+ACCOUNT_PURPOSES = ("invitation", "password_reset")
+
+
+def account_fingerprint(account: Account) -> str:
+    """Return a short digest of the account state a used token must no longer match."""
+    changed = account.password_changed_at.isoformat() if account.password_changed_at else ""
+    material = "\x1f".join([str(account.id), account.email, account.password_hash or "", changed])
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+
+def account_token(purpose: str, account: Account) -> str:
+    """Return an invitation or password-reset token for ``account``."""
+    if purpose not in ACCOUNT_PURPOSES:
+        raise ValueError(f"{purpose} is not an account token purpose")
+    return sign(purpose, {"a": account.id, "f": account_fingerprint(account)})
+
+
+def read_account_token(purpose: str, token: str) -> tuple[int, str]:
+    """Return (account id, fingerprint) of a valid account token, unchecked against the account."""
+    payload = load(purpose, token)
+    if not isinstance(payload, dict) or not isinstance(payload.get("a"), int) \
+            or not isinstance(payload.get("f"), str):
+        raise TokenError("invalid")
+    return payload["a"], payload["f"]
+
+
+def check_account_token(account: Account | None, fingerprint: str) -> None:
+    """Raise TokenError("used") unless ``account`` still matches the token's fingerprint."""
+    if account is None or not account.active or \
+            not hmac.compare_digest(account_fingerprint(account), fingerprint):
+        raise TokenError("used")
+
+
+def subject_token(purpose: str, subject_public_id: str, email: str) -> str:
+    """Return a token naming a subject at an address (manage link)."""
+    return sign(purpose, {"s": subject_public_id, "e": email})
+
+
+def read_subject_token(purpose: str, token: str) -> tuple[str, str]:
+    """Return (subject public id, e-mail address) of a valid subject token."""
+    payload = load(purpose, token)
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), str) \
+            or not isinstance(payload.get("e"), str):
+        raise TokenError("invalid")
+    return payload["s"], payload["e"]

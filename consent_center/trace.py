@@ -7,6 +7,7 @@ browser), not enough to track anyone: the IP address is cut to its network
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from flask import Request
 
@@ -27,7 +28,15 @@ def request_trace(request: Request, **extra: str) -> dict:
     trace = {
         "ip_network": minimised_ip(request.remote_addr),
         "user_agent": (request.user_agent.string or "")[:160] or None,
-        "route": request.path if not request.path.startswith("/u/") else "/u/…",
+        "route": _route(request),
     }
     trace.update(extra)
     return {k: v for k, v in trace.items() if v is not None}
+
+
+def _route(request: Request) -> str:
+    # A URL that carries a token (/u/…, /manage/…) keeps its shape, never the token.
+    rule = request.url_rule
+    if rule is None or not rule.arguments:
+        return request.path
+    return re.sub(r"<[^>]+>", "…", rule.rule)

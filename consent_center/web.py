@@ -35,3 +35,31 @@ def is_safe_redirect(target: str | None) -> bool:
 
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def external_url(endpoint: str, **values) -> str:
+    """Return the absolute public URL of ``endpoint``, at ``CONSENT_BASE_URL``.
+
+    Works outside a request too (the outbox worker builds links in mail).
+    """
+    from flask import url_for
+
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        return url_for(endpoint, _external=True, **values)
+
+
+def protect_token_pages(response: Response) -> Response:
+    """Headers for pages whose URL carries a token (unsubscribe, confirmation, reset).
+
+    The token must not leak through the Referer of a link followed from the
+    page, nor sit in a shared cache or a search index. (Framing is refused
+    on every page by ``security.apply_security_headers``, which runs after
+    and keeps these.) Registered as ``after_request`` by the blueprints
+    that have such pages.
+    """
+    if "token" not in (request.view_args or {}):
+        return response
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response

@@ -18,6 +18,8 @@ from .dbs import (PostgresDatabases, SqliteDatabases, backend_url, postgres_unre
 
 PASSWORD = "correct horse battery"
 
+pytest_plugins = ["tests.mail_fixtures"]
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "settings(**kw): app settings for one test")

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import routes, second_factor_routes  # noqa: E402,F401  (routes attach themselves to bp)
+from . import password_routes, routes, second_factor_routes  # noqa: E402,F401  (routes attach themselves to bp)

@@ -1,7 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from ..accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
@@ -16,3 +18,19 @@ class LogoutForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField(_l("Six-digit code"), validators=[DataRequired(), Length(min=6, max=8)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), filters=[lambda v: v.strip() if isinstance(v, str) else v],
+                       validators=[DataRequired(), Length(max=320)])
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(),
+        Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+               message=_l("A password has %(min)d to %(max)d characters.", min=MIN_PASSWORD_LENGTH,
+                          max=MAX_PASSWORD_LENGTH)),
+    ])
+    confirm = PasswordField(_l("The same password again"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two passwords are not the same."))])

@@ -3,6 +3,7 @@ import click
 from ..accounts import AccountError, create_account
 from ..ledger import Actor
 from ..models import Role
+from ..passwords import invite
 from .support import committing, fail
 
 
@@ -13,18 +14,26 @@ def group() -> None:
 
 @group.command("create")
 @click.option("--email", required=True)
-@click.option("--password", required=True, help="At least 10 characters.")
+@click.option("--password", default=None,
+              help="At least 10 characters. Without it, the account gets an invitation e-mail.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.CUSTOMER.value,
               show_default=True)
 @click.option("--name", default=None)
 @click.option("--locale", type=click.Choice(["fr", "nl", "en"]), default="fr", show_default=True)
-def create(email: str, password: str, role: str, name: str | None, locale: str) -> None:
-    """Create an account (a customer account gets its subject)."""
+def create(email: str, password: str | None, role: str, name: str | None, locale: str) -> None:
+    """Create an account (a customer account gets its subject).
+
+    Without --password, an invitation e-mail with a link to choose the
+    password is queued in the outbox, in the same transaction.
+    """
     try:
         with committing() as session:
             account = create_account(session, email=email, password=password, role=Role(role),
                                      actor=Actor.system(), name=name, locale=locale)
             click.echo(f"Created {role} account {account.email} (id {account.id}).")
+            if password is None:
+                invite(session, account)
+                click.echo("Invitation queued: `flask --app wsgi outbox deliver` sends it.")
     except AccountError as exc:
         fail(str(exc))
 

@@ -5,12 +5,13 @@ from .consent import ConsentEvent, ConsentState
 from .outbox import OutboxMessage
 from .policy import PolicyText, PolicyVersion
 from .receipt import Receipt
+from .signup import NewsletterSignup
 from .subject import Subject
 from .verification import VerificationRun
 from .vocabulary import ActorType, Basis, EventType, Role, Source, Status
 
 __all__ = [
     "Account", "ActorType", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
-    "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Source", "Status", "Subject",
-    "VerificationRun",
+    "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Source",
+    "Status", "Subject", "VerificationRun",
 ]

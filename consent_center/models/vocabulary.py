@@ -24,6 +24,8 @@ class Source(StrEnum):
     DEFAULT = "default"
     CUSTOMER_SPACE = "customer_space"
     UNSUBSCRIBE_LINK = "unsubscribe_link"
+    # The preferences page reached by a link e-mailed on request (no login).
+    MANAGE_LINK = "manage_link"
     API = "api"
     STAFF = "staff"
     IMPORT = "import"

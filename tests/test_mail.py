@@ -1,0 +1,63 @@
+"""Every e-mail the center sends, in each language: headers, both parts, a working link."""
+import pytest
+from sqlalchemy import select
+
+from consent_center.mail import TOPICS, compose, enqueue_email
+from consent_center.models import OutboxMessage
+
+WORDS = {  # a phrase of each e-mail's closing line, per language
+    "fr": "Cet e-mail a été envoyé automatiquement",
+    "nl": "Deze e-mail werd automatisch verstuurd",
+    "en": "This e-mail was sent automatically",
+}
+LIFETIMES = {"double_opt_in": {"fr": "1 semaine", "nl": "1 week", "en": "1 week"},
+             "manage_link": {"fr": "2 jours", "nl": "2 dagen", "en": "2 days"},
+             "invitation": {"fr": "2 semaines", "nl": "2 weken", "en": "2 weeks"},
+             "password_reset": {"fr": "2 heures", "nl": "2 uur", "en": "2 hours"}}
+
+
+def refs(topic, account):
+    return {"double_opt_in": {"signup": "f" * 32},
+            "manage_link": {"subject": "a" * 24, "email": account.email},
+            "invitation": {"account": account.id},
+            "password_reset": {"account": account.id}}[topic]
+
+
+@pytest.mark.parametrize("locale", ["fr", "nl", "en"])
+@pytest.mark.parametrize("topic", sorted(TOPICS))
+def test_each_email_speaks_the_recipients_language(app, session, make_account, topic, locale):
+    account = make_account(f"{topic}.{locale}@example.com", password=None if topic == "invitation" else
+                           "correct horse battery")
+    enqueue_email(session, topic=topic, to=account.email, locale=locale, name="Sam", **refs(topic, account))
+    session.commit()
+    message = session.scalars(select(OutboxMessage)).one()
+    email = compose(message)
+    assert email["Content-Language"] == locale
+    assert email["To"] == f"Sam <{account.email}>"
+    assert email["List-Unsubscribe"] is None
+    text = email.get_body(("plain",)).get_content()
+    html = email.get_body(("html",)).get_content()
+    assert WORDS[locale] in text and WORDS[locale] in html
+    assert LIFETIMES[topic][locale] in text.replace("\xa0", " ")  # CLDR puts a no-break space
+    assert f'<html lang="{locale}">' in html
+    links = [line for line in text.splitlines() if line.startswith("http://localhost/")]
+    assert len(links) == 1 and f'href="{links[0]}"' in html
+    # The account links open their page; the others name made-up ids here (their whole
+    # journeys are in test_signup and test_manage), so their signed link finds no one.
+    expected = 200 if topic in ("invitation", "password_reset") else 404
+    assert app.test_client().get(links[0].removeprefix("http://localhost")).status_code == expected
+
+
+def test_an_email_in_an_unknown_language_falls_back_to_the_default(app, session):
+    enqueue_email(session, topic="double_opt_in", to="x@example.com", locale="de", signup="f" * 32)
+    session.commit()
+    assert compose(session.scalars(select(OutboxMessage)).one())["Content-Language"] == "fr"
+
+
+def test_names_cannot_inject_markup_into_the_html_part(app, session):
+    enqueue_email(session, topic="double_opt_in", to="x@example.com", locale="en",
+                  name='<a href="https://evil.example">Win</a>', signup="f" * 32)
+    session.commit()
+    html = compose(session.scalars(select(OutboxMessage)).one()).get_body(("html",)).get_content()
+    assert '<a href="https://evil.example">' not in html
+    assert "&lt;a href=" in html
