@@ -47,6 +47,13 @@ def load_settings(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
         "WTF_CSRF_TIME_LIMIT": None,
+        # The JSON API (api/): bulk bodies may be larger than forms.
+        "API_MAX_BODY": int(_env("API_MAX_BODY", str(20 * 1024 * 1024))),
+        "API_BULK_LIMIT": int(_env("API_BULK_LIMIT", "100000")),
+        "API_KEY_CACHE_SECONDS": float(_env("API_KEY_CACHE_SECONDS", "10")),
+        "API_AUTH_FAILURE_LIMIT": _env("API_AUTH_FAILURE_LIMIT", "30 per minute"),
+        "API_RATE_LIMIT": _env("API_RATE_LIMIT", "") or "",
+        "API_FEED_PAGE_MAX": int(_env("API_FEED_PAGE_MAX", "1000")),
     }
     if _env("DEBUG") is not None:
         settings["DEBUG"] = _env_bool("DEBUG", False)

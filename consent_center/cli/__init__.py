@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from . import db_commands, demo, ledger_commands, policy_commands, user_commands
+    from . import apikey_commands, db_commands, demo, ledger_commands, policy_commands, user_commands
 
-    for module in (db_commands, demo, ledger_commands, policy_commands, user_commands):
+    for module in (apikey_commands, db_commands, demo, ledger_commands, policy_commands, user_commands):
         app.cli.add_command(module.group)

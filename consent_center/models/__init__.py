@@ -1,14 +1,15 @@
 """The data model, one module per aggregate."""
 from .account import Account
+from .api_client import ApiClient
 from .channel import Channel
 from .consent import ConsentEvent, ConsentState
 from .outbox import OutboxMessage
 from .policy import PolicyText, PolicyVersion
 from .receipt import Receipt
 from .subject import Subject
-from .vocabulary import ActorType, Basis, EventType, Role, Source, Status
+from .vocabulary import ActorType, Basis, EventType, Role, Scope, Source, Status
 
 __all__ = [
-    "Account", "ActorType", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
-    "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Source", "Status", "Subject",
+    "Account", "ActorType", "ApiClient", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
+    "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Scope", "Source", "Status", "Subject",
 ]
