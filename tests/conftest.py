@@ -17,6 +17,7 @@ from .dbs import (PostgresDatabases, SqliteDatabases, backend_url, postgres_unre
                   postgres_url)
 
 PASSWORD = "correct horse battery"
+pytest_plugins = ["tests.api_fixtures"]
 
 
 def pytest_configure(config):

@@ -43,9 +43,22 @@ class StringList(fields.Field):
         return value
 
 
-def _utc_datetime(**kwargs) -> fields.AwareDateTime:
-    """ISO 8601 date-time; without an offset it means UTC."""
-    return fields.AwareDateTime(default_timezone=timezone.utc, **kwargs)
+class UTCDateTime(fields.AwareDateTime):
+    """ISO 8601 date-time, loaded in UTC; without an offset it means UTC."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(default_timezone=timezone.utc, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError:  # e.g. year 1 with a positive offset
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
+
+
+def _utc_datetime(**kwargs) -> UTCDateTime:
+    return UTCDateTime(**kwargs)
 
 
 class Strict(Schema):
