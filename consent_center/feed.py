@@ -19,7 +19,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, func, literal_column, select, tuple_
+from sqlalchemy import BigInteger, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from .models import Channel, ConsentEvent, PolicyVersion, Receipt, Subject
@@ -64,10 +64,9 @@ class Page:
     has_more: bool
 
 
-def _safe_horizon():
-    # The oldest transaction still running: every txid below it has ended.
-    return func.cast(func.cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), literal_column("text")),
-                     BigInteger)
+# The oldest transaction still running when the statement starts: every
+# txid below it has ended, committed or not. xid8 casts to bigint via text.
+SAFE_HORIZON = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger)
 
 
 def read_page(session: Session, after: Cursor, limit: int, *, channel_id: int | None = None,
@@ -89,7 +88,7 @@ def read_page(session: Session, after: Cursor, limit: int, *, channel_id: int | 
     if postgres:
         stmt = stmt.where(
             tuple_(e.c.txid, e.c.id) > tuple_(after.txid, after.id),
-            e.c.txid < _safe_horizon(),
+            e.c.txid < SAFE_HORIZON,
         ).order_by(e.c.txid, e.c.id)
     else:
         stmt = stmt.where(e.c.id > after.id).order_by(e.c.id)
