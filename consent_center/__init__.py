@@ -48,7 +48,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .api import bp as api_bp
+    from . import api
     from .auth import bp as auth_bp
     from .health import bp as health_bp
     from .space import bp as space_bp
@@ -56,7 +56,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(space_bp, url_prefix="/space")
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    api.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -14,12 +14,40 @@ and its place in /api/v1/openapi.json follow from the declaration.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Flask, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 
 from ..extensions import csrf, limiter
 
+PREFIX = "/api/v1"
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
+
+
+class CookielessApiSessions(SecureCookieSessionInterface):
+    """The login cookie is not even decoded under /api/, and never set there."""
+
+    def open_session(self, app, request):
+        if _is_api_path(request.path):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        from flask import request as current_request
+
+        if _is_api_path(current_request.path):
+            return
+        super().save_session(app, session, response)
+
+
+def _is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    """Mount the API at /api/v1, with sessions that leave it alone."""
+    app.register_blueprint(bp, url_prefix=PREFIX)
+    app.session_interface = CookielessApiSessions()
 
 
 @bp.before_request

@@ -80,7 +80,8 @@ def presented_key() -> str:
     if not header:
         raise _unauthenticated("Send your API key as 'Authorization: Bearer <key>'.")
     key = key.strip()
-    if scheme.lower() != "bearer" or not key or len(key) > MAX_KEY_LENGTH:
+    if (scheme.lower() != "bearer" or not key or len(key) > MAX_KEY_LENGTH
+            or not key.isascii() or not key.isprintable()):
         raise _unauthenticated("The Authorization header must be 'Bearer <key>'.", "invalid_request")
     return key
 

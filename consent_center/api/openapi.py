@@ -34,8 +34,19 @@ Status values: `granted` (the only one that is `allowed`), `withdrawn`, `refused
 """
 
 
-def build_spec(app: Flask) -> dict:
-    """Return the OpenAPI document of every declared endpoint."""
+# What marshmallow cannot say about a body: exactly one of two lists.
+EXACTLY_ONE = {
+    "BulkCheck": ["emails", "subjects"],
+}
+
+
+def build_spec(app: Flask, channels: list[str]) -> dict:
+    """Return the OpenAPI document of every declared endpoint.
+
+    ``channels`` (the codes in the database) become the enum of every
+    ``channel`` field and parameter, so the document says what the server
+    accepts today; the document is rebuilt when the channels change.
+    """
     spec = APISpec(title="Consent Center API", version=API_VERSION, openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()], info={"description": DESCRIPTION},
                    servers=[{"url": app.config["BASE_URL"] + PREFIX}])
@@ -52,7 +63,23 @@ def build_spec(app: Flask) -> dict:
         paths.setdefault(endpoint.openapi_path, {})[endpoint.method.lower()] = _operation(endpoint)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    document = spec.to_dict()
+    _restrict_channels(document, channels)
+    for name, keys in EXACTLY_ONE.items():
+        document["components"]["schemas"][name]["oneOf"] = [{"required": [key]} for key in keys]
+    return document
+
+
+def _restrict_channels(document: dict, channels: list[str]) -> None:
+    for schema in document["components"]["schemas"].values():
+        channel = schema.get("properties", {}).get("channel")
+        if channel is not None:
+            channel["enum"] = channels
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("name") == "channel":
+                    parameter["schema"]["enum"] = channels
 
 
 def _operation(endpoint: Endpoint) -> dict:

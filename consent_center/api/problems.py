@@ -129,7 +129,7 @@ _DETAILS = {
 
 
 def is_api_request() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
+    return request.path == "/api" or request.path.startswith("/api/")  # as api._is_api_path
 
 
 def register(app: Flask) -> None:

@@ -22,6 +22,16 @@ MAX_EMAIL = 320
 MAX_ID = 64
 
 
+class Text(fields.String):
+    """A string without NUL characters (PostgreSQL cannot store or compare them)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:
+            raise ValidationError("Must not contain NUL characters.")
+        return value
+
+
 class StringList(fields.Field):
     """A list of strings, checked in one pass (bulk lists hold up to 100,000)."""
 
@@ -37,6 +47,9 @@ class StringList(fields.Field):
         if not all(type(item) is str for item in value):
             bad = next(i for i, item in enumerate(value) if type(item) is not str)
             raise ValidationError({bad: ["Not a valid string."]})
+        if any("\x00" in item for item in value):
+            bad = next(i for i, item in enumerate(value) if "\x00" in item)
+            raise ValidationError({bad: ["Must not contain NUL characters."]})
         if value and max(map(len, value)) > self.max_length:
             bad = next(i for i, item in enumerate(value) if len(item) > self.max_length)
             raise ValidationError({bad: [f"Longer than {self.max_length} characters."]})
@@ -78,29 +91,29 @@ class Query(Schema):
 # --- problems ---------------------------------------------------------------
 
 class ProblemErrorSchema(Schema):
-    pointer = fields.String(dump_only=True, metadata={"description": "JSON Pointer into the body"})
-    parameter = fields.String(dump_only=True, metadata={"description": "query or path parameter"})
-    detail = fields.String(dump_only=True, required=True)
+    pointer = Text(dump_only=True, metadata={"description": "JSON Pointer into the body"})
+    parameter = Text(dump_only=True, metadata={"description": "query or path parameter"})
+    detail = Text(dump_only=True, required=True)
 
 
 class ProblemSchema(Schema):
     """RFC 9457 problem details."""
 
-    type = fields.String(dump_only=True, required=True)
-    title = fields.String(dump_only=True, required=True)
+    type = Text(dump_only=True, required=True)
+    title = Text(dump_only=True, required=True)
     status = fields.Integer(dump_only=True, required=True)
-    detail = fields.String(dump_only=True, required=True)
+    detail = Text(dump_only=True, required=True)
     errors = fields.List(fields.Nested(ProblemErrorSchema), dump_only=True)
 
 
 # --- check ------------------------------------------------------------------
 
 class CheckQuerySchema(Query):
-    channel = fields.String(required=True, validate=validate.Length(min=1, max=40),
+    channel = Text(required=True, validate=validate.Length(min=1, max=40),
                             metadata={"description": "channel code, e.g. email, sms, post, newsletter"})
-    email = fields.String(validate=validate.Length(min=1, max=MAX_EMAIL),
+    email = Text(validate=validate.Length(min=1, max=MAX_EMAIL),
                           metadata={"description": "the contact's e-mail address (or give subject)"})
-    subject = fields.String(validate=validate.Length(min=1, max=MAX_ID),
+    subject = Text(validate=validate.Length(min=1, max=MAX_ID),
                             metadata={"description": "the subject's id (or give email)"})
     at = _utc_datetime(metadata={
         "description": "answer as of this moment (ISO 8601; no offset means UTC); not in the future"})
@@ -116,25 +129,25 @@ class CheckResultSchema(Schema):
 
     allowed = fields.Boolean(dump_only=True, required=True,
                              metadata={"description": "true only when status is granted"})
-    channel = fields.String(dump_only=True, required=True)
-    status = fields.String(dump_only=True, required=True, validate=validate.OneOf(CHECK_STATUSES))
-    basis = fields.String(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
-    policy_version = fields.String(dump_only=True, allow_none=True, required=True)
+    channel = Text(dump_only=True, required=True)
+    status = Text(dump_only=True, required=True, validate=validate.OneOf(CHECK_STATUSES))
+    basis = Text(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
+    policy_version = Text(dump_only=True, allow_none=True, required=True)
     changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)
-    email = fields.String(dump_only=True, metadata={"description": "echoed when asked by e-mail"})
-    subject = fields.String(dump_only=True, allow_none=True, required=True,
+    email = Text(dump_only=True, metadata={"description": "echoed when asked by e-mail"})
+    subject = Text(dump_only=True, allow_none=True, required=True,
                             metadata={"description": "the subject's id; null when unknown"})
     invalid = fields.Boolean(dump_only=True, metadata={
         "description": "bulk only: present and true when the e-mail address is not valid"})
     at = fields.AwareDateTime(dump_only=True, metadata={"description": "with at= only"})
-    event = fields.String(dump_only=True, allow_none=True,
+    event = Text(dump_only=True, allow_none=True,
                           metadata={"description": "with at= only: the consent event that justifies the answer"})
-    receipt = fields.String(dump_only=True, allow_none=True,
+    receipt = Text(dump_only=True, allow_none=True,
                             metadata={"description": "with at= only: that event's receipt"})
 
 
 class BulkCheckSchema(Strict):
-    channel = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=40))
+    channel = Text(required=True, load_only=True, validate=validate.Length(min=1, max=40))
     emails = StringList(load_only=True, metadata={"description": "e-mail addresses (or give subjects)"})
     subjects = StringList(load_only=True, max_length=MAX_ID,
                           metadata={"description": "subject ids (or give emails)"})
@@ -146,7 +159,7 @@ class BulkCheckSchema(Strict):
 
 
 class BulkCheckResultSchema(Schema):
-    channel = fields.String(dump_only=True, required=True)
+    channel = Text(dump_only=True, required=True)
     results = fields.List(fields.Nested(CheckResultSchema), dump_only=True, required=True,
                           metadata={"description": "one answer per contact asked, in input order"})
 
@@ -156,17 +169,17 @@ class BulkCheckResultSchema(Schema):
 class SubjectSchema(Strict):
     """A subject (a contact) as a CRM creates and reads it."""
 
-    id = fields.String(dump_only=True, required=True, attribute="public_id")
-    email = fields.String(allow_none=True, validate=validate.Length(min=1, max=MAX_EMAIL),
+    id = Text(dump_only=True, required=True, attribute="public_id")
+    email = Text(allow_none=True, validate=validate.Length(min=1, max=MAX_EMAIL),
                           metadata={"format": "email"})
-    phone = fields.String(allow_none=True, validate=validate.Length(min=1, max=40),
+    phone = Text(allow_none=True, validate=validate.Length(min=1, max=40),
                           metadata={"description": "stored in E.164, e.g. +33612345678"})
-    country = fields.String(load_only=True, validate=validate.Regexp(r"^[A-Za-z]{2}$"), metadata={
+    country = Text(load_only=True, validate=validate.Regexp(r"^[A-Za-z]{2}$"), metadata={
         "description": "ISO 3166 country of a national phone number; default from the locale, else FR"})
-    name = fields.String(allow_none=True, validate=validate.Length(max=200))
-    postal_address = fields.String(allow_none=True, validate=validate.Length(max=1000))
-    locale = fields.String(validate=validate.OneOf(LOCALES), load_default="fr")
-    external_ref = fields.String(allow_none=True, validate=validate.Length(min=1, max=100),
+    name = Text(allow_none=True, validate=validate.Length(max=200))
+    postal_address = Text(allow_none=True, validate=validate.Length(max=1000))
+    locale = Text(validate=validate.OneOf(LOCALES), load_default="fr")
+    external_ref = Text(allow_none=True, validate=validate.Length(min=1, max=100),
                                  metadata={"description": "your CRM's id; unique"})
     is_customer = fields.Boolean(load_default=False)
     created_at = fields.AwareDateTime(dump_only=True, required=True)
@@ -176,73 +189,73 @@ class SubjectSchema(Strict):
 class SubjectPatchSchema(Strict):
     """The fields to change; absent fields stay, null clears."""
 
-    email = fields.String(allow_none=True, load_only=True, validate=validate.Length(min=1, max=MAX_EMAIL),
+    email = Text(allow_none=True, load_only=True, validate=validate.Length(min=1, max=MAX_EMAIL),
                           metadata={"format": "email"})
-    phone = fields.String(allow_none=True, load_only=True, validate=validate.Length(min=1, max=40))
-    country = fields.String(load_only=True, validate=validate.Regexp(r"^[A-Za-z]{2}$"))
-    name = fields.String(allow_none=True, load_only=True, validate=validate.Length(max=200))
-    postal_address = fields.String(allow_none=True, load_only=True, validate=validate.Length(max=1000))
-    locale = fields.String(load_only=True, validate=validate.OneOf(LOCALES))
-    external_ref = fields.String(allow_none=True, load_only=True, validate=validate.Length(min=1, max=100))
+    phone = Text(allow_none=True, load_only=True, validate=validate.Length(min=1, max=40))
+    country = Text(load_only=True, validate=validate.Regexp(r"^[A-Za-z]{2}$"))
+    name = Text(allow_none=True, load_only=True, validate=validate.Length(max=200))
+    postal_address = Text(allow_none=True, load_only=True, validate=validate.Length(max=1000))
+    locale = Text(load_only=True, validate=validate.OneOf(LOCALES))
+    external_ref = Text(allow_none=True, load_only=True, validate=validate.Length(min=1, max=100))
     is_customer = fields.Boolean(load_only=True)
 
 
 # --- consents ---------------------------------------------------------------
 
 class ConsentStateSchema(Schema):
-    channel = fields.String(dump_only=True, required=True)
-    status = fields.String(dump_only=True, required=True, validate=validate.OneOf(STATUSES))
+    channel = Text(dump_only=True, required=True)
+    status = Text(dump_only=True, required=True, validate=validate.OneOf(STATUSES))
     allowed = fields.Boolean(dump_only=True, required=True)
-    basis = fields.String(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
-    policy_version = fields.String(dump_only=True, allow_none=True, required=True)
+    basis = Text(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
+    policy_version = Text(dump_only=True, allow_none=True, required=True)
     changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)
-    event = fields.String(dump_only=True, allow_none=True, required=True,
+    event = Text(dump_only=True, allow_none=True, required=True,
                           metadata={"description": "the event that set this status"})
 
 
 class SubjectConsentsSchema(Schema):
-    subject = fields.String(dump_only=True, required=True)
+    subject = Text(dump_only=True, required=True)
     consents = fields.List(fields.Nested(ConsentStateSchema), dump_only=True, required=True)
 
 
 class EvidenceSchema(Strict):
     """How a consent was collected; required for staff, phone, paper and shop sources."""
 
-    reference = fields.String(validate=validate.Length(min=1, max=200), metadata={
+    reference = Text(validate=validate.Length(min=1, max=200), metadata={
         "description": "e.g. call id, form number, ticket"})
-    note = fields.String(validate=validate.Length(min=1, max=2000))
-    collected_by = fields.String(validate=validate.Length(min=1, max=200),
+    note = Text(validate=validate.Length(min=1, max=2000))
+    collected_by = Text(validate=validate.Length(min=1, max=200),
                                  metadata={"description": "who collected it (staff member, shop)"})
-    document_url = fields.String(validate=validate.Length(min=1, max=2000),
+    document_url = Text(validate=validate.Length(min=1, max=2000),
                                  metadata={"description": "where the signed form or recording is kept"})
 
 
 class EventSchema(Schema):
     """One consent event of the ledger."""
 
-    id = fields.String(dump_only=True, required=True)
-    subject = fields.String(dump_only=True, required=True)
-    channel = fields.String(dump_only=True, required=True)
-    status = fields.String(dump_only=True, required=True, validate=validate.OneOf(STATUSES))
-    previous_status = fields.String(dump_only=True, allow_none=True, required=True,
+    id = Text(dump_only=True, required=True)
+    subject = Text(dump_only=True, required=True)
+    channel = Text(dump_only=True, required=True)
+    status = Text(dump_only=True, required=True, validate=validate.OneOf(STATUSES))
+    previous_status = Text(dump_only=True, allow_none=True, required=True,
                                     validate=validate.OneOf(STATUSES))
     allowed = fields.Boolean(dump_only=True, required=True)
-    basis = fields.String(dump_only=True, required=True, validate=validate.OneOf(BASES))
-    event_type = fields.String(dump_only=True, required=True,
+    basis = Text(dump_only=True, required=True, validate=validate.OneOf(BASES))
+    event_type = Text(dump_only=True, required=True,
                                validate=validate.OneOf([str(t) for t in EventType]))
-    source = fields.String(dump_only=True, required=True, validate=validate.OneOf([str(s) for s in Source]))
+    source = Text(dump_only=True, required=True, validate=validate.OneOf([str(s) for s in Source]))
     occurred_at = fields.AwareDateTime(dump_only=True, required=True,
                                        metadata={"description": "server time of recording (UTC)"})
-    policy_version = fields.String(dump_only=True, allow_none=True, required=True)
-    receipt = fields.String(dump_only=True, required=True)
+    policy_version = Text(dump_only=True, allow_none=True, required=True)
+    receipt = Text(dump_only=True, required=True)
 
 
 class ConsentChangeSchema(Strict):
     """A change of one channel, collected by your tool or on the phone, paper, at a shop."""
 
-    channel = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=40))
-    status = fields.String(required=True, load_only=True, validate=validate.OneOf(SETTABLE_STATUSES))
-    source = fields.String(required=True, load_only=True, validate=validate.OneOf(list(API_SOURCES)),
+    channel = Text(required=True, load_only=True, validate=validate.Length(min=1, max=40))
+    status = Text(required=True, load_only=True, validate=validate.OneOf(SETTABLE_STATUSES))
+    source = Text(required=True, load_only=True, validate=validate.OneOf(list(API_SOURCES)),
                            metadata={"description": "phone, paper, shop_counter and staff need evidence"})
     evidence = fields.Nested(EvidenceSchema, load_only=True, allow_none=True)
     occurred_at = _utc_datetime(load_only=True, metadata={
@@ -251,30 +264,30 @@ class ConsentChangeSchema(Strict):
 
 class ConsentChangeResultSchema(Schema):
     changed = fields.Boolean(dump_only=True, required=True)
-    subject = fields.String(dump_only=True, required=True)
+    subject = Text(dump_only=True, required=True)
     events = fields.List(fields.Nested(EventSchema), dump_only=True, required=True)
-    receipt = fields.String(dump_only=True, allow_none=True, required=True,
+    receipt = Text(dump_only=True, allow_none=True, required=True,
                             metadata={"description": "the receipt of this change; null when nothing changed"})
 
 
 # --- change feed ------------------------------------------------------------
 
 class FeedQuerySchema(Query):
-    after = fields.String(validate=validate.Length(min=1, max=200),
+    after = Text(validate=validate.Length(min=1, max=200),
                           metadata={"description": "the `next` cursor of the previous page"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    channel = fields.String(validate=validate.Length(min=1, max=40))
+    channel = Text(validate=validate.Length(min=1, max=40))
     since = _utc_datetime(metadata={"description": "only events that occurred at or after"})
 
 
 class FeedEventSchema(EventSchema):
-    email = fields.String(dump_only=True, allow_none=True, required=True,
+    email = Text(dump_only=True, allow_none=True, required=True,
                           metadata={"description": "the subject's e-mail address now"})
 
 
 class FeedPageSchema(Schema):
     events = fields.List(fields.Nested(FeedEventSchema), dump_only=True, required=True)
-    next = fields.String(dump_only=True, required=True,
+    next = Text(dump_only=True, required=True,
                          metadata={"description": "pass as `after` to read on; also when this page is empty"})
     has_more = fields.Boolean(dump_only=True, required=True)
 
@@ -282,35 +295,35 @@ class FeedPageSchema(Schema):
 # --- unsubscribe links ------------------------------------------------------
 
 class LinkQuerySchema(Query):
-    channel = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    channel = Text(required=True, validate=validate.Length(min=1, max=40))
 
 
 class ListUnsubscribeSchema(Schema):
-    list_unsubscribe = fields.String(dump_only=True, required=True, data_key="List-Unsubscribe")
-    list_unsubscribe_post = fields.String(dump_only=True, required=True, data_key="List-Unsubscribe-Post")
+    list_unsubscribe = Text(dump_only=True, required=True, data_key="List-Unsubscribe")
+    list_unsubscribe_post = Text(dump_only=True, required=True, data_key="List-Unsubscribe-Post")
 
 
 class UnsubscribeLinkSchema(Schema):
-    subject = fields.String(dump_only=True, required=True)
-    channel = fields.String(dump_only=True, required=True)
-    url = fields.String(dump_only=True, required=True)
+    subject = Text(dump_only=True, required=True)
+    channel = Text(dump_only=True, required=True)
+    url = Text(dump_only=True, required=True)
     headers = fields.Nested(ListUnsubscribeSchema, dump_only=True, required=True)
 
 
 class BulkLinksSchema(Strict):
-    channel = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=40))
+    channel = Text(required=True, load_only=True, validate=validate.Length(min=1, max=40))
     subjects = StringList(required=True, load_only=True, max_length=MAX_ID)
 
 
 class BulkLinkSchema(Schema):
-    subject = fields.String(dump_only=True, required=True)
-    url = fields.String(dump_only=True, allow_none=True, required=True,
+    subject = Text(dump_only=True, required=True)
+    url = Text(dump_only=True, allow_none=True, required=True,
                         metadata={"description": "null for an unknown subject"})
     headers = fields.Nested(ListUnsubscribeSchema, dump_only=True, allow_none=True, required=True)
 
 
 class BulkLinksResultSchema(Schema):
-    channel = fields.String(dump_only=True, required=True)
+    channel = Text(dump_only=True, required=True)
     links = fields.List(fields.Nested(BulkLinkSchema), dump_only=True, required=True)
 
 

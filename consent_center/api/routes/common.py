@@ -9,7 +9,8 @@ from ..problems import Problem
 
 
 def subject_or_404(public_id: str) -> Subject:
-    subject = find_subject(db.session, public_id) if len(public_id) <= 64 else None
+    plausible = len(public_id) <= 64 and "\x00" not in public_id
+    subject = find_subject(db.session, public_id) if plausible else None
     if subject is None:
         raise Problem("not-found", f"There is no subject {public_id!r}.")
     return subject
