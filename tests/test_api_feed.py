@@ -24,7 +24,7 @@ def read_all(api, after=None, limit=7, expect: int | None = None, **filters) -> 
     test run creating its database, holds the feed back for its duration.
     """
     events = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while True:
         query = {"limit": limit, **filters} | ({"after": after} if after else {})
         response = api.get("/events", query_string=query)
