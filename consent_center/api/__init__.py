@@ -56,18 +56,9 @@ def _api_body_limit() -> None:
     request.max_content_length = current_app.config["API_MAX_BODY"]
 
 
-def _per_key_limit() -> str:
-    return current_app.config["API_RATE_LIMIT"] or "1000000 per second"
-
-
-def _key_of_request() -> str:
-    header = request.headers.get("Authorization", "")
-    return "api-key:" + header[7:18] if header[:7].lower() == "bearer " else "api-ip:" + (request.remote_addr or "-")
-
-
-# Optional per-key limit (CONSENT_API_RATE_LIMIT, e.g. "600 per minute");
-# off by default: the check must stay lean.
-limiter.limit(_per_key_limit, key_func=_key_of_request,
-              exempt_when=lambda: not current_app.config["API_RATE_LIMIT"])(bp)
+# Rate limits are applied by auth.py, where the key is known, and only when
+# configured: Flask-Limiter's per-request bookkeeping would cost the check
+# more than its database query.
+limiter.exempt(bp)
 
 from . import routes  # noqa: E402,F401  (routes attach themselves to bp)

@@ -11,7 +11,8 @@ everywhere within that time. ``last_used_at`` is written at most once a
 minute per key and process, by one autocommitted UPDATE, so the check is
 not turned into a write that every request would queue behind. Failed
 attempts are throttled per client address (``CONSENT_API_AUTH_FAILURE_LIMIT``);
-a valid key never touches the limiter's storage.
+a valid key touches the limiter's storage only when a per-key limit is set
+(``CONSENT_API_RATE_LIMIT``).
 """
 from __future__ import annotations
 
@@ -107,6 +108,8 @@ def authenticate() -> Caller:
         raise _unauthenticated("This API key is not valid (unknown or revoked).", "invalid_token")
     if entry.last_used_at is None or now - entry.last_used_at >= LAST_USED_EVERY:
         _mark_used(entry, now)
+    if current_app.config["API_RATE_LIMIT"]:
+        _count_call(prefix)
     g.api_caller = entry.caller
     return entry.caller
 
@@ -148,6 +151,16 @@ def _refuse_if_throttled() -> None:
         raise Problem("rate-limited", f"Too many failed authentications from your address "
                       f"({current_app.config['API_AUTH_FAILURE_LIMIT']}); retry in {retry} s.",
                       headers={"Retry-After": str(retry)})
+
+
+def _count_call(prefix: str) -> None:
+    """The optional per-key limit (CONSENT_API_RATE_LIMIT)."""
+    item = parse_limit(current_app.config["API_RATE_LIMIT"])
+    if not limiter.limiter.hit(item, "api-key", prefix):
+        stats = limiter.limiter.get_window_stats(item, "api-key", prefix)
+        retry = max(1, int(stats.reset_time - utcnow().timestamp()))
+        raise Problem("rate-limited", f"This key's rate limit ({current_app.config['API_RATE_LIMIT']}) "
+                      f"is reached; retry in {retry} s.", headers={"Retry-After": str(retry)})
 
 
 def _count_failure() -> None:
