@@ -13,7 +13,16 @@ bearer key and checks ``scope``, loads ``query`` (the query string) and
 the ``query=`` and ``body=`` arguments, and dumps the return value with
 ``response`` (``raw=True``: the view already built JSON-ready dicts, for
 speed; tests hold them to the schema). A view may return ``Reply(data,
-status, headers)`` to pick another declared status. The OpenAPI document
+status, headers)`` to pick another declared status, or a ``flask.Response``
+of its own, e.g. a streamed export declared with ``produces=("text/csv",
+"application/x-ndjson")`` and no response schema::
+
+    @endpoint("/export/events", scope="audit:read", tag="Audit", query=schemas.export_query,
+              produces=("text/csv", "application/x-ndjson"), summary="The audit export")
+    def export_events(caller, query):
+        return Response(stream_with_context(export.rows(query)), mimetype=...)
+
+The OpenAPI document
 (openapi.py) is built from the same declarations, with the error answers
 each endpoint can give (401/403 with a scope, 422 with a query or body,
 400/413/415 with a body, 404 with a path parameter, plus ``errors``).
@@ -61,6 +70,7 @@ class Endpoint:
     errors: tuple[int, ...]
     raw: bool
     path_params: tuple[str, ...]
+    produces: tuple[str, ...] = (JSON_MEDIA_TYPE,)
 
     @property
     def openapi_path(self) -> str:
@@ -86,7 +96,8 @@ def endpoint(rule: str, method: str = "GET", *, scope: str | None, tag: str, sum
              query: Schema | None = None, body: Schema | None = None,
              response: Schema | None = None, status: int = 200,
              responses: dict[int, Schema | None] | None = None,
-             errors: tuple[int, ...] = (), raw: bool = False) -> Callable:
+             errors: tuple[int, ...] = (), raw: bool = False,
+             produces: tuple[str, ...] = (JSON_MEDIA_TYPE,)) -> Callable:
     """Declare an API view (see the module docstring)."""
     def decorate(view: Callable) -> Callable:
         declared = responses or {status: response}
@@ -94,7 +105,7 @@ def endpoint(rule: str, method: str = "GET", *, scope: str | None, tag: str, sum
             rule=rule, method=method, name=view.__name__, summary=summary,
             description=inspect.cleandoc(view.__doc__ or ""), tag=tag, scope=scope, query=query, body=body,
             responses=declared, errors=errors, raw=raw,
-            path_params=tuple(re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule)),
+            path_params=tuple(re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule)), produces=produces,
         )
         default_status = next(iter(declared))
 
@@ -110,6 +121,8 @@ def endpoint(rule: str, method: str = "GET", *, scope: str | None, tag: str, sum
             if body is not None:
                 kwargs["body"] = load_body(body)
             result = view(**kwargs)
+            if isinstance(result, Response):
+                return result
             reply = result if isinstance(result, Reply) else Reply(result)
             code = reply.status or default_status
             schema = declared.get(code)

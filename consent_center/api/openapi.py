@@ -106,7 +106,10 @@ def _operation(endpoint: Endpoint) -> dict:
         operation["requestBody"] = {"required": True, "content": {JSON_MEDIA_TYPE: {"schema": endpoint.body}}}
     for status, schema in endpoint.responses.items():
         response: dict = {"description": "OK" if status == 200 else "Created" if status == 201 else "Answer"}
-        response["content"] = {JSON_MEDIA_TYPE: {"schema": schema if schema is not None else {"type": "object"}}}
+        if endpoint.produces == (JSON_MEDIA_TYPE,):
+            response["content"] = {JSON_MEDIA_TYPE: {"schema": schema if schema is not None else {"type": "object"}}}
+        else:
+            response["content"] = {media: {"schema": {"type": "string"}} for media in endpoint.produces}
         if status == 201 and endpoint.name == "create_subject":
             response["headers"] = {"Location": {"schema": {"type": "string"},
                                                 "description": "the new subject's address"}}
