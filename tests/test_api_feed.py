@@ -3,7 +3,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from consent_center import create_app
@@ -34,9 +34,25 @@ def read_all(api, after=None, limit=7, expect: int | None = None, **filters) -> 
         after = page["next"]
         if page["has_more"]:
             continue
-        if expect is None or len(events) >= expect or time.monotonic() > deadline:
+        if expect is None or len(events) >= expect:
+            return events, after
+        if time.monotonic() > deadline:
+            skip_if_held_back_by_another_database()
             return events, after
         time.sleep(0.05)
+
+
+def skip_if_held_back_by_another_database() -> None:
+    """The feed waits, rightly, for old transactions anywhere on the server: say so."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.connect() as connection:
+        blockers = connection.execute(text(
+            "SELECT datname, state, now() - xact_start AS age FROM pg_stat_activity "
+            "WHERE backend_xid IS NOT NULL AND datname <> current_database() "
+            "AND xact_start < now() - interval '60 seconds'")).all()
+    if blockers:
+        pytest.skip(f"another database's transactions hold the server's xmin back: {blockers}")
 
 
 def toggle(session, subject, channel, status):
