@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from . import api
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .health import bp as health_bp
@@ -68,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(public_bp)
     app.register_blueprint(unsubscribe_bp)
+    api.init_app(app)
 
 
 def register_deliverers(app: Flask) -> None:
