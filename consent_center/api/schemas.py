@@ -327,6 +327,33 @@ class BulkLinksResultSchema(Schema):
     links = fields.List(fields.Nested(BulkLinkSchema), dump_only=True, required=True)
 
 
+# --- receipts and export (audit) ----------------------------------------------
+
+class ReceiptSchema(Schema):
+    """A receipt as its download: the document, its compact JWS, and how to verify it."""
+
+    receipt_id = Text(dump_only=True, required=True)
+    issued_at = Text(dump_only=True, required=True)
+    document = fields.Dict(dump_only=True, required=True,
+                           metadata={"description": "Kantara Consent Receipt v1.1 with ISO/IEC TS 27560 fields"})
+    jws = Text(dump_only=True, allow_none=True, metadata={"description": "compact JWS (Ed25519) over the document"})
+    alg = Text(dump_only=True, allow_none=True)
+    kid = Text(dump_only=True, allow_none=True)
+    jwks_uri = Text(dump_only=True, required=True)
+
+
+class ExportQuerySchema(Query):
+    format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "jsonl", "jsonld"]))
+    since = Text(metadata={"description": "ISO 8601 date or time (a date: its start, UTC)"})
+    until = Text(metadata={"description": "ISO 8601 date or time, exclusive (a date: the end of that day)"})
+    channel = Text()
+    subject = Text(metadata={"description": "a subject's public id"})
+    policy_version = Text(data_key="policy-version")
+    source = Text()
+
+
+receipt = ReceiptSchema()
+export_query = ExportQuerySchema()
 problem = ProblemSchema()
 check_query = CheckQuerySchema()
 check_result = CheckResultSchema()
