@@ -73,11 +73,15 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_deliverers(app: Flask) -> None:
-    """What the outbox worker delivers, by message kind."""
+    """What the outbox worker delivers, by message kind, and what fills it."""
     from .mail import deliver_email
     from .outbox import register_deliverer
+    from .signals import consent_recorded
+    from .webhooks import deliver_webhook, enqueue_consent_changed
 
     register_deliverer("email", deliver_email)
+    register_deliverer("webhook", deliver_webhook)
+    consent_recorded.connect(enqueue_consent_changed)
 
 
 def register_request_hooks(app: Flask) -> None:

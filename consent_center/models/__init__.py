@@ -9,10 +9,11 @@ from .receipt import Receipt
 from .signup import NewsletterSignup
 from .subject import Subject
 from .verification import VerificationRun
+from .webhook import WebhookEndpoint
 from .vocabulary import ActorType, Basis, EventType, Role, Scope, Source, Status
 
 __all__ = [
     "Account", "ActorType", "ApiClient", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
     "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Scope", "Source",
-    "Status", "Subject", "VerificationRun",
+    "Status", "Subject", "VerificationRun", "WebhookEndpoint",
 ]
