@@ -77,13 +77,12 @@ for backend in $BACKENDS; do
   case $backend in
     sqlite) floor_url="sqlite:///$WORK/floor.sqlite3"; app_url="sqlite:///$WORK/app.sqlite3"; rm -f "$WORK"/app.sqlite3* ;;
     postgres)
-      if ! "$PY" -c "import psycopg; psycopg.connect('${PG_SERVER#postgresql+psycopg://}'.join(['postgresql://','/postgres'])).close()" 2>/dev/null; then
+      admin="postgresql://${PG_SERVER#postgresql+psycopg://}/postgres"
+      if ! psql -X -q "$admin" -c 'SELECT 1' >/dev/null 2>&1; then
         log "postgres: not reachable at $PG_SERVER, skipped"; continue
       fi
       for db in cc_floor_bench cc_app_bench; do
-        psql -X -q -d "${PG_SERVER#postgresql+psycopg://}"/postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
-          -c "CREATE DATABASE $db" 2>/dev/null || psql -X -q "postgresql://${PG_SERVER#postgresql+psycopg://}/postgres" \
-          -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+        psql -X -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
       done
       floor_url="$PG_SERVER/cc_floor_bench"; app_url="$PG_SERVER/cc_app_bench" ;;
     *) echo "unknown backend $backend" >&2; exit 2 ;;
