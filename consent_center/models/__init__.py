@@ -7,6 +7,7 @@ from .outbox import OutboxMessage
 from .policy import PolicyText, PolicyVersion
 from .receipt import Receipt
 from .signup import NewsletterSignup
+from .staff_action import StaffAction
 from .subject import Subject
 from .verification import VerificationRun
 from .vocabulary import ActorType, Basis, EventType, Role, Scope, Source, Status
@@ -14,5 +15,5 @@ from .vocabulary import ActorType, Basis, EventType, Role, Scope, Source, Status
 __all__ = [
     "Account", "ActorType", "ApiClient", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
     "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Scope", "Source",
-    "Status", "Subject", "VerificationRun",
+    "StaffAction", "Status", "Subject", "VerificationRun",
 ]

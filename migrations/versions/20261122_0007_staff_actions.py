@@ -1,0 +1,38 @@
+"""staff actions
+
+Revision ID: 0007
+Revises: 0003
+Create Date: 2026-11-22 03:22:20.508421
+"""
+from alembic import op
+import sqlalchemy as sa
+import consent_center.db
+
+
+revision = '0007'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('staff_actions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('occurred_at', consent_center.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('target', sa.String(length=200), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_staff_actions_account_id_accounts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_actions'))
+    )
+    with op.batch_alter_table('staff_actions', schema=None) as batch_op:
+        batch_op.create_index('ix_staff_actions_occurred_at', ['occurred_at'], unique=False)
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('staff_actions', schema=None) as batch_op:
+        batch_op.drop_index('ix_staff_actions_occurred_at')
+
+    op.drop_table('staff_actions')
