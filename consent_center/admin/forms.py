@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import SelectChoice, SelectField, SelectMultipleField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import (BooleanField, DateField, SelectChoice, SelectField, SelectMultipleField, StringField,
+                     TextAreaField, TimeField)
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 CONTACT_METHOD_LABELS = {
@@ -27,3 +28,20 @@ class OnBehalfForm(FlaskForm):
         _l("Evidence"), validators=[DataRequired(message=_l("Say how the customer expressed this choice.")),
                                     Length(max=2000)])
     proof = FileField(_l("Proof file (optional)"))
+
+
+class PolicyVersionForm(FlaskForm):
+    """A new policy version: its label, when it comes into force, its texts."""
+
+    label = StringField(_l("Version label"), validators=[DataRequired(message=_l("Give the version a label.")),
+                                                         Length(max=64)])
+    effective_date = DateField(_l("In force from (date)"), validators=[Optional()])
+    effective_time = TimeField(_l("Time (optional)"), validators=[Optional()])
+    material = BooleanField(_l("Material change: customers are asked to confirm their choices again"))
+    text_fr = TextAreaField(_l("Text in French (Markdown)"))
+    text_nl = TextAreaField(_l("Text in Dutch (Markdown)"))
+    text_en = TextAreaField(_l("Text in English (Markdown)"))
+
+    def texts(self) -> dict[str, str]:
+        return {locale: getattr(self, f"text_{locale}").data for locale in ("fr", "nl", "en")
+                if (getattr(self, f"text_{locale}").data or "").strip()}
