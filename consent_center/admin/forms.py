@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, DateField, SelectChoice, SelectField, SelectMultipleField, StringField,
+from wtforms import (BooleanField, DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField,
                      TextAreaField, TimeField)
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 CONTACT_METHOD_LABELS = {
@@ -45,3 +45,32 @@ class PolicyVersionForm(FlaskForm):
     def texts(self) -> dict[str, str]:
         return {locale: getattr(self, f"text_{locale}").data for locale in ("fr", "nl", "en")
                 if (getattr(self, f"text_{locale}").data or "").strip()}
+
+
+DEFAULT_CHOICES = [
+    SelectChoice("never_asked:consent", _l("Off until the person agrees (consent)")),
+    SelectChoice("granted:legitimate_interest", _l("On: legitimate interest (everyone, opt-out offered)")),
+    SelectChoice("granted:soft_opt_in", _l("On for existing customers: soft opt-in (opt-out offered)")),
+]
+
+
+class ChannelForm(FlaskForm):
+    """A new channel: its code, its words per language, its default and validity."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(message=_l("Give the channel a code.")),
+                                               Length(max=40)])
+    name_fr = StringField(_l("Name in French"), validators=[DataRequired(message=_l("Give the name in French.")),
+                                                            Length(max=80)])
+    name_nl = StringField(_l("Name in Dutch"), validators=[DataRequired(message=_l("Give the name in Dutch.")),
+                                                           Length(max=80)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(message=_l("Give the name in English.")),
+                                                             Length(max=80)])
+    purpose_fr = TextAreaField(_l("Purpose in French"), validators=[Length(max=500)])
+    purpose_nl = TextAreaField(_l("Purpose in Dutch"), validators=[Length(max=500)])
+    purpose_en = TextAreaField(_l("Purpose in English"), validators=[Length(max=500)])
+    default = SelectField(_l("Default state and legal basis"), choices=DEFAULT_CHOICES)
+    validity_months = IntegerField(_l("Consent validity in months (optional)"),
+                                   validators=[Optional(), NumberRange(min=1, max=240)])
+
+    def texts(self, prefix: str) -> dict[str, str]:
+        return {locale: (getattr(self, f"{prefix}_{locale}").data or "").strip() for locale in ("fr", "nl", "en")}

@@ -3,6 +3,7 @@ from .account import Account
 from .api_client import ApiClient
 from .channel import Channel
 from .consent import ConsentEvent, ConsentState
+from .expiry_reminder import ExpiryReminder
 from .outbox import OutboxMessage
 from .policy import PolicyText, PolicyVersion
 from .receipt import Receipt
@@ -13,7 +14,7 @@ from .verification import VerificationRun
 from .vocabulary import ActorType, Basis, EventType, Role, Scope, Source, Status
 
 __all__ = [
-    "Account", "ActorType", "ApiClient", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
+    "Account", "ActorType", "ApiClient", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType", "ExpiryReminder",
     "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Scope", "Source",
     "StaffAction", "Status", "Subject", "VerificationRun",
 ]
