@@ -13,7 +13,7 @@ from .conftest import csrf_from
 # Endpoints support may use (beside admins); every other /admin endpoint is the admin's.
 SUPPORT_ENDPOINTS = {"admin.index", "admin.people", "admin.person", "admin.record_for_person"}
 SAMPLE_VALUES = {"public_id": "nobody", "format": "csv", "label": "v0", "code": "nothing", "account_id": 0,
-                 "client_id": "nothing"}
+                 "client_id": 0}
 
 
 def guarded_urls(app):

@@ -4,10 +4,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField,
+from wtforms import (BooleanField, DateField, EmailField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField,
                      TextAreaField, TimeField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..api_clients import SCOPES
+from ..labels import ROLE_LABELS
 
 CONTACT_METHOD_LABELS = {
     "phone": _l("Phone call"),
@@ -74,3 +77,25 @@ class ChannelForm(FlaskForm):
 
     def texts(self, prefix: str) -> dict[str, str]:
         return {locale: (getattr(self, f"{prefix}_{locale}").data or "").strip() for locale in ("fr", "nl", "en")}
+
+
+class AccountForm(FlaskForm):
+    """A new account; its holder chooses the password from the invitation e-mail."""
+
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(message=_l("Give an e-mail address.")),
+                                                         Length(max=320)])
+    name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(str(role), label) for role, label in ROLE_LABELS.items()])
+    locale = SelectField(_l("Language of the invitation"),
+                         choices=[SelectChoice("fr", "Français"), SelectChoice("nl", "Nederlands"),
+                                  SelectChoice("en", "English")])
+
+
+class ApiKeyForm(FlaskForm):
+    """A new API key for a marketing tool."""
+
+    name = StringField(_l("Name of the tool"), validators=[DataRequired(message=_l("Name the tool.")),
+                                                           Length(max=100)])
+    scopes = SelectMultipleField(_l("Scopes"), choices=[SelectChoice(s, s) for s in SCOPES],
+                                 validators=[DataRequired(message=_l("Give at least one scope."))],
+                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
