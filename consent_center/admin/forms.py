@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, EmailField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField,
                      TextAreaField, TimeField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -99,3 +99,10 @@ class ApiKeyForm(FlaskForm):
     scopes = SelectMultipleField(_l("Scopes"), choices=[SelectChoice(s, s) for s in SCOPES],
                                  validators=[DataRequired(message=_l("Give at least one scope."))],
                                  widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+
+
+class ImportForm(FlaskForm):
+    """A CSV file of contacts, in the format of `import contacts`."""
+
+    file = FileField(_l("CSV file (UTF-8)"), validators=[FileRequired(message=_l("Choose a CSV file."))])
+    dry_run = BooleanField(_l("Dry run: check and count everything, write nothing"))
