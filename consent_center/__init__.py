@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from . import api
+    from .admin import bp as admin_bp
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .health import bp as health_bp
@@ -67,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(space_bp, url_prefix="/space")
     app.register_blueprint(audit_bp, url_prefix="/audit")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(public_bp)
     app.register_blueprint(unsubscribe_bp)
     api.init_app(app)

@@ -100,6 +100,10 @@ def load_settings(instance_path: str) -> dict:
         "API_AUTH_FAILURE_LIMIT": _env("API_AUTH_FAILURE_LIMIT", "30 per minute"),
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "") or "",
         "API_FEED_PAGE_MAX": int(_env("API_FEED_PAGE_MAX", "1000")),
+        # The back office: largest proof file staff may attach to a change.
+        "PROOF_MAX_BYTES": _env_int("PROOF_MAX_BYTES", 5 * 1024 * 1024),
+        # `consent expire`: how many days before a grant lapses its reminder goes out.
+        "EXPIRY_REMINDER_DAYS": _env_int("EXPIRY_REMINDER_DAYS", 30),
     }
     if _env("DEBUG") is not None:
         settings["DEBUG"] = _env_bool("DEBUG", False)

@@ -50,6 +50,19 @@ ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
 }
 
+# What the staff action log says for each action (staff_actions.log_staff_action).
+STAFF_ACTION_LABELS = {
+    "consent.recorded_on_behalf": _l("Recorded a change on a customer's behalf"),
+    "policy.published": _l("Published a policy version"),
+    "channel.created": _l("Added a channel"),
+    "channel.deactivated": _l("Deactivated a channel"),
+    "account.created": _l("Created an account"),
+    "account.disabled": _l("Disabled an account"),
+    "api_key.created": _l("Created an API key"),
+    "api_key.revoked": _l("Revoked an API key"),
+    "import.run": _l("Imported contacts"),
+}
+
 
 def label(table: dict, value: str | None) -> str:
     if value is None:
@@ -64,4 +77,5 @@ def template_labels() -> dict:
         "basis_label": lambda v: label(BASIS_LABELS, v),
         "role_label": lambda v: label(ROLE_LABELS, v),
         "actor_label": lambda v: label(ACTOR_LABELS, v),
+        "staff_action_label": lambda v: label(STAFF_ACTION_LABELS, v),
     }

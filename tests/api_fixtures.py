@@ -21,6 +21,9 @@ class ApiClient:
         return base | (headers or {})
 
     def get(self, path: str, headers: dict | None = None, **kw):
+        # Buffered: a streamed answer (the export) is read to its end inside
+        # the request's context, as a real client would read it.
+        kw.setdefault("buffered", True)
         return self.client.get("/api/v1" + path, headers=self._headers(headers), **kw)
 
     def post(self, path: str, json=None, headers: dict | None = None, **kw):

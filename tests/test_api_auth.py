@@ -83,7 +83,7 @@ CALLS = {(e.method, e.rule): e for e in ENDPOINTS if e.scope}
 def call(api, endpoint):
     path = endpoint.rule.replace("<subject_id>", "someone")
     return api.client.open("/api/v1" + path, method=endpoint.method, json={} if endpoint.body else None,
-                           headers=api._headers(None))
+                           headers=api._headers(None), buffered=True)
 
 
 @pytest.mark.parametrize("endpoint", CALLS.values(), ids=[f"{m} {r}" for m, r in CALLS])

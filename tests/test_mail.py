@@ -13,14 +13,18 @@ WORDS = {  # a phrase of each e-mail's closing line, per language
 LIFETIMES = {"double_opt_in": {"fr": "1 semaine", "nl": "1 week", "en": "1 week"},
              "manage_link": {"fr": "2 jours", "nl": "2 dagen", "en": "2 days"},
              "invitation": {"fr": "2 semaines", "nl": "2 weken", "en": "2 weeks"},
-             "password_reset": {"fr": "2 heures", "nl": "2 uur", "en": "2 hours"}}
+             "password_reset": {"fr": "2 heures", "nl": "2 uur", "en": "2 hours"},
+             "expiry_reminder": {"fr": "2 jours", "nl": "2 dagen", "en": "2 days"}}
 
 
 def refs(topic, account):
     return {"double_opt_in": {"signup": "f" * 32},
             "manage_link": {"subject": "a" * 24, "email": account.email},
             "invitation": {"account": account.id},
-            "password_reset": {"account": account.id}}[topic]
+            "password_reset": {"account": account.id},
+            "expiry_reminder": {"subject": "a" * 24, "email": account.email,
+                                "channels": [{"names": {"en": "Newsletter"}, "expires_at": "2027-01-10T09:00:00+00:00"}]},
+            }[topic]
 
 
 @pytest.mark.parametrize("locale", ["fr", "nl", "en"])

@@ -116,19 +116,19 @@ def test_files_backend_writes_eml_files_under_instance_outbox(app, session, runn
 
 
 def test_messages_are_dispatched_by_kind_and_unknown_kinds_are_left_alone(app, session, runner):
-    outbox.enqueue(session, kind="webhook", topic="consent.changed", recipient="endpoint-1", payload={"n": 1})
+    outbox.enqueue(session, kind="fax", topic="consent.changed", recipient="endpoint-1", payload={"n": 1})
     session.commit()
     assert "Delivered 0" in deliver(runner).output
-    assert row_by_kind(session, "webhook").status == "pending"  # not worn out
+    assert row_by_kind(session, "fax").status == "pending"  # not worn out
 
     delivered = []
-    outbox.register_deliverer("webhook", lambda message: delivered.append(message.payload))
+    outbox.register_deliverer("fax", lambda message: delivered.append(message.payload))
     try:
         assert "Delivered 1" in deliver(runner).output
     finally:
-        outbox._deliverers.pop("webhook")
+        outbox._deliverers.pop("fax")
     assert delivered == [{"n": 1}]
-    assert row_by_kind(session, "webhook").status == "delivered"
+    assert row_by_kind(session, "fax").status == "delivered"
 
 
 def row_by_kind(session, kind):
@@ -140,14 +140,14 @@ def test_a_deliverer_that_raises_is_retried_not_lost(session, runner):
     def broken(message):
         raise RuntimeError("endpoint answered 503")
 
-    outbox.register_deliverer("webhook", broken)
+    outbox.register_deliverer("fax", broken)
     try:
-        outbox.enqueue(session, kind="webhook", topic="consent.changed", recipient="e", payload={})
+        outbox.enqueue(session, kind="fax", topic="consent.changed", recipient="e", payload={})
         session.commit()
         assert "to retry 1" in deliver(runner).output
     finally:
-        outbox._deliverers.pop("webhook")
-    message = row_by_kind(session, "webhook")
+        outbox._deliverers.pop("fax")
+    message = row_by_kind(session, "fax")
     assert message.status == "pending" and message.last_error == "RuntimeError: endpoint answered 503"
 
 

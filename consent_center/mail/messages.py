@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -31,6 +32,15 @@ class Topic:
     subject: object  # a lazy string with %(company)s
     token_purpose: str
     link: Callable[[dict], str]
+    # What else the templates show, read from the payload in the recipient's language.
+    context: Callable[[dict, str], dict] | None = None
+
+
+def _expiring_channels(payload: dict, locale: str) -> dict:
+    return {"channels": [
+        (names.get(locale) or names.get("en") or "", datetime.fromisoformat(at))
+        for names, at in ((c["names"], c["expires_at"]) for c in payload.get("channels", []))
+    ]}
 
 
 def _confirmation_link(payload: dict) -> str:
@@ -62,6 +72,8 @@ TOPICS = {
                         "invitation", _account_link("invitation", "auth.accept_invitation")),
     "password_reset": Topic(_l("Choose a new password for your %(company)s account"),
                             "password_reset", _account_link("password_reset", "auth.reset_password")),
+    "expiry_reminder": Topic(_l("Your consent to hear from %(company)s is about to expire"),
+                             "manage_link", _manage_link, _expiring_channels),
 }
 
 
@@ -94,6 +106,8 @@ def compose(message: OutboxMessage) -> EmailMessage:
                 "lifetime": format_timedelta(tokens.max_age(topic.token_purpose), threshold=1),
                 "locale": locale,
             }
+            if topic.context:
+                context |= topic.context(payload, locale)
             subject = str(topic.subject) % {"company": company}
             text = render_template(f"mail/{message.topic}.txt", **context)
             html = render_template(f"mail/{message.topic}.html", subject=subject, **context)

@@ -22,6 +22,8 @@ class Channel(Base):
     commercial: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # A consent given on this channel lapses after this many months (None: never).
+    validity_months: Mapped[int | None] = mapped_column(Integer)
 
     def name(self, locale: str) -> str:
         return self.names.get(locale) or self.names.get("en") or self.code

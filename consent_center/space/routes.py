@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from functools import wraps
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -11,12 +11,15 @@ from flask_login import current_user, login_required
 from .. import receipts
 from ..extensions import db
 from ..preferences import history_of, preferences_of, save_preferences
+from ..reconsent import reconsent_due
 from ..trace import request_trace
 from . import bp
 from .forms import PreferencesForm
 
 HISTORY_PAGE = 50
 RECEIPTS_PAGE = 50
+# The policy version whose confirmation the customer put off, for this session only.
+RECONSENT_LATER_KEY = "reconsent_later"
 
 
 def customer_required(view):
@@ -53,8 +56,11 @@ def preferences():
                 flash(_("%(channel)s is now %(state)s.", channel=channel_name,
                         state=_("Active") if event.status == "granted" else _("Inactive")), "success")
         return redirect(url_for("space.preferences"))
+    due = reconsent_due(db.session, subject)
+    if due is not None and session.get(RECONSENT_LATER_KEY) != due.version.label:
+        return redirect(url_for("space.reconsent"))
     form.active.data = [p.channel.code for p in prefs if p.active]
-    return render_template("space/preferences.html", form=form, prefs=prefs)
+    return render_template("space/preferences.html", form=form, prefs=prefs, reconsent_due=due)
 
 
 @bp.get("/history")

@@ -1,0 +1,71 @@
+"""Channels from the back office (admins): add one, deactivate one."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..auth.forms import LogoutForm
+from ..channels import ChannelError, all_channels, create_channel, deactivate_channel, find_channel
+from ..extensions import db
+from ..staff_actions import log_staff_action
+from . import admin_only, bp
+from .forms import ChannelForm
+
+CHANNEL_ERRORS = {
+    "code": ("code", _l("Use 2 to 40 lower-case letters, digits or _, starting with a letter.")),
+    "taken": ("code", _l("A channel already has this code.")),
+    "default": ("default", _l("Choose a default from the list.")),
+    "consent_default": ("default", _l("Consent can never be a default.")),
+    "validity": ("validity_months", _l("A validity is at least one month.")),
+}
+
+
+def _render(form: ChannelForm, status: int = 200):
+    return render_template("admin/channels.html", form=form, channels=all_channels(db.session),
+                           action_form=LogoutForm()), status
+
+
+@bp.get("/channels")
+@admin_only
+def channels():
+    return _render(ChannelForm())
+
+
+@bp.post("/channels")
+@admin_only
+def add_channel():
+    form = ChannelForm()
+    if not form.validate_on_submit():
+        return _render(form, 400)
+    status, basis = form.default.data.split(":")
+    try:
+        channel = create_channel(
+            db.session, code=form.code.data.strip(), names=form.texts("name"), purposes=form.texts("purpose"),
+            default_status=status, default_basis=basis, validity_months=form.validity_months.data)
+    except ChannelError as error:
+        field, message = CHANNEL_ERRORS[str(error)]
+        getattr(form, field).errors = [message]
+        return _render(form, 400)
+    log_staff_action(db.session, current_user, "channel.created", f"channel:{channel.code}",
+                     default_status=status, default_basis=basis, validity_months=channel.validity_months)
+    flash(_("The channel %(name)s is added.", name=channel.names.get("en") or channel.code), "success")
+    return redirect(url_for("admin.channels"))
+
+
+@bp.post("/channels/<code>/deactivate")
+@admin_only
+def deactivate(code: str):
+    form = LogoutForm()  # the CSRF token only
+    channel = find_channel(db.session, code)
+    if channel is None:
+        abort(404)
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", code=400, reason="csrf"), 400
+    if channel.active:
+        deactivate_channel(db.session, channel)
+        log_staff_action(db.session, current_user, "channel.deactivated", f"channel:{channel.code}")
+    flash(_("The channel %(code)s no longer appears on the preference pages; its history stays.",
+            code=channel.code), "success")
+    return redirect(url_for("admin.channels"))

@@ -1,0 +1,108 @@
+"""The back office's forms."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (BooleanField, DateField, EmailField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField,
+                     TextAreaField, TimeField)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..api_clients import SCOPES
+from ..labels import ROLE_LABELS
+
+CONTACT_METHOD_LABELS = {
+    "phone": _l("Phone call"),
+    "paper_form": _l("Paper form"),
+    "shop_counter": _l("Shop counter"),
+    "email": _l("E-mail from the customer"),
+    "other": _l("Other"),
+}
+
+
+class OnBehalfForm(FlaskForm):
+    """The customer's choices as staff heard or read them, with the evidence."""
+
+    active = SelectMultipleField(choices=[], validate_choice=True,
+                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    method = SelectField(_l("How the customer told us"), choices=[SelectChoice(code, label) for code, label in CONTACT_METHOD_LABELS.items()])
+    evidence = TextAreaField(
+        _l("Evidence"), validators=[DataRequired(message=_l("Say how the customer expressed this choice.")),
+                                    Length(max=2000)])
+    proof = FileField(_l("Proof file (optional)"))
+
+
+class PolicyVersionForm(FlaskForm):
+    """A new policy version: its label, when it comes into force, its texts."""
+
+    label = StringField(_l("Version label"), validators=[DataRequired(message=_l("Give the version a label.")),
+                                                         Length(max=64)])
+    effective_date = DateField(_l("In force from (date)"), validators=[Optional()])
+    effective_time = TimeField(_l("Time (optional)"), validators=[Optional()])
+    material = BooleanField(_l("Material change: customers are asked to confirm their choices again"))
+    text_fr = TextAreaField(_l("Text in French (Markdown)"))
+    text_nl = TextAreaField(_l("Text in Dutch (Markdown)"))
+    text_en = TextAreaField(_l("Text in English (Markdown)"))
+
+    def texts(self) -> dict[str, str]:
+        return {locale: getattr(self, f"text_{locale}").data for locale in ("fr", "nl", "en")
+                if (getattr(self, f"text_{locale}").data or "").strip()}
+
+
+DEFAULT_CHOICES = [
+    SelectChoice("never_asked:consent", _l("Off until the person agrees (consent)")),
+    SelectChoice("granted:legitimate_interest", _l("On: legitimate interest (everyone, opt-out offered)")),
+    SelectChoice("granted:soft_opt_in", _l("On for existing customers: soft opt-in (opt-out offered)")),
+]
+
+
+class ChannelForm(FlaskForm):
+    """A new channel: its code, its words per language, its default and validity."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(message=_l("Give the channel a code.")),
+                                               Length(max=40)])
+    name_fr = StringField(_l("Name in French"), validators=[DataRequired(message=_l("Give the name in French.")),
+                                                            Length(max=80)])
+    name_nl = StringField(_l("Name in Dutch"), validators=[DataRequired(message=_l("Give the name in Dutch.")),
+                                                           Length(max=80)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(message=_l("Give the name in English.")),
+                                                             Length(max=80)])
+    purpose_fr = TextAreaField(_l("Purpose in French"), validators=[Length(max=500)])
+    purpose_nl = TextAreaField(_l("Purpose in Dutch"), validators=[Length(max=500)])
+    purpose_en = TextAreaField(_l("Purpose in English"), validators=[Length(max=500)])
+    default = SelectField(_l("Default state and legal basis"), choices=DEFAULT_CHOICES)
+    validity_months = IntegerField(_l("Consent validity in months (optional)"),
+                                   validators=[Optional(), NumberRange(min=1, max=240)])
+
+    def texts(self, prefix: str) -> dict[str, str]:
+        return {locale: (getattr(self, f"{prefix}_{locale}").data or "").strip() for locale in ("fr", "nl", "en")}
+
+
+class AccountForm(FlaskForm):
+    """A new account; its holder chooses the password from the invitation e-mail."""
+
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(message=_l("Give an e-mail address.")),
+                                                         Length(max=320)])
+    name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(str(role), label) for role, label in ROLE_LABELS.items()])
+    locale = SelectField(_l("Language of the invitation"),
+                         choices=[SelectChoice("fr", "Français"), SelectChoice("nl", "Nederlands"),
+                                  SelectChoice("en", "English")])
+
+
+class ApiKeyForm(FlaskForm):
+    """A new API key for a marketing tool."""
+
+    name = StringField(_l("Name of the tool"), validators=[DataRequired(message=_l("Name the tool.")),
+                                                           Length(max=100)])
+    scopes = SelectMultipleField(_l("Scopes"), choices=[SelectChoice(s, s) for s in SCOPES],
+                                 validators=[DataRequired(message=_l("Give at least one scope."))],
+                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+
+
+class ImportForm(FlaskForm):
+    """A CSV file of contacts, in the format of `import contacts`."""
+
+    file = FileField(_l("CSV file (UTF-8)"), validators=[FileRequired(message=_l("Choose a CSV file."))])
+    dry_run = BooleanField(_l("Dry run: check and count everything, write nothing"))

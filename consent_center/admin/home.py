@@ -1,0 +1,36 @@
+"""The back office's home page and the staff action log."""
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..staff_actions import recent_actions
+from . import admin_only, bp
+
+LOG_PAGE = 100
+
+# The admin's tiles on the home page: (endpoint, title, description).
+ADMIN_PAGES = [
+    ("admin.accounts", _l("Accounts"), _l("Create staff and customer accounts, disable them")),
+    ("admin.keys", _l("API keys"), _l("Keys of the marketing tools: create, revoke")),
+    ("admin.channels", _l("Channels"), _l("Add a channel, set its validity, deactivate one")),
+    ("admin.import_form", _l("Import contacts"), _l("Upload a CSV file of contacts and their consents")),
+    ("admin.policies", _l("Policy versions"), _l("Publish a new version of the privacy policy")),
+    ("admin.staff_log", _l("Staff action log"), _l("Who did what in the back office, and when")),
+]
+
+
+@bp.get("/")
+def index():
+    return render_template("admin/index.html", admin_pages=ADMIN_PAGES)
+
+
+@bp.get("/log")
+@admin_only
+def staff_log():
+    before = request.args.get("before", type=int)
+    actions = recent_actions(db.session, limit=LOG_PAGE + 1, before=before)
+    more = len(actions) > LOG_PAGE
+    actions = actions[:LOG_PAGE]
+    return render_template("admin/log.html", actions=actions, next_before=actions[-1].id if more else None)

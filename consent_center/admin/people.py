@@ -1,0 +1,77 @@
+"""Support's pages: find a person, see their choices and history, record a change for them."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from ..audit_trail import find_subject, find_subjects, full_history
+from ..extensions import db
+from ..preferences import preferences_of
+from ..staff_changes import Proof, StaffChangeError, record_on_behalf, store_proof
+from ..trace import request_trace
+from . import bp
+from .forms import OnBehalfForm
+
+PROOF_ERRORS = {
+    "empty_proof": _l("The proof file is empty."),
+    "proof_too_large": _l("The proof file is too large."),
+}
+
+
+@bp.get("/people")
+def people():
+    query = request.args.get("q", "").strip()[:320]
+    subjects = find_subjects(db.session, query) if query else []
+    return render_template("admin/people.html", query=query, subjects=subjects)
+
+
+def _person_or_404(public_id: str):
+    person = find_subject(db.session, public_id)
+    if person is None:
+        abort(404)
+    return person
+
+
+def _render_person(person, form, status=200):
+    return render_template(
+        "admin/person.html", person=person, form=form, prefs=preferences_of(db.session, person),
+        history=full_history(db.session, person), max_kib=current_app.config["PROOF_MAX_BYTES"] // 1024,
+    ), status
+
+
+@bp.get("/people/<public_id>")
+def person(public_id: str):
+    found = _person_or_404(public_id)
+    form = OnBehalfForm()
+    form.active.data = [p.channel.code for p in preferences_of(db.session, found) if p.active]
+    return _render_person(found, form)
+
+
+@bp.post("/people/<public_id>")
+def record_for_person(public_id: str):
+    found = _person_or_404(public_id)
+    form = OnBehalfForm()
+    form.active.choices = [SelectChoice(p.channel.code, p.channel.code) for p in preferences_of(db.session, found)]
+    if not form.validate_on_submit():
+        return _render_person(found, form, 400)
+    proof = None
+    upload = form.proof.data
+    try:
+        if upload and upload.filename:
+            proof = store_proof(current_app.instance_path, Proof(upload.filename, upload.read()),
+                                max_bytes=current_app.config["PROOF_MAX_BYTES"])
+        recorded = record_on_behalf(
+            db.session, found, set(form.active.data or []), staff=current_user, method=form.method.data,
+            evidence_text=form.evidence.data, proof=proof, trace=request_trace(request),
+        )
+    except StaffChangeError as error:
+        form.proof.errors = [PROOF_ERRORS.get(str(error), _("This change cannot be recorded."))]
+        return _render_person(found, form, 400)
+    if recorded.receipt is None:
+        flash(_("Nothing changed."), "info")
+    else:
+        flash(_("The change is recorded (receipt %(id)s).", id=recorded.receipt.public_id), "success")
+    return redirect(url_for("admin.person", public_id=found.public_id))

@@ -1,0 +1,26 @@
+import click
+from flask import current_app
+
+from ..expiry import expire_grants, send_reminders
+from .support import committing
+
+
+@click.group("consent", help="Consent over time.")
+def group() -> None:
+    pass
+
+
+@group.command("expire")
+def expire() -> None:
+    """Expire grants past their channel's validity and remind those about to lapse (for cron)."""
+    with committing() as session:
+        with click.progressbar(length=0, label="Expiring") as bar:
+            def progress(rows):
+                bar.length = len(rows)
+                for row in rows:
+                    yield row
+                    bar.update(1)
+            run = expire_grants(session, progress=progress)
+        reminders = send_reminders(session, days_before=current_app.config["EXPIRY_REMINDER_DAYS"])
+    click.echo(f"Expired {run.expired} grants of {len(run.subjects)} people; "
+               f"queued reminders for {reminders.reminded} grants of {len(reminders.subjects)} people.")

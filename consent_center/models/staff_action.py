@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import utcnow
+from ..db import Base, UTCDateTime
+from .account import Account
+
+
+class StaffAction(Base):
+    """One thing a staff member did in the back office: who, when, what, to what."""
+
+    __tablename__ = "staff_actions"
+    __table_args__ = (Index("ix_staff_actions_occurred_at", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(64))
+    # What was acted on, as "kind:identifier" (subject:<public id>, policy:<label>…).
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    account: Mapped[Account] = relationship()

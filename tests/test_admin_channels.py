@@ -1,0 +1,59 @@
+"""Admins add and deactivate channels; consent is never a default."""
+import pytest
+from sqlalchemy import select
+
+from consent_center.ledger import Actor, record_change
+from consent_center.models import Channel, ConsentEvent, Role, Source, StaffAction
+
+from .conftest import form_post
+
+PHONE = {"code": "phone_calls", "name_fr": "Appels téléphoniques", "name_nl": "Telefoongesprekken",
+         "name_en": "Phone calls", "purpose_en": "Only with your explicit consent.",
+         "default": "never_asked:consent", "validity_months": "24"}
+
+
+@pytest.fixture
+def admin(make_account, auth):
+    account = make_account("ada@example.com", role=Role.ADMIN, locale="en")
+    auth.login("ada@example.com")
+    return account
+
+
+def test_an_admin_adds_a_channel_that_customers_then_see(client, auth, session, admin, customer):
+    response = form_post(client, "/admin/channels", PHONE)
+    assert response.status_code == 302
+    session.rollback()
+    channel = session.scalars(select(Channel).where(Channel.code == "phone_calls")).one()
+    assert channel.names["nl"] == "Telefoongesprekken" and channel.validity_months == 24
+    assert channel.default_for(True) == ("never_asked", "consent")
+    assert session.scalars(select(StaffAction)).one().action == "channel.created"
+    auth.logout()
+    auth.login(customer.email)
+    assert "Phone calls" in client.get("/space/preferences").get_data(as_text=True)
+
+
+def test_consent_is_never_a_default_and_the_form_is_kept(client, session, admin):
+    response = form_post(client, "/admin/channels", PHONE | {"default": "granted:consent"})
+    assert response.status_code == 400
+    response = form_post(client, "/admin/channels", PHONE | {"code": "email"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "A channel already has this code." in html and "Telefoongesprekken" in html
+    session.rollback()
+    assert session.scalars(select(Channel).where(Channel.code == "phone_calls")).first() is None
+
+
+def test_a_deactivated_channel_leaves_the_preferences_and_keeps_its_history(
+        client, auth, session, admin, customer):
+    record_change(session, customer.subject, {"newsletter": "granted"}, source=Source.CUSTOMER_SPACE,
+                  actor=Actor.system())
+    session.commit()
+    response = form_post(client, "/admin/channels", {}, action="/admin/channels/newsletter/deactivate")
+    assert response.status_code == 302
+    session.rollback()
+    channel = session.scalars(select(Channel).where(Channel.code == "newsletter")).one()
+    assert not channel.active
+    assert session.scalars(select(ConsentEvent).where(ConsentEvent.channel_id == channel.id)).first()
+    auth.logout()
+    auth.login(customer.email)
+    assert "ch-newsletter" not in client.get("/space/preferences").get_data(as_text=True)
