@@ -64,4 +64,23 @@ def template_labels() -> dict:
         "basis_label": lambda v: label(BASIS_LABELS, v),
         "role_label": lambda v: label(ROLE_LABELS, v),
         "actor_label": lambda v: label(ACTOR_LABELS, v),
+        "request_kind_label": lambda v: label(REQUEST_KIND_LABELS, v),
+        "request_status_label": lambda v: label(REQUEST_STATUS_LABELS, v),
     }
+
+
+REQUEST_KIND_LABELS = {
+    "access": _l("Access to my data"),
+    "portability": _l("A copy of my data to take elsewhere (portability)"),
+    "restriction": _l("Restrict the use of my data"),
+    "objection": _l("Object to marketing based on legitimate interest"),
+    "erasure": _l("Erase my data"),
+    "post_mortem": _l("Instructions for my data after my death"),
+}
+
+REQUEST_STATUS_LABELS = {
+    "received": _l("Received"),
+    "verified": _l("Identity checked, in progress"),
+    "completed": _l("Completed"),
+    "rejected": _l("Declined"),
+}

@@ -29,7 +29,7 @@ from ..web import external_url
 @dataclass(frozen=True)
 class Topic:
     subject: object  # a lazy string with %(company)s
-    token_purpose: str
+    token_purpose: str | None  # None: the link carries no token
     link: Callable[[dict], str]
 
 
@@ -40,6 +40,10 @@ def _confirmation_link(payload: dict) -> str:
 def _manage_link(payload: dict) -> str:
     token = tokens.subject_token("manage_link", payload["subject"], payload["email"])
     return external_url("public.manage_preferences", token=token)
+
+
+def _request_link(payload: dict) -> str:
+    return external_url("space.request_detail", public_id=payload["request"])
 
 
 def _account_link(purpose: str, endpoint: str) -> Callable[[dict], str]:
@@ -62,6 +66,10 @@ TOPICS = {
                         "invitation", _account_link("invitation", "auth.accept_invitation")),
     "password_reset": Topic(_l("Choose a new password for your %(company)s account"),
                             "password_reset", _account_link("password_reset", "auth.reset_password")),
+    "request_received": Topic(_l("%(company)s has received your request about your data"),
+                              None, _request_link),
+    "request_completed": Topic(_l("%(company)s has answered your request about your data"),
+                               None, _request_link),
 }
 
 
@@ -91,7 +99,9 @@ def compose(message: OutboxMessage) -> EmailMessage:
             context = {
                 "name": payload.get("name"), "email": message.recipient, "company": company,
                 "link": topic.link(payload),
-                "lifetime": format_timedelta(tokens.max_age(topic.token_purpose), threshold=1),
+                "lifetime": (format_timedelta(tokens.max_age(topic.token_purpose), threshold=1)
+                             if topic.token_purpose else None),
+                "payload": payload,
                 "locale": locale,
             }
             subject = str(topic.subject) % {"company": company}

@@ -3,6 +3,7 @@ from .account import Account
 from .api_client import ApiClient
 from .channel import Channel
 from .consent import ConsentEvent, ConsentState
+from .data_request import DataRequest, SuppressedAddress
 from .outbox import OutboxMessage
 from .policy import PolicyText, PolicyVersion
 from .receipt import Receipt
@@ -12,7 +13,7 @@ from .verification import VerificationRun
 from .vocabulary import ActorType, Basis, EventType, Role, Scope, Source, Status
 
 __all__ = [
-    "Account", "ActorType", "ApiClient", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
+    "Account", "ActorType", "ApiClient", "Basis", "Channel", "ConsentEvent", "ConsentState", "DataRequest", "EventType",
     "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Scope", "Source",
-    "Status", "Subject", "VerificationRun",
+    "Status", "Subject", "SuppressedAddress", "VerificationRun",
 ]

@@ -1,5 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField
+from wtforms import SelectField, SelectMultipleField, TextAreaField
+from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -14,3 +15,11 @@ class PreferencesForm(FlaskForm):
         choices=[], validate_choice=True,
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
     )
+
+
+class DataRequestForm(FlaskForm):
+    """A rights request; the kinds are set by the view (translated labels)."""
+
+    kind = SelectField(choices=[], validate_choice=True)
+    details = TextAreaField(validators=[Optional(), Length(max=4000)])
+    trusted_contact = TextAreaField(validators=[Optional(), Length(max=4000)])
