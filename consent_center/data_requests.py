@@ -130,7 +130,7 @@ def extend(session: Session, request: DataRequest, *, days: int, reason: str, ac
 
 
 def close(session: Session, request: DataRequest, *, status: str, outcome: str, account_id: int | None) -> None:
-    """Mark the request completed (or rejected) with the outcome the customer reads."""
+    """Mark the request completed (or rejected); ``outcome`` is a key of labels.REQUEST_OUTCOME_LABELS."""
     request.status = status
     request.completed_at = utcnow()
     request.outcome = outcome

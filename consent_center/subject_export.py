@@ -101,7 +101,7 @@ def subject_export(session: Session, subject: Subject) -> dict:
             "completedAt": _time(r.completed_at),
             "details": r.details,
             "trustedContact": r.trusted_contact,
-            "outcome": r.outcome,
+            "outcome": r.outcome,  # a key: access, portability, restriction, lifted, objection, erasure, post_mortem
         } for r in requests],
     }
 
