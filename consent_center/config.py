@@ -100,6 +100,10 @@ def load_settings(instance_path: str) -> dict:
         "API_AUTH_FAILURE_LIMIT": _env("API_AUTH_FAILURE_LIMIT", "30 per minute"),
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "") or "",
         "API_FEED_PAGE_MAX": int(_env("API_FEED_PAGE_MAX", "1000")),
+        # Retention (retention.py) and the suppression list's salt (suppression.py).
+        "RETENTION_ACCOUNT_YEARS": _env_int("RETENTION_ACCOUNT_YEARS", 7),
+        "RETENTION_PROSPECT_YEARS": _env_int("RETENTION_PROSPECT_YEARS", 10),
+        "SUPPRESSION_SALT": _env("SUPPRESSION_SALT", "") or "",
     }
     if _env("DEBUG") is not None:
         settings["DEBUG"] = _env_bool("DEBUG", False)

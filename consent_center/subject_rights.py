@@ -81,7 +81,8 @@ def personal_values(subject: Subject) -> list[str]:
                         subject.external_ref) if v]
 
 
-def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "erasure") -> list[str]:
+def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "erasure",
+          suppress_address: bool = True) -> list[str]:
     """Pseudonymise ``subject``; return the public ids of events whose evidence still names them."""
     values = personal_values(subject)
     account = session.scalars(select(Account).where(Account.subject_id == subject.id)).first()
@@ -91,7 +92,8 @@ def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "er
     record_change(session, subject, changes, source=Source.ERASURE, actor=actor, renew=True,
                   event_type=EventType.WITHDRAWN)
     for address in addresses:
-        suppress(session, address, reason=reason)
+        if suppress_address:
+            suppress(session, address, reason=reason)
         session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == address))
         session.execute(delete(NewsletterSignup).where(NewsletterSignup.email == address))
     session.execute(delete(NewsletterSignup).where(NewsletterSignup.subject_id == subject.id))

@@ -6,8 +6,8 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from . import (apikey_commands, db_commands, demo, export_commands, import_commands, ledger_commands,
-                   outbox_commands, policy_commands, receipt_commands, user_commands)
+                   outbox_commands, policy_commands, receipt_commands, retention_commands, user_commands)
 
     for module in (apikey_commands, db_commands, demo, export_commands, import_commands, ledger_commands,
-                   outbox_commands, policy_commands, receipt_commands, user_commands):
+                   outbox_commands, policy_commands, receipt_commands, retention_commands, user_commands):
         app.cli.add_command(module.group)
