@@ -13,7 +13,8 @@ WORDS = {  # a phrase of each e-mail's closing line, per language
 LIFETIMES = {"double_opt_in": {"fr": "1 semaine", "nl": "1 week", "en": "1 week"},
              "manage_link": {"fr": "2 jours", "nl": "2 dagen", "en": "2 days"},
              "invitation": {"fr": "2 semaines", "nl": "2 weken", "en": "2 weeks"},
-             "password_reset": {"fr": "2 heures", "nl": "2 uur", "en": "2 hours"}}
+             "password_reset": {"fr": "2 heures", "nl": "2 uur", "en": "2 hours"},
+             "email_change": {"fr": "2 jours", "nl": "2 dagen", "en": "2 days"}}
 
 
 def refs(topic, account):
@@ -21,6 +22,8 @@ def refs(topic, account):
             "manage_link": {"subject": "a" * 24, "email": account.email},
             "invitation": {"account": account.id},
             "password_reset": {"account": account.id},
+            "email_change": {"subject": "a" * 24, "new": account.email, "old": "old@example.com"},
+            "email_change_notice": {"subject": "a" * 24},
             "request_received": {"request": "b" * 24, "kind": "access", "due": "2026-03-31"},
             "request_completed": {"request": "b" * 24, "kind": "access", "due": "2026-03-31"}}[topic]
 
@@ -49,7 +52,7 @@ def test_each_email_speaks_the_recipients_language(app, session, make_account, t
     # journeys are in test_signup and test_manage), so their signed link finds no one.
     # A request's page is behind the login.
     expected = {"invitation": 200, "password_reset": 200, "request_received": 302,
-                "request_completed": 302}.get(topic, 404)
+                "request_completed": 302, "email_change_notice": 302, "email_change": 410}.get(topic, 404)
     assert app.test_client().get(links[0].removeprefix("http://localhost")).status_code == expected
 
 

@@ -46,6 +46,17 @@ def _request_link(payload: dict) -> str:
     return external_url("space.request_detail", public_id=payload["request"])
 
 
+def _email_change_link(payload: dict) -> str:
+    from ..rectification import change_token
+
+    token = change_token(payload["subject"], payload["new"], payload.get("old"))
+    return external_url("space.confirm_email", token=token)
+
+
+def _space_link(payload: dict) -> str:
+    return external_url("space.profile")
+
+
 def _account_link(purpose: str, endpoint: str) -> Callable[[dict], str]:
     def link(payload: dict) -> str:
         account = db.session.get(Account, payload["account"])
@@ -66,6 +77,10 @@ TOPICS = {
                         "invitation", _account_link("invitation", "auth.accept_invitation")),
     "password_reset": Topic(_l("Choose a new password for your %(company)s account"),
                             "password_reset", _account_link("password_reset", "auth.reset_password")),
+    "email_change": Topic(_l("Confirm your new e-mail address for %(company)s"), "email_change",
+                          _email_change_link),
+    "email_change_notice": Topic(_l("A change of your e-mail address at %(company)s was asked"), None,
+                                 _space_link),
     "request_received": Topic(_l("%(company)s has received your request about your data"),
                               None, _request_link),
     "request_completed": Topic(_l("%(company)s has answered your request about your data"),
