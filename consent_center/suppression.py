@@ -44,3 +44,12 @@ def is_suppressed(session: Session, email: str | None) -> bool:
         return False
     digest = address_digest(email)
     return session.scalars(select(SuppressedAddress.id).where(SuppressedAddress.digest == digest)).first() is not None
+
+
+def suppressed_among(session: Session, emails: list[str]) -> set[str]:
+    """Which of these normalised addresses are on the list (one query)."""
+    if not emails:
+        return set()
+    by_digest = {address_digest(email): email for email in emails}
+    found = session.scalars(select(SuppressedAddress.digest).where(SuppressedAddress.digest.in_(list(by_digest))))
+    return {by_digest[d] for d in found}
