@@ -168,3 +168,19 @@ def test_an_erased_address_is_caught_on_reimport_api_creation_and_newsletter_sig
     assert newsletter.sign_up(session, email="camille@example.com", name=None, locale="fr",
                               policy_label="2026-01", trace={}) is None
     assert session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == PERSONAL["email"])).first() is None
+
+
+def test_staff_extend_once_and_the_customer_reads_the_reason_and_new_date(client, auth, session, person, staff):
+    public_id, page = file_and_verify(client, auth, session, "access")
+    assert "Access to my data" in client.get("/admin/requests/").get_data(as_text=True)
+    reason = {"days": "30", "reason": "Your records span three systems."}
+    assert form_post(client, page, reason, action=f"{page}/extend").status_code == 302
+    assert form_post(client, page, reason, action=f"{page}/extend").status_code == 409
+    assert form_post(client, page, {}, action=f"{page}/carry-out").status_code == 302
+    auth.logout()
+    auth.login("camille@example.com")
+    mine = client.get(f"/space/requests/{public_id}").get_data(as_text=True)
+    assert "Your records span three systems." in mine and "/space/data.json" in mine
+    session.rollback()
+    request = session.scalars(select(DataRequest)).one()
+    assert (request.due_at - request.received_at).days == 60 and request.status == "completed"
