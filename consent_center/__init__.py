@@ -59,6 +59,7 @@ def register_blueprints(app: Flask) -> None:
     from .jwks import bp as jwks_bp
     from .privacy import bp as privacy_bp
     from .public import bp as public_bp
+    from .requests_desk import bp as requests_desk_bp
     from .space import bp as space_bp
     from .unsubscribe import bp as unsubscribe_bp
 
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(space_bp, url_prefix="/space")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(requests_desk_bp, url_prefix="/admin/requests")
     app.register_blueprint(public_bp)
     app.register_blueprint(unsubscribe_bp)
     api.init_app(app)

@@ -104,6 +104,10 @@ def load_settings(instance_path: str) -> dict:
         "PROOF_MAX_BYTES": _env_int("PROOF_MAX_BYTES", 5 * 1024 * 1024),
         # `consent expire`: how many days before a grant lapses its reminder goes out.
         "EXPIRY_REMINDER_DAYS": _env_int("EXPIRY_REMINDER_DAYS", 30),
+        # Retention (retention.py) and the suppression list's salt (suppression.py).
+        "RETENTION_ACCOUNT_YEARS": _env_int("RETENTION_ACCOUNT_YEARS", 7),
+        "RETENTION_PROSPECT_YEARS": _env_int("RETENTION_PROSPECT_YEARS", 10),
+        "SUPPRESSION_SALT": _env("SUPPRESSION_SALT", "") or "",
     }
     if _env("DEBUG") is not None:
         settings["DEBUG"] = _env_bool("DEBUG", False)

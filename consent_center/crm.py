@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from .ledger import Actor
 from .models import Subject
+from .suppression import is_suppressed
 from .subjects import SubjectError, create_subject, normalise_email
 
 LOCALE_COUNTRIES = {"fr": "FR", "nl": "NL", "en": "FR"}
@@ -85,6 +86,9 @@ def create_from_crm(session: Session, data: dict, *, actor: Actor, trace: dict |
     if not data.get("email") and not data.get("phone") and not data.get("postal_address"):
         raise SubjectFieldError("email", "Give at least an e-mail address, a phone number or a postal address.")
     _refuse_duplicates(session, data)
+    if is_suppressed(session, data.get("email")):
+        raise SubjectConflict("email", "This e-mail address was erased at its owner's request "
+                                       "(suppression list); it cannot be added again.")
     try:
         return create_subject(session, actor=actor, trace=trace, **data)
     except IntegrityError:

@@ -21,6 +21,7 @@ from .clock import utcnow
 from .ledger import Actor, current_states, record_change
 from .models import Channel, Subject
 from .models.vocabulary import Basis, Source, Status
+from .suppression import suppressed_among
 from .subjects import LOCALE_REGIONS, SubjectError, create_subject, normalise_email, normalise_phone
 
 CONTACT_COLUMNS = ("external_ref", "email", "phone", "name", "locale", "postal_address", "customer")
@@ -179,10 +180,15 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
     emails = [r.email for r in batch if r.email]
     email_owner = dict(session.execute(
         select(Subject.email, Subject.external_ref).where(Subject.email.in_(emails))).all()) if emails else {}
+    suppressed = suppressed_among(session, [r.email for r in batch if r.email and r.external_ref not in by_ref])
     for row in batch:
         subject = by_ref.get(row.external_ref)
         if row.email and row.email in email_owner and email_owner[row.email] != row.external_ref:
             report.errors.append((row.line, "this e-mail address belongs to another contact"))
+            continue
+        if subject is None and row.email in suppressed:
+            report.errors.append((row.line, "this e-mail address was erased on request (suppression list); "
+                                            "not imported"))
             continue
         if subject is None:
             subject = create_subject(

@@ -78,4 +78,36 @@ def template_labels() -> dict:
         "role_label": lambda v: label(ROLE_LABELS, v),
         "actor_label": lambda v: label(ACTOR_LABELS, v),
         "staff_action_label": lambda v: label(STAFF_ACTION_LABELS, v),
+        "request_kind_label": lambda v: label(REQUEST_KIND_LABELS, v),
+        "request_status_label": lambda v: label(REQUEST_STATUS_LABELS, v),
+        "request_outcome_label": lambda v: label(REQUEST_OUTCOME_LABELS, v),
     }
+
+
+REQUEST_KIND_LABELS = {
+    "access": _l("Access to my data"),
+    "portability": _l("A copy of my data to take elsewhere (portability)"),
+    "restriction": _l("Restrict the use of my data"),
+    "objection": _l("Object to marketing based on legitimate interest"),
+    "erasure": _l("Erase my data"),
+    "post_mortem": _l("Instructions for my data after my death"),
+}
+
+REQUEST_STATUS_LABELS = {
+    "received": _l("Received"),
+    "verified": _l("Identity checked, in progress"),
+    "completed": _l("Completed"),
+    "rejected": _l("Declined"),
+}
+
+# What the customer reads as the answer (DataRequest.outcome holds the key).
+REQUEST_OUTCOME_LABELS = {
+    "access": _l("Your data is ready: download it below."),
+    "portability": _l("Your data is ready in a machine-readable format (JSON): download it below."),
+    "restriction": _l("The use of your data is restricted: we no longer contact you on any channel."),
+    "lifted": _l("The restriction is lifted: your earlier choices apply again."),
+    "objection": _l("Every channel that rested on legitimate interest or existing-customer status is withdrawn."),
+    "erasure": _l("Your personal data is erased."),
+    "post_mortem": _l("Your instructions are recorded."),
+    "rejected": _l("We could not act on this request; contact us to know more."),
+}

@@ -20,6 +20,7 @@ from .mail import enqueue_email
 from .models import Channel, NewsletterSignup, PolicyVersion, Subject
 from .models.vocabulary import ActorType, Source, Status
 from .policies import policy_in_force
+from .suppression import is_suppressed
 from .subjects import SubjectError, create_subject, normalise_email
 from .tokens import TokenError
 
@@ -65,6 +66,10 @@ def sign_up(
     if policy.label != policy_label:
         raise SignupError("policy_changed")
     _serialise_address(session, email)
+    if is_suppressed(session, email):
+        # Erased on request: no confirmation e-mail, nothing kept; the page
+        # answers as for any sign-up, so it tells no one the address was erased.
+        return None
     now = utcnow()
     _forget_expired(session, now)
     pending = session.scalars(select(NewsletterSignup.id).where(

@@ -13,7 +13,7 @@ from .conftest import csrf_from
 # Endpoints support may use (beside admins); every other /admin endpoint is the admin's.
 SUPPORT_ENDPOINTS = {"admin.index", "admin.people", "admin.person", "admin.record_for_person"}
 SAMPLE_VALUES = {"public_id": "nobody", "format": "csv", "label": "v0", "code": "nothing", "account_id": 0,
-                 "client_id": 0}
+                 "client_id": 0, "action": "verify"}
 
 
 def guarded_urls(app):
@@ -31,7 +31,7 @@ def guarded_urls(app):
 def allowed_roles(endpoint: str) -> set[str]:
     if endpoint.startswith("audit."):
         return {Role.AUDITOR, Role.ADMIN}
-    if endpoint in SUPPORT_ENDPOINTS:
+    if endpoint in SUPPORT_ENDPOINTS or endpoint.startswith("requests_desk."):
         return {Role.SUPPORT, Role.ADMIN}
     if endpoint.startswith("admin."):
         return {Role.ADMIN}

@@ -30,7 +30,7 @@ from ..web import external_url
 @dataclass(frozen=True)
 class Topic:
     subject: object  # a lazy string with %(company)s
-    token_purpose: str
+    token_purpose: str | None  # None: the link carries no token
     link: Callable[[dict], str]
     # What else the templates show, read from the payload in the recipient's language.
     context: Callable[[dict, str], dict] | None = None
@@ -50,6 +50,21 @@ def _confirmation_link(payload: dict) -> str:
 def _manage_link(payload: dict) -> str:
     token = tokens.subject_token("manage_link", payload["subject"], payload["email"])
     return external_url("public.manage_preferences", token=token)
+
+
+def _request_link(payload: dict) -> str:
+    return external_url("space.request_detail", public_id=payload["request"])
+
+
+def _email_change_link(payload: dict) -> str:
+    from ..rectification import change_token
+
+    token = change_token(payload["subject"], payload["new"], payload.get("old"))
+    return external_url("space.confirm_email", token=token)
+
+
+def _space_link(payload: dict) -> str:
+    return external_url("space.profile")
 
 
 def _account_link(purpose: str, endpoint: str) -> Callable[[dict], str]:
@@ -74,6 +89,14 @@ TOPICS = {
                             "password_reset", _account_link("password_reset", "auth.reset_password")),
     "expiry_reminder": Topic(_l("Your consent to hear from %(company)s is about to expire"),
                              "manage_link", _manage_link, _expiring_channels),
+    "email_change": Topic(_l("Confirm your new e-mail address for %(company)s"), "email_change",
+                          _email_change_link),
+    "email_change_notice": Topic(_l("A change of your e-mail address at %(company)s was asked"), None,
+                                 _space_link),
+    "request_received": Topic(_l("%(company)s has received your request about your data"),
+                              None, _request_link),
+    "request_completed": Topic(_l("%(company)s has answered your request about your data"),
+                               None, _request_link),
 }
 
 
@@ -103,7 +126,9 @@ def compose(message: OutboxMessage) -> EmailMessage:
             context = {
                 "name": payload.get("name"), "email": message.recipient, "company": company,
                 "link": topic.link(payload),
-                "lifetime": format_timedelta(tokens.max_age(topic.token_purpose), threshold=1),
+                "lifetime": (format_timedelta(tokens.max_age(topic.token_purpose), threshold=1)
+                             if topic.token_purpose else None),
+                "payload": payload,
                 "locale": locale,
             }
             if topic.context:

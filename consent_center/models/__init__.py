@@ -4,6 +4,7 @@ from .api_client import ApiClient
 from .channel import Channel
 from .consent import ConsentEvent, ConsentState
 from .expiry_reminder import ExpiryReminder
+from .data_request import DataRequest, SuppressedAddress
 from .outbox import OutboxMessage
 from .policy import PolicyText, PolicyVersion
 from .receipt import Receipt
@@ -15,7 +16,8 @@ from .webhook import WebhookEndpoint
 from .vocabulary import ActorType, Basis, EventType, Role, Scope, Source, Status
 
 __all__ = [
-    "Account", "ActorType", "ApiClient", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType", "ExpiryReminder",
-    "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Scope", "Source",
-    "StaffAction", "Status", "Subject", "VerificationRun", "WebhookEndpoint",
+    "Account", "ActorType", "ApiClient", "Basis", "Channel", "ConsentEvent", "ConsentState", "DataRequest",
+    "EventType", "ExpiryReminder", "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt",
+    "Role", "Scope", "Source", "StaffAction", "Status", "Subject", "SuppressedAddress", "VerificationRun",
+    "WebhookEndpoint",
 ]

@@ -31,6 +31,8 @@ class Subject(Base):
     is_customer: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set by erasure (subject_rights.erase): only the pseudonymous public id remains.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<Subject {self.public_id}>"

@@ -2,5 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("space", __name__)
 
-from . import routes  # noqa: E402,F401
-from . import reconsent_routes  # noqa: E402,F401
+from . import data_routes, profile_routes, reconsent_routes, requests_routes, routes  # noqa: E402,F401

@@ -1,5 +1,7 @@
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -14,3 +16,26 @@ class PreferencesForm(FlaskForm):
         choices=[], validate_choice=True,
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
     )
+
+
+class DataRequestForm(FlaskForm):
+    """A rights request; the kinds are set by the view (translated labels)."""
+
+    kind = SelectField(choices=[], validate_choice=True)
+    details = TextAreaField(validators=[Optional(), Length(max=4000)])
+    trusted_contact = TextAreaField(validators=[Optional(), Length(max=4000)])
+
+
+class ProfileForm(FlaskForm):
+    """Rectification: what the customer may correct at any hour."""
+
+    name = StringField(validators=[Optional(), Length(max=200)])
+    email = StringField(validators=[Optional(), Length(max=320)])
+    phone = StringField(validators=[Optional(), Length(max=32)])
+    postal_address = TextAreaField(validators=[Optional(), Length(max=1000)])
+    locale = SelectField(choices=[SelectChoice("fr", "Français"), SelectChoice("nl", "Nederlands"),
+                                  SelectChoice("en", "English")], validate_choice=True)
+
+
+class ConfirmForm(FlaskForm):
+    """A button, so a link scanner's GET confirms nothing."""

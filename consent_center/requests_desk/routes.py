@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import data_requests, subject_rights
+from ..auth.decorators import roles_required
+from ..extensions import db
+from . import bp
+
+STAFF = ("support", "admin")
+
+
+def _found(public_id: str):
+    found = data_requests.find_request(db.session, public_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/")
+@roles_required(*STAFF)
+def queue():
+    closed = request.args.get("closed") == "1"
+    return render_template("requests_desk/queue.html", lines=data_requests.queue(db.session, include_closed=closed),
+                           closed=closed)
+
+
+@bp.get("/<public_id>")
+@roles_required(*STAFF)
+def detail(public_id: str):
+    found = _found(public_id)
+    return render_template("requests_desk/detail.html", request_=found,
+                           overdue=data_requests.is_overdue(found),
+                           restricted=subject_rights.is_restricted(db.session, found.subject),
+                           max_days=data_requests.MAX_EXTENSION_DAYS)
+
+
+@bp.post("/<public_id>/<action>")
+@roles_required(*STAFF)
+def act(public_id: str, action: str):
+    found = _found(public_id)
+    try:
+        if action == "verify":
+            data_requests.verify_identity(db.session, found, account_id=current_user.id)
+        elif action == "extend":
+            data_requests.extend(db.session, found, days=request.form.get("days", 0, type=int),
+                                 reason=request.form.get("reason", ""), account_id=current_user.id)
+        elif action == "carry-out":
+            subject_rights.carry_out(db.session, found, account_id=current_user.id)
+        elif action == "lift":
+            subject_rights.lift(db.session, found, account_id=current_user.id)
+        elif action == "reject":
+            if not data_requests.is_open(found):
+                raise data_requests.RequestError("this request is closed")
+            data_requests.close(db.session, found, status="rejected", outcome="rejected",
+                                account_id=current_user.id)
+        else:
+            abort(404)
+    except data_requests.RequestError as exc:
+        # A 409 rolls back: nothing of a refused action is written.
+        return render_template("requests_desk/detail.html", request_=found, error=str(exc),
+                               overdue=data_requests.is_overdue(found),
+                               restricted=subject_rights.is_restricted(db.session, found.subject),
+                               max_days=data_requests.MAX_EXTENSION_DAYS), 409
+    flash(_("Done."), "success")
+    return redirect(url_for("requests_desk.detail", public_id=public_id))
