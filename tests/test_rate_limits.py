@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from consent_center import create_app, tokens
-from consent_center.extensions import limiter
+from consent_center.extensions import db, limiter
 from consent_center.ledger import Actor
 from consent_center.models import OutboxMessage
 from consent_center.subjects import create_subject
@@ -126,6 +126,7 @@ def test_limits_live_in_redis_when_configured_and_are_shared_by_servers(database
     first = server()
     with first.app_context():
         assert post_email(first.test_client(), "/manage", "shared@example.com").status_code == 302
+    db.engine.dispose()  # the next app rebinds the shared engine
     second = server()
     with second.app_context():
         assert post_email(second.test_client(), "/manage", "shared@example.com").status_code == 302
@@ -133,6 +134,4 @@ def test_limits_live_in_redis_when_configured_and_are_shared_by_servers(database
     store = redis.Redis.from_url(REDIS_URL)
     assert any(store.scan_iter(f"*{redis_prefix}*"))
     store.close()
-    from consent_center.extensions import db
-
     db.engine.dispose()
