@@ -38,6 +38,7 @@ def check_secret_key(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from . import receipt_keys
     from .extensions import babel, csrf, db, limiter, login_manager
     from .i18n import select_locale, select_timezone
 
@@ -46,11 +47,14 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
+    receipt_keys.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .health import bp as health_bp
+    from .jwks import bp as jwks_bp
     from .privacy import bp as privacy_bp
     from .public import bp as public_bp
     from .space import bp as space_bp
@@ -58,8 +62,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
-    app.register_blueprint(space_bp, url_prefix="/space")
+    app.register_blueprint(jwks_bp)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(space_bp, url_prefix="/space")
+    app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(public_bp)
     app.register_blueprint(unsubscribe_bp)
 

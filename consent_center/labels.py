@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from .models.vocabulary import Basis, Role, Source, Status
+from .models.vocabulary import ActorType, Basis, Role, Source, Status
 
 STATUS_LABELS = {
     Status.GRANTED: _l("Active"),
@@ -36,6 +36,13 @@ BASIS_LABELS = {
     Basis.LEGITIMATE_INTEREST: _l("Legitimate interest"),
 }
 
+ACTOR_LABELS = {
+    ActorType.SUBJECT: _l("The person"),
+    ActorType.ACCOUNT: _l("Staff account"),
+    ActorType.API_CLIENT: _l("API client"),
+    ActorType.SYSTEM: _l("System"),
+}
+
 ROLE_LABELS = {
     Role.CUSTOMER: _l("Customer"),
     Role.SUPPORT: _l("Support"),
@@ -56,4 +63,5 @@ def template_labels() -> dict:
         "source_label": lambda v: label(SOURCE_LABELS, v),
         "basis_label": lambda v: label(BASIS_LABELS, v),
         "role_label": lambda v: label(ROLE_LABELS, v),
+        "actor_label": lambda v: label(ACTOR_LABELS, v),
     }

@@ -2,7 +2,7 @@
 
 ``record_change`` takes one submitted change of one or more channels and,
 inside the caller's transaction, appends the events to the subject's hash
-chain, moves ConsentState, and writes one Receipt — then flushes. The
+chain, moves ConsentState, and writes one signed Receipt — then flushes. The
 caller commits once (or rolls back, and none of it exists).
 """
 from __future__ import annotations
@@ -170,6 +170,8 @@ def record_change(
         events=events, channels=by_id, policy=policy,
     )
     receipt.document = receipts.serialise(document)
+    receipt.jws = receipts.sign(receipt.document)
+    receipt.language = document["language"]
     session.add(receipt)
     for event in events:
         # Relationships let one flush insert receipt, events, then states.

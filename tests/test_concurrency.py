@@ -14,9 +14,9 @@ from consent_center.subjects import create_subject
 TOGGLES = 150
 
 
-def toggle_many(url: str, public_id: str, channel: str, count: int, start, errors) -> None:
+def toggle_many(url: str, key_dir: str, public_id: str, channel: str, count: int, start, errors) -> None:
     """In its own process: flip one channel ``count`` times, one commit each."""
-    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "RECEIPT_KEY_DIR": key_dir})
     start.wait()
     with app.app_context():
         try:
@@ -34,8 +34,9 @@ def toggle_many(url: str, public_id: str, channel: str, count: int, start, error
             db.engine.dispose()
 
 
-def run_two_writers(url: str) -> None:
-    app = create_app({"TESTING": True, "DATABASE_URL": url})
+def run_two_writers(url: str, key_dir: str) -> None:
+    # Both writers also share the receipt key folder, as gunicorn workers do.
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "RECEIPT_KEY_DIR": key_dir})
     with app.app_context():
         subject = create_subject(db.session, actor=Actor.system(), email="race@example.com", is_customer=True)
         public_id = subject.public_id
@@ -43,7 +44,7 @@ def run_two_writers(url: str) -> None:
         db.session.remove()
     ctx = multiprocessing.get_context("spawn")
     start, errors = ctx.Event(), ctx.Queue()
-    writers = [ctx.Process(target=toggle_many, args=(url, public_id, channel, TOGGLES, start, errors))
+    writers = [ctx.Process(target=toggle_many, args=(url, key_dir, public_id, channel, TOGGLES, start, errors))
                for channel in ("email", "sms")]
     for w in writers:
         w.start()
@@ -66,15 +67,15 @@ def run_two_writers(url: str) -> None:
         db.engine.dispose()
 
 
-def test_two_processes_toggling_one_subject_lose_no_update(database_url):
+def test_two_processes_toggling_one_subject_lose_no_update(database_url, tmp_path):
     """On the suite's backend (SQLite serialises writers; PostgreSQL locks the row)."""
-    run_two_writers(database_url)
+    run_two_writers(database_url, str(tmp_path / "keys"))
 
 
 @pytest.mark.postgres
-def test_two_processes_on_postgres_lose_no_update(postgres_databases):
+def test_two_processes_on_postgres_lose_no_update(postgres_databases, tmp_path):
     url = postgres_databases.create()
     try:
-        run_two_writers(url)
+        run_two_writers(url, str(tmp_path / "keys"))
     finally:
         postgres_databases.drop(url)

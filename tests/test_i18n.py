@@ -71,18 +71,21 @@ def test_staff_page_renders_in_every_language(client, auth, make_account):
     assert "Welkom" in client.get("/staff").get_data(as_text=True)
 
 
-def extracted_msgids() -> set[str]:
-    pot = subprocess.run(
+def extracted_msgids(tmp_path: Path) -> set[str]:
+    # pybabel's "-o -" writes a file named "-", not standard output.
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
         [str(Path(sys.executable).parent / "pybabel"), "extract", "-F", "babel.cfg", "-k", "_l",
-         "-k", "lazy_gettext", "--omit-header", "-o", "-", "."],
-        cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    from io import BytesIO
-
-    return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(BytesIO(pot.encode())) if m.id}
+         "-k", "lazy_gettext", "--omit-header", "-o", str(pot), "."],
+        cwd=ROOT, capture_output=True, text=True, check=True)
+    with pot.open("rb") as f:
+        messages = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+    assert messages, "nothing extracted"
+    return messages
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_catalog_translates_every_string_and_is_compiled(locale):
+def test_catalog_translates_every_string_and_is_compiled(locale, tmp_path):
     po_path = CATALOGS / locale / "LC_MESSAGES" / "messages.po"
     with po_path.open("rb") as f:
         catalog = read_po(f, locale=locale)
@@ -90,7 +93,7 @@ def test_catalog_translates_every_string_and_is_compiled(locale):
                     or (isinstance(m.string, tuple) and not all(m.string)))]
     assert untranslated == []
     ids = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
-    assert extracted_msgids() - ids == set(), "run scripts/i18n.sh"
+    assert extracted_msgids(tmp_path) - ids == set(), "run scripts/i18n.sh"
     with (CATALOGS / locale / "LC_MESSAGES" / "messages.mo").open("rb") as f:
         compiled = read_mo(f)
     assert {m.id: m.string for m in compiled if m.id} == {m.id: m.string for m in catalog if m.id}, \

@@ -1,8 +1,14 @@
-"""Invariant 3: any edit, deletion or reordering of events is found and named."""
+"""Invariant 3: any edit, deletion or reordering of events is found and named.
+
+The database refuses such changes (see test_append_only.py): these tests
+lift its triggers to play the attacker who has the database's owner rights.
+"""
 import pytest
 from sqlalchemy import select, text
 
+from consent_center import append_only
 from consent_center.extensions import db
+from consent_center.models import VerificationRun
 from consent_center.ledger import Actor, record_change
 from consent_center.models import ConsentEvent, Source
 from consent_center.subjects import create_subject
@@ -22,8 +28,9 @@ def history(session):
 
 
 def raw(sql, **params):
-    """Tamper with the ledger behind the app's back, in raw SQL."""
-    db.session.execute(text(sql), params)
+    """Tamper with the ledger behind the app's back, in raw SQL, the triggers lifted."""
+    with append_only.lifted(db.session.connection()):
+        db.session.execute(text(sql), params)
     db.session.commit()
 
 
@@ -31,6 +38,18 @@ def test_verify_passes_on_an_untouched_ledger(runner, history):
     result = runner.invoke(args=["ledger", "verify"])
     assert result.exit_code == 0, result.output
     assert "OK:" in result.output and "2 chains" in result.output
+
+
+def test_verify_records_each_run_with_its_finding(runner, session, history):
+    runner.invoke(args=["ledger", "verify"])
+    raw("UPDATE consent_events SET basis = 'consent' WHERE id = :id", id=history[2].id)
+    runner.invoke(args=["ledger", "verify"])
+    session.rollback()
+    good, bad = session.scalars(select(VerificationRun).order_by(VerificationRun.id)).all()
+    assert (good.ok, good.events, good.subjects, good.started_by) == (True, 16, 2, "cli")
+    assert good.finished_at >= good.started_at and good.first_break is None
+    assert not bad.ok and bad.first_break_event_id == history[2].id
+    assert f"event {history[2].id} " in bad.first_break
 
 
 def test_verify_names_an_edited_event(runner, history):

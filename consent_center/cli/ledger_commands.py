@@ -2,8 +2,9 @@ import sys
 
 import click
 
-from ..chain import count_events, verify_chains
-from ..extensions import db
+from ..chain import count_events
+from ..verification import run_verification
+from .support import committing
 
 
 @click.group("ledger", help="The consent ledger.")
@@ -13,13 +14,18 @@ def group() -> None:
 
 @group.command("verify")
 def verify() -> None:
-    """Walk every subject's hash chain; exit 1 naming the first broken event."""
-    total = count_events(db.session)
-    with click.progressbar(length=total, label="Verifying", file=sys.stderr, show_pos=True) as bar:
-        report = verify_chains(db.session, progress=bar.update)
-    if report.ok:
-        click.echo(f"OK: {report.events} events in {report.subjects} chains verified.")
+    """Walk every subject's hash chain; exit 1 naming the first broken event.
+
+    The run is recorded (the last one shows on /audit).
+    """
+    with committing() as session:
+        total = count_events(session)
+        with click.progressbar(length=total, label="Verifying", file=sys.stderr, show_pos=True) as bar:
+            run = run_verification(session, started_by="cli", progress=bar.update)
+        ok, events, subjects, first_break = run.ok, run.events, run.subjects, run.first_break
+    if ok:
+        click.echo(f"OK: {events} events in {subjects} chains verified.")
         return
-    click.echo(f"BROKEN: {report.first_break}", err=True)
-    click.echo(f"({report.events} events in {report.subjects} chains read before the break)", err=True)
+    click.echo(f"BROKEN: {first_break}", err=True)
+    click.echo(f"({events} events in {subjects} chains read before the break)", err=True)
     raise SystemExit(1)

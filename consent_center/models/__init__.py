@@ -7,10 +7,11 @@ from .policy import PolicyText, PolicyVersion
 from .receipt import Receipt
 from .signup import NewsletterSignup
 from .subject import Subject
+from .verification import VerificationRun
 from .vocabulary import ActorType, Basis, EventType, Role, Source, Status
 
 __all__ = [
     "Account", "ActorType", "Basis", "Channel", "ConsentEvent", "ConsentState", "EventType",
     "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt", "Role", "Source",
-    "Status", "Subject",
+    "Status", "Subject", "VerificationRun",
 ]

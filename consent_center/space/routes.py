@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import json
 from functools import wraps
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import receipts
 from ..extensions import db
 from ..preferences import history_of, preferences_of, save_preferences
 from ..trace import request_trace
@@ -14,6 +16,7 @@ from . import bp
 from .forms import PreferencesForm
 
 HISTORY_PAGE = 50
+RECEIPTS_PAGE = 50
 
 
 def customer_required(view):
@@ -63,3 +66,35 @@ def history():
     events = events[:HISTORY_PAGE]
     return render_template("space/history.html", events=events,
                            next_before=events[-1].seq if more else None)
+
+
+@bp.get("/receipts")
+@customer_required
+def receipts_list():
+    before = request.args.get("before", type=int)
+    page = receipts.receipts_of(db.session, current_user.subject, limit=RECEIPTS_PAGE + 1, before=before)
+    more = len(page) > RECEIPTS_PAGE
+    page = page[:RECEIPTS_PAGE]
+    return render_template("space/receipts.html", receipts=[(r, receipts.document_of(r)) for r in page],
+                           next_before=page[-1].id if more else None)
+
+
+@bp.get("/receipts/<public_id>")
+@customer_required
+def receipt(public_id: str):
+    found = receipts.receipt_of(db.session, current_user.subject, public_id)
+    if found is None:
+        abort(404)  # someone else's receipt does not exist, as far as this customer knows
+    return render_template("space/receipt.html", receipt=found, document=receipts.document_of(found),
+                           kid=receipts.key_id_of(found))
+
+
+@bp.get("/receipts/<public_id>.json")
+@customer_required
+def receipt_download(public_id: str):
+    found = receipts.receipt_of(db.session, current_user.subject, public_id)
+    if found is None:
+        abort(404)
+    body = json.dumps(receipts.receipt_payload(found), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return Response(body, content_type="application/json; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="receipt-{found.public_id}.json"'})

@@ -1,7 +1,7 @@
 """newsletter sign-ups waiting for their double opt-in confirmation
 
 Revision ID: 0003
-Revises: 0006
+Revises: 0004
 Create Date: 2026-11-22 02:10:08.844471
 """
 from alembic import op
@@ -10,7 +10,7 @@ import consent_center.db
 
 
 revision = '0003'
-down_revision = '0006'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,34 @@
+"""Reading the auditor's GET forms: a moment in the display time zone."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from typing import Mapping
+from zoneinfo import ZoneInfo
+
+from ..clock import utcnow
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The moment asked for (UTC), and the form's values to show again."""
+
+    at: datetime
+    date: str
+    time: str
+    error: bool = False
+
+
+def parse_as_of(args: Mapping[str, str], zone: str) -> AsOf:
+    """Read ``date`` (YYYY-MM-DD) and ``time`` (HH:MM, default end of day) in ``zone``; now if absent."""
+    day_text = (args.get("date") or "").strip()
+    time_text = (args.get("time") or "").strip()
+    if not day_text:
+        return AsOf(utcnow(), "", time_text)
+    try:
+        day = date.fromisoformat(day_text)
+        moment = time.fromisoformat(time_text) if time_text else time(23, 59, 59, 999999)
+    except ValueError:
+        return AsOf(utcnow(), day_text, time_text, error=True)
+    local = datetime.combine(day, moment).replace(tzinfo=ZoneInfo(zone))
+    return AsOf(local.astimezone(timezone.utc), day_text, time_text)

@@ -1,0 +1,115 @@
+"""The auditor's pages: read-only, except running a ledger verification."""
+from __future__ import annotations
+
+from flask import (Response, abort, current_app, flash, redirect, render_template, request,
+                   stream_with_context, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..asof import counts_as_of, states_as_of
+from ..audit_trail import find_subject, find_subjects, full_history, policy_periods
+from ..auth.forms import LogoutForm
+from ..export import MEDIA_TYPES, download_name, stream_events
+from ..export_filters import FORMATS, ExportFilters, FilterError
+from ..extensions import db
+from ..models import Channel, PolicyVersion, Source, Status
+from ..verification import last_verification, run_verification
+from . import bp
+from .forms import parse_as_of
+
+
+FILTER_MESSAGES = {
+    "time": _l("Enter a date as YYYY-MM-DD."),
+    "order": _l("The end must come after the start."),
+    "unknown": _l("Nothing is known by this name."),
+}
+
+
+def _as_of():
+    return parse_as_of(request.args, current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+@bp.get("/")
+def index():
+    return render_template("audit/index.html", last_run=last_verification(db.session), form=LogoutForm())
+
+
+@bp.post("/verification")
+def verify_ledger():
+    form = LogoutForm()  # the CSRF token only
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", code=400, reason="csrf"), 400
+    run = run_verification(db.session, started_by=f"account:{current_user.id}")
+    if run.ok:
+        flash(_("The ledger holds: %(events)s events in %(subjects)s chains verified.",
+                events=run.events, subjects=run.subjects), "success")
+    else:
+        flash(_("The ledger is broken: %(reason)s", reason=run.first_break), "error")
+    return redirect(url_for("audit.index"))
+
+
+@bp.get("/subjects")
+def search():
+    query = request.args.get("q", "").strip()[:320]
+    subjects = find_subjects(db.session, query) if query else []
+    return render_template("audit/search.html", query=query, subjects=subjects)
+
+
+@bp.get("/subjects/<public_id>")
+def subject(public_id: str):
+    person = find_subject(db.session, public_id)
+    if person is None:
+        abort(404)
+    as_of = _as_of()
+    return render_template(
+        "audit/subject.html", person=person, as_of=as_of,
+        states=states_as_of(db.session, person, as_of.at), history=full_history(db.session, person),
+    ), 400 if as_of.error else 200
+
+
+@bp.get("/counts")
+def counts():
+    as_of = _as_of()
+    channels = db.session.scalars(select(Channel).order_by(Channel.position, Channel.code)).all()
+    return render_template("audit/counts.html", as_of=as_of, channels=channels,
+                           counts=counts_as_of(db.session, as_of.at),
+                           statuses=list(Status)), 400 if as_of.error else 200
+
+
+@bp.get("/policies")
+def policies():
+    return render_template("audit/policies.html", periods=policy_periods(db.session))
+
+
+@bp.get("/export")
+def export_form():
+    error = None
+    filters = ExportFilters()
+    try:
+        filters = ExportFilters.parse(request.args)
+        filters.resolve(db.session)
+    except FilterError as exc:
+        error = exc
+    channels = db.session.scalars(select(Channel).order_by(Channel.position, Channel.code)).all()
+    versions = db.session.scalars(select(PolicyVersion).order_by(PolicyVersion.effective_at)).all()
+    return render_template(
+        "audit/export.html", args=request.args, error=error, filter_args=filters.as_args(),
+        error_message=FILTER_MESSAGES.get(error.reason, "") if error else None,
+        channels=channels, versions=versions, sources=list(Source), formats=FORMATS,
+    ), 400 if error else 200
+
+
+@bp.get("/export/events.<format>")
+def export_events(format: str):
+    if format not in FORMATS:
+        abort(404)
+    try:
+        chunks = stream_events(db.session, format, ExportFilters.parse(request.args))
+    except FilterError:
+        return export_form()  # the form again, with the error, as a 400
+    return Response(
+        stream_with_context(chunks), content_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{download_name(format)}"'},
+    )

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, UTCDateTime
+
+
+class VerificationRun(Base):
+    """One walk of every hash chain of the ledger, and what it found."""
+
+    __tablename__ = "ledger_verifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    subjects: Mapped[int] = mapped_column(Integer, default=0)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The first broken event: its id (no foreign key: it may have been
+    # deleted) and why it breaks its chain.
+    first_break_event_id: Mapped[int | None] = mapped_column(BigInteger)
+    first_break: Mapped[str | None] = mapped_column(Text)
+    # "cli", or "account:<id>" when run from /audit.
+    started_by: Mapped[str] = mapped_column(String(64))
+
+    def __repr__(self) -> str:
+        return f"<VerificationRun {self.id} ok={self.ok}>"
