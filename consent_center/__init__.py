@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from . import api
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .health import bp as health_bp
@@ -68,14 +69,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(public_bp)
     app.register_blueprint(unsubscribe_bp)
+    api.init_app(app)
 
 
 def register_deliverers(app: Flask) -> None:
-    """What the outbox worker delivers, by message kind."""
+    """What the outbox worker delivers, by message kind, and what fills it."""
     from .mail import deliver_email
     from .outbox import register_deliverer
+    from .signals import consent_recorded
+    from .webhooks import deliver_webhook, enqueue_consent_changed
 
     register_deliverer("email", deliver_email)
+    register_deliverer("webhook", deliver_webhook)
+    consent_recorded.connect(enqueue_consent_changed)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -93,6 +93,13 @@ def load_settings(instance_path: str) -> dict:
         # The outbox worker: attempts before a message is dead, first retry delay.
         "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 10),
         "OUTBOX_RETRY_SECONDS": _env_int("OUTBOX_RETRY_SECONDS", 60),
+        # The JSON API (api/): bulk bodies may be larger than forms.
+        "API_MAX_BODY": int(_env("API_MAX_BODY", str(20 * 1024 * 1024))),
+        "API_BULK_LIMIT": int(_env("API_BULK_LIMIT", "100000")),
+        "API_KEY_CACHE_SECONDS": float(_env("API_KEY_CACHE_SECONDS", "10")),
+        "API_AUTH_FAILURE_LIMIT": _env("API_AUTH_FAILURE_LIMIT", "30 per minute"),
+        "API_RATE_LIMIT": _env("API_RATE_LIMIT", "") or "",
+        "API_FEED_PAGE_MAX": int(_env("API_FEED_PAGE_MAX", "1000")),
     }
     if _env("DEBUG") is not None:
         settings["DEBUG"] = _env_bool("DEBUG", False)

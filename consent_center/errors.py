@@ -1,4 +1,8 @@
-"""Error pages: every failure answers with a page in the visitor's language."""
+"""Error pages: every failure answers with a page in the visitor's language.
+
+Under /api/ the same failures answer RFC 9457 problem details instead
+(api/problems.py): a program asked, not a person.
+"""
 from __future__ import annotations
 
 from flask import Flask, render_template
@@ -6,13 +10,19 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from .api.problems import TYPE_PREFIX, http_problem, is_api_request, problem_response
+from .api.problems import register as register_problems
 from .extensions import db, login_manager
 
 
 def register(app: Flask) -> None:
+    register_problems(app)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         db.session.rollback()
+        if is_api_request():
+            return http_problem(error)
         return render_template("errors/error.html", code=400, reason="csrf"), 400
 
     @app.errorhandler(DBAPIError)
@@ -22,15 +32,22 @@ def register(app: Flask) -> None:
         if not _is_unavailable(error):
             raise error
         db.session.rollback()
+        app.logger.warning("database unavailable: %s", error.__class__.__name__)
+        headers = {"Retry-After": "5"}
+        if is_api_request():
+            return problem_response({
+                "type": TYPE_PREFIX + "unavailable", "title": "Service unavailable", "status": 503,
+                "detail": "The database does not answer; nothing was changed. Retry in a few seconds.",
+            }, headers)
         # The page must not ask the database who is logged in.
         login_manager._update_request_context_with_user(None)
-        app.logger.warning("database unavailable: %s", error.__class__.__name__)
-        response = render_template("errors/error.html", code=503, reason=None), 503, {"Retry-After": "5"}
-        return response
+        return render_template("errors/error.html", code=503, reason=None), 503, headers
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         db.session.rollback()
+        if is_api_request():
+            return http_problem(error)
         return render_template("errors/error.html", code=error.code, reason=None), error.code
 
 

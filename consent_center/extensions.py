@@ -1,6 +1,8 @@
 """Extension instances; the app factory binds them with ``init_app``."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import Flask, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -10,6 +12,10 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+
+# Execution option of the connections ``quick_read`` hands out (SQLite).
+QUICK_READ = "consent_quick_read"
 
 
 class Database:
@@ -28,6 +34,23 @@ class Database:
         @app.teardown_appcontext
         def remove_session(exc: BaseException | None) -> None:
             self.session.remove()
+
+
+@contextmanager
+def quick_read(engine: Engine):
+    """Yield a pooled Core connection outside any transaction, for hot reads.
+
+    The consent check and API-key lookups read one or two indexed rows: a
+    transaction around them is a BEGIN and a ROLLBACK for nothing (two
+    round trips on PostgreSQL), and on SQLite a POST would take the write
+    lock (BEGIN IMMEDIATE). A single UPDATE run here commits by itself.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.execution_options(**{QUICK_READ: True})
+        else:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
@@ -49,6 +72,8 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:
+            if conn.get_execution_options().get(QUICK_READ):
+                return  # each statement its own implicit transaction (quick_read)
             conn.exec_driver_sql("BEGIN" if _is_read_only_request() else "BEGIN IMMEDIATE")
 
         return engine

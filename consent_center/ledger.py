@@ -20,6 +20,7 @@ from .clock import utcnow
 from .models import Channel, ConsentEvent, ConsentState, Receipt, Subject
 from .models.vocabulary import ActorType, Basis, EventType, Source, Status
 from .policies import policy_in_force
+from .signals import consent_recorded
 
 
 class LedgerError(ValueError):
@@ -179,6 +180,7 @@ def record_change(
         session.add(event)
         _move_state(session, states.get(event.channel_id), subject, event)
     session.flush()
+    consent_recorded.send(session, subject=subject, receipt=receipt, events=events)
     return Recorded(receipt, events)
 
 

@@ -33,15 +33,21 @@ def apply_security_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if current_user and current_user.is_authenticated:
+    if not _is_api() and current_user and current_user.is_authenticated:
         # Personal pages are never stored by shared caches or the back button.
         headers.setdefault("Cache-Control", "no-store")
     return response
 
 
+def _is_api() -> bool:
+    # The API never uses the session or the login cookie (api/): loading a
+    # user there would only slow the hot path down.
+    return request.path.startswith("/api/")
+
+
 def enforce_session_lifetime() -> None:
     """Log out a session idle too long or older than the absolute limit."""
-    if not current_user or not current_user.is_authenticated:
+    if _is_api() or not current_user or not current_user.is_authenticated:
         return
     now = int(utcnow().timestamp())
     config = current_app.config

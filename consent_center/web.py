@@ -9,6 +9,8 @@ from .extensions import db
 
 def commit_or_rollback(response: Response) -> Response:
     """Commit what the request changed if it succeeded, else roll it back."""
+    if not db.session.registry.has():
+        return response  # the request never opened a session (the API's quick reads)
     if response.status_code < 400:
         db.session.commit()
     else:

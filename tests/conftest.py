@@ -18,7 +18,7 @@ from .dbs import (PostgresDatabases, SqliteDatabases, backend_url, postgres_unre
 
 PASSWORD = "correct horse battery"
 
-pytest_plugins = ["tests.mail_fixtures"]
+pytest_plugins = ["tests.api_fixtures", "tests.mail_fixtures"]
 
 
 def pytest_configure(config):

@@ -5,9 +5,9 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from . import (db_commands, demo, export_commands, import_commands, ledger_commands, outbox_commands,
-                   policy_commands, receipt_commands, user_commands)
+    from . import (apikey_commands, bench_commands, db_commands, demo, export_commands, import_commands, ledger_commands,
+                   outbox_commands, policy_commands, receipt_commands, user_commands, webhook_commands)
 
-    for module in (db_commands, demo, export_commands, import_commands, ledger_commands, outbox_commands,
-                   policy_commands, receipt_commands, user_commands):
+    for module in (apikey_commands, bench_commands, db_commands, demo, export_commands, import_commands, ledger_commands,
+                   outbox_commands, policy_commands, receipt_commands, user_commands, webhook_commands):
         app.cli.add_command(module.group)

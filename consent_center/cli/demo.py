@@ -5,8 +5,9 @@ import click
 from sqlalchemy import select
 
 from ..accounts import create_account
+from ..api_clients import SCOPES, create_client
 from ..ledger import Actor
-from ..models import Account, PolicyVersion, Role
+from ..models import Account, ApiClient, PolicyVersion, Role
 from ..policies import publish_policy
 from .support import committing
 
@@ -19,13 +20,15 @@ DEMO_ACCOUNTS = [
     ("auditor@example.com", Role.AUDITOR, None),
     ("admin@example.com", Role.ADMIN, None),
 ]
+DEMO_API_CLIENT = "Demo marketing tool"
 
 
 @click.command("demo")
 def group() -> None:
-    """Seed a demo (policy, customer, staff of each role) and say how to log in.
+    """Seed a demo (policy, customer, staff of each role, an API key) and say how to log in.
 
-    Idempotent: what exists already is left as it is.
+    Idempotent: what exists already is left as it is. The API key is shown
+    only when it is created: only its hash is kept.
     """
     with committing() as session:
         if session.scalars(select(PolicyVersion).where(PolicyVersion.label == DEMO_POLICY)).first() is None:
@@ -36,6 +39,16 @@ def group() -> None:
             if session.scalars(select(Account).where(Account.email == email)).first() is None:
                 create_account(session, email=email, password=DEMO_PASSWORD, role=role,
                                actor=Actor.system(), name=name)
+        demo_client = session.scalars(select(ApiClient).where(ApiClient.name == DEMO_API_CLIENT)).first()
+        issued = None if demo_client else create_client(session, DEMO_API_CLIENT, list(SCOPES))
+        prefix = demo_client.key_prefix if demo_client else issued.client.key_prefix
     click.echo("Demo ready. Log in at /login with any of these (password: %s):" % DEMO_PASSWORD)
     for email, role, _ in DEMO_ACCOUNTS:
         click.echo(f"  {role.value:<9} {email}")
+    if issued is not None:
+        click.echo("Demo API key (all scopes; shown only now), use as 'Authorization: Bearer KEY':")
+        click.echo(f"  {issued.key}")
+    else:
+        click.echo(f"The demo API key exists already (prefix {prefix}); keys are shown only once. "
+                   "Make another with: flask --app wsgi apikey create --name NAME "
+                   + " ".join(f"--scope {s}" for s in SCOPES))

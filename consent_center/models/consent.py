@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, FetchedValue, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime
@@ -22,6 +22,7 @@ class ConsentEvent(Base):
     __table_args__ = (
         UniqueConstraint("subject_id", "seq"),
         Index("ix_consent_events_channel_id_id", "channel_id", "id"),
+        Index("ix_consent_events_txid_id", "txid", "id"),
     )
 
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
@@ -44,6 +45,12 @@ class ConsentEvent(Base):
     trace: Mapped[dict | None] = mapped_column(JSON)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # PostgreSQL fills it (migration 0005) with the writing transaction's id,
+    # so the change feed can wait for a transaction that took a lower event
+    # id but has not committed yet (feed.py). NULL on SQLite, whose writers
+    # are serialised and so commit in id order. Not hashed: it says when the
+    # row was stored, not what happened.
+    txid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
 
     subject: Mapped[Subject] = relationship()
     channel: Mapped[Channel] = relationship(lazy="joined")

@@ -68,3 +68,12 @@ STAFF_ROLES = frozenset({Role.SUPPORT, Role.AUDITOR, Role.ADMIN})
 # Statuses under which a marketing tool may reach the subject; everything
 # else, including no state at all, is "no" (invariant 5).
 ALLOWED_STATUSES = frozenset({Status.GRANTED})
+
+
+class Scope(StrEnum):
+    """What an API key may do."""
+
+    CONSENT_READ = "consent:read"
+    CONSENT_WRITE = "consent:write"
+    AUDIT_READ = "audit:read"
+    SUBJECTS_WRITE = "subjects:write"

@@ -1,7 +1,7 @@
 """receipts' language, ledger verification runs, append-only consent events
 
 Revision ID: 0004
-Revises: 0006
+Revises: 0005
 Create Date: 2026-11-22 02:09:57.570489
 """
 import json
@@ -13,7 +13,7 @@ from consent_center import append_only
 
 
 revision = '0004'
-down_revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,143 @@
+"""Client side of bench/run.sh for Consent Center itself: bulk check and export
+timers over HTTP (the floor's own client times the floor), and the report
+that sets every figure beside the floor's, from one results file.
+
+Only talks to 127.0.0.1.
+"""
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from collections import defaultdict
+
+FLOOR = os.environ.get("CONSENT_FLOOR_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "shared", "bench")
+sys.path.insert(0, os.path.abspath(FLOOR))
+from bench_client import _RssSampler, _status_kb, connect, record  # noqa: E402
+from seed_floor import email_of, expected_granted  # noqa: E402
+
+
+def cmd_bulk(args):
+    ids = random.Random(args.count).sample(range(1, args.subjects + 1), args.count)
+    body = json.dumps({"channel": "email", "emails": [email_of(i) for i in ids]}).encode()
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {args.key}"}
+    for rep in range(1, args.repeats + 1):
+        conn, _ = connect(args.url)
+        started = time.perf_counter()
+        conn.request("POST", "/api/v1/check", body=body, headers=headers)
+        resp = conn.getresponse()
+        payload = resp.read()
+        seconds = time.perf_counter() - started
+        results = json.loads(payload).get("results", []) if resp.status == 200 else []
+        ok = len(results) == args.count and all(
+            r["allowed"] == expected_granted(i, "email") for i, r in zip(ids, results))
+        record(args.results, backend=args.backend, test=f"bulk{args.count // 1000}k", variant="app",
+               rep=rep, seconds=round(seconds, 4), emails=args.count, emails_per_s=round(args.count / seconds),
+               ok=ok)
+        if not ok:
+            print(f"bulk: status {resp.status}, wrong answers", file=sys.stderr)
+            return 1
+    return 0
+
+
+def cmd_export(args):
+    pids = [int(p) for p in args.pids.split(",") if p]
+    for rep in range(1, args.repeats + 1):
+        anon_before = {pid: _status_kb(pid, "RssAnon") for pid in pids}
+        sampler = _RssSampler(pids)
+        conn, _ = connect(args.url)
+        started = time.perf_counter()
+        conn.request("GET", f"/api/v1/export/events?format={args.format}",
+                     headers={"Authorization": f"Bearer {args.key}"})
+        resp = conn.getresponse()
+        lines = size = 0
+        while True:
+            chunk = resp.read1(1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+        seconds = time.perf_counter() - started
+        peak = sampler.stop()
+        growth_mb = max((peak[p] - anon_before[p]) / 1024 for p in pids)
+        rows = lines - (1 if args.format == "csv" else 0)
+        record(args.results, backend=args.backend, test=f"export-{args.format}", variant="app", rep=rep,
+               seconds=round(seconds, 3), rows=rows, rows_per_s=round(rows / seconds), mb=round(size / 1e6, 1),
+               anon_growth_mb=round(growth_mb, 1), ok=resp.status == 200 and rows >= args.events)
+    return 0
+
+
+def best(rows, key, higher=True):
+    values = [r[key] for r in rows if key in r]
+    return (max if higher else min)(values) if values else None
+
+
+def cmd_report(args):
+    data = defaultdict(list)
+    with open(args.results) as fh:
+        for line in fh:
+            r = json.loads(line)
+            data[(r["backend"], r["test"], r.get("variant", ""))].append(r)
+    print(f"\n{'backend':<9} {'measure':<34} {'floor':>12} {'app':>12} {'ratio':>7}  target")
+    for backend in ("sqlite", "postgres"):
+        def pick(test, variant_prefix):
+            return [r for (b, t, v), rows in data.items() if b == backend and t == test
+                    and v.startswith(variant_prefix) for r in rows]
+        lines = []
+        floor_c8, app_c8 = pick("check", "http sync c=8"), pick("check", "app c=8")
+        if floor_c8 and app_c8:
+            f, a = best(floor_c8, "rps"), best(app_c8, "rps")
+            lines.append(("check req/s, 8 connections", f, a, a / f, ">= 0.80"))
+            f, a = best(floor_c8, "p99_ms", False), best(app_c8, "p99_ms", False)
+            lines.append(("check p99 ms, 8 connections", f, a, a / f, "<= 1.50"))
+        floor_bulk = pick("bulk100k-any", "http") or pick("bulk100k", "http")
+        app_bulk = pick("bulk100k", "app")
+        if floor_bulk and app_bulk:
+            f, a = best(floor_bulk, "seconds", False), best(app_bulk, "seconds", False)
+            lines.append(("bulk check 100k e-mails, s", f, a, a / f, "<= 1.50"))
+        floor_export = pick("export", "http")
+        for fmt in ("csv", "jsonl"):
+            app_export = pick(f"export-{fmt}", "app")
+            if floor_export and app_export:
+                f, a = best(floor_export, "rows_per_s"), best(app_export, "rows_per_s")
+                lines.append((f"export {fmt} rows/s", f, a, a / f, ">= 0.70"))
+                lines.append((f"export {fmt} worker growth MB", None, best(app_export, "anon_growth_mb", False),
+                              None, "< 64"))
+        writes = pick("writes", "app")
+        if writes:
+            lines.append(("preference changes/s (API)", None, best(writes, "changes_per_s"), None, ">= 400 (pg)"))
+            lines.append(("write requests/s, errors", None, best(writes, "rps"), None,
+                          f"errors {max(r.get('errors', 0) for r in writes)}"))
+        for name, f, a, ratio, target in lines:
+            fs = "" if f is None else f"{f:,.1f}"
+            as_ = "" if a is None else f"{a:,.1f}"
+            rs = "" if ratio is None else f"{ratio:.2f}"
+            print(f"{backend:<9} {name:<34} {fs:>12} {as_:>12} {rs:>7}  {target}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name in ("bulk", "export"):
+        p = sub.add_parser(name)
+        p.add_argument("--url", required=True)
+        p.add_argument("--key", required=True)
+        p.add_argument("--backend", required=True)
+        p.add_argument("--repeats", type=int, default=2)
+        p.add_argument("--results", default=os.environ.get("FLOOR_RESULTS"))
+        if name == "bulk":
+            p.add_argument("--count", type=int, default=100_000)
+            p.add_argument("--subjects", type=int, default=100_000)
+        else:
+            p.add_argument("--format", default="csv")
+            p.add_argument("--pids", required=True)
+            p.add_argument("--events", type=int, default=0)
+    p = sub.add_parser("report")
+    p.add_argument("--results", required=True)
+    args = parser.parse_args(argv)
+    return {"bulk": cmd_bulk, "export": cmd_export, "report": cmd_report}[args.cmd](args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Consent Center beside the floor (../shared/bench): the same loads on both,
+# in the same run, on SQLite and PostgreSQL; prints each figure and its ratio.
+# Fixed durations, a timeout on every command, everything it starts is
+# stopped on exit; traffic goes to 127.0.0.1 only.
+#
+#   bench/run.sh                                   # full: 100k subjects, 1M events, both backends
+#   BENCH_SUBJECTS=2000 BENCH_EVENTS=20000 BENCH_DURATION=3 BENCH_REPEATS=1 bench/run.sh   # smoke (CI)
+#
+# Settings: BENCH_BACKENDS ("sqlite postgres"), BENCH_SUBJECTS, BENCH_EVENTS,
+# BENCH_DURATION (s per wrk run, 15), BENCH_REPEATS (2), BENCH_WORK
+# (/tmp/cc_bench), BENCH_PG_SERVER (postgresql+psycopg://postgres@127.0.0.1:5432),
+# CONSENT_FLOOR_DIR (../shared/bench), BENCH_RESULTS (results file).
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+FLOOR=${CONSENT_FLOOR_DIR:-$ROOT/../shared/bench}
+[ -f "$FLOOR/floor_app.py" ] || { echo "the floor benchmark is not at $FLOOR (set CONSENT_FLOOR_DIR)" >&2; exit 2; }
+FLOOR=$(cd "$FLOOR" && pwd)
+export CONSENT_FLOOR_DIR=$FLOOR
+WORK=${BENCH_WORK:-/tmp/cc_bench}
+BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
+SUBJECTS=${BENCH_SUBJECTS:-100000}
+EVENTS=${BENCH_EVENTS:-1000000}
+DURATION=${BENCH_DURATION:-15}
+REPEATS=${BENCH_REPEATS:-2}
+PG_SERVER=${BENCH_PG_SERVER:-postgresql+psycopg://postgres@127.0.0.1:5432}
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+PY=$("$PY" -c 'import sys; print(sys.executable)')
+FLASK=("$PY" -m flask --app "$ROOT/wsgi.py")
+FLOOR_PORT=18765 APP_PORT=18766
+mkdir -p "$WORK"
+export FLOOR_RESULTS=${BENCH_RESULTS:-$WORK/results-$(date +%Y%m%d-%H%M%S).jsonl}
+export FLOOR_SUBJECTS=$SUBJECTS BENCH_SUBJECTS=$SUBJECTS
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
+
+PIDS=()
+cleanup() { for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done; return 0; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+log() { printf '\n== %s\n' "$*" >&2; }
+
+wait_up() {  # $1 url $2 pid
+  local i
+  for i in $(seq 1 150); do
+    curl -s -o /dev/null "$1" && { WORKERS=$(ps --ppid "$2" -o pid= | xargs | tr ' ' ','); return 0; }
+    sleep 0.2
+  done
+  echo "server did not come up ($1)" >&2; return 1
+}
+
+serve() {  # $1 port, then the app spec and env; sets SERVER_PID and WORKERS
+  local port=$1; shift
+  env "$@" "$PY" -m gunicorn -w 2 -b "127.0.0.1:$port" --no-control-socket --timeout 300 --log-level warning \
+    --error-logfile "$WORK/gunicorn-$port.log" "${GUNICORN_APP[@]}" &
+  SERVER_PID=$!; PIDS+=("$SERVER_PID")
+}
+
+stop() { kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+
+wrk_run() {  # $1 backend $2 test $3 variant $4 lua $5 base
+  local rep
+  for rep in $(seq 1 "$REPEATS"); do
+    timeout $((DURATION + 30)) wrk -t1 -c8 -d"${DURATION}s" --timeout 10s -s "$4" "$5" \
+      | "$PY" "$FLOOR/bench_client.py" wrap --backend "$1" --test "$2" --variant "$3" --rep "$rep"
+  done
+}
+
+app_py() {  # run Python in the app's context (its settings from the environment)
+  (cd "$ROOT" && "$PY" -c "from consent_center import create_app; create_app().app_context().push()
+from consent_center.extensions import db
+$1")
+}
+count_events() { app_py 'from consent_center.chain import count_events; print(count_events(db.session))'; }
+
+for backend in $BACKENDS; do
+  case $backend in
+    sqlite) floor_url="sqlite:///$WORK/floor.sqlite3"; app_url="sqlite:///$WORK/app.sqlite3"; rm -f "$WORK"/app.sqlite3* ;;
+    postgres)
+      if ! "$PY" -c "import psycopg; psycopg.connect('${PG_SERVER#postgresql+psycopg://}'.join(['postgresql://','/postgres'])).close()" 2>/dev/null; then
+        log "postgres: not reachable at $PG_SERVER, skipped"; continue
+      fi
+      for db in cc_floor_bench cc_app_bench; do
+        psql -X -q -d "${PG_SERVER#postgresql+psycopg://}"/postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
+          -c "CREATE DATABASE $db" 2>/dev/null || psql -X -q "postgresql://${PG_SERVER#postgresql+psycopg://}/postgres" \
+          -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+      done
+      floor_url="$PG_SERVER/cc_floor_bench"; app_url="$PG_SERVER/cc_app_bench" ;;
+    *) echo "unknown backend $backend" >&2; exit 2 ;;
+  esac
+  export CONSENT_DATABASE_URL=$app_url CONSENT_SECRET_KEY=bench-secret-key-not-for-production
+  export CONSENT_RECEIPT_KEY_DIR=$WORK/receipt_keys CONSENT_DATABASE_POOL_SIZE=4
+
+  log "$backend: seeding the floor and the app ($SUBJECTS subjects, ~$EVENTS events)"
+  timeout 900 "$PY" "$FLOOR/seed_floor.py" --database-url "$floor_url" --subjects "$SUBJECTS" --events "$EVENTS" >&2
+  timeout 120 "${FLASK[@]}" db upgrade >&2
+  timeout 1800 "${FLASK[@]}" bench seed --subjects "$SUBJECTS" --events "$EVENTS" >&2
+  KEY=$("${FLASK[@]}" apikey create --name bench --scope consent:read --scope consent:write --scope audit:read | tail -1)
+  export BENCH_KEY=$KEY BENCH_IDS=$WORK/ids.txt
+  app_py 'from consent_center.models import Subject; from sqlalchemy import select
+print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id).limit(2000))))' > "$BENCH_IDS"
+  APP_EVENTS=$(count_events)
+
+  log "$backend: the floor (2 sync gunicorn workers)"
+  GUNICORN_APP=(--chdir "$FLOOR" 'floor_app:create_app()')
+  serve $FLOOR_PORT DATABASE_URL="$floor_url"
+  wait_up "http://127.0.0.1:$FLOOR_PORT/floor/check?email=x%40example.com&channel=email" "$SERVER_PID"
+  wrk_run "$backend" check "http sync c=8" "$FLOOR/check.lua" "http://127.0.0.1:$FLOOR_PORT"
+  timeout 900 "$PY" "$FLOOR/bench_client.py" export --url "http://127.0.0.1:$FLOOR_PORT" --backend "$backend" \
+    --variant "http sync" --pids "$WORKERS" --events "$EVENTS" --repeats "$REPEATS"
+  mode=(); [ "$backend" = postgres ] && mode=(--mode any)
+  [ "$SUBJECTS" -ge 100000 ] && timeout 600 "$PY" "$FLOOR/bench_client.py" bulk --url "http://127.0.0.1:$FLOOR_PORT" \
+    --backend "$backend" --variant "http sync" --count 100000 --subjects "$SUBJECTS" --repeats "$REPEATS" "${mode[@]}"
+  stop
+
+  log "$backend: Consent Center (2 sync gunicorn workers, production settings)"
+  GUNICORN_APP=(--chdir "$ROOT" 'wsgi:app')
+  serve $APP_PORT
+  wait_up "http://127.0.0.1:$APP_PORT/healthz" "$SERVER_PID"
+  wrk_run "$backend" check "app c=8" "$HERE/check_app.lua" "http://127.0.0.1:$APP_PORT"
+  for format in csv jsonl; do
+    timeout 900 "$PY" "$HERE/bench_app.py" export --url "http://127.0.0.1:$APP_PORT" --key "$KEY" --backend "$backend" \
+      --format "$format" --pids "$WORKERS" --events "$APP_EVENTS" --repeats "$REPEATS"
+  done
+  [ "$SUBJECTS" -ge 100000 ] && timeout 600 "$PY" "$HERE/bench_app.py" bulk --url "http://127.0.0.1:$APP_PORT" \
+    --key "$KEY" --backend "$backend" --count 100000 --subjects "$SUBJECTS" --repeats "$REPEATS"
+  before=$(count_events)
+  timeout $((DURATION + 30)) wrk -t1 -c8 -d"${DURATION}s" --timeout 10s -s "$HERE/write_app.lua" \
+    "http://127.0.0.1:$APP_PORT" > "$WORK/writes.txt"
+  after=$(count_events)
+  "$PY" - "$FLOOR_RESULTS" "$backend" "$before" "$after" "$DURATION" "$WORK/writes.txt" <<'PY'
+import json, sys
+results, backend, before, after, duration, wrk_out = sys.argv[1:]
+line = next(l for l in open(wrk_out) if l.startswith("BENCHJSON "))
+data = json.loads(line[len("BENCHJSON "):])
+row = dict(backend=backend, test="writes", variant="app c=8", rep=1, rps=data["rps"], errors=data["errors"],
+           p99_ms=data["p99_ms"], changes=int(after) - int(before),
+           changes_per_s=round((int(after) - int(before)) / float(duration), 1))
+open(results, "a").write(json.dumps(row) + "\n")
+print(json.dumps(row))
+PY
+  stop
+done
+
+"$PY" "$HERE/bench_app.py" report --results "$FLOOR_RESULTS"

@@ -1,0 +1,167 @@
+"""Bearer API keys and their scopes.
+
+``Authorization: Bearer <key>``; no key or a wrong one is 401, a key
+without the endpoint's scope 403. The key's SHA-256 is compared with
+``hmac.compare_digest``.
+
+The consent check is the hot path, so a valid key is remembered by each
+process for ``CONSENT_API_KEY_CACHE_SECONDS`` (10 s): most requests then
+cost no query at all for authentication, and a revoked key stops working
+everywhere within that time. ``last_used_at`` is written at most once a
+minute per key and process, by one autocommitted UPDATE, so the check is
+not turned into a write that every request would queue behind. Failed
+attempts are throttled per client address (``CONSENT_API_AUTH_FAILURE_LIMIT``);
+a valid key touches the limiter's storage only when a per-key limit is set
+(``CONSENT_API_RATE_LIMIT``).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app, g, request
+from limits import parse as parse_limit
+from sqlalchemy import bindparam, or_, select, update
+
+from ..api_clients import PREFIX_LENGTH
+from ..clock import utcnow
+from ..extensions import db, limiter, quick_read
+from ..models import ApiClient
+from .problems import Problem
+
+LAST_USED_EVERY = timedelta(minutes=1)
+MAX_KEY_LENGTH = 200
+_clients = ApiClient.__table__
+_LOOKUP = select(
+    _clients.c.id, _clients.c.name, _clients.c.key_hash, _clients.c.scopes, _clients.c.revoked_at,
+    _clients.c.last_used_at,
+).where(_clients.c.key_prefix == bindparam("prefix"))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The API client behind the request."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: frozenset[str]
+
+
+@dataclass
+class _Entry:
+    caller: Caller
+    key_hash: str
+    fetched_at: datetime
+    last_used_at: datetime | None
+
+
+@dataclass
+class KeyCache:
+    """Valid keys seen lately by this process, by prefix (never bad keys)."""
+
+    entries: dict[str, _Entry] = field(default_factory=dict)
+
+
+def _cache() -> KeyCache:
+    return current_app.extensions.setdefault("consent_api_keys", KeyCache())
+
+
+def _unauthenticated(detail: str, error: str | None = None) -> Problem:
+    challenge = 'Bearer realm="consent-center"' + (f', error="{error}"' if error else "")
+    return Problem("unauthenticated", detail, headers={"WWW-Authenticate": challenge})
+
+
+def presented_key() -> str:
+    """Return the bearer key of the request, or raise a 401 problem."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if not header:
+        raise _unauthenticated("Send your API key as 'Authorization: Bearer <key>'.")
+    key = key.strip()
+    if (scheme.lower() != "bearer" or not key or len(key) > MAX_KEY_LENGTH
+            or not key.isascii() or not key.isprintable()):
+        raise _unauthenticated("The Authorization header must be 'Bearer <key>'.", "invalid_request")
+    return key
+
+
+def authenticate() -> Caller:
+    """Return the caller of this request, or raise a 401 (or 429) problem."""
+    key = presented_key()
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    prefix = key[:PREFIX_LENGTH]
+    now = utcnow()
+    cache = _cache()
+    entry = cache.entries.get(prefix)
+    ttl = timedelta(seconds=current_app.config["API_KEY_CACHE_SECONDS"])
+    if entry is None or now - entry.fetched_at >= ttl:
+        _refuse_if_throttled()
+        entry = _load(prefix, now)
+        if entry is None:
+            cache.entries.pop(prefix, None)
+        else:
+            cache.entries[prefix] = entry
+    if entry is None or not hmac.compare_digest(entry.key_hash, digest):
+        _count_failure()
+        raise _unauthenticated("This API key is not valid (unknown or revoked).", "invalid_token")
+    if entry.last_used_at is None or now - entry.last_used_at >= LAST_USED_EVERY:
+        _mark_used(entry, now)
+    if current_app.config["API_RATE_LIMIT"]:
+        _count_call(prefix)
+    g.api_caller = entry.caller
+    return entry.caller
+
+
+def require_scope(caller: Caller, scope: str) -> None:
+    if scope not in caller.scopes:
+        raise Problem("forbidden-scope", f"This API key does not have the scope {scope!r} that "
+                      f"this endpoint needs (it has: {', '.join(sorted(caller.scopes)) or 'none'}).")
+
+
+def _load(prefix: str, now: datetime) -> _Entry | None:
+    with quick_read(db.engine) as connection:
+        row = connection.execute(_LOOKUP, {"prefix": prefix}).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    caller = Caller(row.id, row.name, prefix, frozenset(row.scopes or ()))
+    return _Entry(caller, row.key_hash, now, row.last_used_at)
+
+
+def _mark_used(entry: _Entry, now: datetime) -> None:
+    # Conditional, so that several processes write about once a minute in all.
+    stmt = (update(_clients).where(_clients.c.id == entry.caller.id)
+            .where(or_(_clients.c.last_used_at.is_(None), _clients.c.last_used_at <= now - LAST_USED_EVERY))
+            .values(last_used_at=now))
+    with quick_read(db.engine) as connection:
+        connection.execute(stmt)
+    entry.last_used_at = now
+
+
+def _failure_limit():
+    return parse_limit(current_app.config["API_AUTH_FAILURE_LIMIT"])
+
+
+def _refuse_if_throttled() -> None:
+    item = _failure_limit()
+    if not limiter.limiter.test(item, "api-auth-failures", request.remote_addr or "-"):
+        stats = limiter.limiter.get_window_stats(item, "api-auth-failures", request.remote_addr or "-")
+        retry = max(1, int(stats.reset_time - utcnow().timestamp()))
+        raise Problem("rate-limited", f"Too many failed authentications from your address "
+                      f"({current_app.config['API_AUTH_FAILURE_LIMIT']}); retry in {retry} s.",
+                      headers={"Retry-After": str(retry)})
+
+
+def _count_call(prefix: str) -> None:
+    """The optional per-key limit (CONSENT_API_RATE_LIMIT)."""
+    item = parse_limit(current_app.config["API_RATE_LIMIT"])
+    if not limiter.limiter.hit(item, "api-key", prefix):
+        stats = limiter.limiter.get_window_stats(item, "api-key", prefix)
+        retry = max(1, int(stats.reset_time - utcnow().timestamp()))
+        raise Problem("rate-limited", f"This key's rate limit ({current_app.config['API_RATE_LIMIT']}) "
+                      f"is reached; retry in {retry} s.", headers={"Retry-After": str(retry)})
+
+
+def _count_failure() -> None:
+    limiter.limiter.hit(_failure_limit(), "api-auth-failures", request.remote_addr or "-")

@@ -1,0 +1,37 @@
+"""For auditors' tools: a receipt with its signature, and the streamed ledger export."""
+from __future__ import annotations
+
+from flask import Response, stream_with_context
+
+from ...export import MEDIA_TYPES, download_name, stream_events
+from ...export_filters import ExportFilters, FilterError
+from ...extensions import db
+from ...receipts import find_receipt, receipt_payload
+from .. import schemas
+from ..endpoints import endpoint
+from ..problems import Problem
+from .common import field_problem
+
+
+@endpoint("/receipts/<receipt_id>", scope="audit:read", tag="Audit", response=schemas.receipt, raw=True,
+          summary="A consent receipt and its signature")
+def receipt(caller, receipt_id):
+    """Verify `jws` with the key `kid` of `jwks_uri` (Ed25519); its payload is `document`."""
+    found = find_receipt(db.session, receipt_id) if len(receipt_id) <= 64 else None
+    if found is None:
+        raise Problem("not-found", f"There is no receipt {receipt_id!r}.")
+    return receipt_payload(found)
+
+
+@endpoint("/export/events", scope="audit:read", tag="Audit", query=schemas.export_query,
+          produces=tuple(m.split(";")[0] for m in MEDIA_TYPES.values()),
+          summary="The audit export of the consent ledger, streamed")
+def export_events(caller, query):
+    """Every event the filters select, oldest first, in constant memory (README lists the columns)."""
+    try:
+        filters = ExportFilters.parse(query)
+        chunks = stream_events(db.session, query["format"], filters)
+    except FilterError as error:
+        raise field_problem(error.field, str(error), location="query") from None
+    return Response(stream_with_context(chunks), mimetype=MEDIA_TYPES[query["format"]],
+                    headers={"Content-Disposition": f'attachment; filename="{download_name(query["format"])}"'})

@@ -1,0 +1,33 @@
+"""What several views share: finding a subject or a channel, or answering a problem."""
+from __future__ import annotations
+
+from ...checks import channel_id
+from ...crm import find_subject
+from ...extensions import db, quick_read
+from ...models import Subject
+from ..problems import Problem
+
+
+def subject_or_404(public_id: str) -> Subject:
+    plausible = len(public_id) <= 64 and "\x00" not in public_id
+    subject = find_subject(db.session, public_id) if plausible else None
+    if subject is None:
+        raise Problem("not-found", f"There is no subject {public_id!r}.")
+    return subject
+
+
+def field_problem(field: str, message: str, *, location: str = "body", status: int | None = None,
+                  kind: str = "validation-error") -> Problem:
+    error = {"pointer": f"/{field}"} if location == "body" else {"parameter": field}
+    return Problem(kind, f"{field}: {message}", errors=[{**error, "detail": message}], status=status)
+
+
+def channel_or_422(code: str, *, location: str = "query", connection=None) -> int:
+    if connection is None:
+        with quick_read(db.engine) as connection:
+            found = channel_id(connection, code)
+    else:
+        found = channel_id(connection, code)
+    if found is None:
+        raise field_problem("channel", f"Unknown channel {code!r}.", location=location)
+    return found

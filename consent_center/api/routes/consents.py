@@ -1,0 +1,74 @@
+"""A subject's consents: read them all, record a change of one channel."""
+from __future__ import annotations
+
+from flask import request
+from sqlalchemy import select
+
+from ...consent_changes import ConsentChangeError, api_actor, record_from_tool
+from ...extensions import db
+from ...ledger import current_states
+from ...models import ConsentEvent
+from ...models.vocabulary import ALLOWED_STATUSES, Status
+from ...preferences import active_channels
+from ...trace import request_trace
+from .. import schemas
+from ..endpoints import Reply, endpoint
+from .common import field_problem, subject_or_404
+
+
+@endpoint("/subjects/<subject_id>/consents", scope="consent:read", tag="Consents",
+          summary="A subject's status on every channel", response=schemas.subject_consents)
+def list_consents(caller, subject_id):
+    """One entry per active channel; a channel with no state yet is `never_asked`."""
+    subject = subject_or_404(subject_id)
+    states = current_states(db.session, subject)
+    event_ids = [state.event_id for state in states.values()]
+    public_ids = dict(db.session.execute(
+        select(ConsentEvent.id, ConsentEvent.public_id).where(ConsentEvent.id.in_(event_ids))).all())
+    consents = []
+    for channel in active_channels(db.session):
+        state = states.get(channel.id)
+        consents.append({
+            "channel": channel.code,
+            "status": state.status if state else Status.NEVER_ASKED.value,
+            "allowed": bool(state and state.status in ALLOWED_STATUSES),
+            "basis": state.basis if state else None,
+            "policy_version": state.policy_version.label if state and state.policy_version else None,
+            "changed_at": state.changed_at if state else None,
+            "event": public_ids.get(state.event_id) if state else None,
+        })
+    return {"subject": subject.public_id, "consents": consents}
+
+
+@endpoint("/subjects/<subject_id>/consents", "POST", scope="consent:write", tag="Consents",
+          summary="Record a consent change", body=schemas.consent_change,
+          responses={201: schemas.consent_change_result, 200: schemas.consent_change_result})
+def record_consent(caller, subject_id, body):
+    """Recorded through the ledger with its receipt: 201 with the event and receipt ids;
+    200 with `"changed": false` when the channel already had that status. Sources
+    `staff`, `phone`, `paper`, `shop_counter` need `evidence` (a reference or a note).
+    The ledger's time is the server's; an earlier `occurred_at` is kept in the evidence."""
+    subject = subject_or_404(subject_id)
+    try:
+        recorded = record_from_tool(
+            db.session, subject, channel=body["channel"], status=body["status"], source=body["source"],
+            evidence=body.get("evidence"), occurred_at=body.get("occurred_at"), actor=api_actor(caller.id),
+            trace=request_trace(request, api_client=str(caller.id)),
+        )
+    except ConsentChangeError as exc:
+        raise field_problem(exc.field, str(exc)) from None
+    receipt = recorded.receipt.public_id if recorded.receipt else None
+    events = [_event(e, subject.public_id, body["channel"], receipt) for e in recorded.events]
+    answer = {"changed": bool(events), "subject": subject.public_id, "events": events, "receipt": receipt}
+    return Reply(answer, 201 if events else 200)
+
+
+def _event(event, subject_public_id: str, channel: str, receipt: str) -> dict:
+    return {
+        "id": event.public_id, "subject": subject_public_id, "channel": channel,
+        "status": event.status, "previous_status": event.previous_status,
+        "allowed": event.status in ALLOWED_STATUSES, "basis": event.basis,
+        "event_type": event.event_type, "source": event.source, "occurred_at": event.occurred_at,
+        "policy_version": event.policy_version.label if event.policy_version else None,
+        "receipt": receipt,
+    }

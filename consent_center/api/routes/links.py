@@ -1,0 +1,49 @@
+"""One-click unsubscribe links and headers for a tool's messages."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from ...extensions import db
+from ...list_unsubscribe import link_for
+from ...models import Subject
+from .. import schemas
+from ..endpoints import endpoint
+from ..problems import Problem
+from .common import channel_or_422, subject_or_404
+
+
+@endpoint("/subjects/<subject_id>/unsubscribe-link", scope="consent:read", tag="Unsubscribe links",
+          summary="The unsubscribe link and List-Unsubscribe headers for one message",
+          query=schemas.link_query, response=schemas.unsubscribe_link, raw=True)
+def unsubscribe_link(caller, subject_id, query):
+    """Put `headers` in the message as they are (RFC 2369 and RFC 8058 one-click) and the
+    `url` in its footer. The link works without login for as long as tokens live."""
+    subject = subject_or_404(subject_id)
+    channel_or_422(query["channel"])
+    return {"subject": subject.public_id, "channel": query["channel"], **link_for(subject.public_id, query["channel"])}
+
+
+@endpoint("/unsubscribe-links", "POST", scope="consent:read", tag="Unsubscribe links",
+          summary="Unsubscribe links for a whole send list", body=schemas.bulk_links,
+          response=schemas.bulk_links_result, raw=True, errors=(413,))
+def unsubscribe_links(caller, body):
+    """One entry per subject id asked, in input order; an unknown id gets `url: null`."""
+    asked = body["subjects"]
+    limit = current_app.config["API_BULK_LIMIT"]
+    if len(asked) > limit:
+        raise Problem("too-large", f"{len(asked)} subjects in one call; at most {limit}: split the list.")
+    channel = body["channel"]
+    channel_or_422(channel, location="body")
+    wanted = list(dict.fromkeys(asked))
+    known: set[str] = set()
+    for start in range(0, len(wanted), 10_000):
+        known.update(db.session.scalars(select(Subject.public_id).where(
+            Subject.public_id.in_(wanted[start:start + 10_000]))))
+    links = []
+    for public_id in asked:
+        if public_id in known:
+            links.append({"subject": public_id, **link_for(public_id, channel)})
+        else:
+            links.append({"subject": public_id, "url": None, "headers": None})
+    return {"channel": channel, "links": links}

@@ -1,0 +1,54 @@
+"""Subjects (contacts) from a CRM."""
+from __future__ import annotations
+
+from flask import request, url_for
+
+from ...consent_changes import api_actor
+from ...crm import SubjectConflict, SubjectFieldError, create_from_crm, update_from_crm
+from ...extensions import db
+from ...trace import request_trace
+from .. import schemas
+from ..endpoints import Reply, endpoint
+from ..problems import Problem
+from .common import field_problem, subject_or_404
+
+
+def _field_problem(exc: SubjectFieldError) -> Problem:
+    if isinstance(exc, SubjectConflict):
+        return field_problem(exc.field, str(exc), kind="conflict")
+    return field_problem(exc.field, str(exc))
+
+
+@endpoint("/subjects", "POST", scope="subjects:write", tag="Subjects", summary="Create a subject",
+          body=schemas.subject, response=schemas.subject, status=201, errors=(409,))
+def create_subject(caller, body):
+    """E-mail normalised (email-validator), phone to E.164 (phonenumbers; a national number
+    is read in `country`, else the locale's country, else FR). Its channels start at their
+    defaults, recorded in the ledger. 409 when the e-mail or external_ref is taken."""
+    try:
+        subject = create_from_crm(db.session, body, actor=api_actor(caller.id),
+                                  trace=request_trace(request, api_client=str(caller.id)))
+    except SubjectFieldError as exc:
+        raise _field_problem(exc) from None
+    location = url_for("api.get_subject", subject_id=subject.public_id)
+    return Reply(subject, 201, {"Location": location})
+
+
+@endpoint("/subjects/<subject_id>", scope="subjects:write", tag="Subjects", summary="Read a subject",
+          response=schemas.subject)
+def get_subject(caller, subject_id):
+    """The subject's contact data (its id is the public id, never a row number)."""
+    return subject_or_404(subject_id)
+
+
+@endpoint("/subjects/<subject_id>", "PATCH", scope="subjects:write", tag="Subjects",
+          summary="Change a subject's contact data", body=schemas.subject_patch, response=schemas.subject,
+          errors=(409,))
+def update_subject(caller, subject_id, body):
+    """Only the fields given change; `null` clears one. A subject keeps at least an e-mail
+    address, a phone number or a postal address."""
+    subject = subject_or_404(subject_id)
+    try:
+        return update_from_crm(db.session, subject, body)
+    except SubjectFieldError as exc:
+        raise _field_problem(exc) from None

@@ -1,0 +1,372 @@
+"""marshmallow schemas of the JSON API: what each endpoint takes and answers.
+
+Module-level instances, each field explicitly ``load_only`` (request only)
+or ``dump_only`` (answer only) where it is not both. The OpenAPI document
+(api/openapi.py) is generated from these same instances. The bulk answers
+are built as plain dicts for speed; tests hold them to these schemas.
+"""
+from __future__ import annotations
+
+from datetime import timezone
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from ..consent_changes import API_SOURCES, SETTABLE_STATUSES
+from ..models.vocabulary import Basis, EventType, Source, Status
+
+STATUSES = [str(s) for s in Status]
+CHECK_STATUSES = [*STATUSES, "unknown"]
+BASES = [str(b) for b in Basis]
+LOCALES = ["fr", "nl", "en"]
+MAX_EMAIL = 320
+MAX_ID = 64
+
+
+class Text(fields.String):
+    """A string without NUL characters (PostgreSQL cannot store or compare them)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:
+            raise ValidationError("Must not contain NUL characters.")
+        return value
+
+
+class StringList(fields.Field):
+    """A list of strings, checked in one pass (bulk lists hold up to 100,000)."""
+
+    def __init__(self, *, max_length: int = MAX_EMAIL, **kwargs) -> None:
+        metadata = {"type": "array", "items": {"type": "string", "maxLength": max_length},
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise ValidationError("Not a valid list.")
+        if not all(type(item) is str for item in value):
+            bad = next(i for i, item in enumerate(value) if type(item) is not str)
+            raise ValidationError({bad: ["Not a valid string."]})
+        if any("\x00" in item for item in value):
+            bad = next(i for i, item in enumerate(value) if "\x00" in item)
+            raise ValidationError({bad: ["Must not contain NUL characters."]})
+        if value and max(map(len, value)) > self.max_length:
+            bad = next(i for i, item in enumerate(value) if len(item) > self.max_length)
+            raise ValidationError({bad: [f"Longer than {self.max_length} characters."]})
+        return value
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """ISO 8601 date-time, loaded in UTC; without an offset it means UTC."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(default_timezone=timezone.utc, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError:  # e.g. year 1 with a positive offset
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
+
+
+def _utc_datetime(**kwargs) -> UTCDateTime:
+    return UTCDateTime(**kwargs)
+
+
+class Strict(Schema):
+    """Request bodies: an unknown field is an error (a typo must not pass silently)."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class Query(Schema):
+    """Query strings: unknown parameters are ignored (cache busters, tracing)."""
+
+    class Meta:
+        unknown = "exclude"
+
+
+# --- problems ---------------------------------------------------------------
+
+class ProblemErrorSchema(Schema):
+    pointer = Text(dump_only=True, metadata={"description": "JSON Pointer into the body"})
+    parameter = Text(dump_only=True, metadata={"description": "query or path parameter"})
+    detail = Text(dump_only=True, required=True)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = Text(dump_only=True, required=True)
+    title = Text(dump_only=True, required=True)
+    status = fields.Integer(dump_only=True, required=True)
+    detail = Text(dump_only=True, required=True)
+    errors = fields.List(fields.Nested(ProblemErrorSchema), dump_only=True)
+
+
+# --- check ------------------------------------------------------------------
+
+class CheckQuerySchema(Query):
+    channel = Text(required=True, validate=validate.Length(min=1, max=40),
+                            metadata={"description": "channel code, e.g. email, sms, post, newsletter"})
+    email = Text(validate=validate.Length(min=1, max=MAX_EMAIL),
+                          metadata={"description": "the contact's e-mail address (or give subject)"})
+    subject = Text(validate=validate.Length(min=1, max=MAX_ID),
+                            metadata={"description": "the subject's id (or give email)"})
+    at = _utc_datetime(metadata={
+        "description": "answer as of this moment (ISO 8601; no offset means UTC); not in the future"})
+
+    @validates_schema
+    def one_contact(self, data, **kwargs):
+        if ("email" in data) == ("subject" in data):
+            raise ValidationError("Give either email or subject.", "email")
+
+
+class CheckResultSchema(Schema):
+    """The answer for one contact on one channel."""
+
+    allowed = fields.Boolean(dump_only=True, required=True,
+                             metadata={"description": "true only when status is granted"})
+    channel = Text(dump_only=True, required=True)
+    status = Text(dump_only=True, required=True, validate=validate.OneOf(CHECK_STATUSES))
+    basis = Text(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
+    policy_version = Text(dump_only=True, allow_none=True, required=True)
+    changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)
+    email = Text(dump_only=True, metadata={"description": "echoed when asked by e-mail"})
+    subject = Text(dump_only=True, allow_none=True, required=True,
+                            metadata={"description": "the subject's id; null when unknown"})
+    invalid = fields.Boolean(dump_only=True, metadata={
+        "description": "bulk only: present and true when the e-mail address is not valid"})
+    at = fields.AwareDateTime(dump_only=True, metadata={"description": "with at= only"})
+    event = Text(dump_only=True, allow_none=True,
+                          metadata={"description": "with at= only: the consent event that justifies the answer"})
+    receipt = Text(dump_only=True, allow_none=True,
+                            metadata={"description": "with at= only: that event's receipt"})
+
+
+class BulkCheckSchema(Strict):
+    channel = Text(required=True, load_only=True, validate=validate.Length(min=1, max=40))
+    emails = StringList(load_only=True, metadata={"description": "e-mail addresses (or give subjects)"})
+    subjects = StringList(load_only=True, max_length=MAX_ID,
+                          metadata={"description": "subject ids (or give emails)"})
+
+    @validates_schema
+    def one_list(self, data, **kwargs):
+        if ("emails" in data) == ("subjects" in data):
+            raise ValidationError("Give either emails or subjects.", "emails")
+
+
+class BulkCheckResultSchema(Schema):
+    channel = Text(dump_only=True, required=True)
+    results = fields.List(fields.Nested(CheckResultSchema), dump_only=True, required=True,
+                          metadata={"description": "one answer per contact asked, in input order"})
+
+
+# --- subjects ---------------------------------------------------------------
+
+class SubjectSchema(Strict):
+    """A subject (a contact) as a CRM creates and reads it."""
+
+    id = Text(dump_only=True, required=True, attribute="public_id")
+    email = Text(allow_none=True, validate=validate.Length(min=1, max=MAX_EMAIL),
+                          metadata={"format": "email"})
+    phone = Text(allow_none=True, validate=validate.Length(min=1, max=40),
+                          metadata={"description": "stored in E.164, e.g. +33612345678"})
+    country = Text(load_only=True, validate=validate.Regexp(r"^[A-Za-z]{2}$"), metadata={
+        "description": "ISO 3166 country of a national phone number; default from the locale, else FR"})
+    name = Text(allow_none=True, validate=validate.Length(max=200))
+    postal_address = Text(allow_none=True, validate=validate.Length(max=1000))
+    locale = Text(validate=validate.OneOf(LOCALES), load_default="fr")
+    external_ref = Text(allow_none=True, validate=validate.Length(min=1, max=100),
+                                 metadata={"description": "your CRM's id; unique"})
+    is_customer = fields.Boolean(load_default=False)
+    created_at = fields.AwareDateTime(dump_only=True, required=True)
+    updated_at = fields.AwareDateTime(dump_only=True, required=True)
+
+
+class SubjectPatchSchema(Strict):
+    """The fields to change; absent fields stay, null clears."""
+
+    email = Text(allow_none=True, load_only=True, validate=validate.Length(min=1, max=MAX_EMAIL),
+                          metadata={"format": "email"})
+    phone = Text(allow_none=True, load_only=True, validate=validate.Length(min=1, max=40))
+    country = Text(load_only=True, validate=validate.Regexp(r"^[A-Za-z]{2}$"))
+    name = Text(allow_none=True, load_only=True, validate=validate.Length(max=200))
+    postal_address = Text(allow_none=True, load_only=True, validate=validate.Length(max=1000))
+    locale = Text(load_only=True, validate=validate.OneOf(LOCALES))
+    external_ref = Text(allow_none=True, load_only=True, validate=validate.Length(min=1, max=100))
+    is_customer = fields.Boolean(load_only=True)
+
+
+# --- consents ---------------------------------------------------------------
+
+class ConsentStateSchema(Schema):
+    channel = Text(dump_only=True, required=True)
+    status = Text(dump_only=True, required=True, validate=validate.OneOf(STATUSES))
+    allowed = fields.Boolean(dump_only=True, required=True)
+    basis = Text(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
+    policy_version = Text(dump_only=True, allow_none=True, required=True)
+    changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)
+    event = Text(dump_only=True, allow_none=True, required=True,
+                          metadata={"description": "the event that set this status"})
+
+
+class SubjectConsentsSchema(Schema):
+    subject = Text(dump_only=True, required=True)
+    consents = fields.List(fields.Nested(ConsentStateSchema), dump_only=True, required=True)
+
+
+class EvidenceSchema(Strict):
+    """How a consent was collected; required for staff, phone, paper and shop sources."""
+
+    reference = Text(validate=validate.Length(min=1, max=200), metadata={
+        "description": "e.g. call id, form number, ticket"})
+    note = Text(validate=validate.Length(min=1, max=2000))
+    collected_by = Text(validate=validate.Length(min=1, max=200),
+                                 metadata={"description": "who collected it (staff member, shop)"})
+    document_url = Text(validate=validate.Length(min=1, max=2000),
+                                 metadata={"description": "where the signed form or recording is kept"})
+
+
+class EventSchema(Schema):
+    """One consent event of the ledger."""
+
+    id = Text(dump_only=True, required=True)
+    subject = Text(dump_only=True, required=True)
+    channel = Text(dump_only=True, required=True)
+    status = Text(dump_only=True, required=True, validate=validate.OneOf(STATUSES))
+    previous_status = Text(dump_only=True, allow_none=True, required=True,
+                                    validate=validate.OneOf(STATUSES))
+    allowed = fields.Boolean(dump_only=True, required=True)
+    basis = Text(dump_only=True, required=True, validate=validate.OneOf(BASES))
+    event_type = Text(dump_only=True, required=True,
+                               validate=validate.OneOf([str(t) for t in EventType]))
+    source = Text(dump_only=True, required=True, validate=validate.OneOf([str(s) for s in Source]))
+    occurred_at = fields.AwareDateTime(dump_only=True, required=True,
+                                       metadata={"description": "server time of recording (UTC)"})
+    policy_version = Text(dump_only=True, allow_none=True, required=True)
+    receipt = Text(dump_only=True, required=True)
+
+
+class ConsentChangeSchema(Strict):
+    """A change of one channel, collected by your tool or on the phone, paper, at a shop."""
+
+    channel = Text(required=True, load_only=True, validate=validate.Length(min=1, max=40))
+    status = Text(required=True, load_only=True, validate=validate.OneOf(SETTABLE_STATUSES))
+    source = Text(required=True, load_only=True, validate=validate.OneOf(list(API_SOURCES)),
+                           metadata={"description": "phone, paper, shop_counter and staff need evidence"})
+    evidence = fields.Nested(EvidenceSchema, load_only=True, allow_none=True)
+    occurred_at = _utc_datetime(load_only=True, metadata={
+        "description": "when the choice was collected, if earlier; kept in the evidence, never in the future"})
+
+
+class ConsentChangeResultSchema(Schema):
+    changed = fields.Boolean(dump_only=True, required=True)
+    subject = Text(dump_only=True, required=True)
+    events = fields.List(fields.Nested(EventSchema), dump_only=True, required=True)
+    receipt = Text(dump_only=True, allow_none=True, required=True,
+                            metadata={"description": "the receipt of this change; null when nothing changed"})
+
+
+# --- change feed ------------------------------------------------------------
+
+class FeedQuerySchema(Query):
+    after = Text(validate=validate.Length(min=1, max=200),
+                          metadata={"description": "the `next` cursor of the previous page"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    channel = Text(validate=validate.Length(min=1, max=40))
+    since = _utc_datetime(metadata={"description": "only events that occurred at or after"})
+
+
+class FeedEventSchema(EventSchema):
+    email = Text(dump_only=True, allow_none=True, required=True,
+                          metadata={"description": "the subject's e-mail address now"})
+
+
+class FeedPageSchema(Schema):
+    events = fields.List(fields.Nested(FeedEventSchema), dump_only=True, required=True)
+    next = Text(dump_only=True, required=True,
+                         metadata={"description": "pass as `after` to read on; also when this page is empty"})
+    has_more = fields.Boolean(dump_only=True, required=True)
+
+
+# --- unsubscribe links ------------------------------------------------------
+
+class LinkQuerySchema(Query):
+    channel = Text(required=True, validate=validate.Length(min=1, max=40))
+
+
+class ListUnsubscribeSchema(Schema):
+    list_unsubscribe = Text(dump_only=True, required=True, data_key="List-Unsubscribe")
+    list_unsubscribe_post = Text(dump_only=True, required=True, data_key="List-Unsubscribe-Post")
+
+
+class UnsubscribeLinkSchema(Schema):
+    subject = Text(dump_only=True, required=True)
+    channel = Text(dump_only=True, required=True)
+    url = Text(dump_only=True, required=True)
+    headers = fields.Nested(ListUnsubscribeSchema, dump_only=True, required=True)
+
+
+class BulkLinksSchema(Strict):
+    channel = Text(required=True, load_only=True, validate=validate.Length(min=1, max=40))
+    subjects = StringList(required=True, load_only=True, max_length=MAX_ID)
+
+
+class BulkLinkSchema(Schema):
+    subject = Text(dump_only=True, required=True)
+    url = Text(dump_only=True, allow_none=True, required=True,
+                        metadata={"description": "null for an unknown subject"})
+    headers = fields.Nested(ListUnsubscribeSchema, dump_only=True, allow_none=True, required=True)
+
+
+class BulkLinksResultSchema(Schema):
+    channel = Text(dump_only=True, required=True)
+    links = fields.List(fields.Nested(BulkLinkSchema), dump_only=True, required=True)
+
+
+# --- receipts and export (audit) ----------------------------------------------
+
+class ReceiptSchema(Schema):
+    """A receipt as its download: the document, its compact JWS, and how to verify it."""
+
+    receipt_id = Text(dump_only=True, required=True)
+    issued_at = Text(dump_only=True, required=True)
+    document = fields.Dict(dump_only=True, required=True,
+                           metadata={"description": "Kantara Consent Receipt v1.1 with ISO/IEC TS 27560 fields"})
+    jws = Text(dump_only=True, allow_none=True, metadata={"description": "compact JWS (Ed25519) over the document"})
+    alg = Text(dump_only=True, allow_none=True)
+    kid = Text(dump_only=True, allow_none=True)
+    jwks_uri = Text(dump_only=True, required=True)
+
+
+class ExportQuerySchema(Query):
+    format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "jsonl", "jsonld"]))
+    since = Text(metadata={"description": "ISO 8601 date or time (a date: its start, UTC)"})
+    until = Text(metadata={"description": "ISO 8601 date or time, exclusive (a date: the end of that day)"})
+    channel = Text()
+    subject = Text(metadata={"description": "a subject's public id"})
+    policy_version = Text(data_key="policy-version")
+    source = Text()
+
+
+receipt = ReceiptSchema()
+export_query = ExportQuerySchema()
+problem = ProblemSchema()
+check_query = CheckQuerySchema()
+check_result = CheckResultSchema()
+bulk_check = BulkCheckSchema()
+bulk_check_result = BulkCheckResultSchema()
+subject = SubjectSchema()
+subject_patch = SubjectPatchSchema()
+subject_consents = SubjectConsentsSchema()
+consent_change = ConsentChangeSchema()
+consent_change_result = ConsentChangeResultSchema()
+feed_query = FeedQuerySchema()
+feed_page = FeedPageSchema()
+link_query = LinkQuerySchema()
+unsubscribe_link = UnsubscribeLinkSchema()
+bulk_links = BulkLinksSchema()
+bulk_links_result = BulkLinksResultSchema()

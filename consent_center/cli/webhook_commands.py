@@ -1,0 +1,45 @@
+import click
+
+from ..webhooks import WebhookError, add_endpoint, disable_endpoint, list_endpoints
+from .support import committing, fail
+
+
+@click.group("webhook", help="Webhook endpoints (consent.changed, Standard Webhooks).")
+def group() -> None:
+    pass
+
+
+@group.command("add")
+@click.option("--url", required=True, help="https://… (plain http only to localhost)")
+@click.option("--description", default=None)
+def add(url: str, description: str | None) -> None:
+    """Register an endpoint; prints its id and signing secret (shown once) last."""
+    try:
+        with committing() as session:
+            endpoint = add_endpoint(session, url, description)
+            click.echo(f"Webhook {endpoint.public_id} -> {endpoint.url}")
+            click.echo("Signing secret (verify webhook-signature with it; shown once):")
+            click.echo(endpoint.secret)
+    except WebhookError as exc:
+        fail(str(exc))
+
+
+@group.command("list")
+def list_command() -> None:
+    """Every endpoint: id, URL, active or disabled."""
+    with committing() as session:
+        for e in list_endpoints(session):
+            state = "active" if e.active else f"disabled {e.disabled_at:%Y-%m-%d}"
+            click.echo(f"{e.public_id}  {state:<20} {e.url}  {e.description or ''}")
+
+
+@group.command("disable")
+@click.argument("endpoint_id")
+def disable(endpoint_id: str) -> None:
+    """Stop sending to an endpoint (messages already queued for it are dropped)."""
+    try:
+        with committing() as session:
+            disable_endpoint(session, endpoint_id)
+    except WebhookError as exc:
+        fail(str(exc))
+    click.echo(f"Webhook {endpoint_id} disabled.")

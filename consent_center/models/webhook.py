@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Boolean, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..clock import utcnow
+from ..db import Base, UTCDateTime
+
+
+def new_endpoint_id() -> str:
+    return "wh_" + secrets.token_hex(8)
+
+
+class WebhookEndpoint(Base):
+    """A receiver of `consent.changed` events (Standard Webhooks)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_endpoint_id)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(String(200))
+    # "whsec_" + base64 of 32 random bytes: the receiver verifies signatures with it.
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

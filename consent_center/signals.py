@@ -1,0 +1,9 @@
+"""Signals the write paths send, so side effects hang off them, not off views."""
+from blinker import Namespace
+
+_signals = Namespace()
+
+# Sent by ledger.record_change inside the writing transaction, after the
+# flush, with session=, subject=, receipt=, events=. Receivers may add rows
+# to the same session (an outbox message) and must not commit.
+consent_recorded = _signals.signal("consent-recorded")

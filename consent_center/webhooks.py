@@ -1,0 +1,138 @@
+"""Webhooks: `consent.changed` events for marketing tools, signed per Standard Webhooks.
+
+Every consent change writes one outbox message per active endpoint in the
+same transaction (a receiver of ``signals.consent_recorded``); the outbox
+worker delivers them with retries and exponential back-off, so nothing is
+lost while a receiver is down. Each message keeps its ``webhook-id`` across
+retries, so a receiver can drop duplicates.
+"""
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import secrets
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from standardwebhooks.webhooks import Webhook
+
+from .chain import format_time
+from .clock import utcnow
+from .extensions import db
+from .models import ConsentEvent, OutboxMessage, Receipt, Subject, WebhookEndpoint
+from .outbox import PermanentFailure, enqueue
+
+KIND = "webhook"
+TOPIC = "consent.changed"
+TIMEOUT_SECONDS = 10
+
+
+class WebhookError(ValueError):
+    """An endpoint that cannot be registered as asked."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> str:
+    """Accept HTTPS URLs, and plain HTTP only on this machine (development, tests)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise WebhookError("the URL must be https://host/path")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise WebhookError("webhooks go over HTTPS (plain HTTP only to localhost)")
+    if parts.username or parts.password:
+        raise WebhookError("put no credentials in the URL: receivers verify the signature")
+    return url.strip()
+
+
+def add_endpoint(session: Session, url: str, description: str | None = None) -> WebhookEndpoint:
+    """Register an endpoint with a new secret; flush."""
+    endpoint = WebhookEndpoint(url=check_url(url), description=description,
+                               secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def disable_endpoint(session: Session, public_id: str) -> WebhookEndpoint:
+    endpoint = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.public_id == public_id)).first()
+    if endpoint is None:
+        raise WebhookError(f"no webhook endpoint {public_id}")
+    endpoint.active, endpoint.disabled_at = False, utcnow()
+    return endpoint
+
+
+def list_endpoints(session: Session) -> list[WebhookEndpoint]:
+    return list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+
+
+def event_payload(subject: Subject, receipt: Receipt, events: list[ConsentEvent]) -> dict:
+    """The `consent.changed` body: one submitted change, every channel it moved."""
+    return {
+        "type": TOPIC,
+        "timestamp": format_time(receipt.issued_at),
+        "data": {
+            "subject": subject.public_id,
+            "receipt": receipt.public_id,
+            "events": [{
+                "id": e.public_id, "channel": e.channel.code, "status": e.status,
+                "previous_status": e.previous_status, "basis": e.basis, "source": e.source,
+                "occurred_at": format_time(e.occurred_at),
+                "policy_version": e.policy_version.label if e.policy_version else None,
+            } for e in events],
+        },
+    }
+
+
+def enqueue_consent_changed(session: Session, *, subject, receipt, events) -> None:
+    """Receiver of ``consent_recorded``: one outbox message per active endpoint."""
+    endpoints = session.scalars(select(WebhookEndpoint.public_id).where(WebhookEndpoint.active.is_(True))).all()
+    if not endpoints:
+        return
+    payload = event_payload(subject, receipt, events)
+    for public_id in endpoints:
+        enqueue(session, kind=KIND, topic=TOPIC, recipient=public_id, payload=payload)
+
+
+def signed_request(endpoint: WebhookEndpoint, message: OutboxMessage) -> urllib.request.Request:
+    """Build the POST: body and the three Standard Webhooks headers."""
+    body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True)
+    sent_at = utcnow()
+    signature = Webhook(endpoint.secret).sign(msg_id=message.public_id, timestamp=sent_at, data=body)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "ConsentCenter-Webhooks/1",
+        "webhook-id": message.public_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": signature,
+    }
+    return urllib.request.Request(endpoint.url, data=body.encode(), headers=headers, method="POST")
+
+
+def deliver_webhook(message: OutboxMessage) -> None:
+    """The outbox deliverer for webhooks: a 2xx answer delivers; anything else is retried."""
+    endpoint = db.session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.public_id == message.recipient)).first()
+    db.session.rollback()  # hold no transaction during the HTTP call
+    if endpoint is None or not endpoint.active:
+        raise PermanentFailure(f"endpoint {message.recipient} is gone or disabled")
+    timeout = current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
+    try:
+        with urllib.request.urlopen(signed_request(endpoint, message), timeout=timeout) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    if not 200 <= status < 300:
+        raise RuntimeError(f"receiver answered {status}")

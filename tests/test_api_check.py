@@ -1,0 +1,226 @@
+"""The consent check: one contact, a whole list, and as of a past moment."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from email_validator import EmailNotValidError, validate_email
+from freezegun import freeze_time
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consent_center.checks import fast_normalise
+from consent_center.ledger import Actor, record_change
+from consent_center.models import Source
+from consent_center.subjects import normalise_email
+
+from .api_fixtures import assert_matches_spec, assert_problem, db_counts
+
+
+def grant(session, subject, channel="email", status="granted"):
+    recorded = record_change(session, subject, {channel: status}, source=Source.API, actor=Actor.system())
+    session.commit()
+    return recorded
+
+
+def test_granted_contact_is_allowed_and_answer_names_the_basis(app, api, session, make_subject):
+    subject = make_subject("lea@example.com")
+    grant(session, subject, "newsletter")
+    body = api.get("/check?channel=newsletter&email=Lea@Example.com").get_json()
+    assert body["allowed"] is True
+    assert body["status"] == "granted"
+    assert body["basis"] == "consent"
+    assert body["email"] == "lea@example.com"
+    assert body["subject"] == subject.public_id
+    assert body["changed_at"]
+    assert_matches_spec(app, body, "CheckResult")
+
+
+@pytest.mark.parametrize("status", ["withdrawn", "refused", "expired", "restricted"])
+def test_every_status_but_granted_is_not_allowed(api, session, make_subject, status):
+    subject = make_subject("lea@example.com")
+    grant(session, subject, "newsletter", "granted")
+    grant(session, subject, "newsletter", status)
+    body = api.get("/check?channel=newsletter&email=lea@example.com").get_json()
+    assert (body["allowed"], body["status"]) == (False, status)
+
+
+def test_unknown_contact_is_never_allowed(api):
+    response = api.get("/check?channel=email&email=nobody@example.com")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "allowed": False, "channel": "email", "status": "unknown", "basis": None,
+        "policy_version": None, "changed_at": None, "email": "nobody@example.com", "subject": None,
+    }
+
+
+def test_default_newsletter_is_never_asked_and_not_allowed(api, make_subject):
+    make_subject("lea@example.com")
+    body = api.get("/check?channel=newsletter&email=lea@example.com").get_json()
+    assert (body["allowed"], body["status"]) == (False, "never_asked")
+
+
+def test_soft_opt_in_customer_is_allowed_on_email(api, make_subject):
+    make_subject("client@example.com", is_customer=True)
+    body = api.get("/check?channel=email&email=client@example.com").get_json()
+    assert (body["allowed"], body["status"], body["basis"]) == (True, "granted", "soft_opt_in")
+
+
+def test_check_by_subject_id(api, session, make_subject):
+    subject = make_subject("lea@example.com")
+    grant(session, subject, "sms")
+    body = api.get(f"/check?channel=sms&subject={subject.public_id}").get_json()
+    assert (body["allowed"], body["subject"]) == (True, subject.public_id)
+    assert "email" not in body
+    unknown = api.get("/check?channel=sms&subject=nope").get_json()
+    assert (unknown["allowed"], unknown["status"], unknown["subject"]) == (False, "unknown", "nope")
+
+
+def test_unknown_channel_is_a_422_naming_the_parameter(api):
+    body = assert_problem(api.get("/check?channel=fax&email=a@example.com"), 422, "validation-error")
+    assert body["errors"] == [{"parameter": "channel", "detail": "Unknown channel 'fax'."}]
+
+
+@pytest.mark.parametrize("query", [
+    "channel=email", "channel=email&email=a@example.com&subject=x", "email=a@example.com",
+    "channel=email&email=not-an-address", "channel=email&subject=x&at=yesterday",
+])
+def test_bad_check_queries_are_422_problems(api, query):
+    assert_problem(api.get(f"/check?{query}"), 422, "validation-error")
+
+
+def test_at_answers_from_history_and_names_event_and_receipt(app, api, session, make_subject):
+    with freeze_time("2026-03-01T09:00:00Z"):
+        subject = make_subject("lea@example.com")
+        granted = grant(session, subject, "newsletter")
+    with freeze_time("2026-03-10T09:00:00Z"):
+        grant(session, subject, "newsletter", "withdrawn")
+    with freeze_time("2026-04-01T00:00:00Z"):
+        then = api.get("/check?channel=newsletter&email=lea@example.com&at=2026-03-03T12:00:00Z").get_json()
+        now = api.get("/check?channel=newsletter&email=lea@example.com").get_json()
+        before = api.get(f"/check?channel=newsletter&subject={subject.public_id}&at=2026-02-01").get_json()
+        first_day = api.get("/check?channel=newsletter&email=lea@example.com&at=2026-03-01T09:00:00").get_json()
+    assert then["allowed"] is True and then["status"] == "granted"
+    assert then["event"] == granted.events[0].public_id
+    assert then["receipt"] == granted.receipt.public_id
+    assert then["at"] == "2026-03-03T12:00:00+00:00"
+    assert now["allowed"] is False and now["status"] == "withdrawn"
+    assert (before["status"], before["allowed"], before["event"]) == ("unknown", False, None)
+    assert (first_day["status"], first_day["allowed"]) == ("granted", True)  # same second counts
+    for body in (then, before, first_day):
+        assert_matches_spec(app, body, "CheckResult")
+
+
+def test_at_between_creation_and_first_event_of_a_channel_is_never_asked(api, session, make_subject):
+    with freeze_time("2026-03-01T09:00:00Z"):
+        subject = make_subject("lea@example.com")
+    body = api.get(f"/check?channel=newsletter&subject={subject.public_id}&at=2026-03-02T00:00:00Z").get_json()
+    assert (body["status"], body["allowed"]) == ("never_asked", False)
+    assert body["event"] is not None  # the default event says "never asked", with its receipt
+
+
+def test_at_in_the_future_is_a_400(api):
+    future = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    body = assert_problem(api.get("/check", query_string={"channel": "email", "email": "a@example.com",
+                                                          "at": future}), 400, "future-moment")
+    assert body["errors"][0]["parameter"] == "at"
+
+
+def test_bulk_answers_in_input_order_with_duplicates_and_invalid_addresses(app, api, session, make_subject):
+    lea = make_subject("lea@example.com")
+    make_subject("tom@example.com")
+    grant(session, lea, "newsletter")
+    emails = ["tom@example.com", "LEA@example.com", "nobody@example.com", "not an address", "lea@example.com"]
+    response = api.post("/check", json={"channel": "newsletter", "emails": emails})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["channel"] == "newsletter"
+    results = body["results"]
+    assert [r["status"] for r in results] == ["never_asked", "granted", "unknown", "unknown", "granted"]
+    assert [r["allowed"] for r in results] == [False, True, False, False, True]
+    assert results[3] == {"allowed": False, "channel": "newsletter", "status": "unknown", "basis": None,
+                          "policy_version": None, "changed_at": None, "email": "not an address",
+                          "subject": None, "invalid": True}
+    assert results[1]["subject"] == lea.public_id
+    assert_matches_spec(app, body, "BulkCheckResult")
+
+
+def test_bulk_by_subject_ids(api, session, make_subject):
+    lea = make_subject("lea@example.com")
+    grant(session, lea, "sms")
+    results = api.post("/check", json={"channel": "sms", "subjects": ["zz", lea.public_id]}).get_json()["results"]
+    assert [(r["subject"], r["allowed"]) for r in results] == [("zz", False), (lea.public_id, True)]
+
+
+@pytest.mark.settings(API_BULK_LIMIT=3)
+def test_bulk_over_the_configured_count_is_a_413(api, session):
+    before = db_counts(session)
+    response = api.post("/check", json={"channel": "email", "emails": ["a@example.com"] * 4})
+    assert "at most 3" in assert_problem(response, 413, "too-large")["detail"]
+    assert api.post("/check", json={"channel": "email", "emails": ["a@example.com"] * 3}).status_code == 200
+    assert db_counts(session) == before
+
+
+@pytest.mark.settings(API_MAX_BODY=2000)
+def test_bulk_body_over_the_configured_size_is_a_413(api):
+    response = api.post("/check", json={"channel": "email", "emails": ["someone@example.com"] * 200})
+    assert_problem(response, 413, "too-large")
+
+
+def test_bulk_of_100_000_addresses_answers_all_of_them_in_order(api, session, make_subject):
+    lea = make_subject("lea@example.com")
+    grant(session, lea, "email")
+    emails = [f"person{i}@example.com" for i in range(99_999)] + ["lea@example.com"]
+    response = api.post("/check", json={"channel": "email", "emails": emails})
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert len(results) == 100_000
+    assert results[0]["email"] == "person0@example.com" and results[0]["status"] == "unknown"
+    assert results[-1]["allowed"] is True
+
+
+@pytest.mark.parametrize("body", [
+    {"channel": "email"}, {"channel": "email", "emails": "a@example.com"},
+    {"channel": "email", "emails": [1, 2]}, {"channel": "email", "emails": [], "subjects": []},
+    {"channel": 5, "emails": []}, {"channel": "fax", "emails": []}, {"channel": "email", "emails": [], "x": 1},
+])
+def test_bulk_with_wrong_types_is_a_422(api, body):
+    body = assert_problem(api.post("/check", json=body), 422, "validation-error")
+    assert body["errors"] and all("pointer" in e for e in body["errors"])
+
+
+def test_bulk_error_points_at_the_item(api):
+    body = assert_problem(api.post("/check", json={"channel": "email", "emails": ["a@example.com", 7]}), 422)
+    assert body["errors"] == [{"pointer": "/emails/1", "detail": "Not a valid string."}]
+
+
+def _slow(address: str) -> str | None:
+    try:
+        return normalise_email(address)
+    except Exception:
+        return None
+
+
+ATEXT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-."
+addresses = st.builds(
+    lambda local, domain, tld, pad: f"{pad}{local}@{domain}.{tld}{pad}",
+    st.text(ATEXT + "é\"(", min_size=1, max_size=70),
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9.-]{0,20}", fullmatch=True),
+    st.sampled_from(["com", "FR", "be", "nl", "test", "x1", "1a", "xn--p1ai", "localhost", "c"]),
+    st.sampled_from(["", " ", "\t"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(addresses)
+def test_fast_normalisation_agrees_with_email_validator(address):
+    fast = fast_normalise(address)
+    if fast is not None:
+        assert _slow(address) == fast
+
+
+def test_fast_normalisation_takes_the_common_cases():
+    assert fast_normalise(" Lea.Martin+news@Example.COM ") == "lea.martin+news@example.com"
+    assert fast_normalise("élodie@example.fr") is None  # slow path, then normalised by email-validator
+    assert validate_email("élodie@example.fr", check_deliverability=False)
+    with pytest.raises(EmailNotValidError):
+        validate_email("a..b@example.com", check_deliverability=False)
+    assert fast_normalise("a..b@example.com") is None

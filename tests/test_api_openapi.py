@@ -1,0 +1,62 @@
+"""The OpenAPI document: valid, complete, and true to what the server does."""
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from openapi_spec_validator import validate
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
+                                               response_schema_conformance, status_code_conformance)
+
+from consent_center.api.problems import PROBLEM_MEDIA_TYPE
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_headers_conformance, response_schema_conformance]
+EXAMPLES = 12  # per operation and mode: enough to find what breaks, quick in CI
+
+
+def test_openapi_document_is_valid_openapi_3(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    validate(spec)
+    assert spec["openapi"].startswith("3.")
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "description": "An API key from `apikey create`."}
+
+
+def test_every_api_route_is_documented_with_its_errors(app, client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            path = rule.rule.removeprefix("/api/v1").replace("<", "{").replace(">", "}")
+            served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == served
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if op["security"]:
+                assert {"401", "403"} <= set(op["responses"]), (method, path)
+            if "requestBody" in op:
+                assert {"400", "413", "415", "422"} <= set(op["responses"]), (method, path)
+    problem = spec["components"]["responses"]["Problem422"]["content"]
+    assert list(problem) == [PROBLEM_MEDIA_TYPE]
+
+
+def test_schemathesis_finds_no_server_error_and_no_answer_off_the_schema(app, make_key, make_subject):
+    key = make_key()
+    known = make_subject("lea@example.com", is_customer=True).public_id
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 10, operations  # every endpoint (the spec itself may be left out)
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @settings(max_examples=EXAMPLES, deadline=None, database=None,
+                      suppress_health_check=list(HealthCheck))
+            def run(case):
+                if mode == GenerationMode.POSITIVE and "subject_id" in (case.path_parameters or {}):
+                    case.path_parameters["subject_id"] = known  # else every case is a 404
+                case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, checks=CHECKS)
+
+            run()
