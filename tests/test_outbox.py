@@ -115,20 +115,35 @@ def test_files_backend_writes_eml_files_under_instance_outbox(app, session, runn
     assert row(session, public_id).status == "delivered"
 
 
-def test_messages_are_dispatched_by_kind_and_unknown_kinds_are_left_alone(app, session, runner):
-    outbox.enqueue(session, kind="fax", topic="consent.changed", recipient="endpoint-1", payload={"n": 1})
+# A kind of message nobody delivers in the app: the tests plug a deliverer in and out.
+TEST_KIND = "test-kind"
+
+
+@pytest.fixture
+def deliverers():
+    """Register deliverers for the test's own kind only, and take them out afterwards."""
+    registered = []
+
+    def register(deliver):
+        outbox.register_deliverer(TEST_KIND, deliver)
+        registered.append(TEST_KIND)
+
+    yield register
+    for kind in registered:
+        outbox._deliverers.pop(kind, None)
+
+
+def test_messages_are_dispatched_by_kind_and_unknown_kinds_are_left_alone(session, runner, deliverers):
+    outbox.enqueue(session, kind=TEST_KIND, topic="consent.changed", recipient="endpoint-1", payload={"n": 1})
     session.commit()
     assert "Delivered 0" in deliver(runner).output
-    assert row_by_kind(session, "fax").status == "pending"  # not worn out
+    assert row_by_kind(session, TEST_KIND).status == "pending"  # not worn out
 
     delivered = []
-    outbox.register_deliverer("fax", lambda message: delivered.append(message.payload))
-    try:
-        assert "Delivered 1" in deliver(runner).output
-    finally:
-        outbox._deliverers.pop("fax")
+    deliverers(lambda message: delivered.append(message.payload))
+    assert "Delivered 1" in deliver(runner).output
     assert delivered == [{"n": 1}]
-    assert row_by_kind(session, "fax").status == "delivered"
+    assert row_by_kind(session, TEST_KIND).status == "delivered"
 
 
 def row_by_kind(session, kind):
@@ -136,18 +151,15 @@ def row_by_kind(session, kind):
     return session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)).one()
 
 
-def test_a_deliverer_that_raises_is_retried_not_lost(session, runner):
+def test_a_deliverer_that_raises_is_retried_not_lost(session, runner, deliverers):
     def broken(message):
         raise RuntimeError("endpoint answered 503")
 
-    outbox.register_deliverer("fax", broken)
-    try:
-        outbox.enqueue(session, kind="fax", topic="consent.changed", recipient="e", payload={})
-        session.commit()
-        assert "to retry 1" in deliver(runner).output
-    finally:
-        outbox._deliverers.pop("fax")
-    message = row_by_kind(session, "fax")
+    deliverers(broken)
+    outbox.enqueue(session, kind=TEST_KIND, topic="consent.changed", recipient="e", payload={})
+    session.commit()
+    assert "to retry 1" in deliver(runner).output
+    message = row_by_kind(session, TEST_KIND)
     assert message.status == "pending" and message.last_error == "RuntimeError: endpoint answered 503"
 
 
