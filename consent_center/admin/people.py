@@ -25,7 +25,8 @@ PROOF_ERRORS = {
 def people():
     query = request.args.get("q", "").strip()[:320]
     subjects = find_subjects(db.session, query) if query else []
-    return render_template("admin/people.html", query=query, subjects=subjects)
+    return render_template("find_person.html", query=query, subjects=subjects,
+                           search_endpoint="admin.people", person_endpoint="admin.person")
 
 
 def _person_or_404(public_id: str):

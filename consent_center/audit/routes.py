@@ -54,7 +54,8 @@ def verify_ledger():
 def search():
     query = request.args.get("q", "").strip()[:320]
     subjects = find_subjects(db.session, query) if query else []
-    return render_template("audit/search.html", query=query, subjects=subjects)
+    return render_template("find_person.html", query=query, subjects=subjects,
+                           search_endpoint="audit.search", person_endpoint="audit.subject")
 
 
 @bp.get("/subjects/<public_id>")
