@@ -109,7 +109,9 @@ def _operation(endpoint: Endpoint) -> dict:
         if endpoint.produces == (JSON_MEDIA_TYPE,):
             response["content"] = {JSON_MEDIA_TYPE: {"schema": schema if schema is not None else {"type": "object"}}}
         else:
-            response["content"] = {media: {"schema": {"type": "string"}} for media in endpoint.produces}
+            # A JSON-based stream (JSON-LD) parses as a document, not a string.
+            response["content"] = {media: {"schema": {"type": "object"} if media.endswith("+json")
+                                           else {"type": "string"}} for media in endpoint.produces}
         if status == 201 and endpoint.name == "create_subject":
             response["headers"] = {"Location": {"schema": {"type": "string"},
                                                 "description": "the new subject's address"}}
