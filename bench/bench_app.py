@@ -19,25 +19,29 @@ from seed_floor import email_of, expected_granted  # noqa: E402
 
 
 def cmd_bulk(args):
+    """Time the bulk check in both answer forms: full objects, and one boolean per contact."""
     ids = random.Random(args.count).sample(range(1, args.subjects + 1), args.count)
-    body = json.dumps({"channel": "email", "emails": [email_of(i) for i in ids]}).encode()
+    emails = [email_of(i) for i in ids]
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {args.key}"}
-    for rep in range(1, args.repeats + 1):
-        conn, _ = connect(args.url)
-        started = time.perf_counter()
-        conn.request("POST", "/api/v1/check", body=body, headers=headers)
-        resp = conn.getresponse()
-        payload = resp.read()
-        seconds = time.perf_counter() - started
-        results = json.loads(payload).get("results", []) if resp.status == 200 else []
-        ok = len(results) == args.count and all(
-            r["allowed"] == expected_granted(i, "email") for i, r in zip(ids, results))
-        record(args.results, backend=args.backend, test=f"bulk{args.count // 1000}k", variant="app",
-               rep=rep, seconds=round(seconds, 4), emails=args.count, emails_per_s=round(args.count / seconds),
-               ok=ok)
-        if not ok:
-            print(f"bulk: status {resp.status}, wrong answers", file=sys.stderr)
-            return 1
+    for answer in ("full", "allowed"):
+        body = json.dumps({"channel": "email", "emails": emails, "answer": answer}).encode()
+        for rep in range(1, args.repeats + 1):
+            conn, _ = connect(args.url)
+            started = time.perf_counter()
+            conn.request("POST", "/api/v1/check", body=body, headers=headers)
+            resp = conn.getresponse()
+            payload = resp.read()
+            seconds = time.perf_counter() - started
+            decoded = json.loads(payload) if resp.status == 200 else {}
+            allowed = ([r["allowed"] for r in decoded.get("results", [])] if answer == "full"
+                       else decoded.get("allowed", []))
+            ok = len(allowed) == args.count and all(a == expected_granted(i, "email") for i, a in zip(ids, allowed))
+            record(args.results, backend=args.backend, test=f"bulk{args.count // 1000}k", variant=f"app {answer}",
+                   rep=rep, seconds=round(seconds, 4), emails=args.count,
+                   emails_per_s=round(args.count / seconds), response_bytes=len(payload), ok=ok)
+            if not ok:
+                print(f"bulk ({answer}): status {resp.status}, wrong answers", file=sys.stderr)
+                return 1
     return 0
 
 
@@ -92,23 +96,27 @@ def cmd_report(args):
             f, a = best(floor_c8, "p99_ms", False), best(app_c8, "p99_ms", False)
             lines.append(("check p99 ms, 8 connections", f, a, a / f, "<= 1.50"))
         floor_bulk = pick("bulk100k-any", "http") or pick("bulk100k", "http")
-        app_bulk = pick("bulk100k", "app")
-        if floor_bulk and app_bulk:
-            f, a = best(floor_bulk, "seconds", False), best(app_bulk, "seconds", False)
-            lines.append(("bulk check 100k e-mails, s", f, a, a / f, "<= 1.50"))
+        for answer in ("full", "allowed"):
+            app_bulk = pick("bulk100k", f"app {answer}")
+            if floor_bulk and app_bulk:
+                f, a = best(floor_bulk, "seconds", False), best(app_bulk, "seconds", False)
+                lines.append((f"bulk check 100k e-mails ({answer}), s", f, a, a / f, "<= 1.50"))
         floor_export = pick("export", "http")
         for fmt in ("csv", "jsonl"):
             app_export = pick(f"export-{fmt}", "app")
             if floor_export and app_export:
                 f, a = best(floor_export, "rows_per_s"), best(app_export, "rows_per_s")
                 lines.append((f"export {fmt} rows/s", f, a, a / f, ">= 0.70"))
-                lines.append((f"export {fmt} worker growth MB", None, best(app_export, "anon_growth_mb", False),
-                              None, "< 64"))
+                # The worst run: memory growth is a ceiling, not a best case.
+                lines.append((f"export {fmt} worker growth MB", None,
+                              max(r["anon_growth_mb"] for r in app_export), None, "< 64"))
         writes = pick("writes", "app")
         if writes:
             lines.append(("preference changes/s (API)", None, best(writes, "changes_per_s"), None, ">= 400 (pg)"))
             lines.append(("write requests/s, errors", None, best(writes, "rps"), None,
-                          f"errors {max(r.get('errors', 0) for r in writes)}"))
+                          f"errors {max(r.get('errors', 0) for r in writes)}, "
+                          f"outbox rows {max(r.get('outbox_rows', 0) for r in writes)} "
+                          f"for {max(r.get('changes', 0) for r in writes)} changes"))
         for name, f, a, ratio, target in lines:
             fs = "" if f is None else f"{f:,.1f}"
             as_ = "" if a is None else f"{a:,.1f}"

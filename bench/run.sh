@@ -72,6 +72,8 @@ from consent_center.extensions import db
 $1")
 }
 count_events() { app_py 'from consent_center.chain import count_events; print(count_events(db.session))'; }
+count_outbox() { app_py 'from consent_center.models import OutboxMessage; from sqlalchemy import func, select
+print(db.session.scalar(select(func.count()).select_from(OutboxMessage)))'; }
 
 for backend in $BACKENDS; do
   case $backend in
@@ -123,18 +125,22 @@ print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id
   done
   [ "$SUBJECTS" -ge 100000 ] && timeout 600 "$PY" "$HERE/bench_app.py" bulk --url "http://127.0.0.1:$APP_PORT" \
     --key "$KEY" --backend "$backend" --count 100000 --subjects "$SUBJECTS" --repeats "$REPEATS"
-  before=$(count_events)
+  # Each change also writes an outbox row, as in production with a webhook
+  # registered (nothing listens on port 9: delivery is not measured here).
+  "${FLASK[@]}" webhook add --url "http://127.0.0.1:9/bench-$backend" --description bench >/dev/null
+  before=$(count_events) outbox_before=$(count_outbox)
   timeout $((DURATION + 30)) wrk -t1 -c8 -d"${DURATION}s" --timeout 10s -s "$HERE/write_app.lua" \
     "http://127.0.0.1:$APP_PORT" > "$WORK/writes.txt"
-  after=$(count_events)
-  "$PY" - "$FLOOR_RESULTS" "$backend" "$before" "$after" "$DURATION" "$WORK/writes.txt" <<'PY'
+  after=$(count_events) outbox_after=$(count_outbox)
+  "$PY" - "$FLOOR_RESULTS" "$backend" "$before" "$after" "$DURATION" "$WORK/writes.txt" \
+    "$((outbox_after - outbox_before))" <<'PY'
 import json, sys
-results, backend, before, after, duration, wrk_out = sys.argv[1:]
+results, backend, before, after, duration, wrk_out, outbox = sys.argv[1:]
 line = next(l for l in open(wrk_out) if l.startswith("BENCHJSON "))
 data = json.loads(line[len("BENCHJSON "):])
 row = dict(backend=backend, test="writes", variant="app c=8", rep=1, rps=data["rps"], errors=data["errors"],
            p99_ms=data["p99_ms"], changes=int(after) - int(before),
-           changes_per_s=round((int(after) - int(before)) / float(duration), 1))
+           changes_per_s=round((int(after) - int(before)) / float(duration), 1), outbox_rows=int(outbox))
 open(results, "a").write(json.dumps(row) + "\n")
 print(json.dumps(row))
 PY

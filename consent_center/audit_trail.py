@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .models import ConsentEvent, PolicyVersion, Receipt, Subject
 
@@ -66,7 +66,8 @@ class PolicyPeriod:
 def policy_periods(session: Session) -> list[PolicyPeriod]:
     """Return the policy versions in the order they came into force, each with its period."""
     versions = session.scalars(
-        select(PolicyVersion).order_by(PolicyVersion.effective_at, PolicyVersion.id)
+        select(PolicyVersion).options(selectinload(PolicyVersion.texts))
+        .order_by(PolicyVersion.effective_at, PolicyVersion.id)
     ).all()
     periods = []
     for index, version in enumerate(versions):

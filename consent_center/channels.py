@@ -1,4 +1,4 @@
-"""Channels: adding one with its texts, defaults and validity; deactivating one."""
+"""Channels: adding one with its texts, defaults and validity; re-consent; deactivating one."""
 from __future__ import annotations
 
 import re
@@ -6,6 +6,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .checks import forget_channels
 from .models import Channel
 from .models.vocabulary import Basis, Status
 
@@ -55,3 +56,17 @@ def deactivate_channel(session: Session, channel: Channel) -> None:
     """Take the channel off the preference pages; its history stays in the ledger."""
     channel.active = False
     session.flush()
+    forget_channels()
+
+
+def set_requires_reconsent(session: Session, channel: Channel, required: bool) -> bool:
+    """Say whether grants on the channel lapse for the check API after a material change.
+
+    Return whether anything changed.
+    """
+    if channel.requires_reconsent == required:
+        return False
+    channel.requires_reconsent = required
+    session.flush()
+    forget_channels()
+    return True

@@ -7,24 +7,32 @@ check (``= ANY(array)`` on PostgreSQL, one query in all). Only ``granted``
 is allowed (``ALLOWED_STATUSES``); a contact the center does not know is
 ``unknown`` and a channel with no state for a known contact ``never_asked``
 — both are "no" (invariant 5).
+
+A channel that requires re-consent (``Channel.requires_reconsent``) answers
+``reconsent_required`` for a consent (basis ``consent``) given before the newest material policy
+version whose grace period (``RECONSENT_GRACE_DAYS``) is over, until the
+person confirms under it. The flags and the material versions' dates come
+with the channel ids from the per-process cache, so this adds no query.
 """
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import Text, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from .clock import utcnow
 from .models import Channel, ConsentEvent, ConsentState, PolicyVersion, Receipt, Subject
-from .models.vocabulary import ALLOWED_STATUSES, Status
+from .models.vocabulary import ALLOWED_STATUSES, Basis, Status
 from .subjects import SubjectError, normalise_email
 
 UNKNOWN = "unknown"
+RECONSENT_REQUIRED = "reconsent_required"
 BULK_CHUNK = 10_000  # under SQLite's 32,766 bound parameters; fastest of 500..30k
 CHANNELS_FRESH = timedelta(minutes=1)
 _ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
@@ -46,13 +54,24 @@ def _state_of(key_column, match):
 
 BY_EMAIL = _state_of(_s.c.email, _s.c.email == bindparam("key"))
 BY_SUBJECT = _state_of(_s.c.public_id, _s.c.public_id == bindparam("key"))
-MANY_BY = {
-    "email": _state_of(_s.c.email, _s.c.email.in_(bindparam("keys", expanding=True))),
-    "subject": _state_of(_s.c.public_id, _s.c.public_id.in_(bindparam("keys", expanding=True))),
+_MATCH_MANY = {
+    "in": {"email": _s.c.email.in_(bindparam("keys", expanding=True)),
+           "subject": _s.c.public_id.in_(bindparam("keys", expanding=True))},
+    "any": {"email": _s.c.email == any_(bindparam("keys", type_=postgresql.ARRAY(Text))),
+            "subject": _s.c.public_id == any_(bindparam("keys", type_=postgresql.ARRAY(Text)))},
 }
-MANY_BY_ANY = {
-    "email": _state_of(_s.c.email, _s.c.email == any_(bindparam("keys", type_=postgresql.ARRAY(Text)))),
-    "subject": _state_of(_s.c.public_id, _s.c.public_id == any_(bindparam("keys", type_=postgresql.ARRAY(Text)))),
+_KEY_OF = {"email": _s.c.email, "subject": _s.c.public_id}
+_STATE_STATEMENTS = {
+    how: {by: _state_of(_KEY_OF[by], match) for by, match in matches.items()}
+    for how, matches in _MATCH_MANY.items()
+}
+# Granted states only: the rest is "not allowed" whatever it is.
+_GRANTED_STATEMENTS = {
+    how: {by: select(_KEY_OF[by].label("key"))
+          .select_from(_s.join(_st, (_st.c.subject_id == _s.c.id) & (_st.c.channel_id == bindparam("channel_id"))))
+          .where(match, _st.c.status.in_(sorted(_ALLOWED)))
+          for by, match in matches.items()}
+    for how, matches in _MATCH_MANY.items()
 }
 SUBJECT_BY = {
     "email": select(_s.c.id, _s.c.public_id, _s.c.created_at).where(_s.c.email == bindparam("key")),
@@ -67,7 +86,9 @@ EVENT_AT = (
     .order_by(_e.c.seq.desc())
     .limit(1)
 )
-CHANNEL_IDS = select(_c.c.code, _c.c.id)
+CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent)
+MATERIAL_DATES = select(_pv.c.effective_at).where(_pv.c.material.is_(True)).order_by(_pv.c.effective_at)
+CACHE_KEY = "consent_channel_ids"
 
 
 # --- channels ---------------------------------------------------------------
@@ -76,17 +97,56 @@ CHANNEL_IDS = select(_c.c.code, _c.c.id)
 class _ChannelCodes:
     ids: dict[str, int] = field(default_factory=dict)
     loaded_at: datetime | None = None
+    # Ids of the channels that require re-consent after a material change.
+    reconsent: frozenset[int] = frozenset()
+    # When each material policy version came (or comes) into force, oldest first.
+    material_dates: list[datetime] = field(default_factory=list)
+
+
+def _channels(connection: Connection, code: str | None = None) -> _ChannelCodes:
+    extensions = current_app.extensions
+    cache = extensions.get(CACHE_KEY)
+    if cache is None:
+        cache = extensions[CACHE_KEY] = _ChannelCodes()
+    now = utcnow()
+    stale = cache.loaded_at is None or now - cache.loaded_at >= CHANNELS_FRESH
+    if stale or (code is not None and code not in cache.ids):
+        rows = connection.execute(CHANNEL_IDS).all()
+        cache.ids = {row.code: row.id for row in rows}
+        cache.reconsent = frozenset(row.id for row in rows if row.requires_reconsent)
+        cache.material_dates = [row.effective_at for row in connection.execute(MATERIAL_DATES)]
+        cache.loaded_at = now
+    return cache
 
 
 def channel_id(connection: Connection, code: str) -> int | None:
     """Return the id of channel ``code`` (cached a minute; reloaded on a miss)."""
-    cache = current_app.extensions.setdefault("consent_channel_ids", _ChannelCodes())
-    now = utcnow()
-    stale = cache.loaded_at is None or now - cache.loaded_at >= CHANNELS_FRESH
-    if stale or code not in cache.ids:
-        cache.ids = {c: i for c, i in connection.execute(CHANNEL_IDS)}
-        cache.loaded_at = now
-    return cache.ids.get(code)
+    return _channels(connection, code).ids.get(code)
+
+
+def forget_channels() -> None:
+    """Drop this process's channel cache (a channel or a policy version changed).
+
+    Other processes see the change within ``CHANNELS_FRESH``.
+    """
+    if has_app_context():
+        current_app.extensions.pop(CACHE_KEY, None)
+
+
+def reconsent_cutoff(connection: Connection, channel_pk: int, at: datetime) -> datetime | None:
+    """Return the moment before which a grant on the channel no longer counts at ``at``.
+
+    That is when the newest material version whose grace period was over at
+    ``at`` came into force; None when the channel does not require
+    re-consent or no such version exists.
+    """
+    cache = _channels(connection)
+    if channel_pk not in cache.reconsent or not cache.material_dates:
+        return None
+    grace = timedelta(days=current_app.config["RECONSENT_GRACE_DAYS"])
+    # Versions in force by ``at - grace``: their grace period is over.
+    count = bisect_right(cache.material_dates, at - grace)
+    return cache.material_dates[count - 1] if count else None
 
 
 # --- e-mail addresses -------------------------------------------------------
@@ -106,8 +166,12 @@ def fast_normalise(address: str) -> str | None:
     changes nothing but the case, so ``subjects.normalise_email`` and this
     agree (a property test holds them to it); anything else takes the slow path.
     """
-    candidate = address.strip().lower()
-    match = _PLAIN_ADDRESS.fullmatch(candidate)
+    # Most lists arrive already lower-cased and trimmed: try them as they are.
+    match = _PLAIN_ADDRESS.fullmatch(address)
+    candidate = address
+    if match is None:
+        candidate = address.strip().lower()
+        match = _PLAIN_ADDRESS.fullmatch(candidate)
     if (match is None or not candidate.isascii() or len(candidate) > 254 or len(match["local"]) > 64
             or "--" in match["domain"] or match["tld"] in _SPECIAL_USE_TLDS):
         return None
@@ -127,7 +191,18 @@ def normalise_for_lookup(address: str) -> str | None:
 
 # --- answers ----------------------------------------------------------------
 
-def _answer(channel: str, row, asked_by: str, asked: str) -> dict:
+def _status(status: str, basis: str, changed_at: datetime, cutoff: datetime | None) -> str:
+    """The answer's status: a consent older than the re-consent cutoff no longer counts.
+
+    Like expiry, this is about consent only: legitimate interest and the
+    soft opt-in do not rest on the person's agreement to a policy text.
+    """
+    if cutoff is not None and status == Status.GRANTED and basis == Basis.CONSENT and changed_at < cutoff:
+        return RECONSENT_REQUIRED
+    return status
+
+
+def _answer(channel: str, row, asked_by: str, asked: str, cutoff: datetime | None = None) -> dict:
     answer = {"allowed": False, "channel": channel, "status": UNKNOWN, "basis": None,
               "policy_version": None, "changed_at": None}
     if asked_by == "email":
@@ -138,7 +213,8 @@ def _answer(channel: str, row, asked_by: str, asked: str) -> dict:
         if row.status is None:
             answer["status"] = Status.NEVER_ASKED.value
         else:
-            answer.update(allowed=row.status in _ALLOWED, status=row.status, basis=row.basis,
+            status = _status(row.status, row.basis, row.changed_at, cutoff)
+            answer.update(allowed=status in _ALLOWED, status=status, basis=row.basis,
                           policy_version=row.label, changed_at=_iso(row.changed_at))
     return answer
 
@@ -150,11 +226,12 @@ def _iso(moment: datetime | None) -> str | None:
 def check_one(connection: Connection, channel: str, channel_pk: int, *, email: str | None = None,
               subject: str | None = None) -> dict:
     """Answer for one contact, by e-mail (already normalised) or subject id."""
+    cutoff = reconsent_cutoff(connection, channel_pk, utcnow())
     if email is not None:
         row = connection.execute(BY_EMAIL, {"key": email, "channel_id": channel_pk}).first()
-        return _answer(channel, row, "email", email)
+        return _answer(channel, row, "email", email, cutoff)
     row = connection.execute(BY_SUBJECT, {"key": subject, "channel_id": channel_pk}).first()
-    return _answer(channel, row, "subject", subject)
+    return _answer(channel, row, "subject", subject, cutoff)
 
 
 def check_at(connection: Connection, channel: str, channel_pk: int, at: datetime, *,
@@ -173,10 +250,27 @@ def check_at(connection: Connection, channel: str, channel_pk: int, at: datetime
         if found.created_at <= at:
             answer["status"] = Status.NEVER_ASKED.value
         return answer
-    answer.update(allowed=event.status in _ALLOWED, status=event.status, basis=event.basis,
+    status = _status(event.status, event.basis, event.occurred_at, reconsent_cutoff(connection, channel_pk, at))
+    answer.update(allowed=status in _ALLOWED, status=status, basis=event.basis,
                   policy_version=event.label, changed_at=_iso(event.occurred_at),
                   event=event.public_id, receipt=event.receipt)
     return answer
+
+
+def _lookup_keys(asked_by: str, asked: list[str]) -> tuple[list[str | None], list[str]]:
+    """The stored form of each contact asked (None: not a valid address), and the distinct ones."""
+    keys = [normalise_for_lookup(a) for a in asked] if asked_by == "email" else list(asked)
+    return keys, [k for k in dict.fromkeys(keys) if k is not None]
+
+
+def _rows_of(connection: Connection, statements: dict, asked_by: str, wanted: list[str], channel_pk: int):
+    """Run the bulk statement for ``wanted``: one array on PostgreSQL, chunks of IN elsewhere."""
+    if connection.dialect.name == "postgresql":
+        yield from connection.execute(statements["any"][asked_by], {"keys": wanted, "channel_id": channel_pk})
+        return
+    for start in range(0, len(wanted), BULK_CHUNK):
+        yield from connection.execute(statements["in"][asked_by],
+                                      {"keys": wanted[start:start + BULK_CHUNK], "channel_id": channel_pk})
 
 
 def check_many(connection: Connection, channel: str, channel_pk: int, asked_by: str,
@@ -186,22 +280,9 @@ def check_many(connection: Connection, channel: str, channel_pk: int, asked_by: 
     An e-mail address that is not valid is answered ``unknown`` with
     ``"invalid": true`` rather than failing the other 99,999.
     """
-    if asked_by == "email":
-        keys = [normalise_for_lookup(a) for a in asked]
-    else:
-        keys = list(asked)
-    wanted = [k for k in dict.fromkeys(keys) if k is not None]
-    rows: dict[str, object] = {}
-    if connection.dialect.name == "postgresql":
-        stmt = MANY_BY_ANY[asked_by]
-        for row in connection.execute(stmt, {"keys": wanted, "channel_id": channel_pk}):
-            rows[row.key] = row
-    else:
-        stmt = MANY_BY[asked_by]
-        for start in range(0, len(wanted), BULK_CHUNK):
-            params = {"keys": wanted[start:start + BULK_CHUNK], "channel_id": channel_pk}
-            for row in connection.execute(stmt, params):
-                rows[row.key] = row
+    keys, wanted = _lookup_keys(asked_by, asked)
+    rows = {row.key: row for row in _rows_of(connection, _STATE_STATEMENTS, asked_by, wanted, channel_pk)}
+    cutoff = reconsent_cutoff(connection, channel_pk, utcnow())
     results = []
     cache: dict[str, dict] = {}
     for original, key in zip(asked, keys):
@@ -212,6 +293,23 @@ def check_many(connection: Connection, channel: str, channel_pk: int, asked_by: 
             continue
         answer = cache.get(key)
         if answer is None:
-            answer = cache[key] = _answer(channel, rows.get(key), asked_by, key)
+            answer = cache[key] = _answer(channel, rows.get(key), asked_by, key, cutoff)
         results.append(answer)
     return results
+
+
+def allowed_many(connection: Connection, channel_pk: int, asked_by: str, asked: list[str]) -> list[bool]:
+    """The ``allowed`` of ``check_many``'s answers, and nothing else: one boolean per contact asked.
+
+    Reads only the granted states (and, where re-consent applies, their
+    basis and time), so that a campaign's list costs little more than its query.
+    """
+    keys, wanted = _lookup_keys(asked_by, asked)
+    cutoff = reconsent_cutoff(connection, channel_pk, utcnow())
+    if cutoff is None:
+        allowed = {row.key for row in _rows_of(connection, _GRANTED_STATEMENTS, asked_by, wanted, channel_pk)}
+    else:
+        allowed = {row.key for row in _rows_of(connection, _STATE_STATEMENTS, asked_by, wanted, channel_pk)
+                   if row.status is not None
+                   and _status(row.status, row.basis, row.changed_at, cutoff) in _ALLOWED}
+    return [key in allowed for key in keys]

@@ -51,6 +51,9 @@ def load_settings(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Europe/Paris"),
         "SUPPORTED_LOCALES": ["fr", "nl", "en"],
         "COMPANY_NAME": _env("COMPANY_NAME", "Consent Center"),
+        # The company's colours (branding.py checks them and serves /brand.css).
+        "BRAND_COLOUR": _env("BRAND_COLOUR", "#0b5cad"),
+        "BRAND_TEXT_COLOUR": _env("BRAND_TEXT_COLOUR", "#ffffff"),
         "JURISDICTION": _env("JURISDICTION", "FR"),
         "CONTROLLER_CONTACT": _env("CONTROLLER_CONTACT"),
         "CONTROLLER_ADDRESS": _env("CONTROLLER_ADDRESS"),
@@ -60,6 +63,9 @@ def load_settings(instance_path: str) -> dict:
         "RECEIPT_KEY_DIR": _env("RECEIPT_KEY_DIR"),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Said every time: Flask-Limiter's instance is shared, and without the
+        # key an app inherits whatever the previous app in the process set.
+        "RATELIMIT_ENABLED": True,
         "LOGIN_THROTTLE": _env("LOGIN_THROTTLE", "5 per 15 minutes"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -104,6 +110,9 @@ def load_settings(instance_path: str) -> dict:
         "PROOF_MAX_BYTES": _env_int("PROOF_MAX_BYTES", 5 * 1024 * 1024),
         # `consent expire`: how many days before a grant lapses its reminder goes out.
         "EXPIRY_REMINDER_DAYS": _env_int("EXPIRY_REMINDER_DAYS", 30),
+        # The check API: on a channel that requires re-consent, a grant not renewed under a
+        # material policy version stops counting this many days after that version's date.
+        "RECONSENT_GRACE_DAYS": _env_int("RECONSENT_GRACE_DAYS", 30),
         # Retention (retention.py) and the suppression list's salt (suppression.py).
         "RETENTION_ACCOUNT_YEARS": _env_int("RETENTION_ACCOUNT_YEARS", 7),
         "RETENTION_PROSPECT_YEARS": _env_int("RETENTION_PROSPECT_YEARS", 10),

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .clock import utcnow
-from .ledger import Actor, Recorded, record_change
+from .ledger import Actor, Recorded, UnknownChannel, record_change
 from .models import Channel
 from .models.vocabulary import ActorType, Source, Status
 
@@ -58,10 +58,6 @@ def record_from_tool(
     occurred_at: datetime | None, actor: Actor, trace: dict | None = None,
 ) -> Recorded:
     """Validate a tool's change of one channel and record it through the ledger."""
-    known = session.scalars(select(Channel.code).where(Channel.code == channel)).first()
-    if known is None:
-        codes = ", ".join(session.scalars(select(Channel.code).order_by(Channel.position)))
-        raise ConsentChangeError("channel", f"Unknown channel {channel!r} (known: {codes}).")
     if status not in SETTABLE_STATUSES:
         raise ConsentChangeError("status", f"Status {status!r} cannot be set through the API "
                                            f"(use one of: {', '.join(SETTABLE_STATUSES)}).")
@@ -77,5 +73,10 @@ def record_from_tool(
         evidence["collected_at"] = occurred_at.isoformat()
     if API_SOURCES[source] == Source.STAFF and source != "staff":
         evidence["collected_via"] = source
-    return record_change(session, subject, {channel: status}, source=API_SOURCES[source], actor=actor,
-                         evidence=evidence or None, trace=trace)
+    try:
+        return record_change(session, subject, {channel: status}, source=API_SOURCES[source], actor=actor,
+                             evidence=evidence or None, trace=trace)
+    except UnknownChannel:
+        # Found by the ledger, which loads the channels anyway: one query less per change.
+        codes = ", ".join(session.scalars(select(Channel.code).order_by(Channel.position)))
+        raise ConsentChangeError("channel", f"Unknown channel {channel!r} (known: {codes}).") from None

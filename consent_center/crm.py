@@ -9,7 +9,7 @@ channel's starting state in the ledger.
 from __future__ import annotations
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -120,5 +120,8 @@ def update_from_crm(session: Session, subject: Subject, data: dict) -> Subject:
     return subject
 
 
+_BY_PUBLIC_ID = select(Subject).where(Subject.public_id == bindparam("public_id"))
+
+
 def find_subject(session: Session, public_id: str) -> Subject | None:
-    return session.scalars(select(Subject).where(Subject.public_id == public_id)).first()
+    return session.scalars(_BY_PUBLIC_ID, {"public_id": public_id}).first()

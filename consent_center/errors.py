@@ -23,7 +23,7 @@ def register(app: Flask) -> None:
         db.session.rollback()
         if is_api_request():
             return http_problem(error)
-        return render_template("errors/error.html", code=400, reason="csrf"), 400
+        return error_page(400, "csrf")
 
     @app.errorhandler(DBAPIError)
     def database_unavailable(error: DBAPIError):
@@ -48,7 +48,15 @@ def register(app: Flask) -> None:
         db.session.rollback()
         if is_api_request():
             return http_problem(error)
-        return render_template("errors/error.html", code=error.code, reason=None), error.code
+        return error_page(error.code, None)
+
+    def error_page(code: int, reason: str | None):
+        # The page shows who is logged in, which asks the database: if that
+        # is what fails, the answer is the outage's, not a 500.
+        try:
+            return render_template("errors/error.html", code=code, reason=reason), code
+        except DBAPIError as error:
+            return database_unavailable(error)
 
 
 def _is_unavailable(error: DBAPIError) -> bool:

@@ -21,6 +21,7 @@ from .clock import utcnow
 from .ledger import Actor, current_states, record_change
 from .models import Channel, Subject
 from .models.vocabulary import Basis, Source, Status
+from .safe_text import has_control_characters
 from .suppression import suppressed_among
 from .subjects import LOCALE_REGIONS, SubjectError, create_subject, normalise_email, normalise_phone
 
@@ -105,7 +106,7 @@ def _parse(line: int, record: dict, channel_codes: set[str]) -> ContactRow:
         if len(values.get(name, "")) > limit:
             raise ValueError(f"{name} is longer than {limit} characters")
     for name, value in values.items():
-        if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+        if any(ord(ch) < 32 and ch not in "\n\t" for ch in value) or has_control_characters(value):
             raise ValueError(f"{name} holds control characters")
     if not values.get("external_ref"):
         raise ValueError("external_ref is empty")

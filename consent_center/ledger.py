@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from . import receipts
@@ -25,6 +25,14 @@ from .signals import consent_recorded
 
 class LedgerError(ValueError):
     """A change the ledger refuses; nothing was written."""
+
+
+class UnknownChannel(LedgerError):
+    """A change names a channel the center does not have."""
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(f"unknown channel: {', '.join(codes)}")
+        self.codes = codes
 
 
 @dataclass(frozen=True)
@@ -57,14 +65,53 @@ _EVENT_TYPES = {
 }
 
 
+# Built once: composing a statement costs more Python than running it on
+# PostgreSQL, and every consent change runs these.
+_LOCK_SUBJECT = select(Subject.id).where(Subject.id == bindparam("subject_id")).with_for_update()
+_SUBJECT_FOR_CHANGE = select(Subject).where(Subject.public_id == bindparam("public_id"))
+_CHANNELS_BY_CODE = select(Channel).where(Channel.code.in_(bindparam("codes", expanding=True)))
+# populate_existing: states the caller loaded before the lock (the preference
+# form shows them first) are refreshed from this read, made under the lock.
+_STATES_AND_HEAD = (
+    select(ConsentState, ConsentEvent.seq, ConsentEvent.hash)
+    .join(ConsentEvent, ConsentEvent.id == ConsentState.event_id)
+    .where(ConsentState.subject_id == bindparam("subject_id"))
+    .execution_options(populate_existing=True)
+)
+
+
+_LOCKED = "consent_locked_subjects"  # in Session.info: ids locked by this transaction
+
+
 def lock_subject(session: Session, subject: Subject) -> None:
-    """Serialise writers of one subject (row lock on PostgreSQL).
+    """Serialise writers of one subject (row lock on PostgreSQL), once per transaction.
 
     SQLite needs nothing more: every writing transaction there starts with
     BEGIN IMMEDIATE and holds the database's single write lock.
     """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    locked = session.info.setdefault(_LOCKED, set())
+    if subject.id not in locked:
+        session.execute(_LOCK_SUBJECT, {"subject_id": subject.id})
+        locked.add(subject.id)
+
+
+def find_subject_for_change(session: Session, public_id: str) -> Subject | None:
+    """Find a subject and lock it in the same query, for a change about to be recorded."""
+    stmt = _SUBJECT_FOR_CHANGE
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
+        stmt = stmt.with_for_update()
+    subject = session.scalars(stmt, {"public_id": public_id}).first()
+    if subject is not None and stmt is not _SUBJECT_FOR_CHANGE:
+        session.info.setdefault(_LOCKED, set()).add(subject.id)
+    return subject
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _locks_end_with_the_transaction(session: Session, transaction) -> None:
+    if transaction.parent is None:  # not a savepoint
+        session.info.pop(_LOCKED, None)
 
 
 def _states_and_head(session: Session, subject: Subject) -> tuple[dict[int, ConsentState], int, str | None]:
@@ -73,11 +120,7 @@ def _states_and_head(session: Session, subject: Subject) -> tuple[dict[int, Cons
     Every event moves its channel's state, so the newest event of the chain
     is the one the most recently moved state points to.
     """
-    rows = session.execute(
-        select(ConsentState, ConsentEvent.seq, ConsentEvent.hash)
-        .join(ConsentEvent, ConsentEvent.id == ConsentState.event_id)
-        .where(ConsentState.subject_id == subject.id)
-    ).all()
+    rows = session.execute(_STATES_AND_HEAD, {"subject_id": subject.id}).all()
     states = {state.channel_id: state for state, _, _ in rows}
     if not rows:
         return states, 0, None
@@ -116,12 +159,10 @@ def record_change(
             raise LedgerError(f"unknown status {status!r} for channel {code!r}")
 
     lock_subject(session, subject)
-    channels = {
-        c.code: c for c in session.scalars(select(Channel).where(Channel.code.in_(list(changes))))
-    }
+    channels = {c.code: c for c in session.scalars(_CHANNELS_BY_CODE, {"codes": list(changes)})}
     unknown = sorted(set(changes) - channels.keys())
     if unknown:
-        raise LedgerError(f"unknown channel: {', '.join(unknown)}")
+        raise UnknownChannel(unknown)
 
     states, seq, prev_hash = _states_and_head(session, subject)
     now = utcnow()
@@ -149,7 +190,7 @@ def record_change(
             source=source,
             actor_type=actor.type,
             actor_id=actor.id,
-            policy_version_id=policy.id if policy else None,
+            policy_version=policy,
             occurred_at=now,
             evidence=evidence,
             trace=trace,
@@ -217,5 +258,6 @@ def _move_state(session: Session, state: ConsentState | None, subject: Subject, 
     state.status = event.status
     state.basis = event.basis
     state.event = event
-    state.policy_version_id = event.policy_version_id
+    # The objects, not their ids: reading them back costs no query.
+    state.policy_version = event.policy_version
     state.changed_at = event.occurred_at

@@ -7,8 +7,8 @@ import difflib
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .clock import utcnow
 from .models import PolicyText, PolicyVersion
@@ -19,15 +19,21 @@ class PolicyError(ValueError):
     """A policy version cannot be published as asked."""
 
 
+_IN_FORCE = (
+    select(PolicyVersion)
+    .options(joinedload(PolicyVersion.texts))
+    .where(PolicyVersion.effective_at <= bindparam("at"))
+    .order_by(PolicyVersion.effective_at.desc(), PolicyVersion.id.desc())
+    .limit(1)
+)
+
+
 def policy_in_force(session: Session, at: datetime | None = None) -> PolicyVersion | None:
-    """Return the policy version in force at ``at`` (now by default)."""
-    at = at or utcnow()
-    return session.scalars(
-        select(PolicyVersion)
-        .where(PolicyVersion.effective_at <= at)
-        .order_by(PolicyVersion.effective_at.desc(), PolicyVersion.id.desc())
-        .limit(1)
-    ).first()
+    """Return the policy version in force at ``at`` (now by default), with its texts' hashes.
+
+    The texts come in the same query: every consent change asks, and its receipt names the text.
+    """
+    return session.scalars(_IN_FORCE, {"at": at or utcnow()}).unique().first()
 
 
 def publish_policy(
@@ -62,6 +68,9 @@ def publish_policy(
     for locale, body in sorted(texts.items()):
         version.texts.append(PolicyText(locale=locale, body=body, sha256=text_sha256(body)))
     session.flush()
+    from .checks import forget_channels  # checks -> subjects -> ledger -> policies: import late
+
+    forget_channels()  # the check API's re-consent cutoffs follow the material versions
     return version
 
 
@@ -76,7 +85,8 @@ def render_markdown(text: str) -> Markup:
 
 
 def all_versions(session: Session) -> list[PolicyVersion]:
-    return list(session.scalars(select(PolicyVersion).order_by(PolicyVersion.effective_at, PolicyVersion.id)))
+    return list(session.scalars(select(PolicyVersion).options(selectinload(PolicyVersion.texts))
+                                .order_by(PolicyVersion.effective_at, PolicyVersion.id)))
 
 
 def find_version(session: Session, label: str) -> PolicyVersion | None:

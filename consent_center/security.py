@@ -22,32 +22,43 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
+EVERY_RESPONSE = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+_HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+
+
 def apply_security_headers(response: Response) -> Response:
     """Set the headers every response carries (pages set their own Referrer-Policy first)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if not _is_api() and current_user and current_user.is_authenticated:
+    # One pass over the headers already set, not one lookup per header: this
+    # runs on every consent check.
+    present = {name.lower() for name, _ in headers.items()}
+    missing = [(name, value) for name, value in EVERY_RESPONSE if name.lower() not in present]
+    current = request._get_current_object()
+    if current.is_secure and _HSTS[0].lower() not in present:
+        missing.append(_HSTS)
+    headers.extend(missing)
+    if not _is_api(current.path) and current_user and current_user.is_authenticated:
         # Personal pages are never stored by shared caches or the back button.
         headers.setdefault("Cache-Control", "no-store")
     return response
 
 
-def _is_api() -> bool:
+def _is_api(path: str) -> bool:
     # The API never uses the session or the login cookie (api/): loading a
     # user there would only slow the hot path down.
-    return request.path.startswith("/api/")
+    return path.startswith("/api/")
 
 
 def enforce_session_lifetime() -> None:
     """Log out a session idle too long or older than the absolute limit."""
-    if _is_api() or not current_user or not current_user.is_authenticated:
+    if _is_api(request.path) or not current_user or not current_user.is_authenticated:
         return
     now = int(utcnow().timestamp())
     config = current_app.config

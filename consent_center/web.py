@@ -1,10 +1,12 @@
 """Request boundary: one commit per request, and what every page needs."""
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, current_app, render_template, request
 from flask_babel import get_locale
+from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
+from .safe_text import has_control_characters
 
 
 def commit_or_rollback(response: Response) -> Response:
@@ -12,17 +14,44 @@ def commit_or_rollback(response: Response) -> Response:
     if not db.session.registry.has():
         return response  # the request never opened a session (the API's quick reads)
     if response.status_code < 400:
-        db.session.commit()
+        try:
+            db.session.commit()
+        except DBAPIError as error:
+            # The database went away under the commit: nothing was written,
+            # and the answer is the outage's (503, Retry-After), not a 500.
+            return current_app.make_response(current_app.handle_user_exception(error))
     else:
         db.session.rollback()
     return response
 
 
+def refuse_control_characters():
+    """Bad input on the web: a form field, query argument or URL part with control characters.
+
+    Answered before any view reads it, with a 400 page that says why, so
+    that nothing of it is written (NUL would even crash PostgreSQL). The
+    API checks its own input and answers problem details.
+    """
+    from .api.problems import is_api_request
+
+    if is_api_request():
+        return None
+    values = [*request.args.listvalues(), *(request.form.listvalues() if request.method == "POST" else ())]
+    texts = [text for group in values for text in group]
+    texts += [value for value in (request.view_args or {}).values() if isinstance(value, str)]
+    if any(has_control_characters(text) for text in texts):
+        return render_template("errors/error.html", code=400, reason="characters"), 400
+    return None
+
+
 def inject_template_globals() -> dict:
+    from .branding import colours, fingerprint
     from .labels import template_labels
 
     return template_labels() | {
         "company_name": current_app.config["COMPANY_NAME"],
+        "brand_fingerprint": fingerprint(),
+        "brand": colours(),
         "current_locale": str(get_locale()),
         "supported_locales": current_app.config["SUPPORTED_LOCALES"],
         "request_path": request.path,

@@ -17,7 +17,7 @@ import urllib.request
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
@@ -30,10 +30,15 @@ from .outbox import PermanentFailure, enqueue
 KIND = "webhook"
 TOPIC = "consent.changed"
 TIMEOUT_SECONDS = 10
+MAX_URL = 2000
 
 
 class WebhookError(ValueError):
-    """An endpoint that cannot be registered as asked."""
+    """An endpoint that cannot be registered as asked; ``code`` names the reason for pages."""
+
+    def __init__(self, message: str, code: str = "other") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _is_loopback(host: str) -> bool:
@@ -47,13 +52,19 @@ def _is_loopback(host: str) -> bool:
 
 def check_url(url: str) -> str:
     """Accept HTTPS URLs, and plain HTTP only on this machine (development, tests)."""
-    parts = urlsplit(url.strip())
+    if len(url.strip()) > MAX_URL:
+        raise WebhookError(f"the URL is longer than {MAX_URL} characters", "length")
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise WebhookError("the URL must be https://host/path", "url") from exc
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise WebhookError("the URL must be https://host/path")
+        raise WebhookError("the URL must be https://host/path", "url")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise WebhookError("webhooks go over HTTPS (plain HTTP only to localhost)")
+        raise WebhookError("webhooks go over HTTPS (plain HTTP only to localhost)", "plain_http")
     if parts.username or parts.password:
-        raise WebhookError("put no credentials in the URL: receivers verify the signature")
+        raise WebhookError("put no credentials in the URL: receivers verify the signature", "credentials")
     return url.strip()
 
 
@@ -67,15 +78,26 @@ def add_endpoint(session: Session, url: str, description: str | None = None) -> 
 
 
 def disable_endpoint(session: Session, public_id: str) -> WebhookEndpoint:
-    endpoint = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.public_id == public_id)).first()
+    endpoint = find_endpoint(session, public_id)
     if endpoint is None:
-        raise WebhookError(f"no webhook endpoint {public_id}")
+        raise WebhookError(f"no webhook endpoint {public_id}", "not_found")
     endpoint.active, endpoint.disabled_at = False, utcnow()
     return endpoint
 
 
 def list_endpoints(session: Session) -> list[WebhookEndpoint]:
     return list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+
+
+def find_endpoint(session: Session, public_id: str) -> WebhookEndpoint | None:
+    return session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.public_id == public_id)).first()
+
+
+def last_messages(session: Session) -> dict[str, OutboxMessage]:
+    """The newest outbox message of each endpoint, by endpoint id (one query)."""
+    newest = (select(func.max(OutboxMessage.id)).where(OutboxMessage.kind == KIND)
+              .group_by(OutboxMessage.recipient))
+    return {m.recipient: m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(newest)))}
 
 
 def event_payload(subject: Subject, receipt: Receipt, events: list[ConsentEvent]) -> dict:
@@ -96,9 +118,12 @@ def event_payload(subject: Subject, receipt: Receipt, events: list[ConsentEvent]
     }
 
 
+_ACTIVE_ENDPOINTS = select(WebhookEndpoint.public_id).where(WebhookEndpoint.active.is_(True))
+
+
 def enqueue_consent_changed(session: Session, *, subject, receipt, events) -> None:
     """Receiver of ``consent_recorded``: one outbox message per active endpoint."""
-    endpoints = session.scalars(select(WebhookEndpoint.public_id).where(WebhookEndpoint.active.is_(True))).all()
+    endpoints = session.scalars(_ACTIVE_ENDPOINTS).all()
     if not endpoints:
         return
     payload = event_payload(subject, receipt, events)

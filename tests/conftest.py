@@ -83,7 +83,7 @@ def app(request, database_url, tmp_path):
     with app.app_context():
         yield app
         database.session.remove()
-    database.engine.dispose()
+    database.dispose()
 
 
 @pytest.fixture

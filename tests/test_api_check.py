@@ -143,6 +143,32 @@ def test_bulk_answers_in_input_order_with_duplicates_and_invalid_addresses(app, 
     assert_matches_spec(app, body, "BulkCheckResult")
 
 
+@pytest.mark.parametrize("by", ["emails", "subjects"])
+def test_bulk_allowed_answer_is_the_allowed_of_the_full_answer(app, api, session, make_subject, by):
+    lea, tom, ann = (make_subject(f"{n}@example.com") for n in ("lea", "tom", "ann"))
+    grant(session, lea, "newsletter")
+    grant(session, tom, "newsletter")
+    grant(session, tom, "newsletter", "withdrawn")
+    grant(session, ann, "newsletter", "restricted")
+    if by == "emails":
+        asked = ["tom@example.com", "LEA@example.com", "nobody@example.com", "not an address",
+                 "lea@example.com", " Lea@Example.com ", "ann@example.com"]
+    else:
+        asked = [tom.public_id, lea.public_id, "zz", lea.public_id, ann.public_id]
+    full = api.post("/check", json={"channel": "newsletter", by: asked}).get_json()
+    compact = api.post("/check", json={"channel": "newsletter", by: asked, "answer": "allowed"})
+    assert compact.status_code == 200
+    body = compact.get_json()
+    assert body == {"channel": "newsletter", "allowed": [r["allowed"] for r in full["results"]]}
+    assert True in body["allowed"] and False in body["allowed"]
+    assert_matches_spec(app, body, "BulkCheckResult")
+
+
+def test_bulk_answer_must_be_full_or_allowed(api):
+    response = api.post("/check", json={"channel": "email", "emails": ["a@example.com"], "answer": "yes"})
+    assert_problem(response, 422)
+
+
 def test_bulk_by_subject_ids(api, session, make_subject):
     lea = make_subject("lea@example.com")
     grant(session, lea, "sms")

@@ -79,3 +79,37 @@ def test_two_processes_on_postgres_lose_no_update(postgres_databases, tmp_path):
         run_two_writers(url, str(tmp_path / "keys"))
     finally:
         postgres_databases.drop(url)
+
+
+@pytest.mark.postgres
+def test_states_read_before_the_lock_do_not_leak_into_the_event(postgres_databases, tmp_path):
+    # The preference form loads the states, then records the change: a change
+    # committed by someone else in between must be what the event says it follows.
+    from sqlalchemy.orm import Session
+
+    from consent_center.ledger import current_states
+
+    url = postgres_databases.create()
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "RECEIPT_KEY_DIR": str(tmp_path / "keys")})
+    try:
+        with app.app_context():
+            session = db.session
+            subject = create_subject(session, actor=Actor.system(), email="lea@example.com", is_customer=True)
+            session.commit()
+            shown = current_states(session, subject)  # what the form showed: email granted (soft opt-in)
+            assert {s.status for s in shown.values()} >= {"granted"}
+            with Session(db.engine) as other:
+                other_subject = other.get(Subject, subject.id)
+                record_change(other, other_subject, {"email": "withdrawn"}, source=Source.API,
+                              actor=Actor.system())
+                other.commit()
+            recorded = record_change(session, subject, {"email": "refused"}, source=Source.CUSTOMER_SPACE,
+                                     actor=Actor.system())
+            session.commit()
+            assert recorded.events[0].previous_status == "withdrawn"
+            assert verify_chains(session).ok
+            assert replay_states(session) == stored_states(session)
+            session.remove()
+    finally:
+        db.engine.dispose()
+        postgres_databases.drop(url)

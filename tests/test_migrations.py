@@ -51,3 +51,39 @@ def test_db_upgrade_creates_the_schema_on_an_empty_postgres_database(postgres_da
         db.engine.dispose()
     finally:
         postgres_databases.drop(url)
+
+
+def test_the_latest_migration_goes_down_and_up_on_a_database_holding_consents(tmp_path):
+    # Tests start from empty databases; a real one holds consents that point
+    # at every table a migration may rebuild.
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import func, text
+
+    from consent_center import create_app
+    from consent_center.ledger import Actor, record_change
+    from consent_center.migrate import alembic_config, downgrade, upgrade
+    from consent_center.models import ConsentEvent, Source
+    from consent_center.subjects import create_subject
+
+    url = f"sqlite:///{tmp_path}/held.sqlite3"
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    with app.app_context():
+        upgrade(db.engine)
+        subject = create_subject(db.session, actor=Actor.system(), email="lea@example.com")
+        record_change(db.session, subject, {"email": "granted", "sms": "withdrawn"},
+                      source=Source.API, actor=Actor.system())
+        db.session.commit()
+        events = db.session.scalar(select(func.count()).select_from(ConsentEvent))
+        db.session.remove()
+
+        script = ScriptDirectory.from_config(alembic_config(db.engine))
+        previous = script.get_revision(script.get_current_head()).down_revision
+        downgrade(db.engine, previous)
+        upgrade(db.engine)
+
+        assert db.session.scalar(select(func.count()).select_from(ConsentEvent)) == events
+        db.session.remove()
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+        db.engine.dispose()

@@ -219,3 +219,47 @@ def test_the_worker_loop_delivers_until_stopped(app, session, mailbox):
 def test_retry_delays_double_and_are_capped(app):
     assert [outbox.retry_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert outbox.retry_delay(30) == outbox.MAX_RETRY_DELAY
+
+
+def test_an_smtp_server_that_goes_down_loses_nothing(app, session, runner):
+    """Up, then down while mail keeps coming, then up again: every message arrives, once."""
+    from aiosmtpd.controller import Controller
+
+    from .mail_fixtures import Mailbox
+
+    mailbox = Mailbox()
+    mailbox.port = free_port()
+    app.config.update(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=mailbox.port, SMTP_STARTTLS=False,
+                      SMTP_TIMEOUT=5, OUTBOX_RETRY_SECONDS=60, OUTBOX_MAX_ATTEMPTS=10)
+    with freeze_time("2026-03-01 09:00:00", real_asyncio=True) as frozen:
+        server = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
+        server.start()
+        try:
+            sent_before = [queue(session, to=f"before{i}@example.com") for i in range(2)]
+            assert "Delivered 2, to retry 0" in deliver(runner).output
+        finally:
+            server.stop()  # the server goes down: its port now refuses connections
+        down = [queue(session, to=f"down{i}@example.com") for i in range(4)]
+        assert "Delivered 0, to retry 4, dead 0." in deliver(runner).output
+        for public_id in down:
+            message = row(session, public_id)
+            assert (message.status, message.attempts) == ("pending", 1)
+            assert "ConnectionRefusedError" in message.last_error
+        frozen.tick(60)
+        assert "Delivered 0, to retry 4" in deliver(runner).output  # still down: retried, kept
+        restarted = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
+        restarted.start()
+        try:
+            frozen.tick(120)
+            assert "Delivered 4, to retry 0, dead 0." in deliver(runner).output
+            frozen.tick(3600)
+            assert "Delivered 0, to retry 0, dead 0." in deliver(runner).output
+        finally:
+            restarted.stop()
+    for public_id in sent_before + down:
+        assert row(session, public_id).status == "delivered"
+    recipients = [to for m in mailbox.messages for to in m.rcpt_tos]
+    assert sorted(recipients) == sorted([f"before{i}@example.com" for i in range(2)]
+                                        + [f"down{i}@example.com" for i in range(4)])
+    message_ids = [m.message["Message-ID"] for m in mailbox.messages]
+    assert len(set(message_ids)) == 6

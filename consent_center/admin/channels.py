@@ -1,17 +1,18 @@
-"""Channels from the back office (admins): add one, deactivate one."""
+"""Channels from the back office (admins): add one, require re-consent on one, deactivate one."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..auth.forms import LogoutForm
-from ..channels import ChannelError, all_channels, create_channel, deactivate_channel, find_channel
+from ..channels import (ChannelError, all_channels, create_channel, deactivate_channel, find_channel,
+                        set_requires_reconsent)
 from ..extensions import db
 from ..staff_actions import log_staff_action
 from . import admin_only, bp
-from .forms import ChannelForm
+from .forms import ChannelForm, ChannelReconsentForm
 
 CHANNEL_ERRORS = {
     "code": ("code", _l("Use 2 to 40 lower-case letters, digits or _, starting with a letter.")),
@@ -24,7 +25,7 @@ CHANNEL_ERRORS = {
 
 def _render(form: ChannelForm, status: int = 200):
     return render_template("admin/channels.html", form=form, channels=all_channels(db.session),
-                           action_form=LogoutForm()), status
+                           action_form=LogoutForm(), grace_days=current_app.config["RECONSENT_GRACE_DAYS"]), status
 
 
 @bp.get("/channels")
@@ -68,4 +69,28 @@ def deactivate(code: str):
         log_staff_action(db.session, current_user, "channel.deactivated", f"channel:{channel.code}")
     flash(_("The channel %(code)s no longer appears on the preference pages; its history stays.",
             code=channel.code), "success")
+    return redirect(url_for("admin.channels"))
+
+
+@bp.post("/channels/<code>/reconsent")
+@admin_only
+def channel_reconsent(code: str):
+    form = ChannelReconsentForm()
+    channel = find_channel(db.session, code)
+    if channel is None:
+        abort(404)
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", code=400, reason="csrf"), 400
+    required = form.required.data == "yes"
+    if set_requires_reconsent(db.session, channel, required):
+        log_staff_action(db.session, current_user, "channel.reconsent_required" if required
+                         else "channel.reconsent_not_required", f"channel:{channel.code}",
+                         requires_reconsent=required)
+    if required:
+        flash(_("On %(code)s, a consent not confirmed under a material policy change now stops counting "
+                "%(days)s days after that change.", code=channel.code,
+                days=current_app.config["RECONSENT_GRACE_DAYS"]), "success")
+    else:
+        flash(_("On %(code)s, consents given under earlier policy versions stay valid.", code=channel.code),
+              "success")
     return redirect(url_for("admin.channels"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, DateField, EmailField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField,
-                     TextAreaField, TimeField)
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField,
+                     TextAreaField, TimeField, URLField)
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..api_clients import SCOPES
@@ -79,6 +79,12 @@ class ChannelForm(FlaskForm):
         return {locale: (getattr(self, f"{prefix}_{locale}").data or "").strip() for locale in ("fr", "nl", "en")}
 
 
+class ChannelReconsentForm(FlaskForm):
+    """The button that turns a channel's re-consent requirement on ("yes") or off ("no")."""
+
+    required = HiddenField(validators=[AnyOf(["yes", "no"])])
+
+
 class AccountForm(FlaskForm):
     """A new account; its holder chooses the password from the invitation e-mail."""
 
@@ -106,3 +112,13 @@ class ImportForm(FlaskForm):
 
     file = FileField(_l("CSV file (UTF-8)"), validators=[FileRequired(message=_l("Choose a CSV file."))])
     dry_run = BooleanField(_l("Dry run: check and count everything, write nothing"))
+
+
+class WebhookForm(FlaskForm):
+    """A new webhook endpoint: where to POST `consent.changed` events."""
+
+    url = URLField(_l("Address (URL) of the receiver"),
+                   validators=[DataRequired(message=_l("Give the receiver's address.")),
+                               Length(max=2000, message=_l("The address is longer than %(num)s characters.",
+                                                           num=2000))])
+    description = StringField(_l("Description (optional)"), validators=[Length(max=200)])

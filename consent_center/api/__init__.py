@@ -46,8 +46,11 @@ def _is_api_path(path: str) -> bool:
 
 def init_app(app: Flask) -> None:
     """Mount the API at /api/v1, with sessions that leave it alone."""
+    from ..rate_limits import spare_the_api
+
     app.register_blueprint(bp, url_prefix=PREFIX)
     app.session_interface = CookielessApiSessions()
+    spare_the_api(app, limiter, _is_api_path)
 
 
 @bp.before_request
@@ -58,7 +61,7 @@ def _api_body_limit() -> None:
 
 # Rate limits are applied by auth.py, where the key is known, and only when
 # configured: Flask-Limiter's per-request bookkeeping would cost the check
-# more than its database query.
+# more than its database query (see rate_limits.spare_the_api).
 limiter.exempt(bp)
 
 from . import routes  # noqa: E402,F401  (routes attach themselves to bp)

@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, or_, select, update
 
 from ..api_clients import PREFIX_LENGTH
 from ..clock import utcnow
-from ..extensions import db, limiter, quick_read
+from ..extensions import limiter, quick_read
 from ..models import ApiClient
 from .problems import Problem
 
@@ -121,7 +121,7 @@ def require_scope(caller: Caller, scope: str) -> None:
 
 
 def _load(prefix: str, now: datetime) -> _Entry | None:
-    with quick_read(db.engine) as connection:
+    with quick_read() as connection:
         row = connection.execute(_LOOKUP, {"prefix": prefix}).first()
     if row is None or row.revoked_at is not None:
         return None
@@ -134,7 +134,7 @@ def _mark_used(entry: _Entry, now: datetime) -> None:
     stmt = (update(_clients).where(_clients.c.id == entry.caller.id)
             .where(or_(_clients.c.last_used_at.is_(None), _clients.c.last_used_at <= now - LAST_USED_EVERY))
             .values(last_used_at=now))
-    with quick_read(db.engine) as connection:
+    with quick_read() as connection:
         connection.execute(stmt)
     entry.last_used_at = now
 

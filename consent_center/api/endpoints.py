@@ -141,6 +141,10 @@ def json_response(data, status: int = 200, headers: dict | None = None) -> Respo
 
 
 def load_query(schema: Schema) -> dict:
+    quick_load = getattr(schema, "quick_load", None)
+    loaded = quick_load(request.args) if quick_load is not None else None
+    if loaded is not None:
+        return loaded
     try:
         return schema.load(request.args.to_dict())
     except ValidationError as exc:

@@ -15,7 +15,9 @@ from ..consent_changes import API_SOURCES, SETTABLE_STATUSES
 from ..models.vocabulary import Basis, EventType, Source, Status
 
 STATUSES = [str(s) for s in Status]
-CHECK_STATUSES = [*STATUSES, "unknown"]
+# Check answers only: a contact the center does not know; a grant that lapsed for want of
+# re-consent after a material policy change (on a channel that requires it).
+CHECK_STATUSES = [*STATUSES, "unknown", "reconsent_required"]
 BASES = [str(b) for b in Basis]
 LOCALES = ["fr", "nl", "en"]
 MAX_EMAIL = 320
@@ -123,6 +125,20 @@ class CheckQuerySchema(Query):
         if ("email" in data) == ("subject" in data):
             raise ValidationError("Give either email or subject.", "email")
 
+    def quick_load(self, args) -> dict | None:
+        """Load the common query (channel and email, or channel and subject) without
+        marshmallow's machinery, a tenth of a check's time; None for any other, which
+        ``load`` then answers. A property test holds the two to the same result."""
+        channel = args.get("channel")
+        if channel is None or "at" in args or not 0 < len(channel) <= 40 or "\x00" in channel:
+            return None
+        email, subject = args.get("email"), args.get("subject")
+        if email is not None and subject is None and 0 < len(email) <= MAX_EMAIL and "\x00" not in email:
+            return {"channel": channel, "email": email}
+        if subject is not None and email is None and 0 < len(subject) <= MAX_ID and "\x00" not in subject:
+            return {"channel": channel, "subject": subject}
+        return None
+
 
 class CheckResultSchema(Schema):
     """The answer for one contact on one channel."""
@@ -130,7 +146,10 @@ class CheckResultSchema(Schema):
     allowed = fields.Boolean(dump_only=True, required=True,
                              metadata={"description": "true only when status is granted"})
     channel = Text(dump_only=True, required=True)
-    status = Text(dump_only=True, required=True, validate=validate.OneOf(CHECK_STATUSES))
+    status = Text(dump_only=True, required=True, validate=validate.OneOf(CHECK_STATUSES), metadata={
+        "description": "the ledger's status; `unknown` for a contact the center does not know; "
+                       "`reconsent_required` for a grant made before a material policy version whose "
+                       "grace period is over, on a channel that requires re-consent (not allowed)"})
     basis = Text(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
     policy_version = Text(dump_only=True, allow_none=True, required=True)
     changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)
@@ -151,6 +170,9 @@ class BulkCheckSchema(Strict):
     emails = StringList(load_only=True, metadata={"description": "e-mail addresses (or give subjects)"})
     subjects = StringList(load_only=True, max_length=MAX_ID,
                           metadata={"description": "subject ids (or give emails)"})
+    answer = Text(load_only=True, load_default="full", validate=validate.OneOf(("full", "allowed")), metadata={
+        "description": "`full` (default): `results`, one answer object per contact; `allowed`: "
+                       "`allowed`, one boolean per contact — for a campaign that only needs yes or no"})
 
     @validates_schema
     def one_list(self, data, **kwargs):
@@ -160,8 +182,11 @@ class BulkCheckSchema(Strict):
 
 class BulkCheckResultSchema(Schema):
     channel = Text(dump_only=True, required=True)
-    results = fields.List(fields.Nested(CheckResultSchema), dump_only=True, required=True,
-                          metadata={"description": "one answer per contact asked, in input order"})
+    results = fields.List(fields.Nested(CheckResultSchema), dump_only=True, metadata={
+        "description": "with answer `full`: one answer per contact asked, in input order"})
+    allowed = fields.List(fields.Boolean(), dump_only=True, metadata={
+        "description": "with answer `allowed`: for each contact asked, in input order, "
+                       "whether it may be contacted (the `allowed` of its full answer)"})
 
 
 # --- subjects ---------------------------------------------------------------

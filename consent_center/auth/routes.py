@@ -79,6 +79,8 @@ def index():
 @bp.get("/staff")
 @login_required
 def staff_home():
+    if not current_user.is_staff:
+        abort(403)  # a staff page: a customer's place is their space
     return render_template("auth/staff_home.html")
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
@@ -24,6 +24,9 @@ class Channel(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     # A consent given on this channel lapses after this many months (None: never).
     validity_months: Mapped[int | None] = mapped_column(Integer)
+    # After a material policy change, grants not renewed under it answer
+    # "reconsent_required" in the check API once the grace period is over.
+    requires_reconsent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def name(self, locale: str) -> str:
         return self.names.get(locale) or self.names.get("en") or self.code

@@ -25,8 +25,10 @@ class PolicyVersion(Base):
     material: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # Loaded when read (lists of versions ask for them with selectinload): every
+    # consent change loads the version in force, and only its receipt reads a text.
     texts: Mapped[list[PolicyText]] = relationship(
-        back_populates="policy_version", order_by="PolicyText.locale", lazy="selectin"
+        back_populates="policy_version", order_by="PolicyText.locale"
     )
 
     def text(self, locale: str) -> PolicyText | None:
@@ -46,7 +48,8 @@ class PolicyText(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     policy_version_id: Mapped[int] = mapped_column(ForeignKey("policy_versions.id"))
     locale: Mapped[str] = mapped_column(String(8))
-    body: Mapped[str] = mapped_column(Text)
+    # Receipts and lists need the hash, not the text (tens of kilobytes).
+    body: Mapped[str] = mapped_column(Text, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64))
 
     policy_version: Mapped[PolicyVersion] = relationship(back_populates="texts")

@@ -120,6 +120,30 @@ def screenshot(viewport):
     return take
 
 
+def log_in(page, base: str, email: str, password: str) -> None:
+    """Log in through the form, as a person would."""
+    page.goto(f"{base}/login")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in", exact=True).click()
+
+
+@pytest.fixture
+def check_page(screenshot, viewport):
+    """Screenshot a main page and, when JavaScript runs, assert axe finds nothing serious.
+
+    ``readme`` names the picture kept for the README (desktop and phone, JavaScript on).
+    """
+    def check(page, name: str, *, javascript: bool = True, readme: str | None = None) -> Path:
+        if javascript:
+            assert axe_violations(page) == [], page.url
+        shot = screenshot(page, f"{name}-{'js' if javascript else 'nojs'}")
+        if readme and javascript:
+            copy_for_readme(shot, f"{readme}-{viewport}.png")
+        return shot
+    return check
+
+
 def copy_for_readme(path: Path, name: str) -> None:
     """With CONSENT_UPDATE_SCREENSHOTS=1, keep a main page's picture for the README."""
     if os.environ.get("CONSENT_UPDATE_SCREENSHOTS") != "1":

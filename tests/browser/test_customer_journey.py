@@ -1,8 +1,12 @@
 """A customer in a real browser: log in, switch SMS off, see it confirmed and in the history."""
+import json
+from pathlib import Path
+
 import pytest
 
 from ..conftest import PASSWORD
 from .conftest import axe_violations, copy_for_readme
+from .conftest import log_in as log_in_with
 
 
 @pytest.fixture
@@ -11,10 +15,7 @@ def camille(make_account):
 
 
 def log_in(page, base, email="camille@example.com"):
-    page.goto(f"{base}/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
+    log_in_with(page, base, email, PASSWORD)
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
@@ -37,6 +38,15 @@ def test_customer_turns_sms_off_and_sees_it_confirmed(live_server, new_page, cam
     page.get_by_role("link", name="My history").click()
     row = page.get_by_role("row").filter(has_text="Your personal space")
     assert "Text messages (SMS)" in row.inner_text() and "Inactive (withdrawn)" in row.inner_text()
+    # The new receipt: listed first, and downloadable as signed JSON.
+    page.get_by_role("link", name="My receipts").click()
+    newest = page.locator(".receipt-item").first
+    assert "Text messages (SMS)" in newest.inner_text() and "Inactive" in newest.inner_text()
+    with page.expect_download() as download_info:
+        newest.get_by_role("link", name="Download (JSON with signature)").click()
+    receipt = json.loads(Path(download_info.value.path()).read_text(encoding="utf-8"))
+    assert [(s["service"], s["status"]) for s in receipt["document"]["services"]] == [
+        ("Text messages (SMS)", "withdrawn")]
 
 
 def test_pages_have_no_serious_accessibility_violation(live_server, new_page, camille, screenshot):

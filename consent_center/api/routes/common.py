@@ -4,13 +4,16 @@ from __future__ import annotations
 from ...checks import channel_id
 from ...crm import find_subject
 from ...extensions import db, quick_read
+from ...ledger import find_subject_for_change
 from ...models import Subject
 from ..problems import Problem
 
 
-def subject_or_404(public_id: str) -> Subject:
+def subject_or_404(public_id: str, *, for_change: bool = False) -> Subject:
+    """The subject, or a 404 problem; ``for_change`` locks it in the same query (see ledger)."""
     plausible = len(public_id) <= 64 and "\x00" not in public_id
-    subject = find_subject(db.session, public_id) if plausible else None
+    find = find_subject_for_change if for_change else find_subject
+    subject = find(db.session, public_id) if plausible else None
     if subject is None:
         raise Problem("not-found", f"There is no subject {public_id!r}.")
     return subject
@@ -24,7 +27,7 @@ def field_problem(field: str, message: str, *, location: str = "body", status: i
 
 def channel_or_422(code: str, *, location: str = "query", connection=None) -> int:
     if connection is None:
-        with quick_read(db.engine) as connection:
+        with quick_read() as connection:
             found = channel_id(connection, code)
     else:
         found = channel_id(connection, code)

@@ -48,7 +48,7 @@ def record_consent(caller, subject_id, body):
     200 with `"changed": false` when the channel already had that status. Sources
     `staff`, `phone`, `paper`, `shop_counter` need `evidence` (a reference or a note).
     The ledger's time is the server's; an earlier `occurred_at` is kept in the evidence."""
-    subject = subject_or_404(subject_id)
+    subject = subject_or_404(subject_id, for_change=True)
     try:
         recorded = record_from_tool(
             db.session, subject, channel=body["channel"], status=body["status"], source=body["source"],

@@ -1,0 +1,88 @@
+"""The hot paths stay lean: the shortcuts they take give the answers of the long way.
+
+Speed itself is measured by bench/run.sh, not here; these tests hold the
+shortcuts to the same results as the general code, and the write path to
+its number of statements, so that a change that adds a query per consent
+change shows up as a failing test rather than as a slower benchmark.
+"""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from marshmallow import ValidationError
+from sqlalchemy import event
+from werkzeug.datastructures import MultiDict
+
+from consent_center.api.schemas import MAX_EMAIL, check_query
+from consent_center.extensions import db
+
+texts = st.one_of(
+    st.text(max_size=12),
+    st.text(alphabet="ab\x00é@.", min_size=0, max_size=5),
+    st.integers(min_value=0, max_value=3).map(lambda n: "x" * (MAX_EMAIL - 1 + n)),
+    st.integers(min_value=0, max_value=3).map(lambda n: "c" * (39 + n)),
+    st.just("2026-01-01T00:00:00Z"),
+)
+queries = st.dictionaries(st.sampled_from(["channel", "email", "subject", "at", "utm"]), texts, max_size=5)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(queries)
+def test_quick_query_loading_agrees_with_marshmallow(args):
+    quick = check_query.quick_load(MultiDict(args))
+    try:
+        loaded = check_query.load(args)
+    except ValidationError:
+        assert quick is None
+        return
+    assert quick is None or quick == loaded
+
+
+def test_api_requests_skip_the_rate_limiter_but_pages_do_not(api, client, monkeypatch):
+    # The API limits per key (api/auth.py); Flask-Limiter's hook must still
+    # run for the pages, and not at all for the API.
+    from consent_center.extensions import limiter
+
+    resolved = []
+    resolve = limiter.limit_manager.resolve_limits
+
+    def spy(app, endpoint, *args, **kwargs):
+        resolved.append(endpoint)
+        return resolve(app, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", spy)
+    assert api.get("/check?channel=email&email=lea@example.com").status_code == 200
+    assert resolved == []
+    assert client.get("/login").status_code == 200
+    assert resolved and set(resolved) == {"auth.login"}
+
+
+@pytest.fixture
+def statements(app):
+    """Count the SQL statements sent to the database."""
+    sent = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", count)
+    yield sent
+    event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_consent_change_through_the_api_takes_few_statements(api, make_subject, session, statements):
+    subject = make_subject("lea@example.com")
+    session.rollback()
+    api.get("/check?channel=email&email=lea@example.com")  # the key is looked up and cached
+    statements.clear()
+    response = api.post(f"/subjects/{subject.public_id}/consents",
+                        json={"channel": "newsletter", "status": "granted", "source": "api"})
+    assert response.status_code == 201
+    # The subject (locked in the same query on PostgreSQL), channels, states
+    # with the chain head, policy with its text hashes, webhooks; then
+    # receipt, event, state.
+    reads = [s for s in statements if s == "SELECT"]
+    writes = [s for s in statements if s in ("INSERT", "UPDATE")]
+    assert len(writes) == 3, statements
+    assert len(reads) <= 5, statements
