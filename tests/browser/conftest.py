@@ -104,6 +104,9 @@ def shoot(page, name: str) -> Path:
 
 def axe_violations(page, impacts=("serious", "critical")) -> list[str]:
     """Run axe-core (WCAG 2.x A/AA rules) in the page; return the serious and critical findings."""
+    # A click that submits a form returns once the new URL is committed, maybe before
+    # the stylesheet applies; unstyled links are small targets, so wait for "load".
+    page.wait_for_load_state("load")
     # evaluate() runs outside the page's CSP, which rightly refuses inline script.
     page.evaluate(AXE.read_text())
     result = page.evaluate(
