@@ -1,7 +1,7 @@
 """Request boundary: one commit per request, and what every page needs."""
 from __future__ import annotations
 
-from flask import Response, current_app, render_template, request
+from flask import Response, current_app, g, render_template, request
 from flask_babel import get_locale
 from sqlalchemy.exc import DBAPIError
 
@@ -11,6 +11,8 @@ from .safe_text import has_control_characters
 
 def commit_or_rollback(response: Response) -> Response:
     """Commit what the request changed if it succeeded, else roll it back."""
+    if g.get("control_characters_in_form"):
+        response = _form_refused(response)
     if not db.session.registry.has():
         return response  # the request never opened a session (the API's quick reads)
     if response.status_code < 400:
@@ -28,20 +30,46 @@ def commit_or_rollback(response: Response) -> Response:
 def refuse_control_characters():
     """Bad input on the web: a form field, query argument or URL part with control characters.
 
-    Answered before any view reads it, with a 400 page that says why, so
-    that nothing of it is written (NUL would even crash PostgreSQL). The
+    A query argument or URL part is answered before any view reads it,
+    with a 400 page that says why (NUL would even crash PostgreSQL). A
+    post from one of our forms (it carries a CSRF token) goes on to its
+    view, whose ``forms.Form`` refuses the fields and shows the form again;
+    ``commit_or_rollback`` then makes sure nothing of it is written. The
     API checks its own input and answers problem details.
     """
     from .api.problems import is_api_request
 
     if is_api_request():
         return None
-    values = [*request.args.listvalues(), *(request.form.listvalues() if request.method == "POST" else ())]
-    texts = [text for group in values for text in group]
+    texts = [text for group in request.args.listvalues() for text in group]
     texts += [value for value in (request.view_args or {}).values() if isinstance(value, str)]
+    form = [text for group in request.form.listvalues() for text in group] if request.method == "POST" else []
     if any(has_control_characters(text) for text in texts):
-        return render_template("errors/error.html", code=400, reason="characters"), 400
+        return _refusal()
+    if any(has_control_characters(text) for text in form):
+        if "csrf_token" not in request.form:
+            return _refusal()
+        g.control_characters_in_form = True
     return None
+
+
+def _refusal() -> tuple[str, int]:
+    return render_template("errors/error.html", code=400, reason="characters"), 400
+
+
+def _form_refused(response: Response) -> Response:
+    """The answer to a form post that carried control characters: never a success.
+
+    The view's form said why and kept the rest (a 400, or a page shown
+    again, made a 400 here); anything else, such as a view that read a
+    field outside its form, gets the page that says why. Either way the
+    request's transaction is rolled back by the caller.
+    """
+    if g.get("control_characters_removed") and (response.status_code >= 400 or (
+            response.status_code == 200 and response.mimetype == "text/html")):
+        response.status_code = 400
+        return response
+    return current_app.make_response(_refusal())
 
 
 def inject_template_globals() -> dict:

@@ -123,6 +123,18 @@ def table_counts() -> dict[str, int]:
                 for t in Base.metadata.sorted_tables}
 
 
+# The notice of a form shown again, in each language (the default locale is French).
+KEPT = ("we took them out of the form below", "nous les avons retirés du formulaire ci-dessous",
+        "we hebben ze uit het formulier hieronder verwijderd")
+
+
+def assert_form_kept(response, case: FormCase, where: str) -> None:
+    """Invariant 8: the page comes back with its form, saying why."""
+    body = response.get_data(as_text=True)
+    assert any(notice in body for notice in KEPT) and '<form method="post"' in body, (where, "the form was not kept")
+    assert "\x00" not in body and "\x1b" not in body and "\u202e" not in body, (where, "a control character shown")
+
+
 def assert_no_raw_markup(response, where: str) -> None:
     body = response.get_data(as_text=True)
     for markup in RAW_MARKUP:
@@ -187,7 +199,9 @@ def test_bad_input_in_every_form(app, client, auth, session, places, case):
             assert response.status_code < 500, (where, response.status_code)
             assert_no_raw_markup(response, where)
             if kind in CONTROL and case.name != "import":
-                assert 400 <= response.status_code < 500, (where, response.status_code)
+                assert response.status_code == 400, (where, response.status_code)
+                if case.name != "language":  # buttons, nothing typed: the page that says why
+                    assert_form_kept(response, case, where)
             if response.status_code >= 400:
                 assert table_counts() == before, (where, "a refused post wrote something")
     for page in case.shows:
@@ -218,18 +232,44 @@ def test_bad_input_in_every_search_and_link(client, auth, make_account, page):
             assert 400 <= response.status_code < 500 or response.status_code == 302, (where, response.status_code)
 
 
-def test_control_characters_are_refused_with_a_page_that_says_why_in_the_visitors_language(client, session):
+def test_control_characters_come_back_in_the_form_kept_saying_why_in_the_visitors_language(client, session):
     publish_policy(session, "v1", {"fr": "Nous gardons vos choix."})
     session.commit()
     client.get("/privacy")  # a first visit, so that the language switch has a session
-    form = {"email": "zoe@example.com", "name": "Zoé\x00", "locale": "fr", "policy_version": "v1",
+    form = {"email": "zoe@example.com", "name": "Zoé\x00 Martin", "locale": "fr", "policy_version": "v1",
             "accept_policy": "y"}
     before = table_counts()
     from .conftest import form_post
     response = form_post(client, "/subscribe", form, headers={"Accept-Language": "fr"})
     assert response.status_code == 400
-    assert "caractères de contrôle invisibles" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "nous les avons retirés du formulaire ci-dessous" in page
+    assert "Des caractères de contrôle invisibles ont été retirés de ce champ" in page
+    # What was typed is still there, without the control character.
+    assert 'value="zoe@example.com"' in page and 'value="Zoé Martin"' in page and "\x00" not in page
     assert table_counts() == before
+
+
+def test_control_characters_in_a_query_argument_get_the_page_that_says_why(client):
+    response = client.get("/login?next=%2Fspace%00", headers={"Accept-Language": "fr"})
+    assert response.status_code == 400
+    assert "caractères de contrôle invisibles" in response.get_data(as_text=True)
+
+
+def test_a_form_post_with_a_spoiled_field_its_form_does_not_read_writes_nothing(client, auth, session, customer):
+    """The boundary's net: whatever the view did with the rest, such a post never commits."""
+    auth.login(customer.email)
+    session.rollback()
+    from .conftest import form_post
+    before = table_counts()
+    response = form_post(client, "/space/preferences", {"active": ["email"], "smuggled": "x\x1b[31m"})
+    assert response.status_code == 400
+    assert "caractères de contrôle invisibles" in response.get_data(as_text=True) or \
+        "invisible control characters" in response.get_data(as_text=True)
+    assert table_counts() == before
+    # The same post without the spoiled field is a change.
+    assert form_post(client, "/space/preferences", {"active": ["email"]}).status_code == 302
+    assert table_counts()["consent_events"] > before["consent_events"]
 
 
 def test_ordinary_text_passes_the_guard_tabs_newlines_and_every_script(client, auth, session, customer):

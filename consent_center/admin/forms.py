@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField,
                      TextAreaField, TimeField, URLField)
@@ -10,6 +9,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..api_clients import SCOPES
+from ..forms import Form
 from ..labels import ROLE_LABELS
 
 CONTACT_METHOD_LABELS = {
@@ -21,7 +21,7 @@ CONTACT_METHOD_LABELS = {
 }
 
 
-class OnBehalfForm(FlaskForm):
+class OnBehalfForm(Form):
     """The customer's choices as staff heard or read them, with the evidence."""
 
     active = SelectMultipleField(choices=[], validate_choice=True,
@@ -33,7 +33,7 @@ class OnBehalfForm(FlaskForm):
     proof = FileField(_l("Proof file (optional)"))
 
 
-class PolicyVersionForm(FlaskForm):
+class PolicyVersionForm(Form):
     """A new policy version: its label, when it comes into force, its texts."""
 
     label = StringField(_l("Version label"), validators=[DataRequired(message=_l("Give the version a label.")),
@@ -57,7 +57,7 @@ DEFAULT_CHOICES = [
 ]
 
 
-class ChannelForm(FlaskForm):
+class ChannelForm(Form):
     """A new channel: its code, its words per language, its default and validity."""
 
     code = StringField(_l("Code"), validators=[DataRequired(message=_l("Give the channel a code.")),
@@ -79,13 +79,13 @@ class ChannelForm(FlaskForm):
         return {locale: (getattr(self, f"{prefix}_{locale}").data or "").strip() for locale in ("fr", "nl", "en")}
 
 
-class ChannelReconsentForm(FlaskForm):
+class ChannelReconsentForm(Form):
     """The button that turns a channel's re-consent requirement on ("yes") or off ("no")."""
 
     required = HiddenField(validators=[AnyOf(["yes", "no"])])
 
 
-class AccountForm(FlaskForm):
+class AccountForm(Form):
     """A new account; its holder chooses the password from the invitation e-mail."""
 
     email = EmailField(_l("E-mail address"), validators=[DataRequired(message=_l("Give an e-mail address.")),
@@ -97,7 +97,7 @@ class AccountForm(FlaskForm):
                                   SelectChoice("en", "English")])
 
 
-class ApiKeyForm(FlaskForm):
+class ApiKeyForm(Form):
     """A new API key for a marketing tool."""
 
     name = StringField(_l("Name of the tool"), validators=[DataRequired(message=_l("Name the tool.")),
@@ -107,14 +107,14 @@ class ApiKeyForm(FlaskForm):
                                  widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     """A CSV file of contacts, in the format of `import contacts`."""
 
     file = FileField(_l("CSV file (UTF-8)"), validators=[FileRequired(message=_l("Choose a CSV file."))])
     dry_run = BooleanField(_l("Dry run: check and count everything, write nothing"))
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(Form):
     """A new webhook endpoint: where to POST `consent.changed` events."""
 
     url = URLField(_l("Address (URL) of the receiver"),

@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
+
+from ..forms import Form
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
@@ -11,7 +12,7 @@ def _strip(value):
 LANGUAGES = [SelectChoice("fr", "Français"), SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")]
 
 
-class SubscribeForm(FlaskForm):
+class SubscribeForm(Form):
     name = StringField(_l("Your name"), validators=[Optional(), Length(max=200)])
     email = EmailField(_l("E-mail address"), filters=[_strip], validators=[
         DataRequired(), Length(max=320), Email(message=_l("Please enter a valid e-mail address."))])
@@ -21,10 +22,10 @@ class SubscribeForm(FlaskForm):
         DataRequired(message=_l("Please tick the box to confirm that you have read the privacy policy."))])
 
 
-class ManageForm(FlaskForm):
+class ManageForm(Form):
     email = EmailField(_l("E-mail address"), filters=[_strip], validators=[
         DataRequired(), Length(max=320), Email(message=_l("Please enter a valid e-mail address."))])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """Only the CSRF token: the confirmation button."""

@@ -7,6 +7,7 @@ from flask_login import current_user
 from .. import data_requests, subject_rights
 from ..auth.decorators import roles_required
 from ..extensions import db
+from ..forms import kept_form_values
 from . import bp
 
 STAFF = ("support", "admin")
@@ -30,8 +31,11 @@ def queue():
 @bp.get("/<public_id>")
 @roles_required(*STAFF)
 def detail(public_id: str):
-    found = _found(public_id)
-    return render_template("requests_desk/detail.html", request_=found,
+    return _render_detail(_found(public_id))
+
+
+def _render_detail(found, error: str | None = None, kept: dict | None = None):
+    return render_template("requests_desk/detail.html", request_=found, error=error, kept=kept or {},
                            overdue=data_requests.is_overdue(found),
                            restricted=subject_rights.is_restricted(db.session, found.subject),
                            max_days=data_requests.MAX_EXTENSION_DAYS)
@@ -41,6 +45,9 @@ def detail(public_id: str):
 @roles_required(*STAFF)
 def act(public_id: str, action: str):
     found = _found(public_id)
+    kept, spoiled = kept_form_values()
+    if spoiled:
+        return _render_detail(found, kept=kept), 400
     try:
         if action == "verify":
             data_requests.verify_identity(db.session, found, account_id=current_user.id)
@@ -60,9 +67,6 @@ def act(public_id: str, action: str):
             abort(404)
     except data_requests.RequestError as exc:
         # A 409 rolls back: nothing of a refused action is written.
-        return render_template("requests_desk/detail.html", request_=found, error=str(exc),
-                               overdue=data_requests.is_overdue(found),
-                               restricted=subject_rights.is_restricted(db.session, found.subject),
-                               max_days=data_requests.MAX_EXTENSION_DAYS), 409
+        return _render_detail(found, error=str(exc), kept=kept), 409
     flash(_("Done."), "success")
     return redirect(url_for("requests_desk.detail", public_id=public_id))

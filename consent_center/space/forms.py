@@ -1,11 +1,12 @@
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..forms import Form
 
-class PreferencesForm(FlaskForm):
+
+class PreferencesForm(Form):
     """The channel switches: each checked code is Active, the others Inactive.
 
     ``choices`` are the channels shown, so a code that is not one of them
@@ -18,7 +19,7 @@ class PreferencesForm(FlaskForm):
     )
 
 
-class DataRequestForm(FlaskForm):
+class DataRequestForm(Form):
     """A rights request; the kinds are set by the view (translated labels)."""
 
     kind = SelectField(choices=[], validate_choice=True)
@@ -26,7 +27,7 @@ class DataRequestForm(FlaskForm):
     trusted_contact = TextAreaField(validators=[Optional(), Length(max=4000)])
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     """Rectification: what the customer may correct at any hour."""
 
     name = StringField(validators=[Optional(), Length(max=200)])
@@ -36,6 +37,8 @@ class ProfileForm(FlaskForm):
     locale = SelectField(choices=[SelectChoice("fr", "Français"), SelectChoice("nl", "Nederlands"),
                                   SelectChoice("en", "English")], validate_choice=True)
 
+from ..forms import Form
 
-class ConfirmForm(FlaskForm):
+
+class ConfirmForm(Form):
     """A button, so a link scanner's GET confirms nothing."""
