@@ -25,7 +25,7 @@ from .chain import format_time
 from .clock import utcnow
 from .extensions import db
 from .models import ConsentEvent, OutboxMessage, Receipt, Subject, WebhookEndpoint
-from .outbox import PermanentFailure, enqueue
+from .outbox import PermanentFailure, enqueue_for_each
 
 KIND = "webhook"
 TOPIC = "consent.changed"
@@ -126,9 +126,8 @@ def enqueue_consent_changed(session: Session, *, subject, receipt, events) -> No
     endpoints = session.scalars(_ACTIVE_ENDPOINTS).all()
     if not endpoints:
         return
-    payload = event_payload(subject, receipt, events)
-    for public_id in endpoints:
-        enqueue(session, kind=KIND, topic=TOPIC, recipient=public_id, payload=payload)
+    enqueue_for_each(session, kind=KIND, topic=TOPIC, recipients=list(endpoints),
+                     payload=event_payload(subject, receipt, events))
 
 
 def signed_request(endpoint: WebhookEndpoint, message: OutboxMessage) -> urllib.request.Request:
