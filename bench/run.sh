@@ -11,6 +11,10 @@
 # BENCH_DURATION (s per wrk run, 15), BENCH_REPEATS (2), BENCH_WORK
 # (/tmp/cc_bench), BENCH_PG_SERVER (postgresql+psycopg://postgres@127.0.0.1:5432),
 # CONSENT_FLOOR_DIR (../shared/bench), BENCH_RESULTS (results file).
+# A big base takes long to seed: BENCH_STEP=seed only seeds (it may run
+# beside other work), BENCH_STEP=measure measures a base seeded before with
+# the same BENCH_WORK and sizes (on an otherwise idle machine); the default
+# does both. BENCH_WORKERS (2) sets gunicorn's sync workers for both apps.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -24,6 +28,9 @@ SUBJECTS=${BENCH_SUBJECTS:-100000}
 EVENTS=${BENCH_EVENTS:-1000000}
 DURATION=${BENCH_DURATION:-15}
 REPEATS=${BENCH_REPEATS:-2}
+WORKERS_PER_APP=${BENCH_WORKERS:-2}
+STEP=${BENCH_STEP:-all}
+case "$STEP" in all|seed|measure) ;; *) echo "BENCH_STEP is all, seed or measure" >&2; exit 2 ;; esac
 PG_SERVER=${BENCH_PG_SERVER:-postgresql+psycopg://postgres@127.0.0.1:5432}
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 PY=$("$PY" -c 'import sys; print(sys.executable)')
@@ -51,7 +58,7 @@ wait_up() {  # $1 url $2 pid
 
 serve() {  # $1 port, then the app spec and env; sets SERVER_PID and WORKERS
   local port=$1; shift
-  env "$@" "$PY" -m gunicorn -w 2 -b "127.0.0.1:$port" --no-control-socket --timeout 300 --log-level warning \
+  env "$@" "$PY" -m gunicorn -w "$WORKERS_PER_APP" -b "127.0.0.1:$port" --no-control-socket --timeout 300 --log-level warning \
     --error-logfile "$WORK/gunicorn-$port.log" "${GUNICORN_APP[@]}" &
   SERVER_PID=$!; PIDS+=("$SERVER_PID")
 }
@@ -72,37 +79,54 @@ from consent_center.extensions import db
 $1")
 }
 count_events() { app_py 'from consent_center.chain import count_events; print(count_events(db.session))'; }
+count_webhooks() { app_py 'from consent_center.models import WebhookEndpoint; from sqlalchemy import func, select
+print(db.session.scalar(select(func.count()).select_from(WebhookEndpoint)))'; }
 count_outbox() { app_py 'from consent_center.models import OutboxMessage; from sqlalchemy import func, select
 print(db.session.scalar(select(func.count()).select_from(OutboxMessage)))'; }
 
 for backend in $BACKENDS; do
+  seeded=$WORK/seeded-$backend-$SUBJECTS-$EVENTS
+  if [ "$STEP" = measure ] && [ ! -f "$seeded" ]; then
+    echo "$backend: no base of $SUBJECTS subjects and $EVENTS events in $WORK: run BENCH_STEP=seed first" >&2; exit 2
+  fi
   case $backend in
-    sqlite) floor_url="sqlite:///$WORK/floor.sqlite3"; app_url="sqlite:///$WORK/app.sqlite3"; rm -f "$WORK"/app.sqlite3* ;;
+    sqlite) floor_url="sqlite:///$WORK/floor.sqlite3"; app_url="sqlite:///$WORK/app.sqlite3" ;;
     postgres)
       admin="postgresql://${PG_SERVER#postgresql+psycopg://}/postgres"
       if ! psql -X -q "$admin" -c 'SELECT 1' >/dev/null 2>&1; then
         log "postgres: not reachable at $PG_SERVER, skipped"; continue
       fi
-      for db in cc_floor_bench cc_app_bench; do
-        psql -X -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
-      done
-      floor_url="$PG_SERVER/cc_floor_bench"; app_url="$PG_SERVER/cc_app_bench" ;;
+      floor_url="$PG_SERVER/cc_floor_bench_$SUBJECTS"; app_url="$PG_SERVER/cc_app_bench_$SUBJECTS" ;;
     *) echo "unknown backend $backend" >&2; exit 2 ;;
   esac
   export CONSENT_DATABASE_URL=$app_url CONSENT_SECRET_KEY=bench-secret-key-not-for-production
-  export CONSENT_RECEIPT_KEY_DIR=$WORK/receipt_keys CONSENT_DATABASE_POOL_SIZE=4
+  export CONSENT_RECEIPT_KEY_DIR=$WORK/receipt_keys CONSENT_DATABASE_POOL_SIZE=4 BENCH_IDS=$WORK/ids-$backend.txt
 
-  log "$backend: seeding the floor and the app ($SUBJECTS subjects, ~$EVENTS events)"
-  timeout 900 "$PY" "$FLOOR/seed_floor.py" --database-url "$floor_url" --subjects "$SUBJECTS" --events "$EVENTS" >&2
-  timeout 120 "${FLASK[@]}" db upgrade >&2
-  timeout 1800 "${FLASK[@]}" bench seed --subjects "$SUBJECTS" --events "$EVENTS" >&2
-  KEY=$("${FLASK[@]}" apikey create --name bench --scope consent:read --scope consent:write --scope audit:read | tail -1)
-  export BENCH_KEY=$KEY BENCH_IDS=$WORK/ids.txt
-  app_py 'from consent_center.models import Subject; from sqlalchemy import select
+  if [ "$STEP" != measure ]; then
+    log "$backend: seeding the floor and the app ($SUBJECTS subjects, ~$EVENTS events)"
+    rm -f "$seeded"
+    if [ "$backend" = sqlite ]; then
+      rm -f "$WORK"/app.sqlite3*
+    else
+      for db in "cc_floor_bench_$SUBJECTS" "cc_app_bench_$SUBJECTS"; do
+        psql -X -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+      done
+    fi
+    timeout 900 "$PY" "$FLOOR/seed_floor.py" --database-url "$floor_url" --subjects "$SUBJECTS" --events "$EVENTS" >&2
+    timeout 120 "${FLASK[@]}" db upgrade >&2
+    timeout 7200 "${FLASK[@]}" bench seed --subjects "$SUBJECTS" --events "$EVENTS" >&2
+    "${FLASK[@]}" apikey create --name bench --scope consent:read --scope consent:write --scope audit:read \
+      | tail -1 > "$WORK/key-$backend"
+    app_py 'from consent_center.models import Subject; from sqlalchemy import select
 print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id).limit(2000))))' > "$BENCH_IDS"
+    touch "$seeded"
+    [ "$STEP" = seed ] && continue
+  fi
+  KEY=$(cat "$WORK/key-$backend")
+  export BENCH_KEY=$KEY
   APP_EVENTS=$(count_events)
 
-  log "$backend: the floor (2 sync gunicorn workers)"
+  log "$backend: the floor ($WORKERS_PER_APP sync gunicorn workers)"
   GUNICORN_APP=(--chdir "$FLOOR" 'floor_app:create_app()')
   serve $FLOOR_PORT DATABASE_URL="$floor_url"
   wait_up "http://127.0.0.1:$FLOOR_PORT/floor/check?email=x%40example.com&channel=email" "$SERVER_PID"
@@ -114,7 +138,7 @@ print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id
     --backend "$backend" --variant "http sync" --count 100000 --subjects "$SUBJECTS" --repeats "$REPEATS" "${mode[@]}"
   stop
 
-  log "$backend: Consent Center (2 sync gunicorn workers, production settings)"
+  log "$backend: Consent Center ($WORKERS_PER_APP sync gunicorn workers, production settings)"
   GUNICORN_APP=(--chdir "$ROOT" 'wsgi:app')
   serve $APP_PORT
   wait_up "http://127.0.0.1:$APP_PORT/healthz" "$SERVER_PID"
@@ -127,7 +151,7 @@ print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id
     --key "$KEY" --backend "$backend" --count 100000 --subjects "$SUBJECTS" --repeats "$REPEATS"
   # Each change also writes an outbox row, as in production with a webhook
   # registered (nothing listens on port 9: delivery is not measured here).
-  "${FLASK[@]}" webhook add --url "http://127.0.0.1:9/bench-$backend" --description bench >/dev/null
+  [ "$(count_webhooks)" = 0 ] && "${FLASK[@]}" webhook add --url "http://127.0.0.1:9/bench-$backend" --description bench >/dev/null
   before=$(count_events) outbox_before=$(count_outbox)
   timeout $((DURATION + 30)) wrk -t1 -c8 -d"${DURATION}s" --timeout 10s -s "$HERE/write_app.lua" \
     "http://127.0.0.1:$APP_PORT" > "$WORK/writes.txt"
@@ -147,4 +171,5 @@ PY
   stop
 done
 
+[ "$STEP" = seed ] && { log "seeded in $WORK: measure with BENCH_STEP=measure and the same settings"; exit 0; }
 "$PY" "$HERE/bench_app.py" report --results "$FLOOR_RESULTS"
