@@ -4,6 +4,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..forms import Form
 
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
