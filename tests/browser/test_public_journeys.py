@@ -88,3 +88,26 @@ def test_a_prospect_signs_up_and_confirms_through_the_mail(live_server, new_page
     assert page.get_by_role("heading", level=1).inner_text() == "Subscription confirmed"
     check_page(page, "subscription-confirmed", javascript=javascript)
     assert states_of(session, "zoe@example.com")["newsletter"] == "granted"
+
+
+@JAVASCRIPT
+def test_a_sign_up_with_a_hidden_control_character_comes_back_with_the_form_kept(live_server, new_page, session,
+                                                                                  policy, check_page, javascript):
+    """Invariant 8 in the browser: the page says why, the typed values are there, nothing is recorded."""
+    page = new_page(javascript=javascript)
+    page.goto(f"{live_server}/subscribe")
+    page.get_by_label("Your name").fill("Zoé \u202ePeeters")  # a right-to-left override, pasted by mistake
+    page.get_by_label("E-mail address").fill("zoe@example.com")
+    page.get_by_label(re.compile("I have read the privacy policy")).check()
+    page.get_by_role("button", name="Subscribe", exact=True).click()
+    page.wait_for_load_state("load")
+    assert "invisible control characters" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("Your name").input_value() == "Zoé Peeters"
+    assert page.get_by_label("E-mail address").input_value() == "zoe@example.com"
+    check_page(page, "subscribe-control-characters", javascript=javascript)
+    assert session.scalars(select(Subject).where(Subject.email == "zoe@example.com")).first() is None
+    session.rollback()
+
+    page.get_by_label(re.compile("I have read the privacy policy")).check()
+    page.get_by_role("button", name="Subscribe", exact=True).click()
+    page.wait_for_url(f"{live_server}/subscribe/sent")
