@@ -85,30 +85,31 @@ count_outbox() { app_py 'from consent_center.models import OutboxMessage; from s
 print(db.session.scalar(select(func.count()).select_from(OutboxMessage)))'; }
 
 for backend in $BACKENDS; do
-  seeded=$WORK/seeded-$backend-$SUBJECTS-$EVENTS
+  size=$SUBJECTS-$EVENTS  # every file and database of a base is named by its size
+  seeded=$WORK/seeded-$backend-$size
   if [ "$STEP" = measure ] && [ ! -f "$seeded" ]; then
     echo "$backend: no base of $SUBJECTS subjects and $EVENTS events in $WORK: run BENCH_STEP=seed first" >&2; exit 2
   fi
   case $backend in
-    sqlite) floor_url="sqlite:///$WORK/floor.sqlite3"; app_url="sqlite:///$WORK/app.sqlite3" ;;
+    sqlite) floor_url="sqlite:///$WORK/floor-$size.sqlite3"; app_url="sqlite:///$WORK/app-$size.sqlite3" ;;
     postgres)
       admin="postgresql://${PG_SERVER#postgresql+psycopg://}/postgres"
       if ! psql -X -q "$admin" -c 'SELECT 1' >/dev/null 2>&1; then
         log "postgres: not reachable at $PG_SERVER, skipped"; continue
       fi
-      floor_url="$PG_SERVER/cc_floor_bench_$SUBJECTS"; app_url="$PG_SERVER/cc_app_bench_$SUBJECTS" ;;
+      floor_url="$PG_SERVER/cc_floor_bench_${size/-/_}"; app_url="$PG_SERVER/cc_app_bench_${size/-/_}" ;;
     *) echo "unknown backend $backend" >&2; exit 2 ;;
   esac
   export CONSENT_DATABASE_URL=$app_url CONSENT_SECRET_KEY=bench-secret-key-not-for-production
-  export CONSENT_RECEIPT_KEY_DIR=$WORK/receipt_keys CONSENT_DATABASE_POOL_SIZE=4 BENCH_IDS=$WORK/ids-$backend.txt
+  export CONSENT_RECEIPT_KEY_DIR=$WORK/receipt_keys CONSENT_DATABASE_POOL_SIZE=4 BENCH_IDS=$WORK/ids-$backend-$size.txt
 
   if [ "$STEP" != measure ]; then
     log "$backend: seeding the floor and the app ($SUBJECTS subjects, ~$EVENTS events)"
     rm -f "$seeded"
     if [ "$backend" = sqlite ]; then
-      rm -f "$WORK"/app.sqlite3*
+      rm -f "$WORK/app-$size.sqlite3"*
     else
-      for db in "cc_floor_bench_$SUBJECTS" "cc_app_bench_$SUBJECTS"; do
+      for db in "cc_floor_bench_${size/-/_}" "cc_app_bench_${size/-/_}"; do
         psql -X -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
       done
     fi
@@ -116,13 +117,13 @@ for backend in $BACKENDS; do
     timeout 120 "${FLASK[@]}" db upgrade >&2
     timeout 7200 "${FLASK[@]}" bench seed --subjects "$SUBJECTS" --events "$EVENTS" >&2
     "${FLASK[@]}" apikey create --name bench --scope consent:read --scope consent:write --scope audit:read \
-      | tail -1 > "$WORK/key-$backend"
+      | tail -1 > "$WORK/key-$backend-$size"
     app_py 'from consent_center.models import Subject; from sqlalchemy import select
 print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id).limit(2000))))' > "$BENCH_IDS"
     touch "$seeded"
     [ "$STEP" = seed ] && continue
   fi
-  KEY=$(cat "$WORK/key-$backend")
+  KEY=$(cat "$WORK/key-$backend-$size")
   export BENCH_KEY=$KEY
   APP_EVENTS=$(count_events)
 

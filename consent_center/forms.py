@@ -26,9 +26,12 @@ class Form(FlaskForm):
         valid = super().validate(extra_validators)
         for field in spoiled:
             field.errors = [*field.errors, CONTROL_CHARACTERS_REMOVED]
-        if spoiled:
+        # A spoiled value outside this form's fields refuses the post too, before
+        # the view logs anyone in, flashes or writes.
+        if spoiled or g.get("control_characters_in_form"):
             g.control_characters_removed = True
-        return valid and not spoiled
+            return False
+        return valid
 
 
 def kept_form_values() -> tuple[dict[str, str], bool]:

@@ -1,7 +1,7 @@
 """Request boundary: one commit per request, and what every page needs."""
 from __future__ import annotations
 
-from flask import Response, current_app, g, render_template, request
+from flask import Response, current_app, g, render_template, request, session
 from flask_babel import get_locale
 from sqlalchemy.exc import DBAPIError
 
@@ -12,7 +12,7 @@ from .safe_text import has_control_characters
 def commit_or_rollback(response: Response) -> Response:
     """Commit what the request changed if it succeeded, else roll it back."""
     if g.get("control_characters_in_form"):
-        response = _form_refused(response)
+        return _form_refused(response)
     if not db.session.registry.has():
         return response  # the request never opened a session (the API's quick reads)
     if response.status_code < 400:
@@ -50,6 +50,7 @@ def refuse_control_characters():
         if "csrf_token" not in request.form:
             return _refusal()
         g.control_characters_in_form = True
+        g.session_before_refused_post = dict(session)
     return None
 
 
@@ -58,15 +59,21 @@ def _refusal() -> tuple[str, int]:
 
 
 def _form_refused(response: Response) -> Response:
-    """The answer to a form post that carried control characters: never a success.
+    """The answer to a form post that carried control characters: never a success, nothing kept.
 
-    The view's form said why and kept the rest (a 400, or a page shown
-    again, made a 400 here); anything else, such as a view that read a
-    field outside its form, gets the page that says why. Either way the
-    request's transaction is rolled back by the caller.
+    The transaction is rolled back and the session put back as it was
+    (no login, flash or language change survives). An error answer stands
+    as it is, and so does the view's form shown again (made a 400); any
+    other answer, such as a view that read a field outside its form,
+    becomes the page that says why.
     """
-    if g.get("control_characters_removed") and (response.status_code >= 400 or (
-            response.status_code == 200 and response.mimetype == "text/html")):
+    if db.session.registry.has():
+        db.session.rollback()
+    session.clear()
+    session.update(g.session_before_refused_post)
+    if response.status_code >= 400:
+        return response
+    if g.get("control_characters_removed") and response.status_code == 200 and response.mimetype == "text/html":
         response.status_code = 400
         return response
     return current_app.make_response(_refusal())

@@ -128,10 +128,20 @@ KEPT = ("we took them out of the form below", "nous les avons retirés du formul
         "we hebben ze uit het formulier hieronder verwijderd")
 
 
-def assert_form_kept(response, case: FormCase, where: str) -> None:
-    """Invariant 8: the page comes back with its form, saying why."""
+# Fields chosen, not typed (checkboxes, lists, buttons, hidden): a spoiled value
+# there comes from a tampered form, and the page that says why is the answer.
+CHOSEN = {"active", "locale", "role", "scopes", "kind", "method", "default", "next", "policy_version"}
+REFUSED = ("caractères de contrôle invisibles", "invisible control characters", "onzichtbare stuurtekens")
+
+
+def assert_form_kept(response, field_name: str, field_was_shown: bool, where: str) -> None:
+    """Invariant 8: a typed field comes back in its form, saying why; a chosen one may get the bare page."""
     body = response.get_data(as_text=True)
-    assert any(notice in body for notice in KEPT) and '<form method="post"' in body, (where, "the form was not kept")
+    kept = any(notice in body for notice in KEPT) and (f'name="{field_name}"' in body or not field_was_shown)
+    if field_name in CHOSEN:
+        assert kept or any(reason in body for reason in REFUSED), (where, "the page does not say why")
+    else:
+        assert kept, (where, "the form was not kept")
     assert "\x00" not in body and "\x1b" not in body and "\u202e" not in body, (where, "a control character shown")
 
 
@@ -175,7 +185,9 @@ def post_case(client, case: FormCase, places: dict, data: dict):
         payload["file"] = (BytesIO(data.pop("_csv").encode("utf-8")), "contacts.csv")
         payload.pop("_csv", None)
     action = (case.action or case.page).format(**places)
-    return client.post(action, data=payload, content_type="multipart/form-data" if case.name == "import" else None)
+    response = client.post(action, data=payload,
+                           content_type="multipart/form-data" if case.name == "import" else None)
+    return response, html.get_data(as_text=True)
 
 
 @pytest.mark.settings(RATELIMIT_ENABLED=False)
@@ -194,14 +206,13 @@ def test_bad_input_in_every_form(app, client, auth, session, places, case):
             else:
                 data[field_name] = value
             before = table_counts()
-            response = post_case(client, case, places, data)
+            response, page_before = post_case(client, case, places, data)
             where = f"{case.name}: {field_name} = {kind}"
             assert response.status_code < 500, (where, response.status_code)
             assert_no_raw_markup(response, where)
             if kind in CONTROL and case.name != "import":
                 assert response.status_code == 400, (where, response.status_code)
-                if case.name != "language":  # buttons, nothing typed: the page that says why
-                    assert_form_kept(response, case, where)
+                assert_form_kept(response, field_name, f'name="{field_name}"' in page_before, where)
             if response.status_code >= 400:
                 assert table_counts() == before, (where, "a refused post wrote something")
     for page in case.shows:
@@ -256,20 +267,53 @@ def test_control_characters_in_a_query_argument_get_the_page_that_says_why(clien
     assert "caractères de contrôle invisibles" in response.get_data(as_text=True)
 
 
-def test_a_form_post_with_a_spoiled_field_its_form_does_not_read_writes_nothing(client, auth, session, customer):
-    """The boundary's net: whatever the view did with the rest, such a post never commits."""
+def test_a_spoiled_field_outside_the_form_refuses_the_post_before_the_view_acts(client, auth, session, customer):
     auth.login(customer.email)
     session.rollback()
     from .conftest import form_post
     before = table_counts()
     response = form_post(client, "/space/preferences", {"active": ["email"], "smuggled": "x\x1b[31m"})
     assert response.status_code == 400
-    assert "caractères de contrôle invisibles" in response.get_data(as_text=True) or \
-        "invisible control characters" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert any(reason in page for reason in REFUSED)
+    assert "flash-success" not in page  # no "… is now Active" beside "nothing was changed"
     assert table_counts() == before
     # The same post without the spoiled field is a change.
     assert form_post(client, "/space/preferences", {"active": ["email"]}).status_code == 302
     assert table_counts()["consent_events"] > before["consent_events"]
+
+
+def test_a_login_with_a_spoiled_extra_field_logs_no_one_in(client, customer):
+    from .conftest import PASSWORD, form_post
+    response = form_post(client, "/login", {"email": customer.email, "password": PASSWORD, "smuggled": "\x00"})
+    assert response.status_code == 400
+    assert client.get("/space/preferences").status_code == 302  # still to the login page
+
+
+def test_the_boundary_keeps_nothing_of_a_spoiled_post_that_a_view_read_itself(app, client):
+    """The net under every view: no row, no flash, no session change survives the refusal."""
+    from flask import flash, redirect, request
+    from flask import session as cookie
+
+    from consent_center.outbox import enqueue
+
+    def careless():  # reads request.form outside any form, as none of ours does
+        cookie["careless"] = request.form["note"]
+        flash("Saved.", "success")
+        enqueue(db.session, kind="email", topic="test", recipient="x@example.com",
+                payload={"note": request.form["note"]})
+        return redirect("/privacy")
+
+    app.add_url_rule("/careless", "careless", careless, methods=["POST"])
+    from .conftest import form_post
+    before = table_counts()
+    response = form_post(client, "/login", {"note": "a\x00b"}, action="/careless")
+    assert response.status_code == 400
+    assert any(reason in response.get_data(as_text=True) for reason in REFUSED)
+    assert table_counts() == before
+    assert "Saved." not in client.get("/login").get_data(as_text=True)
+    with client.session_transaction() as kept:
+        assert "careless" not in kept
 
 
 def test_ordinary_text_passes_the_guard_tabs_newlines_and_every_script(client, auth, session, customer):

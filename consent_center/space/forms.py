@@ -37,7 +37,6 @@ class ProfileForm(Form):
     locale = SelectField(choices=[SelectChoice("fr", "Français"), SelectChoice("nl", "Nederlands"),
                                   SelectChoice("en", "English")], validate_choice=True)
 
-from ..forms import Form
 
 
 class ConfirmForm(Form):
