@@ -72,52 +72,6 @@ def cmd_export(args):
     return 0
 
 
-def cmd_export_query(args):
-    """Time each export's query alone, the floor's and ours, on their own bases: rows out, nothing formatted.
-
-    On PostgreSQL through ``COPY (query) TO STDOUT`` (the server makes the
-    CSV, the fastest way rows leave it); on SQLite through sqlite3's cursor.
-    No export over HTTP is faster than its query, so the ratio of the two
-    is a ceiling on the export's ratio to the floor.
-    """
-    import sqlalchemy as sa
-    from floor_app import EXPORT_STMT
-
-    from consent_center import create_app
-    from consent_center.export import events_statement
-    from consent_center.export_filters import ExportFilters
-    from consent_center.extensions import db
-
-    app = create_app()
-    with app.app_context():
-        ours = events_statement(db.engine.dialect.name, ExportFilters().resolve(db.session))
-        queries = (("floor", args.floor_url, EXPORT_STMT), ("app", db.engine.url.render_as_string(False), ours))
-    for variant, url, stmt in queries:
-        sql = str(stmt.compile(dialect=sa.create_engine(url).dialect, compile_kwargs={"literal_binds": True}))
-        for rep in range(1, args.repeats + 1):
-            start = time.perf_counter()
-            rows = _drain(url, sql)
-            seconds = time.perf_counter() - start
-            record(args.results, backend=args.backend, test="export-query", variant=variant, rep=rep, rows=rows,
-                   seconds=round(seconds, 3), rows_per_s=round(rows / seconds))
-
-
-def _drain(url, sql):
-    """Fetch every row of ``sql`` and drop it; return how many came."""
-    if url.startswith("sqlite"):
-        import sqlite3
-        cursor = sqlite3.connect(url.split("///", 1)[1]).execute(sql)
-        rows = 0
-        while batch := cursor.fetchmany(5000):
-            rows += len(batch)
-        return rows
-    import psycopg
-    assert "@127.0.0.1" in url, "benchmarks only talk to 127.0.0.1"
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
-        with connection.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-            return sum(1 for _ in copy)
-
-
 def best(rows, key, higher=True):
     values = [r[key] for r in rows if key in r]
     return (max if higher else min)(values) if values else None
@@ -156,14 +110,6 @@ def cmd_report(args):
                 # The worst run: memory growth is a ceiling, not a best case.
                 lines.append((f"export {fmt} worker growth MB", None,
                               max(r["anon_growth_mb"] for r in app_export), None, "< 64"))
-        floor_query, app_query = pick("export-query", "floor"), pick("export-query", "app")
-        if floor_query and app_query:
-            f, a = best(floor_query, "rows_per_s"), best(app_query, "rows_per_s")
-            lines.append(("export query alone rows/s", f, a, a / f, ""))
-            if floor_export:
-                # Our rows cannot leave the database faster than this, formatted or not.
-                f = best(floor_export, "rows_per_s")
-                lines.append(("our query alone / floor's export", f, a, a / f, "ceiling of the export ratio"))
         writes = pick("writes", "app")
         if writes:
             lines.append(("preference changes/s (API)", None, best(writes, "changes_per_s"), None, ">= 400 (pg)"))
@@ -195,16 +141,10 @@ def main(argv=None):
             p.add_argument("--format", default="csv")
             p.add_argument("--pids", required=True)
             p.add_argument("--events", type=int, default=0)
-    p = sub.add_parser("export-query")
-    p.add_argument("--floor-url", required=True)
-    p.add_argument("--backend", required=True)
-    p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--results", default=os.environ.get("FLOOR_RESULTS"))
     p = sub.add_parser("report")
     p.add_argument("--results", required=True)
     args = parser.parse_args(argv)
-    commands = {"bulk": cmd_bulk, "export": cmd_export, "export-query": cmd_export_query, "report": cmd_report}
-    return commands[args.cmd](args) or 0
+    return {"bulk": cmd_bulk, "export": cmd_export, "report": cmd_report}[args.cmd](args) or 0
 
 
 if __name__ == "__main__":

@@ -170,10 +170,6 @@ open(results, "a").write(json.dumps(row) + "\n")
 print(json.dumps(row))
 PY
   stop
-  # Each export's query alone, on its own base: rows out of the database,
-  # nothing formatted. Ours is a ceiling on our export's ratio to the floor.
-  timeout 900 "$PY" "$HERE/bench_app.py" export-query --floor-url "$floor_url" --backend "$backend" \
-    --repeats "$REPEATS"
 done
 
 [ "$STEP" = seed ] && { log "seeded in $WORK: measure with BENCH_STEP=measure and the same settings"; exit 0; }

@@ -5,6 +5,10 @@ in batches and leave as text chunks. The output is byte-stable for a given
 filter and ledger: events in id order, times in one fixed format, JSON with
 sorted keys, nothing that depends on when the export ran.
 
+On PostgreSQL, CSV and JSON Lines of events stored as canonical JSON are
+formatted by the database and streamed by COPY (export_copy.py), to the
+same bytes; JSON-LD, SQLite and older events go through the writers here.
+
 The policy text hash is that of the text in the receipt's language, the
 one the subject was shown (with the receipt's fallback when the version
 has no text in that language); ``policy_text_locale`` names it.
@@ -22,9 +26,10 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from .chain import canonical_json
+from .dpv import DPV, DPV_LEGAL_BASIS, dpv_status
 from .export_filters import ExportFilters, ResolvedFilters, parse_format
+from .export_copy import copy_lines, copy_possible
 from .models import Channel, ConsentEvent, PolicyText, PolicyVersion, Receipt, Subject
-from .models.vocabulary import Basis, EventType, Status
 
 COLUMNS = (
     "event_id", "occurred_at", "subject_id", "seq", "channel", "previous_status", "status",
@@ -38,31 +43,8 @@ MEDIA_TYPES = {
     "jsonld": "application/ld+json; charset=utf-8",
 }
 
-DPV = "https://w3id.org/dpv#"
-DPV_STATUS = {
-    Status.GRANTED: "dpv:ConsentGiven",
-    Status.WITHDRAWN: "dpv:ConsentWithdrawn",
-    Status.REFUSED: "dpv:ConsentRefused",
-    Status.EXPIRED: "dpv:ConsentExpired",
-    Status.NEVER_ASKED: "dpv:ConsentUnknown",
-    # Restriction (GDPR art. 18) has no DPV status of its own: it is not valid for processing.
-    Status.RESTRICTED: "dpv:ConsentStatusInvalidForProcessing",
-}
-DPV_LEGAL_BASIS = {
-    Basis.CONSENT: "dpv:Consent",
-    # The soft opt-in (ePrivacy art. 13(2)) rests on GDPR art. 6(1)(f).
-    Basis.SOFT_OPT_IN: "dpv:LegitimateInterest",
-    Basis.LEGITIMATE_INTEREST: "dpv:LegitimateInterest",
-}
 BATCH = 5000  # rows per fetch from the server-side cursor (the floor's batch)
 CHUNK_ROWS = 200
-
-
-def dpv_status(status: str, event_type: str | None = None) -> str:
-    """Return the W3C DPV consent status of a ledger status."""
-    if status == Status.GRANTED and event_type == EventType.RENEWED:
-        return "dpv:RenewedConsentGiven"
-    return DPV_STATUS.get(status, "dpv:ConsentUnknown")
 
 
 def download_name(format: str) -> str:
@@ -80,9 +62,17 @@ def stream_events(session: Session, format: str, filters: ExportFilters,
     """
     format = parse_format(format)
     resolved = filters.resolve(session)
+    progress = progress or (lambda n: None)
+
+    def where(stmt):
+        return _filtered(stmt, resolved)
+
+    if format in ("csv", "jsonl") and copy_possible(session, where):
+        lines = copy_lines(session, format, where, progress)
+        return _with_header(lines) if format == "csv" else lines
     rows = _rows(session, resolved, json_as_text=format == "csv")
     writer = {"csv": _csv, "jsonl": _jsonl, "jsonld": _jsonld}[format]
-    return writer(rows, progress or (lambda n: None))
+    return writer(rows, progress)
 
 
 def count_events(session: Session, filters: ExportFilters) -> int:
@@ -119,7 +109,22 @@ def _rows(session: Session, resolved: ResolvedFilters, json_as_text: bool) -> It
     """
     text_for = _policy_text_index(session)
     connection = session.connection()
-    stmt = events_statement(connection.dialect.name, resolved).execution_options(yield_per=BATCH)
+    e, s, c, r, p = (ConsentEvent.__table__.c, Subject.__table__.c, Channel.__table__.c,
+                     Receipt.__table__.c, PolicyVersion.__table__.c)
+    stmt = _filtered(
+        select(
+            e.public_id, _time_text(e.occurred_at, connection.dialect.name), s.public_id, e.seq, c.code,
+            e.previous_status, e.status, e.event_type, e.basis, e.source, e.actor_type, e.actor_id,
+            e.policy_version_id, p.label, r.public_id, r.language, e.prev_hash, e.hash,
+            cast(e.evidence, Text), cast(e.trace, Text),
+        )
+        .select_from(
+            ConsentEvent.__table__.join(Subject.__table__, s.id == e.subject_id)
+            .join(Channel.__table__, c.id == e.channel_id)
+            .join(Receipt.__table__, r.id == e.receipt_id)
+            .outerjoin(PolicyVersion.__table__, p.id == e.policy_version_id)),
+        resolved,
+    ).order_by(e.id).execution_options(yield_per=BATCH)
     json_value = _CanonicalJson(as_text=json_as_text)
     result = connection.execute(stmt)
     try:
@@ -132,26 +137,6 @@ def _rows(session: Session, resolved: ResolvedFilters, json_as_text: bool) -> It
                    label, locale, sha256, receipt, prev_hash, hash_, json_value(evidence), json_value(trace))
     finally:
         result.close()  # a client that goes away mid-download frees the cursor
-
-
-def events_statement(dialect: str, resolved: ResolvedFilters):
-    """The query behind the export: its rows in id order, as ``_rows`` reads them (bench/ times it alone)."""
-    e, s, c, r, p = (ConsentEvent.__table__.c, Subject.__table__.c, Channel.__table__.c,
-                     Receipt.__table__.c, PolicyVersion.__table__.c)
-    return _filtered(
-        select(
-            e.public_id, _time_text(e.occurred_at, dialect), s.public_id, e.seq, c.code,
-            e.previous_status, e.status, e.event_type, e.basis, e.source, e.actor_type, e.actor_id,
-            e.policy_version_id, p.label, r.public_id, r.language, e.prev_hash, e.hash,
-            cast(e.evidence, Text), cast(e.trace, Text),
-        )
-        .select_from(
-            ConsentEvent.__table__.join(Subject.__table__, s.id == e.subject_id)
-            .join(Channel.__table__, c.id == e.channel_id)
-            .join(Receipt.__table__, r.id == e.receipt_id)
-            .outerjoin(PolicyVersion.__table__, p.id == e.policy_version_id)),
-        resolved,
-    ).order_by(e.id)
 
 
 def _time_text(column, dialect: str):
@@ -222,10 +207,19 @@ def _batches(rows: Iterator[tuple], progress: Callable[[int], None]) -> Iterator
         progress(len(batch))
 
 
-def _csv(rows: Iterator[tuple], progress) -> Iterator[str]:
+def _csv_header() -> str:
     header = io.StringIO()
     csv.writer(header, lineterminator="\r\n").writerow(COLUMNS)
-    yield header.getvalue()
+    return header.getvalue()
+
+
+def _with_header(lines: Iterator[str]) -> Iterator[str]:
+    yield _csv_header()
+    yield from lines
+
+
+def _csv(rows: Iterator[tuple], progress) -> Iterator[str]:
+    yield _csv_header()
     for batch in _batches(rows, progress):
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\r\n").writerows(batch)

@@ -13,6 +13,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
+from .chain import stored_json
+
 
 # Execution option of the connections ``quick_read`` hands out (SQLite).
 QUICK_READ = "consent_quick_read"
@@ -86,7 +88,7 @@ def make_read_engine(engine: Engine, pool_size: int) -> Engine:
 def make_engine(url: str, pool_size: int = 5) -> Engine:
     """Create the engine with the settings each backend needs."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=stored_json)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -114,7 +116,8 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     # No ping per checkout (a round trip per request): after a database restart
     # a stale connection fails one request, the disconnect invalidates the
     # pool, and the next requests reconnect.
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS,
+                         json_serializer=stored_json)
 
 
 def _is_read_only_request() -> bool:

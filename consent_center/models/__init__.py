@@ -2,7 +2,7 @@
 from .account import Account
 from .api_client import ApiClient
 from .channel import Channel
-from .consent import ConsentEvent, ConsentState
+from .consent import CanonicalJsonSince, ConsentEvent, ConsentState
 from .expiry_reminder import ExpiryReminder
 from .data_request import DataRequest, SuppressedAddress
 from .outbox import OutboxMessage
@@ -16,8 +16,8 @@ from .webhook import WebhookEndpoint
 from .vocabulary import ActorType, Basis, EventType, Role, Scope, Source, Status
 
 __all__ = [
-    "Account", "ActorType", "ApiClient", "Basis", "Channel", "ConsentEvent", "ConsentState", "DataRequest",
-    "EventType", "ExpiryReminder", "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion", "Receipt",
-    "Role", "Scope", "Source", "StaffAction", "Status", "Subject", "SuppressedAddress", "VerificationRun",
+    "Account", "ActorType", "ApiClient", "Basis", "CanonicalJsonSince", "Channel", "ConsentEvent", "ConsentState",
+    "DataRequest", "EventType", "ExpiryReminder", "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion",
+    "Receipt", "Role", "Scope", "Source", "StaffAction", "Status", "Subject", "SuppressedAddress", "VerificationRun",
     "WebhookEndpoint",
 ]

@@ -77,3 +77,16 @@ class ConsentState(Base):
     channel: Mapped[Channel] = relationship(lazy="joined")
     policy_version: Mapped[PolicyVersion | None] = relationship(lazy="joined")
     event: Mapped[ConsentEvent] = relationship()
+
+
+class CanonicalJsonSince(Base):
+    """The first event stored with canonical JSON evidence and trace (one row, migration 0011).
+
+    From it on, the stored text is what the export writes, so PostgreSQL can
+    build export lines itself (export_copy.py); events before it were stored
+    as ``json.dumps`` left them and are made canonical in Python.
+    """
+
+    __tablename__ = "canonical_json_since"
+
+    first_event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
