@@ -28,9 +28,10 @@ from .models.vocabulary import EventType, Status
 
 BATCH = 5000  # lines per chunk sent
 
-# How a column is written in JSON. OURS: made by the center (uuids, hex,
-# vocabulary codes, times), never needing an escape; TEXT: free text;
-# NUMBER: an integer; JSON: canonical JSON text as stored.
+# How a column is written in JSON. OURS: only ever made by the center's
+# code (uuid4, token_hex, SHA-256 hex, the vocabulary's codes, times) and
+# never updated (the ledger is append-only), so never needing an escape;
+# TEXT: free text; NUMBER: an integer; JSON: canonical JSON text as stored.
 OURS, TEXT, NUMBER, JSON = "ours", "text", "number", "json"
 
 # CSV: PostgreSQL quotes a field exactly when Python's csv.writer does (a
@@ -64,17 +65,20 @@ def copy_lines(session: Session, format: str, where: Callable,
     stmt = where(select(*columns).select_from(_joins(default_locale))).order_by(ConsentEvent.id)
     connection = session.connection()
     compiled = stmt.compile(dialect=connection.dialect)
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor, cursor.copy(f"COPY ({compiled}) TO STDOUT {options}", compiled.params) as copy:
+    driver = connection.connection.driver_connection
+    encoding = driver.info.encoding
+    # Closed before its end (a client gone), the COPY is cancelled and the
+    # transaction left aborted: the request's or command's rollback ends it.
+    with driver.cursor() as cursor, cursor.copy(f"COPY ({compiled}) TO STDOUT {options}", compiled.params) as copy:
         batch: list = []
         for row in copy:  # one row each, ending with COPY's LF
             batch.append(_unwrapped(row) if row[0] == 1 and format != "csv" else row[:-1])
             if len(batch) == BATCH:
-                yield (end.join(batch) + end).decode()
+                yield (end.join(batch) + end).decode(encoding)
                 progress(len(batch))
                 batch = []
         if batch:
-            yield (end.join(batch) + end).decode()
+            yield (end.join(batch) + end).decode(encoding)
             progress(len(batch))
 
 

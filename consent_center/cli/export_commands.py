@@ -1,4 +1,5 @@
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -30,8 +31,10 @@ def events(format_: str, output: Path, **options) -> None:
         with committing() as session:
             total = count_events(session, filters)
             with click.progressbar(length=total, label="Exporting", file=sys.stderr, show_pos=True) as bar:
+                # closing: a failed write (a full disk, a closed pipe) ends a
+                # database COPY before the rollback, which would fail inside it.
                 chunks = stream_events(session, format_, filters, progress=bar.update)
-                with click.open_file(str(output), "wb") as handle:
+                with closing(chunks), click.open_file(str(output), "wb") as handle:
                     for chunk in chunks:
                         handle.write(chunk.encode("utf-8"))
     except FilterError as exc:

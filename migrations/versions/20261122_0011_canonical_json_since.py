@@ -22,7 +22,12 @@ def upgrade() -> None:
     )
     # Events already in the ledger keep the text they were stored with (the
     # ledger is append-only); the engine writes canonical JSON from now on.
-    first = op.get_bind().scalar(sa.text("SELECT coalesce(max(id), 0) + 1 FROM consent_events"))
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        # Writers still inside a transaction hold ids below what max() sees
+        # only once they commit: wait for them, and hold new ones back.
+        op.execute("LOCK TABLE consent_events IN SHARE MODE")
+    first = bind.scalar(sa.text("SELECT coalesce(max(id), 0) + 1 FROM consent_events"))
     op.bulk_insert(table, [{'first_event_id': first}])
 
 
