@@ -22,7 +22,7 @@ from consent_center.export import stream_events
 from consent_center.export_filters import ExportFilters
 from consent_center.ledger import Actor, record_change
 from consent_center.models import CanonicalJsonSince, Channel, ConsentEvent, Source
-from consent_center.models.vocabulary import ActorType
+from consent_center.models.vocabulary import ActorType, Status
 from consent_center.policies import publish_policy
 from consent_center.subjects import create_subject
 
@@ -47,7 +47,8 @@ example = st.fixed_dictionaries({
     "actor_id": st.one_of(st.none(), typed),
     "evidence": json_objects,
     "trace": json_objects,
-    "status": st.sampled_from(["granted", "withdrawn"]),
+    "status": st.sampled_from([str(status) for status in Status]),
+    "renew": st.booleans(),  # confirmed again under the same status: a renewed event (DPV's own term)
 })
 numbers = count()
 
@@ -91,6 +92,8 @@ def test_copy_gives_the_bytes_of_the_python_writers(on_postgres, case):
     subject = create_subject(session, actor=Actor.system(), email=f"p{n}@example.com", locale=case["locale"])
     record_change(session, subject, {code: case["status"]}, source=Source.STAFF,
                   actor=Actor(ActorType.ACCOUNT, case["actor_id"]), evidence=case["evidence"], trace=case["trace"])
+    record_change(session, subject, {code: case["status"]}, source=Source.API, actor=Actor.system(),
+                  renew=case["renew"])
     session.flush()
     assert export_copy.copy_possible(session, everything)
     for format in ("csv", "jsonl"):
