@@ -11,8 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from sqlalchemy import bindparam, event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, event, insert, or_, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from . import receipts
 from .chain import event_hash, hashed_fields
@@ -69,15 +69,25 @@ _EVENT_TYPES = {
 # PostgreSQL, and every consent change runs these.
 _LOCK_SUBJECT = select(Subject.id).where(Subject.id == bindparam("subject_id")).with_for_update()
 _SUBJECT_FOR_CHANGE = select(Subject).where(Subject.public_id == bindparam("public_id"))
-_CHANNELS_BY_CODE = select(Channel).where(Channel.code.in_(bindparam("codes", expanding=True)))
-# populate_existing: states the caller loaded before the lock (the preference
-# form shows them first) are refreshed from this read, made under the lock.
-_STATES_AND_HEAD = (
-    select(ConsentState, ConsentEvent.seq, ConsentEvent.hash)
-    .join(ConsentEvent, ConsentEvent.id == ConsentState.event_id)
-    .where(ConsentState.subject_id == bindparam("subject_id"))
-    .execution_options(populate_existing=True)
+_events = ConsentEvent.__table__
+_states = ConsentState.__table__
+_receipts = Receipt.__table__
+# One query under the subject's lock: the channels asked for, and every state
+# of the subject with the event it points to (its seq and hash: the newest of
+# them is the chain's head). A channel without a state comes with NULLs.
+_CHANNELS_STATES_AND_HEAD = (
+    select(Channel, _states.c.status, _states.c.basis, _events.c.seq, _events.c.hash)
+    .outerjoin(_states, and_(_states.c.channel_id == Channel.id, _states.c.subject_id == bindparam("subject_id")))
+    .outerjoin(_events, _events.c.id == _states.c.event_id)
+    .where(or_(Channel.code.in_(bindparam("codes", expanding=True)), _states.c.subject_id.is_not(None)))
 )
+# The writes are Core statements: the ORM's unit of work (sorting, cascades,
+# per-object bookkeeping) cost more than the INSERTs themselves.
+_INSERT_RECEIPT = insert(_receipts).returning(_receipts.c.id)
+_INSERT_EVENTS = insert(_events).returning(_events.c.id, sort_by_parameter_order=True)
+_INSERT_STATE = insert(_states)
+_UPDATE_STATE = update(_states).where(
+    _states.c.subject_id == bindparam("key_subject_id"), _states.c.channel_id == bindparam("key_channel_id"))
 
 
 _LOCKED = "consent_locked_subjects"  # in Session.info: ids locked by this transaction
@@ -114,18 +124,29 @@ def _locks_end_with_the_transaction(session: Session, transaction) -> None:
         session.info.pop(_LOCKED, None)
 
 
-def _states_and_head(session: Session, subject: Subject) -> tuple[dict[int, ConsentState], int, str | None]:
-    """Return the subject's states and its chain head (seq, hash) in one query.
+@dataclass(frozen=True)
+class _State:
+    status: str
+    basis: str
+
+
+def _channels_states_and_head(
+    session: Session, subject: Subject, codes: list[str],
+) -> tuple[dict[str, Channel], dict[int, _State], int, str | None]:
+    """Return the channels of ``codes`` by code, the subject's states by channel id, and its chain head.
 
     Every event moves its channel's state, so the newest event of the chain
     is the one the most recently moved state points to.
     """
-    rows = session.execute(_STATES_AND_HEAD, {"subject_id": subject.id}).all()
-    states = {state.channel_id: state for state, _, _ in rows}
-    if not rows:
-        return states, 0, None
-    _, seq, head_hash = max(rows, key=lambda row: row.seq)
-    return states, seq, head_hash
+    rows = session.execute(_CHANNELS_STATES_AND_HEAD, {"subject_id": subject.id, "codes": codes}).all()
+    wanted = set(codes)
+    channels = {row.Channel.code: row.Channel for row in rows if row.Channel.code in wanted}
+    states = {row.Channel.id: _State(row.status, row.basis) for row in rows if row.status is not None}
+    chained = [row for row in rows if row.seq is not None]
+    if not chained:
+        return channels, states, 0, None
+    head = max(chained, key=lambda row: row.seq)
+    return channels, states, head.seq, head.hash
 
 
 def current_states(session: Session, subject: Subject) -> dict[int, ConsentState]:
@@ -158,18 +179,18 @@ def record_change(
         if status not in statuses:
             raise LedgerError(f"unknown status {status!r} for channel {code!r}")
 
+    session.flush()  # what the caller added (a new subject) exists before the Core statements
     lock_subject(session, subject)
-    channels = {c.code: c for c in session.scalars(_CHANNELS_BY_CODE, {"codes": list(changes)})}
+    channels, states, seq, prev_hash = _channels_states_and_head(session, subject, list(changes))
     unknown = sorted(set(changes) - channels.keys())
     if unknown:
         raise UnknownChannel(unknown)
-
-    states, seq, prev_hash = _states_and_head(session, subject)
     now = utcnow()
     policy = policy_in_force(session, now)
+    receipt_public_id = str(uuid.uuid4())
 
-    receipt = Receipt(public_id=str(uuid.uuid4()), subject_id=subject.id, issued_at=now)
     events: list[ConsentEvent] = []
+    rows: list[dict] = []
     for code in sorted(changes, key=lambda c: (channels[c].position, c)):
         channel, status = channels[code], changes[code]
         state = states.get(channel.id)
@@ -177,7 +198,7 @@ def record_change(
         if previous == status and not renew:
             continue
         seq += 1
-        event = ConsentEvent(
+        row = dict(
             public_id=str(uuid.uuid4()),
             subject_id=subject.id,
             seq=seq,
@@ -190,39 +211,68 @@ def record_change(
             source=source,
             actor_type=actor.type,
             actor_id=actor.id,
-            policy_version=policy,
+            policy_version_id=policy.id if policy else None,
             occurred_at=now,
             evidence=evidence,
             trace=trace,
             prev_hash=prev_hash,
         )
-        event.hash = event_hash(hashed_fields(
+        event = ConsentEvent(**row, channel=channel, policy_version=policy)
+        row["hash"] = event.hash = prev_hash = event_hash(hashed_fields(
             event, subject_public_id=subject.public_id, channel_code=code,
-            policy_label=policy.label if policy else None, receipt_public_id=receipt.public_id,
+            policy_label=policy.label if policy else None, receipt_public_id=receipt_public_id,
         ))
-        prev_hash = event.hash
         events.append(event)
+        rows.append(row)
 
     if not events:
         return Recorded(None)
 
-    by_id = {c.id: c for c in channels.values()}
     document = receipts.build_document(
-        receipt_public_id=receipt.public_id, subject=subject, source=source,
-        events=events, channels=by_id, policy=policy,
+        receipt_public_id=receipt_public_id, subject=subject, source=source,
+        events=events, channels={c.id: c for c in channels.values()}, policy=policy,
     )
-    receipt.document = receipts.serialise(document)
-    receipt.jws = receipts.sign(receipt.document)
-    receipt.language = document["language"]
-    session.add(receipt)
-    for event in events:
-        # Relationships let one flush insert receipt, events, then states.
-        event.receipt = receipt
-        session.add(event)
-        _move_state(session, states.get(event.channel_id), subject, event)
-    session.flush()
+    serialised = receipts.serialise(document)
+    receipt = Receipt(public_id=receipt_public_id, subject_id=subject.id, issued_at=now, document=serialised,
+                      jws=receipts.sign(serialised), language=document["language"])
+    _write(session, subject, receipt, events, rows, states)
     consent_recorded.send(session, subject=subject, receipt=receipt, events=events)
     return Recorded(receipt, events)
+
+
+def _write(session: Session, subject: Subject, receipt: Receipt, events: list[ConsentEvent],
+           rows: list[dict], states: dict[int, _State]) -> None:
+    """Insert the receipt and events, move the states; the objects join the session as stored."""
+    connection = session.connection()
+    receipt.id = connection.execute(_INSERT_RECEIPT, {
+        "public_id": receipt.public_id, "subject_id": receipt.subject_id, "issued_at": receipt.issued_at,
+        "document": receipt.document, "jws": receipt.jws, "language": receipt.language,
+    }).scalar_one()
+    for row in rows:
+        row["receipt_id"] = receipt.id
+    ids = connection.execute(_INSERT_EVENTS, rows).scalars().all()
+    new_states, moved_states = [], []
+    for event, event_id in zip(events, ids):
+        event.id, event.receipt_id, event.receipt = event_id, receipt.id, receipt
+        values = {"status": event.status, "basis": event.basis, "event_id": event_id,
+                  "policy_version_id": event.policy_version_id, "changed_at": event.occurred_at}
+        if event.channel_id in states:
+            moved_states.append({"key_subject_id": subject.id, "key_channel_id": event.channel_id, **values})
+        else:
+            new_states.append({"subject_id": subject.id, "channel_id": event.channel_id, **values})
+    if new_states:
+        connection.execute(_INSERT_STATE, new_states)
+    if moved_states:
+        connection.execute(_UPDATE_STATE, moved_states)
+    for obj in (receipt, *events):
+        make_transient_to_detached(obj)
+        session.add(obj)
+    # States of this subject the session already holds were read before the
+    # lock or before this change: the next access reads them again.
+    for channel_id in states:
+        held = session.identity_map.get(session.identity_key(ConsentState, (subject.id, channel_id)))
+        if held is not None:
+            session.expire(held)
 
 
 def record_defaults(
@@ -240,7 +290,7 @@ def record_defaults(
     )
 
 
-def _basis_for(status: str, asked: str | None, state: ConsentState | None) -> str:
+def _basis_for(status: str, asked: str | None, state: _State | None) -> str:
     if asked:
         if asked not in {str(b) for b in Basis}:
             raise LedgerError(f"unknown legal basis {asked!r}")
@@ -249,15 +299,3 @@ def _basis_for(status: str, asked: str | None, state: ConsentState | None) -> st
         return Basis.CONSENT
     # A withdrawal or expiry ends whatever basis the channel rested on.
     return state.basis if state else Basis.CONSENT
-
-
-def _move_state(session: Session, state: ConsentState | None, subject: Subject, event: ConsentEvent) -> None:
-    if state is None:
-        state = ConsentState(subject_id=subject.id, channel_id=event.channel_id)
-        session.add(state)
-    state.status = event.status
-    state.basis = event.basis
-    state.event = event
-    # The objects, not their ids: reading them back costs no query.
-    state.policy_version = event.policy_version
-    state.changed_at = event.occurred_at

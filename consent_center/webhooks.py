@@ -118,12 +118,13 @@ def event_payload(subject: Subject, receipt: Receipt, events: list[ConsentEvent]
     }
 
 
-_ACTIVE_ENDPOINTS = select(WebhookEndpoint.public_id).where(WebhookEndpoint.active.is_(True))
+_endpoints = WebhookEndpoint.__table__
+_ACTIVE_ENDPOINTS = select(_endpoints.c.public_id).where(_endpoints.c.active.is_(True))
 
 
 def enqueue_consent_changed(session: Session, *, subject, receipt, events) -> None:
     """Receiver of ``consent_recorded``: one outbox message per active endpoint."""
-    endpoints = session.scalars(_ACTIVE_ENDPOINTS).all()
+    endpoints = session.connection().execute(_ACTIVE_ENDPOINTS).scalars().all()
     if not endpoints:
         return
     enqueue_for_each(session, kind=KIND, topic=TOPIC, recipients=list(endpoints),
