@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from . import receipts
 from .chain import event_hash, hashed_fields
 from .clock import utcnow
-from .models import Channel, ConsentEvent, ConsentState, Receipt, Subject
+from .models import Channel, ConsentEvent, ConsentState, PolicyText, PolicyVersion, Receipt, Subject
 from .models.vocabulary import ActorType, Basis, EventType, Source, Status
-from .policies import policy_in_force
+from .policies import in_force_id, text_shown_id
 from .signals import consent_recorded
 
 
@@ -72,13 +72,18 @@ _SUBJECT_FOR_CHANGE = select(Subject).where(Subject.public_id == bindparam("publ
 _events = ConsentEvent.__table__
 _states = ConsentState.__table__
 _receipts = Receipt.__table__
-# One query under the subject's lock: the channels asked for, and every state
-# of the subject with the event it points to (its seq and hash: the newest of
-# them is the chain's head). A channel without a state comes with NULLs.
-_CHANNELS_STATES_AND_HEAD = (
-    select(Channel, _states.c.status, _states.c.basis, _events.c.seq, _events.c.hash)
+_AT = bindparam("now")
+_POLICY_ID = in_force_id(_AT)
+# One query under the subject's lock: the channels asked for; every state of
+# the subject with the event it points to (its seq and hash: the newest of them
+# is the chain's head); the policy version in force and the text of it the
+# receipt names. A channel without a state comes with NULLs.
+_BEFORE_CHANGE = (
+    select(Channel, _states.c.status, _states.c.basis, _events.c.seq, _events.c.hash, PolicyVersion, PolicyText)
     .outerjoin(_states, and_(_states.c.channel_id == Channel.id, _states.c.subject_id == bindparam("subject_id")))
     .outerjoin(_events, _events.c.id == _states.c.event_id)
+    .outerjoin(PolicyVersion, PolicyVersion.id == _POLICY_ID)
+    .outerjoin(PolicyText, PolicyText.id == text_shown_id(_POLICY_ID, bindparam("locale")))
     .where(or_(Channel.code.in_(bindparam("codes", expanding=True)), _states.c.subject_id.is_not(None)))
 )
 # The writes are Core statements: the ORM's unit of work (sorting, cascades,
@@ -130,23 +135,38 @@ class _State:
     basis: str
 
 
-def _channels_states_and_head(
-    session: Session, subject: Subject, codes: list[str],
-) -> tuple[dict[str, Channel], dict[int, _State], int, str | None]:
-    """Return the channels of ``codes`` by code, the subject's states by channel id, and its chain head.
+@dataclass
+class _Before:
+    """What a change starts from, read under the subject's lock."""
+
+    channels: dict[str, Channel]  # the channels asked for, by code
+    states: dict[int, _State]  # every state of the subject, by channel id
+    seq: int  # the chain's head: its seq (0 for an empty chain) and hash
+    head_hash: str | None
+    policy: PolicyVersion | None
+    policy_text: PolicyText | None
+
+
+def _before_change(session: Session, subject: Subject, codes: list[str], now) -> _Before:
+    """Read what a change of ``codes`` starts from, in one query.
 
     Every event moves its channel's state, so the newest event of the chain
     is the one the most recently moved state points to.
     """
-    rows = session.execute(_CHANNELS_STATES_AND_HEAD, {"subject_id": subject.id, "codes": codes}).all()
+    rows = session.execute(_BEFORE_CHANGE, {
+        "subject_id": subject.id, "codes": codes, "now": now, "locale": receipts.language_of(subject),
+    }).all()
     wanted = set(codes)
-    channels = {row.Channel.code: row.Channel for row in rows if row.Channel.code in wanted}
-    states = {row.Channel.id: _State(row.status, row.basis) for row in rows if row.status is not None}
     chained = [row for row in rows if row.seq is not None]
-    if not chained:
-        return channels, states, 0, None
-    head = max(chained, key=lambda row: row.seq)
-    return channels, states, head.seq, head.hash
+    head = max(chained, key=lambda row: row.seq) if chained else None
+    return _Before(
+        channels={row.Channel.code: row.Channel for row in rows if row.Channel.code in wanted},
+        states={row.Channel.id: _State(row.status, row.basis) for row in rows if row.status is not None},
+        seq=head.seq if head else 0,
+        head_hash=head.hash if head else None,
+        policy=rows[0].PolicyVersion if rows else None,
+        policy_text=rows[0].PolicyText if rows else None,
+    )
 
 
 def current_states(session: Session, subject: Subject) -> dict[int, ConsentState]:
@@ -181,12 +201,13 @@ def record_change(
 
     session.flush()  # what the caller added (a new subject) exists before the Core statements
     lock_subject(session, subject)
-    channels, states, seq, prev_hash = _channels_states_and_head(session, subject, list(changes))
+    now = utcnow()
+    before = _before_change(session, subject, list(changes), now)
+    channels, states, seq, prev_hash, policy = (
+        before.channels, before.states, before.seq, before.head_hash, before.policy)
     unknown = sorted(set(changes) - channels.keys())
     if unknown:
         raise UnknownChannel(unknown)
-    now = utcnow()
-    policy = policy_in_force(session, now)
     receipt_public_id = str(uuid.uuid4())
 
     events: list[ConsentEvent] = []
@@ -231,6 +252,7 @@ def record_change(
     document = receipts.build_document(
         receipt_public_id=receipt_public_id, subject=subject, source=source,
         events=events, channels={c.id: c for c in channels.values()}, policy=policy,
+        policy_text=before.policy_text,
     )
     serialised = receipts.serialise(document)
     receipt = Receipt(public_id=receipt_public_id, subject_id=subject.id, issued_at=now, document=serialised,

@@ -7,7 +7,7 @@ import difflib
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import bindparam, select
+from sqlalchemy import BindParameter, bindparam, case, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .clock import utcnow
@@ -26,6 +26,20 @@ _IN_FORCE = (
     .order_by(PolicyVersion.effective_at.desc(), PolicyVersion.id.desc())
     .limit(1)
 )
+
+
+def in_force_id(at: BindParameter):
+    """The id of the version in force at ``at``, as a scalar subquery (the ledger's one read)."""
+    return (select(PolicyVersion.id).where(PolicyVersion.effective_at <= at)
+            .order_by(PolicyVersion.effective_at.desc(), PolicyVersion.id.desc()).limit(1).scalar_subquery())
+
+
+def text_shown_id(version_id, locale: BindParameter):
+    """The id of the text of ``version_id`` a reader of ``locale`` is shown, as a scalar
+    subquery: the one in that locale, else English, else the first (as ``PolicyVersion.text``)."""
+    preference = case((PolicyText.locale == locale, 0), (PolicyText.locale == "en", 1), else_=2)
+    return (select(PolicyText.id).where(PolicyText.policy_version_id == version_id)
+            .order_by(preference, PolicyText.locale).limit(1).scalar_subquery())
 
 
 def policy_in_force(session: Session, at: datetime | None = None) -> PolicyVersion | None:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .chain import canonical_json, format_time
-from .models import Channel, ConsentEvent, PolicyVersion, Receipt, Subject
+from .models import Channel, ConsentEvent, PolicyText, PolicyVersion, Receipt, Subject
 from .models.vocabulary import Basis, Source
 from .receipt_keys import ALGORITHM, key_ring
 
@@ -56,17 +56,25 @@ CONSENT_TYPES = {
 }
 
 
+def language_of(subject: Subject) -> str:
+    """The language of the subject's receipts: which policy text they name."""
+    return subject.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def build_document(
     *, receipt_public_id: str, subject: Subject, source: str, events: list[ConsentEvent],
-    channels: dict[int, Channel], policy: PolicyVersion | None,
+    channels: dict[int, Channel], policy: PolicyVersion | None, policy_text: PolicyText | None,
 ) -> dict:
-    """Return the receipt document for ``events`` (all of one submission)."""
+    """Return the receipt document for ``events`` (all of one submission).
+
+    ``policy_text`` is the text of ``policy`` shown in the receipt's language
+    (``PolicyVersion.text``), which the ledger reads with the change.
+    """
     config = current_app.config
     base_url = config["BASE_URL"]
-    locale = subject.locale or config["BABEL_DEFAULT_LOCALE"]
+    locale = language_of(subject)
     issued = events[0].occurred_at
     timestamp = int(issued.timestamp())
-    policy_text = policy.text(locale) if policy else None
     return {
         # Kantara Consent Receipt v1.1
         "version": KANTARA_VERSION,

@@ -146,3 +146,22 @@ def test_replaying_the_ledger_gives_exactly_the_stored_states(session):
     session.commit()
     assert replay_states(session) == stored_states(session)
     assert verify_chains(session).ok
+
+
+def test_what_the_session_holds_matches_what_the_ledger_wrote(session):
+    """The ledger writes with Core statements: objects the session already holds must not go stale,
+    and what it returns is what is stored (no second INSERT at the next flush)."""
+    subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+    held = ledger.current_states(session, subject)  # as a form shows them before a change
+    newsletter = next(s for s in held.values() if s.channel.code == "newsletter")
+    recorded = record_change(session, subject, {"newsletter": Status.GRANTED, "sms": Status.WITHDRAWN},
+                             source=Source.CUSTOMER_SPACE, actor=Actor("subject", subject.public_id))
+    assert newsletter.status == "granted" and newsletter.event_id == recorded.events[-1].id
+    assert [session.get(ConsentEvent, e.id) for e in recorded.events] == recorded.events
+    assert session.get(Receipt, recorded.receipt.id) is recorded.receipt
+    assert recorded.events[0].receipt is recorded.receipt and recorded.events[0].channel.code == "sms"
+    before = counts(session)
+    session.flush()
+    session.commit()
+    assert counts(session) == before
+    assert states_of(session, subject)["newsletter"] == ("granted", "consent")

@@ -99,6 +99,37 @@ def test_the_iso_27560_additions_name_basis_event_policy_text_and_ledger_hashes(
     assert doc["services"][1]["legalBasis"] == "consent" and doc["services"][1]["eventType"] == "given"
 
 
+@pytest.mark.parametrize("texts, locale, named", [
+    ({"fr": "Politique", "en": "Policy", "nl": "Beleid"}, "nl", "nl"),
+    ({"fr": "Politique", "en": "Policy"}, "nl", "en"),  # no Dutch text: the English one
+    ({"nl": "Beleid", "fr": "Politique"}, "en", "fr"),  # no English either: the first by locale
+])
+def test_a_receipt_names_the_text_the_policy_shows_in_its_language(session, texts, locale, named):
+    """The ledger picks the text in SQL; it must be the one ``PolicyVersion.text`` picks."""
+    publish_policy(session, "v1", {"en": "Old"}, effective_at=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    version = publish_policy(session, "v2", texts, effective_at=datetime(2021, 1, 1, tzinfo=timezone.utc))
+    publish_policy(session, "v3", {"en": "Not yet"}, effective_at=datetime(2031, 1, 1, tzinfo=timezone.utc))
+    subject = create_subject(session, actor=Actor.system(), email="x@example.com", locale=locale)
+    with freeze_time("2026-03-03 09:15:00"):
+        recorded = record_change(session, subject, {"newsletter": Status.GRANTED},
+                                 source=Source.CUSTOMER_SPACE, actor=Actor("subject", subject.public_id))
+    policy = json.loads(recorded.receipt.document)["policyVersion"]
+    assert version.text(locale).locale == named
+    assert (policy["label"], policy["textLocale"], policy["textHash"]) == ("v2", named, version.text(locale).sha256)
+    assert recorded.events[0].policy_version is version and recorded.receipt.language == locale
+
+
+def test_a_translation_published_later_is_named_by_the_next_receipt(session):
+    publish_policy(session, "v1", {"en": "Policy"}, effective_at=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    subject = create_subject(session, actor=Actor.system(), email="x@example.com", locale="nl")
+    session.commit()
+    publish_policy(session, "v1", {"nl": "Beleid"})
+    session.commit()
+    recorded = record_change(session, subject, {"newsletter": Status.GRANTED},
+                             source=Source.CUSTOMER_SPACE, actor=Actor("subject", subject.public_id))
+    assert json.loads(recorded.receipt.document)["policyVersion"]["textLocale"] == "nl"
+
+
 def test_a_receipt_fails_after_any_byte_of_its_signature_changes(app, change):
     keys = published_keys(app)
     token = change.jws
