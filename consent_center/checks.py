@@ -36,6 +36,7 @@ RECONSENT_REQUIRED = "reconsent_required"
 BULK_CHUNK = 10_000  # under SQLite's 32,766 bound parameters; fastest of 500..30k
 CHANNELS_FRESH = timedelta(minutes=1)
 _ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
+_NEVER_ASKED = Status.NEVER_ASKED.value
 
 _s, _st, _pv = Subject.__table__, ConsentState.__table__, PolicyVersion.__table__
 _e, _r, _c = ConsentEvent.__table__, Receipt.__table__, Channel.__table__
@@ -203,19 +204,20 @@ def _status(status: str, basis: str, changed_at: datetime, cutoff: datetime | No
 
 
 def _answer(channel: str, row, asked_by: str, asked: str, cutoff: datetime | None = None) -> dict:
-    answer = {"allowed": False, "channel": channel, "status": UNKNOWN, "basis": None,
-              "policy_version": None, "changed_at": None}
+    # Built as one literal in its final key order: a bulk check builds 100,000 of them.
+    if row is None:
+        answer = {"allowed": False, "channel": channel, "status": UNKNOWN, "basis": None,
+                  "policy_version": None, "changed_at": None}
+    elif row.status is None:
+        answer = {"allowed": False, "channel": channel, "status": _NEVER_ASKED, "basis": None,
+                  "policy_version": None, "changed_at": None}
+    else:
+        status = _status(row.status, row.basis, row.changed_at, cutoff)
+        answer = {"allowed": status in _ALLOWED, "channel": channel, "status": status, "basis": row.basis,
+                  "policy_version": row.label, "changed_at": row.changed_at.isoformat()}
     if asked_by == "email":
         answer["email"] = asked
-    answer["subject"] = asked if asked_by == "subject" else None
-    if row is not None:
-        answer["subject"] = row.public_id
-        if row.status is None:
-            answer["status"] = Status.NEVER_ASKED.value
-        else:
-            status = _status(row.status, row.basis, row.changed_at, cutoff)
-            answer.update(allowed=status in _ALLOWED, status=status, basis=row.basis,
-                          policy_version=row.label, changed_at=_iso(row.changed_at))
+    answer["subject"] = row.public_id if row is not None else (asked if asked_by == "subject" else None)
     return answer
 
 
@@ -265,12 +267,14 @@ def _lookup_keys(asked_by: str, asked: list[str]) -> tuple[list[str | None], lis
 
 def _rows_of(connection: Connection, statements: dict, asked_by: str, wanted: list[str], channel_pk: int):
     """Run the bulk statement for ``wanted``: one array on PostgreSQL, chunks of IN elsewhere."""
+    # Fetched whole (fetchall), not row by row: a tenth of the time for 100,000 rows.
     if connection.dialect.name == "postgresql":
-        yield from connection.execute(statements["any"][asked_by], {"keys": wanted, "channel_id": channel_pk})
-        return
+        return connection.execute(statements["any"][asked_by], {"keys": wanted, "channel_id": channel_pk}).all()
+    rows = []
     for start in range(0, len(wanted), BULK_CHUNK):
-        yield from connection.execute(statements["in"][asked_by],
-                                      {"keys": wanted[start:start + BULK_CHUNK], "channel_id": channel_pk})
+        rows += connection.execute(statements["in"][asked_by],
+                                   {"keys": wanted[start:start + BULK_CHUNK], "channel_id": channel_pk}).all()
+    return rows
 
 
 def check_many(connection: Connection, channel: str, channel_pk: int, asked_by: str,
@@ -281,19 +285,20 @@ def check_many(connection: Connection, channel: str, channel_pk: int, asked_by: 
     ``"invalid": true`` rather than failing the other 99,999.
     """
     keys, wanted = _lookup_keys(asked_by, asked)
-    rows = {row.key: row for row in _rows_of(connection, _STATE_STATEMENTS, asked_by, wanted, channel_pk)}
     cutoff = reconsent_cutoff(connection, channel_pk, utcnow())
+    # One answer per distinct contact found, shared by its duplicates.
+    answers = {row.key: _answer(channel, row, asked_by, row.key, cutoff)
+               for row in _rows_of(connection, _STATE_STATEMENTS, asked_by, wanted, channel_pk)}
     results = []
-    cache: dict[str, dict] = {}
     for original, key in zip(asked, keys):
         if key is None:
             results.append({"allowed": False, "channel": channel, "status": UNKNOWN, "basis": None,
                             "policy_version": None, "changed_at": None, "email": original,
                             "subject": None, "invalid": True})
             continue
-        answer = cache.get(key)
+        answer = answers.get(key)
         if answer is None:
-            answer = cache[key] = _answer(channel, rows.get(key), asked_by, key, cutoff)
+            answer = answers[key] = _answer(channel, None, asked_by, key)
         results.append(answer)
     return results
 
