@@ -2,6 +2,7 @@
 import json
 import socket
 import threading
+import uuid
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -137,3 +138,25 @@ def test_a_disabled_endpoint_gets_nothing_more(runner, session, receiver):
     session.commit()
     runner.invoke(args=["outbox", "deliver", "--once"])
     assert receiver.received == []
+
+
+def test_one_message_per_active_endpoint_each_its_own_id(runner, session):
+    """The enqueue is one INSERT … SELECT on PostgreSQL and a read then an INSERT on SQLite:
+    both must leave the same rows."""
+    first, second = (add_endpoint(session, f"http://127.0.0.1:{free_port()}/hook") for _ in range(2))
+    disabled = add_endpoint(session, f"http://127.0.0.1:{free_port()}/hook")
+    session.commit()
+    assert runner.invoke(args=["webhook", "disable", disabled.public_id]).exit_code == 0
+    subject = create_subject(session, actor=Actor.system(), email="e@example.com", is_customer=True)
+    session.commit()
+    with freeze_time("2036-03-01 08:00:00"):
+        change(session, subject, "sms", "withdrawn")
+    messages = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "webhook")
+                               .order_by(OutboxMessage.id.desc()).limit(3)).all()
+    latest = [m for m in messages if m.payload["data"]["events"][0]["status"] == "withdrawn"]
+    assert sorted(m.recipient for m in latest) == sorted([first.public_id, second.public_id])
+    assert len({m.public_id for m in latest}) == 2
+    assert all(str(uuid.UUID(m.public_id, version=4)) == m.public_id for m in latest)
+    assert all((m.status, m.attempts, m.topic) == ("pending", 0, "consent.changed") for m in latest)
+    assert {m.created_at.isoformat() for m in latest} == {"2036-03-01T08:00:00+00:00"}
+    assert latest[0].payload == latest[1].payload and latest[0].payload["data"]["subject"] == subject.public_id
