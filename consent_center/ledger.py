@@ -69,6 +69,7 @@ _EVENT_TYPES = {
 # PostgreSQL, and every consent change runs these.
 _LOCK_SUBJECT = select(Subject.id).where(Subject.id == bindparam("subject_id")).with_for_update()
 _SUBJECT_FOR_CHANGE = select(Subject).where(Subject.public_id == bindparam("public_id"))
+_SUBJECT_FOR_CHANGE_LOCKED = _SUBJECT_FOR_CHANGE.with_for_update()
 _events = ConsentEvent.__table__
 _states = ConsentState.__table__
 _receipts = Receipt.__table__
@@ -114,11 +115,10 @@ def lock_subject(session: Session, subject: Subject) -> None:
 
 def find_subject_for_change(session: Session, public_id: str) -> Subject | None:
     """Find a subject and lock it in the same query, for a change about to be recorded."""
-    stmt = _SUBJECT_FOR_CHANGE
-    if session.get_bind().dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
+    locks = session.get_bind().dialect.name != "sqlite"
+    stmt = _SUBJECT_FOR_CHANGE_LOCKED if locks else _SUBJECT_FOR_CHANGE
     subject = session.scalars(stmt, {"public_id": public_id}).first()
-    if subject is not None and stmt is not _SUBJECT_FOR_CHANGE:
+    if subject is not None and locks:
         session.info.setdefault(_LOCKED, set()).add(subject.id)
     return subject
 
