@@ -5,9 +5,9 @@ in batches and leave as text chunks. The output is byte-stable for a given
 filter and ledger: events in id order, times in one fixed format, JSON with
 sorted keys, nothing that depends on when the export ran.
 
-On PostgreSQL, CSV and JSON Lines of events stored as canonical JSON are
-formatted by the database and streamed by COPY (export_copy.py), to the
-same bytes; JSON-LD, SQLite and older events go through the writers here.
+CSV and JSON Lines of events stored as canonical JSON are formatted by
+the database (export_sql.py: COPY on PostgreSQL, printf() on SQLite), to
+the same bytes; JSON-LD and older events go through the writers here.
 
 The policy text hash is that of the text in the receipt's language, the
 one the subject was shown (with the receipt's fallback when the version
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from .chain import canonical_json
 from .dpv import DPV, DPV_LEGAL_BASIS, dpv_status
 from .export_filters import ExportFilters, ResolvedFilters, parse_format
-from .export_copy import copy_lines, copy_possible
+from .export_sql import database_lines, formatted_by_database, time_text
 from .models import Channel, ConsentEvent, PolicyText, PolicyVersion, Receipt, Subject
 
 COLUMNS = (
@@ -67,8 +67,8 @@ def stream_events(session: Session, format: str, filters: ExportFilters,
     def where(stmt):
         return _filtered(stmt, resolved)
 
-    if format in ("csv", "jsonl") and copy_possible(session, where):
-        lines = copy_lines(session, format, where, progress)
+    if format in ("csv", "jsonl") and formatted_by_database(session, where):
+        lines = database_lines(session, format, where, progress)
         return _with_header(lines) if format == "csv" else lines
     rows = _rows(session, resolved, json_as_text=format == "csv")
     writer = {"csv": _csv, "jsonl": _jsonl, "jsonld": _jsonld}[format]
@@ -113,7 +113,7 @@ def _rows(session: Session, resolved: ResolvedFilters, json_as_text: bool) -> It
                      Receipt.__table__.c, PolicyVersion.__table__.c)
     stmt = _filtered(
         select(
-            e.public_id, _time_text(e.occurred_at, connection.dialect.name), s.public_id, e.seq, c.code,
+            e.public_id, time_text(e.occurred_at, connection.dialect.name), s.public_id, e.seq, c.code,
             e.previous_status, e.status, e.event_type, e.basis, e.source, e.actor_type, e.actor_id,
             e.policy_version_id, p.label, r.public_id, r.language, e.prev_hash, e.hash,
             cast(e.evidence, Text), cast(e.trace, Text),
@@ -137,14 +137,6 @@ def _rows(session: Session, resolved: ResolvedFilters, json_as_text: bool) -> It
                    label, locale, sha256, receipt, prev_hash, hash_, json_value(evidence), json_value(trace))
     finally:
         result.close()  # a client that goes away mid-download frees the cursor
-
-
-def _time_text(column, dialect: str):
-    """The UTC time as ``chain.format_time`` writes it, formatted by the database."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-    # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'.
-    return func.replace(cast(column, Text), " ", "T").concat("Z")
 
 
 class _CanonicalJson:

@@ -83,7 +83,7 @@ class CanonicalJsonSince(Base):
     """The first event stored with canonical JSON evidence and trace (one row, migration 0011).
 
     From it on, the stored text is what the export writes, so PostgreSQL can
-    build export lines itself (export_copy.py); events before it were stored
+    build export lines itself (export_sql.py); events before it were stored
     as ``json.dumps`` left them and are made canonical in Python.
     """
 
