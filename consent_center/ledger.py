@@ -8,11 +8,12 @@ caller commits once (or rolls back, and none of it exists).
 from __future__ import annotations
 
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Mapping
 
 from sqlalchemy import and_, bindparam, event, insert, or_, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 
 from . import receipts
 from .chain import event_hash, hashed_fields
@@ -247,6 +248,7 @@ def record_change(
         rows.append(row)
 
     if not events:
+        _expire_held_states(session, subject, states)
         return Recorded(None)
 
     document = receipts.build_document(
@@ -286,15 +288,56 @@ def _write(session: Session, subject: Subject, receipt: Receipt, events: list[Co
         connection.execute(_INSERT_STATE, new_states)
     if moved_states:
         connection.execute(_UPDATE_STATE, moved_states)
+    # Weakly held, as the session holds them: an import of a million contacts
+    # in one transaction must not keep every receipt alive.
+    written = session.info.setdefault(_WRITTEN, weakref.WeakKeyDictionary())
+    plain = session.registry() if isinstance(session, scoped_session) else session
+    transaction = plain.get_nested_transaction() or plain.get_transaction()
     for obj in (receipt, *events):
         make_transient_to_detached(obj)
         session.add(obj)
-    # States of this subject the session already holds were read before the
-    # lock or before this change: the next access reads them again.
+        written[obj] = transaction
+    _expire_held_states(session, subject, states)
+
+
+def _expire_held_states(session: Session, subject: Subject, states: dict[int, _State]) -> None:
+    """States of the subject the session holds were read before the lock, or before this
+    change: the next access reads them again."""
     for channel_id in states:
         held = session.identity_map.get(session.identity_key(ConsentState, (subject.id, channel_id)))
         if held is not None:
             session.expire(held)
+
+
+# The objects written above join the session as stored, not as new: a rollback
+# would leave them there. This listener takes them out again, as a rollback
+# does with what a flush inserted, and reads everything else afresh. Entries
+# of committed transactions stay until their objects die: no later rollback
+# is an ancestor of their transaction, so none takes them out.
+_WRITTEN = "consent_written_objects"  # in Session.info: object -> its innermost transaction
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _written_objects_leave_with_a_rollback(session: Session, previous_transaction) -> None:
+    written = session.info.get(_WRITTEN)
+    if not written:
+        return
+    undone = [obj for obj, transaction in list(written.items()) if _within(transaction, previous_transaction)]
+    if not undone:
+        return
+    for obj in undone:
+        del written[obj]
+        if obj in session:
+            session.expunge(obj)
+    session.expire_all()
+
+
+def _within(transaction, outer) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def record_defaults(

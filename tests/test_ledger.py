@@ -4,6 +4,7 @@ import json
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from consent_center import ledger, receipts
 from consent_center.chain import replay_states, stored_states, verify_chains
@@ -165,3 +166,57 @@ def test_what_the_session_holds_matches_what_the_ledger_wrote(session):
     session.commit()
     assert counts(session) == before
     assert states_of(session, subject)["newsletter"] == ("granted", "consent")
+
+
+def test_a_rolled_back_change_leaves_nothing_in_the_session(session):
+    """The ledger's objects join the session as stored: a rollback, of a savepoint or of the
+    whole transaction, must take them out again, so that the next change can be recorded."""
+    subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+    session.commit()
+    change = dict(source=Source.CUSTOMER_SPACE, actor=Actor("subject", subject.public_id))
+    savepoint = session.begin_nested()
+    undone = record_change(session, subject, {"newsletter": Status.GRANTED}, **change)
+    held = ledger.current_states(session, subject)  # read inside the savepoint
+    savepoint.rollback()
+    assert undone.receipt not in session and all(e not in session for e in undone.events)
+    assert {s.channel.code: s.status for s in held.values()}["newsletter"] == "never_asked"
+    kept = record_change(session, subject, {"sms": Status.WITHDRAWN}, **change)
+    session.rollback()
+    assert kept.receipt not in session
+    again = record_change(session, subject, {"newsletter": Status.GRANTED}, **change)
+    session.commit()
+    assert again.events[0].seq == 5 and counts(session)[2] == 2  # 4 defaults, then this one
+    assert verify_chains(session).ok
+
+
+def test_a_change_that_changes_nothing_still_shows_the_current_states(session):
+    """A state the session held from before another writer's change is read again under the lock."""
+    if session.get_bind().dialect.name == "sqlite":
+        pytest.skip("SQLite: a transaction that has read holds the write lock, so no writer comes between")
+    subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+    session.commit()
+    held = ledger.current_states(session, subject)
+    sms = next(s for s in held.values() if s.channel.code == "sms")
+    assert sms.status == "granted"
+    other = Session(bind=session.get_bind())
+    try:
+        other_subject = other.get(type(subject), subject.id)
+        record_change(other, other_subject, {"sms": Status.WITHDRAWN}, source=Source.API, actor=Actor.system())
+        other.commit()
+    finally:
+        other.close()
+    recorded = record_change(session, subject, {"sms": Status.WITHDRAWN}, source=Source.API, actor=Actor.system())
+    assert recorded.receipt is None and sms.status == "withdrawn"
+
+
+def test_a_released_savepoint_is_undone_with_its_transaction(session):
+    subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+    session.commit()
+    with session.begin_nested():
+        inner = record_change(session, subject, {"newsletter": Status.GRANTED}, source=Source.API,
+                              actor=Actor.system())
+    session.rollback()
+    assert inner.receipt not in session
+    kept = record_change(session, subject, {"newsletter": Status.GRANTED}, source=Source.API, actor=Actor.system())
+    session.commit()
+    assert kept.receipt in session and kept.events[0].seq == 5

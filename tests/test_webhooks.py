@@ -141,8 +141,7 @@ def test_a_disabled_endpoint_gets_nothing_more(runner, session, receiver):
 
 
 def test_one_message_per_active_endpoint_each_its_own_id(runner, session):
-    """The enqueue is one INSERT … SELECT on PostgreSQL and a read then an INSERT on SQLite:
-    both must leave the same rows."""
+    """Disabled endpoints get nothing; each message has its own uuid, the same payload, pending."""
     first, second = (add_endpoint(session, f"http://127.0.0.1:{free_port()}/hook") for _ in range(2))
     disabled = add_endpoint(session, f"http://127.0.0.1:{free_port()}/hook")
     session.commit()
