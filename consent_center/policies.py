@@ -19,11 +19,13 @@ class PolicyError(ValueError):
     """A policy version cannot be published as asked."""
 
 
+# The version in force: the latest effective, the last published among equals.
+_IN_FORCE_ORDER = (PolicyVersion.effective_at.desc(), PolicyVersion.id.desc())
 _IN_FORCE = (
     select(PolicyVersion)
     .options(joinedload(PolicyVersion.texts))
     .where(PolicyVersion.effective_at <= bindparam("at"))
-    .order_by(PolicyVersion.effective_at.desc(), PolicyVersion.id.desc())
+    .order_by(*_IN_FORCE_ORDER)
     .limit(1)
 )
 
@@ -31,7 +33,7 @@ _IN_FORCE = (
 def in_force_id(at: BindParameter):
     """The id of the version in force at ``at``, as a scalar subquery (the ledger's one read)."""
     return (select(PolicyVersion.id).where(PolicyVersion.effective_at <= at)
-            .order_by(PolicyVersion.effective_at.desc(), PolicyVersion.id.desc()).limit(1).scalar_subquery())
+            .order_by(*_IN_FORCE_ORDER).limit(1).scalar_subquery())
 
 
 def text_shown_id(version_id, locale: BindParameter):

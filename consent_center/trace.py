@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import lru_cache
 
 from flask import Request
 
 
-@lru_cache(maxsize=4096)  # a pure function of the address, on every change
 def minimised_ip(address: str | None) -> str | None:
     if not address:
         return None

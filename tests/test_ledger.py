@@ -10,6 +10,7 @@ from consent_center import ledger, receipts
 from consent_center.chain import replay_states, stored_states, verify_chains
 from consent_center.ledger import Actor, LedgerError, record_change
 from consent_center.models import (ConsentEvent, ConsentState, Receipt, Source, Status)
+from consent_center.signals import consent_recorded
 from consent_center.subjects import create_subject
 
 
@@ -82,18 +83,26 @@ def test_unknown_channel_or_status_is_refused_and_writes_nothing(session):
     assert counts(session) == before
 
 
-def test_a_failure_halfway_leaves_no_partial_write(client, auth, customer, session, monkeypatch):
+@pytest.mark.parametrize("failing", ["receipt", "after the writes"])
+def test_a_failure_halfway_leaves_no_partial_write(client, auth, customer, session, monkeypatch, failing):
     auth.login(customer.email)
     before = counts(session)
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    # The events are built; the receipt fails: nothing of the change may remain.
-    monkeypatch.setattr(receipts, "build_document", explode)
+    # The events are built and the receipt fails, or the receipt, events and
+    # states are written and what follows them fails: nothing may remain.
+    if failing == "receipt":
+        monkeypatch.setattr(receipts, "build_document", explode)
+    else:
+        consent_recorded.connect(explode)
     from .conftest import account_by_email, form_post
-    with pytest.raises(RuntimeError):
-        form_post(client, "/space/preferences", {"active": ["email"]})
+    try:
+        with pytest.raises(RuntimeError):
+            form_post(client, "/space/preferences", {"active": ["email"]})
+    finally:
+        consent_recorded.disconnect(explode)
     session.rollback()
     assert counts(session) == before
     subject = account_by_email(session, "camille@example.com").subject

@@ -11,23 +11,51 @@ def python_files():
     return [p for p in PACKAGE.rglob("*.py")]
 
 
+def _ledger_table(node, aliases: set[str]) -> bool:
+    """``ConsentEvent``, ``ConsentState``, their ``__table__``, or a name bound to one of those."""
+    if isinstance(node, ast.Name):
+        return node.id in LEDGER_MODELS or node.id in aliases
+    return (isinstance(node, ast.Attribute) and node.attr == "__table__"
+            and isinstance(node.value, ast.Name) and node.value.id in LEDGER_MODELS)
+
+
+def ledger_writes(tree) -> list[str]:
+    """The constructions of, and INSERT/UPDATE/DELETE statements on, events and states in ``tree``."""
+    aliases = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:  # x = T, and x, y = T, U
+                pairs = (zip(target.elts, node.value.elts) if isinstance(target, ast.Tuple)
+                         and isinstance(node.value, ast.Tuple) else [(target, node.value)])
+                aliases |= {name.id for name, value in pairs
+                            if isinstance(name, ast.Name) and _ledger_table(value, set())}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name in LEDGER_MODELS:
+                found.append(f"{node.lineno} constructs {name}")
+            if name in {"insert", "update", "delete"} and node.args and _ledger_table(node.args[0], aliases):
+                found.append(f"{node.lineno} {name}({ast.unparse(node.args[0])})")
+    return found
+
+
+def test_the_check_sees_core_statements_through_a_table_or_an_alias():
+    tree = ast.parse("_e = ConsentEvent.__table__\ninsert(_e)\nupdate(ConsentState.__table__)\n"
+                     "delete(ConsentEvent)\nselect(_e)\ninsert(Receipt.__table__)\n"
+                     "_r, _st = Receipt.__table__, ConsentState.__table__\nupdate(_st)\ninsert(_r)\n")
+    assert ledger_writes(tree) == ["2 insert(_e)", "3 update(ConsentState.__table__)", "4 delete(ConsentEvent)",
+                                   "8 update(_st)"]
+
+
 def test_only_the_ledger_constructs_or_writes_events_and_states():
     offenders = []
     for path in python_files():
         if path.name == "ledger.py" and path.parent == PACKAGE:
             continue
         tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                func = node.func
-                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-                if name in LEDGER_MODELS:
-                    offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno} constructs {name}")
-                if name in {"insert", "update", "delete"} and node.args:
-                    arg = node.args[0]
-                    target = arg.id if isinstance(arg, ast.Name) else getattr(arg, "attr", "")
-                    if target in LEDGER_MODELS:
-                        offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {name}({target})")
+        offenders += [f"{path.relative_to(PACKAGE)}:{found}" for found in ledger_writes(tree)]
         text = path.read_text()
         for table in ("consent_events", "consent_states"):
             if re.search(rf"(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+{table}\b", text, re.I):
