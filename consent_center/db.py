@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, MetaData, Text, TypeDecorator, cast, func
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -35,6 +35,19 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def isoformat_sql(column, dialect: str):
+    """A UTCDateTime column as ``datetime.isoformat()`` writes its value, formatted by the database.
+
+    That is ``YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00``: no fraction at a whole
+    second. NULL stays NULL (``||``, not ``concat()``).
+    """
+    if dialect == "postgresql":
+        text = func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US', type_=Text)
+    else:  # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'
+        text = func.replace(cast(column, Text), " ", "T", type_=Text)
+    return func.replace(text, ".000000", "", type_=Text).concat("+00:00")
 
 
 class Base(DeclarativeBase):

@@ -7,9 +7,11 @@ from freezegun import freeze_time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consent_center.channels import create_channel
 from consent_center.checks import fast_normalise
 from consent_center.ledger import Actor, record_change
 from consent_center.models import Source
+from consent_center.policies import publish_policy
 from consent_center.subjects import normalise_email
 
 from .api_fixtures import assert_matches_spec, assert_problem, db_counts
@@ -141,6 +143,47 @@ def test_bulk_answers_in_input_order_with_duplicates_and_invalid_addresses(app, 
                           "subject": None, "invalid": True}
     assert results[1]["subject"] == lea.public_id
     assert_matches_spec(app, body, "BulkCheckResult")
+
+
+@pytest.mark.parametrize("by", ["emails", "subjects"])
+def test_each_bulk_answer_is_the_single_checks_answer(app, api, session, make_subject, by):
+    """Bulk answers are written as text from templates, their times by the database: held
+    here to the single check's, for a time at a whole second and not, a label JSON must
+    escape, no policy version, a channel with no state, and unknown contacts."""
+    with freeze_time("2026-03-01T09:00:00Z"):
+        lea = make_subject("lea@example.com")
+        grant(session, lea, "newsletter")  # no policy version in force yet
+    label = 'v2 "\u00e9t\u00e9" \\ \u2028 \t'
+    publish_policy(session, label, {"en": "Policy two"},
+                   effective_at=datetime(2026, 3, 2, tzinfo=timezone.utc))
+    session.commit()
+    with freeze_time("2026-03-03T09:00:00.250001Z"):
+        tom = make_subject("tom@example.com")
+        grant(session, tom, "newsletter", "withdrawn")
+    with freeze_time("2026-03-04T09:00:00.5Z"):
+        ann = make_subject("zo\u00e9@exampl\u00e9.com")
+        grant(session, ann, "newsletter")
+    with freeze_time("2026-03-05T09:00:00Z"):
+        create_channel(session, code="phone", names={"en": "Phone"}, purposes={"en": "Calls"},
+                       default_status="never_asked", default_basis="consent", validity_months=None)
+        session.commit()
+    subjects = [lea, tom, ann]
+    if by == "emails":
+        asked = [s.email for s in subjects] + ["nobody@example.com", "Lea@Example.com"]
+    else:
+        asked = [s.public_id for s in subjects] + ["zz"]
+    for channel in ("newsletter", "phone"):
+        bulk = api.post("/check", json={"channel": channel, by: asked})
+        assert bulk.status_code == 200
+        single = [api.get("/check", query_string={"channel": channel, by[:-1]: one}).get_json() for one in asked]
+        assert bulk.get_json() == {"channel": channel, "results": single}
+        assert_matches_spec(app, bulk.get_json(), "BulkCheckResult")
+    times = [answer["changed_at"] for answer in single[:3]]
+    assert times == [None] * 3  # on the new channel
+    newsletter = api.post("/check", json={"channel": "newsletter", by: asked}).get_json()["results"]
+    assert [a["changed_at"] for a in newsletter[:3]] == [
+        "2026-03-01T09:00:00+00:00", "2026-03-03T09:00:00.250001+00:00", "2026-03-04T09:00:00.500000+00:00"]
+    assert [a["policy_version"] for a in newsletter[:3]] == [None, label.strip(), label.strip()]
 
 
 @pytest.mark.parametrize("by", ["emails", "subjects"])

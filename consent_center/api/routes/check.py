@@ -1,13 +1,15 @@
 """May we contact them? The consent check, for one contact or a whole list."""
 from __future__ import annotations
 
-from flask import current_app
+import json
+
+from flask import Response, current_app
 
 from ... import checks
 from ...clock import utcnow
 from ...extensions import quick_read
 from .. import schemas
-from ..endpoints import endpoint
+from ..endpoints import JSON_MEDIA_TYPE, endpoint
 from ..problems import Problem
 from .common import channel_or_422, field_problem
 
@@ -52,5 +54,6 @@ def check_many(caller, body):
         if body["answer"] == "allowed":
             return {"channel": body["channel"],
                     "allowed": checks.allowed_many(connection, channel_pk, asked_by, asked)}
-        results = checks.check_many(connection, body["channel"], channel_pk, asked_by, asked)
-    return {"channel": body["channel"], "results": results}
+        results = checks.check_many_json(connection, body["channel"], channel_pk, asked_by, asked)
+    return Response(f'{{"channel":{json.dumps(body["channel"], ensure_ascii=False)},"results":{results}}}',
+                    mimetype=JSON_MEDIA_TYPE)
