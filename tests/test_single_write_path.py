@@ -44,15 +44,16 @@ def ledger_writes(tree) -> list[str]:
 def test_the_check_sees_core_statements_through_a_table_or_an_alias():
     tree = ast.parse("_e = ConsentEvent.__table__\ninsert(_e)\nupdate(ConsentState.__table__)\n"
                      "delete(ConsentEvent)\nselect(_e)\ninsert(Receipt.__table__)\n"
-                     "_r, _st = Receipt.__table__, ConsentState.__table__\nupdate(_st)\ninsert(_r)\n")
+                     "_r, _st = Receipt.__table__, ConsentState.__table__\nupdate(_st)\ninsert(_r)\n"
+                     "postgresql.insert(_st)\n")
     assert ledger_writes(tree) == ["2 insert(_e)", "3 update(ConsentState.__table__)", "4 delete(ConsentEvent)",
-                                   "8 update(_st)"]
+                                   "8 update(_st)", "10 insert(_st)"]
 
 
 def test_only_the_ledger_constructs_or_writes_events_and_states():
     offenders = []
     for path in python_files():
-        if path.name == "ledger.py" and path.parent == PACKAGE:
+        if path.parent == PACKAGE / "ledger":
             continue
         tree = ast.parse(path.read_text())
         offenders += [f"{path.relative_to(PACKAGE)}:{found}" for found in ledger_writes(tree)]

@@ -8,20 +8,20 @@ caller commits once (or rolls back, and none of it exists).
 from __future__ import annotations
 
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from sqlalchemy import and_, bindparam, event, insert, or_, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
+from sqlalchemy import and_, bindparam, event, or_, select
+from sqlalchemy.orm import Session
 
-from . import receipts
-from .chain import event_hash, hashed_fields
-from .clock import utcnow
-from .models import Channel, ConsentEvent, ConsentState, PolicyText, PolicyVersion, Receipt, Subject
-from .models.vocabulary import ActorType, Basis, EventType, Source, Status
-from .policies import in_force_id, text_shown_id
-from .signals import consent_recorded
+from .. import receipts
+from ..chain import event_hash, hashed_fields
+from ..clock import utcnow
+from ..models import Channel, ConsentEvent, ConsentState, PolicyText, PolicyVersion, Receipt, Subject
+from ..models.vocabulary import ActorType, Basis, EventType, Source, Status
+from ..policies import in_force_id, text_shown_id
+from ..signals import consent_recorded
+from .writes import expire_held_states, write
 
 
 class LedgerError(ValueError):
@@ -73,7 +73,6 @@ _SUBJECT_FOR_CHANGE = select(Subject).where(Subject.public_id == bindparam("publ
 _SUBJECT_FOR_CHANGE_LOCKED = _SUBJECT_FOR_CHANGE.with_for_update()
 _events = ConsentEvent.__table__
 _states = ConsentState.__table__
-_receipts = Receipt.__table__
 _AT = bindparam("now")
 _POLICY_ID = in_force_id(_AT)
 # One query under the subject's lock: the channels asked for; every state of
@@ -88,13 +87,6 @@ _BEFORE_CHANGE = (
     .outerjoin(PolicyText, PolicyText.id == text_shown_id(_POLICY_ID, bindparam("locale")))
     .where(or_(Channel.code.in_(bindparam("codes", expanding=True)), _states.c.subject_id.is_not(None)))
 )
-# The writes are Core statements: the ORM's unit of work (sorting, cascades,
-# per-object bookkeeping) cost more than the INSERTs themselves.
-_INSERT_RECEIPT = insert(_receipts).returning(_receipts.c.id)
-_INSERT_EVENTS = insert(_events).returning(_events.c.id, sort_by_parameter_order=True)
-_INSERT_STATE = insert(_states)
-_UPDATE_STATE = update(_states).where(
-    _states.c.subject_id == bindparam("key_subject_id"), _states.c.channel_id == bindparam("key_channel_id"))
 
 
 _LOCKED = "consent_locked_subjects"  # in Session.info: ids locked by this transaction
@@ -248,7 +240,7 @@ def record_change(
         rows.append(row)
 
     if not events:
-        _expire_held_states(session, subject, states)
+        expire_held_states(session, subject, states)
         return Recorded(None)
 
     document = receipts.build_document(
@@ -259,85 +251,10 @@ def record_change(
     serialised = receipts.serialise(document)
     receipt = Receipt(public_id=receipt_public_id, subject_id=subject.id, issued_at=now, document=serialised,
                       jws=receipts.sign(serialised), language=document["language"])
-    _write(session, subject, receipt, events, rows, states)
+    write(session, subject, receipt, events, rows, states)
     consent_recorded.send(session, subject=subject, receipt=receipt, events=events)
     return Recorded(receipt, events)
 
-
-def _write(session: Session, subject: Subject, receipt: Receipt, events: list[ConsentEvent],
-           rows: list[dict], states: dict[int, _State]) -> None:
-    """Insert the receipt and events, move the states; the objects join the session as stored."""
-    connection = session.connection()
-    receipt.id = connection.execute(_INSERT_RECEIPT, {
-        "public_id": receipt.public_id, "subject_id": receipt.subject_id, "issued_at": receipt.issued_at,
-        "document": receipt.document, "jws": receipt.jws, "language": receipt.language,
-    }).scalar_one()
-    for row in rows:
-        row["receipt_id"] = receipt.id
-    ids = connection.execute(_INSERT_EVENTS, rows).scalars().all()
-    new_states, moved_states = [], []
-    for event, event_id in zip(events, ids):
-        event.id, event.receipt_id, event.receipt = event_id, receipt.id, receipt
-        values = {"status": event.status, "basis": event.basis, "event_id": event_id,
-                  "policy_version_id": event.policy_version_id, "changed_at": event.occurred_at}
-        if event.channel_id in states:
-            moved_states.append({"key_subject_id": subject.id, "key_channel_id": event.channel_id, **values})
-        else:
-            new_states.append({"subject_id": subject.id, "channel_id": event.channel_id, **values})
-    if new_states:
-        connection.execute(_INSERT_STATE, new_states)
-    if moved_states:
-        connection.execute(_UPDATE_STATE, moved_states)
-    # Weakly held, as the session holds them: an import of a million contacts
-    # in one transaction must not keep every receipt alive.
-    written = session.info.setdefault(_WRITTEN, weakref.WeakKeyDictionary())
-    plain = session.registry() if isinstance(session, scoped_session) else session
-    transaction = plain.get_nested_transaction() or plain.get_transaction()
-    for obj in (receipt, *events):
-        make_transient_to_detached(obj)
-        session.add(obj)
-        written[obj] = transaction
-    _expire_held_states(session, subject, states)
-
-
-def _expire_held_states(session: Session, subject: Subject, states: dict[int, _State]) -> None:
-    """States of the subject the session holds were read before the lock, or before this
-    change: the next access reads them again."""
-    for channel_id in states:
-        held = session.identity_map.get(session.identity_key(ConsentState, (subject.id, channel_id)))
-        if held is not None:
-            session.expire(held)
-
-
-# The objects written above join the session as stored, not as new: a rollback
-# would leave them there. This listener takes them out again, as a rollback
-# does with what a flush inserted, and reads everything else afresh. Entries
-# of committed transactions stay until their objects die: no later rollback
-# is an ancestor of their transaction, so none takes them out.
-_WRITTEN = "consent_written_objects"  # in Session.info: object -> its innermost transaction
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _written_objects_leave_with_a_rollback(session: Session, previous_transaction) -> None:
-    written = session.info.get(_WRITTEN)
-    if not written:
-        return
-    undone = [obj for obj, transaction in list(written.items()) if _within(transaction, previous_transaction)]
-    if not undone:
-        return
-    for obj in undone:
-        del written[obj]
-        if obj in session:
-            session.expunge(obj)
-    session.expire_all()
-
-
-def _within(transaction, outer) -> bool:
-    while transaction is not None:
-        if transaction is outer:
-            return True
-        transaction = transaction.parent
-    return False
 
 
 def record_defaults(
