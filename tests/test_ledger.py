@@ -229,3 +229,27 @@ def test_a_released_savepoint_is_undone_with_its_transaction(session):
     kept = record_change(session, subject, {"newsletter": Status.GRANTED}, source=Source.API, actor=Actor.system())
     session.commit()
     assert kept.receipt in session and kept.events[0].seq == 5
+
+
+def test_one_change_moves_a_state_and_starts_another(session):
+    """A channel added after the subject has no state: one change then both moves a state and
+    starts one (on PostgreSQL, both in the one statement that writes the change)."""
+    from consent_center.channels import create_channel
+
+    subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+    create_channel(session, code="phone", names={"en": "Phone"}, purposes={"en": "Calls"},
+                   default_status="never_asked", default_basis="consent", validity_months=None)
+    session.commit()
+    assert "phone" not in states_of(session, subject)
+    recorded = record_change(session, subject, {"phone": Status.GRANTED, "sms": Status.WITHDRAWN},
+                             source=Source.API, actor=Actor.system())
+    session.commit()
+    session.expire_all()
+    stored = ledger.current_states(session, subject)
+    by_channel = {event.channel.code: event for event in recorded.events}
+    for code, status in (("phone", "granted"), ("sms", "withdrawn")):
+        state = next(s for s in stored.values() if s.channel.code == code)
+        assert (state.status, state.event_id) == (status, by_channel[code].id)
+        assert session.get(ConsentEvent, by_channel[code].id).channel.code == code
+    assert replay_states(session) == stored_states(session)
+    assert verify_chains(session).ok
