@@ -300,14 +300,16 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     Each answer is the single check's (``_answer``), written as text from
     templates: building and encoding 100,000 dicts was most of a bulk
     check's time. Free text is escaped as json.dumps escapes it; the
-    vocabulary codes and the time (formatted by the database) need no escaping. An e-mail address that is not valid is answered
-    ``unknown`` with ``"invalid": true`` rather than failing the other 99,999.
+    vocabulary codes and the time (formatted by the database) need no
+    escaping. An e-mail address that is not valid is answered ``unknown``
+    with ``"invalid": true`` rather than failing the other 99,999.
     """
     keys, wanted = _lookup_keys(asked_by, asked)
     cutoff = reconsent_cutoff(connection, channel_pk, utcnow())
-    head = f'{{"allowed":%s,"channel":{_quote(channel)},"status":"%s",'
-    unknown = head % ("false", UNKNOWN) + '"basis":null,"policy_version":null,"changed_at":null'
-    never_asked = head % ("false", _NEVER_ASKED) + '"basis":null,"policy_version":null,"changed_at":null'
+    quoted_channel = _quote(channel)
+    nothing = '"basis":null,"policy_version":null,"changed_at":null'
+    unknown = f'{{"allowed":false,"channel":{quoted_channel},"status":"{UNKNOWN}",{nothing}'
+    never_asked = f'{{"allowed":false,"channel":{quoted_channel},"status":"{_NEVER_ASKED}",{nothing}'
     labels: dict[str | None, str] = {None: "null"}
     by_email = asked_by == "email"
     # One answer per distinct contact found, shared by its duplicates. The rows
@@ -320,8 +322,9 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
         else:
             status = _status(status, basis, stale)
             quoted_label = labels.get(label) or labels.setdefault(label, _quote(label))
-            text = (head % ("true" if status in _ALLOWED else "false", status)
-                    + f'"basis":"{basis}","policy_version":{quoted_label},"changed_at":"{changed_at}"')
+            allowed = "true" if status in _ALLOWED else "false"
+            text = (f'{{"allowed":{allowed},"channel":{quoted_channel},"status":"{status}","basis":"{basis}",'
+                    f'"policy_version":{quoted_label},"changed_at":"{changed_at}"')
         answers[key] = (f'{text},"email":{_quote(key)},"subject":{_quote(public_id)}}}' if by_email
                         else f'{text},"subject":{_quote(key)}}}')
     results = []

@@ -45,7 +45,8 @@ def isoformat_sql(column, dialect: str):
     """
     if dialect == "postgresql":
         text = func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US', type_=Text)
-    else:  # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'
+    else:  # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy's DATETIME storage format, which
+        # comparisons with bound times as text rely on too): a custom storage_format would break both.
         text = func.replace(cast(column, Text), " ", "T", type_=Text)
     return func.replace(text, ".000000", "", type_=Text).concat("+00:00")
 

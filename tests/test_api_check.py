@@ -207,6 +207,18 @@ def test_bulk_allowed_answer_is_the_allowed_of_the_full_answer(app, api, session
     assert_matches_spec(app, body, "BulkCheckResult")
 
 
+def test_a_lone_surrogate_in_a_bulk_body_is_a_400_and_a_pair_is_text(api):
+    body = '{"channel": "email", "emails": ["a@example.com", "\\ud800@example.com"]}'
+    response = api.client.post("/api/v1/check", data=body,
+                               headers={"Authorization": f"Bearer {api.key}", "Content-Type": "application/json"})
+    assert "surrogate" in assert_problem(response, 400, "malformed-request")["detail"]
+    paired = '{"channel": "email", "emails": ["\\ud83d\\ude00@example.com", "\\\\ud800@example.com"]}'
+    response = api.client.post("/api/v1/check", data=paired,
+                               headers={"Authorization": f"Bearer {api.key}", "Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert [r["email"] for r in response.get_json()["results"]] == ["\U0001f600@example.com", "\\ud800@example.com"]
+
+
 def test_bulk_answer_must_be_full_or_allowed(api):
     response = api.post("/check", json={"channel": "email", "emails": ["a@example.com"], "answer": "yes"})
     assert_problem(response, 422)

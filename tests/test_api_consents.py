@@ -106,6 +106,7 @@ def test_occurred_at_in_the_future_is_refused(api, session, make_subject):
     ("[1, 2]", "application/json", 422),
     ('{"channel": NaN}', "application/json", 400),
     ("\xff\xfe", "application/json", 400),
+    ('{"channel": "\\udc00sms", "status": "granted", "source": "api"}', "application/json", 400),
     ("channel=sms", "application/x-www-form-urlencoded", 415),
     ('{"channel": "sms"}', "text/plain", 415),
 ])

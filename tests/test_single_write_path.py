@@ -5,6 +5,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "consent_center"
 LEDGER_MODELS = ("ConsentEvent", "ConsentState")
+# The ledger: record_change (``__init__``) and the statements it writes with (``writes``).
+LEDGER = (PACKAGE / "ledger" / "__init__.py", PACKAGE / "ledger" / "writes.py")
 
 
 def python_files():
@@ -53,7 +55,7 @@ def test_the_check_sees_core_statements_through_a_table_or_an_alias():
 def test_only_the_ledger_constructs_or_writes_events_and_states():
     offenders = []
     for path in python_files():
-        if path.parent == PACKAGE / "ledger":
+        if path in LEDGER:
             continue
         tree = ast.parse(path.read_text())
         offenders += [f"{path.relative_to(PACKAGE)}:{found}" for found in ledger_writes(tree)]
@@ -62,6 +64,38 @@ def test_only_the_ledger_constructs_or_writes_events_and_states():
             if re.search(rf"(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+{table}\b", text, re.I):
                 if path.parent.name != "migrations":
                     offenders.append(f"{path.relative_to(PACKAGE)} writes {table} in raw SQL")
+    assert offenders == []
+
+
+def imports_of_ledger_writes(tree) -> list[str]:
+    """Imports of the ledger's write statements (``ledger.writes``, however spelled)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            names = {alias.name for alias in node.names}
+            if module.endswith("ledger.writes") or module == "writes" and node.level == 1 \
+                    or module.endswith("ledger") and "writes" in names:
+                found.append(f"{node.lineno} from {'.' * node.level}{module} import {', '.join(sorted(names))}")
+        elif isinstance(node, ast.Import):
+            found += [f"{node.lineno} import {a.name}" for a in node.names if a.name.endswith("ledger.writes")]
+    return found
+
+
+def test_the_check_sees_imports_of_the_write_statements():
+    tree = ast.parse("from .ledger.writes import write\nfrom ..ledger import writes\nfrom .writes import write\n"
+                     "import consent_center.ledger.writes\nfrom .ledger import record_change\n")
+    assert imports_of_ledger_writes(tree) == ["1 from .ledger.writes import write", "2 from ..ledger import writes",
+                                              "3 from .writes import write", "4 import consent_center.ledger.writes"]
+
+
+def test_only_record_change_uses_the_write_statements():
+    """``ledger.writes.write`` skips the lock, the chain and the receipt: only the ledger's own code calls it."""
+    offenders = []
+    for path in python_files():
+        if path == LEDGER[0]:
+            continue
+        offenders += [f"{path.relative_to(PACKAGE)}:{found}" for found in imports_of_ledger_writes(ast.parse(path.read_text()))]
     assert offenders == []
 
 

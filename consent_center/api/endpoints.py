@@ -155,6 +155,19 @@ def _no_constants(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+# JSON may escape half of a UTF-16 pair alone; Python decodes it to a string no
+# encoder, database or answer can carry. Only a body with such an escape is looked at.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _holds_lone_surrogate(data) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def load_body(schema: Schema) -> dict:
     """Load the JSON body with ``schema``: 415, 400 or 422 problems otherwise."""
     if not request.is_json:
@@ -165,6 +178,9 @@ def load_body(schema: Schema) -> dict:
         data = json.loads(raw, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise Problem("malformed-request", f"The body is not valid JSON: {exc}.") from None
+    if _SURROGATE_ESCAPE.search(raw) and _holds_lone_surrogate(data):
+        raise Problem("malformed-request", "The body holds a lone UTF-16 surrogate (an unpaired \\uD800-\\uDFFF "
+                                           "escape): that is not text.")
     if not isinstance(data, dict):
         raise Problem("validation-error", "The body must be a JSON object.",
                       errors=[{"pointer": "", "detail": "Not a JSON object."}])

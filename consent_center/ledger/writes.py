@@ -53,7 +53,9 @@ def _pg_write(count: int):
     rows = (union_all(*selects) if count > 1 else selects[0]).subquery("v")
     events = insert(_events).from_select(
         [*_EVENT_COLUMNS, "receipt_id"],
-        select(*(rows.c[name] for name in _EVENT_COLUMNS), receipt.c.id).select_from(rows.join(receipt, true())),
+        # Ids in seq order, as the chain's verification reads them: the order is the SELECT's.
+        select(*(rows.c[name] for name in _EVENT_COLUMNS), receipt.c.id).select_from(rows.join(receipt, true()))
+        .order_by(rows.c.seq),
     ).returning(_events.c.id, _events.c.channel_id, _events.c.occurred_at,
                 *(_events.c[name] for name in _STATE_FROM_EVENT)).cte("e")
     upsert = postgresql.insert(_states).from_select(
