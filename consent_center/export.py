@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import operator
+from contextlib import closing
 from typing import Callable, Iterator
 
 from flask import current_app
@@ -53,12 +54,14 @@ def download_name(format: str) -> str:
 
 
 def stream_events(session: Session, format: str, filters: ExportFilters,
-                  progress: Callable[[int], None] | None = None) -> Iterator[str]:
-    """Return the export of the events ``filters`` select, as text chunks.
+                  progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """Return the export of the events ``filters`` select, as chunks of UTF-8.
 
     Checks the format and the filters first (FilterError before any
     output), then returns a generator to hand to a streamed response or
-    write to a file. ``progress(n)`` is called as rows go out.
+    write to a file. ``progress(n)`` is called as rows go out. Bytes, not
+    text: the lines the database formats come as bytes, and decoding them
+    only to encode them again for the socket cost a tenth of the export.
     """
     format = parse_format(format)
     resolved = filters.resolve(session)
@@ -72,7 +75,13 @@ def stream_events(session: Session, format: str, filters: ExportFilters,
         return _with_header(lines) if format == "csv" else lines
     rows = _rows(session, resolved, json_as_text=format == "csv")
     writer = {"csv": _csv, "jsonl": _jsonl, "jsonld": _jsonld}[format]
-    return writer(rows, progress)
+    return _encoded(writer(rows, progress))
+
+
+def _encoded(chunks: Iterator[str]) -> Iterator[bytes]:
+    with closing(chunks):  # closed with this generator: a download given up ends the query
+        for chunk in chunks:
+            yield chunk.encode("utf-8")
 
 
 def count_events(session: Session, filters: ExportFilters) -> int:
@@ -205,8 +214,8 @@ def _csv_header() -> str:
     return header.getvalue()
 
 
-def _with_header(lines: Iterator[str]) -> Iterator[str]:
-    yield _csv_header()
+def _with_header(lines: Iterator[bytes]) -> Iterator[bytes]:
+    yield _csv_header().encode("utf-8")
     yield from lines
 
 

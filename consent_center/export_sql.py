@@ -15,10 +15,12 @@ events takes the Python way.
 """
 from __future__ import annotations
 
+import codecs
+
 from typing import Callable, Iterator
 
 from flask import current_app
-from sqlalchemy import Text, and_, case, cast, func, literal, select, type_coerce
+from sqlalchemy import LargeBinary, Text, and_, case, cast, func, literal, select, type_coerce
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, aliased
 
@@ -55,15 +57,15 @@ def formatted_by_database(session: Session, where: Callable) -> bool:
 
 
 def database_lines(session: Session, format: str, where: Callable,
-                   progress: Callable[[int], None]) -> Iterator[str]:
-    """Yield, as text chunks, the lines of the events ``where`` selects, in id order (CSV without header)."""
+                   progress: Callable[[int], None]) -> Iterator[bytes]:
+    """Yield, as chunks of UTF-8, the lines of the events ``where`` selects, in id order (CSV without header)."""
     if session.get_bind().dialect.name == "postgresql":
         return _copy_lines(session, format, where, progress)
     return _printf_lines(session, format, where, progress)
 
 
 def _copy_lines(session: Session, format: str, where: Callable,
-                progress: Callable[[int], None]) -> Iterator[str]:
+                progress: Callable[[int], None]) -> Iterator[bytes]:
     fields = _fields("postgresql")
     if format == "csv":
         columns, options, end = [_csv_value(value, kind) for _, value, kind in fields], _CSV, b"\r\n"
@@ -74,7 +76,9 @@ def _copy_lines(session: Session, format: str, where: Callable,
     connection = session.connection()
     compiled = stmt.compile(dialect=connection.dialect)
     driver = connection.connection.driver_connection
+    # COPY writes in the connection's encoding: passed on as they are in UTF-8, else recoded.
     encoding = driver.info.encoding
+    recode = codecs.lookup(encoding).name != "utf-8"
     # Closed before its end (a client gone), the COPY is cancelled and the
     # transaction left aborted: the request's or command's rollback ends it.
     with driver.cursor() as cursor, cursor.copy(f"COPY ({compiled}) TO STDOUT {options}", compiled.params) as copy:
@@ -82,20 +86,22 @@ def _copy_lines(session: Session, format: str, where: Callable,
         for row in copy:  # one row each, ending with COPY's LF
             batch.append(_unwrapped(row) if row[0] == 1 and format != "csv" else row[:-1])
             if len(batch) == BATCH:
-                yield (end.join(batch) + end).decode(encoding)
+                chunk = end.join(batch) + end
+                yield chunk.decode(encoding).encode("utf-8") if recode else chunk
                 progress(len(batch))
                 batch = []
         if batch:
-            yield (end.join(batch) + end).decode(encoding)
+            chunk = end.join(batch) + end
+            yield chunk.decode(encoding).encode("utf-8") if recode else chunk
             progress(len(batch))
 
 
 def _printf_lines(session: Session, format: str, where: Callable,
-                  progress: Callable[[int], None]) -> Iterator[str]:
+                  progress: Callable[[int], None]) -> Iterator[bytes]:
     fields = _fields("sqlite")
     if format == "csv":
         line = func.printf(",".join("%s" for _ in fields), *(_csv_text(value, kind) for _, value, kind in fields))
-        end = "\r\n"
+        end = b"\r\n"
     else:
         ordered = sorted(fields, key=lambda field: field[0])
         # A SET column's quotes are in the template: no function call for it.
@@ -103,11 +109,12 @@ def _printf_lines(session: Session, format: str, where: Callable,
                                   for name, _, kind in ordered) + "}"
         line = func.printf(template, *(value if kind == SET else _json_text(value, kind)
                                        for _, value, kind in ordered))
-        end = "\n"
+        end = b"\n"
     default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
-    stmt = where(select(line).select_from(_joins(default_locale, "sqlite"))).order_by(ConsentEvent.id)
+    # As a BLOB: sqlite3 hands over the UTF-8 as bytes, where text would be decoded.
+    stmt = where(select(cast(line, LargeBinary)).select_from(_joins(default_locale, "sqlite"))).order_by(ConsentEvent.id)
     result = session.connection().execute(stmt)
-    cursor = result.cursor  # one text column that needs no processing: straight from sqlite3
+    cursor = result.cursor  # one column that needs no processing: straight from sqlite3
     try:
         while rows := cursor.fetchmany(BATCH):
             yield end.join([row[0] for row in rows]) + end

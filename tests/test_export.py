@@ -48,7 +48,7 @@ def ledger(session):
 
 
 def export_text(session, format, **filters) -> str:
-    return "".join(stream_events(session, format, ExportFilters.parse(filters)))
+    return b"".join(stream_events(session, format, ExportFilters.parse(filters))).decode("utf-8")
 
 
 def csv_rows(text):
@@ -269,7 +269,7 @@ def test_memory_stays_flat_over_200000_events(session):
     try:
         lines = size = 0
         for chunk in stream_events(session, "csv", ExportFilters()):
-            lines += chunk.count("\r\n")
+            lines += chunk.count(b"\r\n")
             size += len(chunk)
         _, peak = tracemalloc.get_traced_memory()
     finally:

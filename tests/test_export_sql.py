@@ -55,7 +55,7 @@ numbers = count()
 
 
 def exported(session, format: str, **filters) -> str:
-    return "".join(stream_events(session, format, ExportFilters.parse(filters)))
+    return b"".join(stream_events(session, format, ExportFilters.parse(filters))).decode("utf-8")
 
 
 def everything(stmt):
@@ -145,3 +145,21 @@ def test_events_stored_before_canonical_json_are_made_canonical_by_python(sessio
 
 def test_a_new_database_stores_every_event_canonically(session):
     assert session.scalar(select(CanonicalJsonSince.first_event_id)) == 1
+
+
+def test_copy_in_another_client_encoding_still_gives_utf8(session):
+    """COPY writes in the connection's encoding: in UTF-8 the bytes pass as they are, in another
+    encoding they are recoded, so the export is UTF-8 whatever the connection says."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: the client encoding is COPY's; SQLite's text is always UTF-8")
+    publish_policy(session, "\u00e9t\u00e9 2026", {"fr": "Politique"})
+    subject = create_subject(session, actor=Actor.system(), email="zoe@example.com", locale="fr")
+    record_change(session, subject, {"newsletter": "granted"}, source=Source.API,
+                  actor=Actor(ActorType.ACCOUNT, "Zo\u00e9"))
+    session.flush()
+    in_utf8 = {format: exported(session, format) for format in ("csv", "jsonl")}
+    assert "\u00e9t\u00e9 2026" in in_utf8["csv"] and "Zo\u00e9" in in_utf8["jsonl"]
+    session.execute(text("SET LOCAL client_encoding = 'LATIN1'"))
+    assert session.connection().connection.driver_connection.info.encoding != "utf-8"
+    for format in ("csv", "jsonl"):
+        assert exported(session, format) == in_utf8[format]

@@ -36,7 +36,7 @@ def events(format_: str, output: Path, **options) -> None:
                 chunks = stream_events(session, format_, filters, progress=bar.update)
                 with closing(chunks), click.open_file(str(output), "wb") as handle:
                     for chunk in chunks:
-                        handle.write(chunk.encode("utf-8"))
+                        handle.write(chunk)
     except FilterError as exc:
         fail(str(exc))
     if str(output) != "-":
