@@ -16,7 +16,6 @@ events takes the Python way.
 from __future__ import annotations
 
 import codecs
-
 from typing import Callable, Iterator
 
 from flask import current_app
