@@ -253,3 +253,27 @@ def test_one_change_moves_a_state_and_starts_another(session):
         assert session.get(ConsentEvent, by_channel[code].id).channel.code == code
     assert replay_states(session) == stored_states(session)
     assert verify_chains(session).ok
+
+
+def test_one_statement_gives_event_ids_in_seq_order_whatever_order_the_rows_come_in(session):
+    """``ledger verify`` reads ids out of seq order as a reordered chain: PostgreSQL's one
+    statement orders the events by seq itself, not by the order of its bound rows."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the one-statement write is PostgreSQL's; SQLite inserts the rows in the order given")
+    from consent_center.ledger.writes import _EVENT_COLUMNS, _RECEIPT_COLUMNS, _pg_write
+
+    subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
+    session.commit()
+    first, second = session.scalars(select(ConsentEvent).where(ConsentEvent.subject_id == subject.id)
+                                    .order_by(ConsentEvent.seq).limit(2)).all()
+    receipt = session.get(Receipt, first.receipt_id)
+    params = {f"r_{name}": getattr(receipt, name) for name in _RECEIPT_COLUMNS}
+    params.update(subject_id=subject.id, r_public_id="00000000-0000-4000-8000-000000000001")
+    # Event 0 of the statement has the higher seq.
+    for i, (template, seq) in enumerate(((first, 6), (second, 5))):
+        params.update({f"e{i}_{name}": getattr(template, name) for name in _EVENT_COLUMNS})
+        params.update({f"e{i}_seq": seq, f"e{i}_public_id": f"00000000-0000-4000-8000-00000000001{i}"})
+    written = session.connection().execute(_pg_write(2), params).all()
+    ids = {channel_id: event_id for _, event_id, channel_id in written}
+    assert ids[second.channel_id] < ids[first.channel_id]
+    session.rollback()

@@ -8,6 +8,7 @@ session as stored, and leave it again with a rollback. Only the ledger
 """
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Collection
 
@@ -31,9 +32,9 @@ _EVENT_COLUMNS = ("public_id", "subject_id", "seq", "channel_id", "status", "pre
                   "event_type", "source", "actor_type", "actor_id", "policy_version_id", "occurred_at",
                   "evidence", "trace", "prev_hash", "hash")
 _STATE_FROM_EVENT = ("status", "basis", "policy_version_id")
-_PG_WRITES: dict[int, object] = {}
 
 
+@functools.cache
 def _pg_write(count: int):
     """PostgreSQL: the receipt, ``count`` events and their states in one statement.
 
@@ -42,9 +43,6 @@ def _pg_write(count: int):
     ``r_<column>`` for the receipt, ``e<i>_<column>`` for event i, and
     ``subject_id``; one row per event comes back: (receipt id, event id, channel id).
     """
-    statement = _PG_WRITES.get(count)
-    if statement is not None:
-        return statement
     receipt = insert(_receipts).values(
         {name: bindparam(f"r_{name}", type_=_receipts.c[name].type) for name in _RECEIPT_COLUMNS}
     ).returning(_receipts.c.id).cte("r")
@@ -68,12 +66,10 @@ def _pg_write(count: int):
         set_={"event_id": upsert.excluded.event_id, "changed_at": upsert.excluded.changed_at,
               **{name: upsert.excluded[name] for name in _STATE_FROM_EVENT}},
     ).cte("s")
-    statement = _PG_WRITES[count] = (
+    return (
         select(receipt.c.id, events.c.id, events.c.channel_id).select_from(receipt.join(events, true()))
         .add_cte(upsert)
     )
-    return statement
-
 
 
 def write(session: Session, subject: Subject, receipt: Receipt, events: list[ConsentEvent],
@@ -107,10 +103,8 @@ def write(session: Session, subject: Subject, receipt: Receipt, events: list[Con
 def _write_each(connection, subject: Subject, receipt: Receipt, events: list[ConsentEvent], rows: list[dict],
                 states: Collection[int]) -> None:
     """The receipt, the events, the states: one statement each (SQLite, where a statement is no round trip)."""
-    receipt.id = connection.execute(_INSERT_RECEIPT, {
-        "public_id": receipt.public_id, "subject_id": receipt.subject_id, "issued_at": receipt.issued_at,
-        "document": receipt.document, "jws": receipt.jws, "language": receipt.language,
-    }).scalar_one()
+    receipt.id = connection.execute(
+        _INSERT_RECEIPT, {name: getattr(receipt, name) for name in _RECEIPT_COLUMNS}).scalar_one()
     for row in rows:
         row["receipt_id"] = receipt.id
     ids = connection.execute(_INSERT_EVENTS, rows).scalars().all()
