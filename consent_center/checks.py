@@ -168,6 +168,15 @@ _PLAIN_ADDRESS = re.compile(
     rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:{_LABEL}\.)+(?P<tld>[a-z](?:[a-z0-9-]{{0,61}}[a-z])?))"
 )
 _SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+# A list of addresses, each followed by a newline, that ``fast_normalise`` takes as
+# they are, provided none is longer than 64 characters (which bounds the local
+# part and every label). Possessive quantifiers and labels without "--" leave the
+# engine nothing to backtrack: a few times faster than ``_PLAIN_ADDRESS`` per address.
+_LIST_LABEL = r"[a-z0-9]++(?:-[a-z0-9]++)*+"
+_STORED_LIST = re.compile(
+    rf"(?:{_ATEXT}+(?:\.{_ATEXT}+)*+@(?:{_LIST_LABEL}\.)++(?!(?:{'|'.join(sorted(_SPECIAL_USE_TLDS))})\n)"
+    rf"[a-z][a-z0-9]*+(?:-[a-z0-9]++)*+(?<=[a-z])\n)*+"
+)
 
 
 def fast_normalise(address: str) -> str | None:
@@ -198,6 +207,20 @@ def normalise_for_lookup(address: str) -> str | None:
         return normalise_email(address)
     except SubjectError:
         return None
+
+
+def normalise_all_for_lookup(addresses: list[str]) -> list[str | None]:
+    """``normalise_for_lookup`` of each address, with a list already in stored form checked whole.
+
+    Marketing tools mostly send lists lower-cased and trimmed. For those, one
+    match over the whole list gives ``fast_normalise``'s answer for every
+    address, where a call per address cost a tenth of a bulk check.
+    """
+    joined = "\n".join(addresses) + "\n"
+    if (joined.count("\n") == len(addresses) and max(map(len, addresses), default=0) <= 64
+            and _STORED_LIST.fullmatch(joined)):
+        return list(addresses)
+    return [normalise_for_lookup(a) for a in addresses]
 
 
 # --- answers ----------------------------------------------------------------
@@ -275,7 +298,7 @@ def check_at(connection: Connection, channel: str, channel_pk: int, at: datetime
 
 def _lookup_keys(asked_by: str, asked: list[str]) -> tuple[list[str | None], list[str]]:
     """The stored form of each contact asked (None: not a valid address), and the distinct ones."""
-    keys = [normalise_for_lookup(a) for a in asked] if asked_by == "email" else list(asked)
+    keys = normalise_all_for_lookup(asked) if asked_by == "email" else list(asked)
     return keys, [k for k in dict.fromkeys(keys) if k is not None]
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consent_center.channels import create_channel
-from consent_center.checks import fast_normalise
+from consent_center.checks import fast_normalise, normalise_all_for_lookup, normalise_for_lookup
 from consent_center.ledger import Actor, record_change
 from consent_center.models import Source
 from consent_center.policies import publish_policy
@@ -296,6 +296,41 @@ def test_fast_normalisation_agrees_with_email_validator(address):
     fast = fast_normalise(address)
     if fast is not None:
         assert _slow(address) == fast
+
+
+# Lists mostly in stored form, as tools send them, so that the whole-list match
+# is tried on lists it takes and on lists with one address it must refuse.
+stored_addresses = st.builds(
+    lambda local, labels, tld: f"{local}@{'.'.join(labels)}.{tld}",
+    st.from_regex(r"[a-z0-9_+-]{1,12}(\.[a-z0-9]{1,5})?", fullmatch=True),
+    st.lists(st.from_regex(r"[a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?", fullmatch=True), min_size=1, max_size=3),
+    st.sampled_from(["com", "fr", "be", "nl", "co-op", "x1y"]),
+)
+EDGE_ADDRESSES = [
+    "a@b.test", "a@b.localhost", "a@xn--p1ai.ru", "a@b--c.com", "a@b.c0", "a@b.c-", "a@-b.com", "a@b.com\nc@d.com",
+    "a.@b.com", "a@b.com ", "x" * 55 + "@example.com", "x" * 65 + "@b.com", "Lea@example.com", "élodie@example.fr",
+    "a@b", "a@b.co-op", "a@1.com", "a@b.1com", "a@" + "b" * 64 + ".com",
+]
+address_lists = st.lists(st.one_of(stored_addresses, stored_addresses, stored_addresses, addresses,
+                                   st.sampled_from(EDGE_ADDRESSES)), max_size=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(address_lists)
+def test_a_list_checked_whole_is_normalised_as_each_address_alone(addresses):
+    assert normalise_all_for_lookup(addresses) == [normalise_for_lookup(a) for a in addresses]
+
+
+@pytest.mark.parametrize("edge", EDGE_ADDRESSES)
+def test_one_edge_address_in_a_stored_list_is_normalised_as_it_alone_would_be(edge):
+    listed = ["lea@example.com", edge, "jan@example.nl"]
+    assert normalise_all_for_lookup(listed) == [normalise_for_lookup(a) for a in listed]
+
+
+def test_a_list_in_stored_form_is_taken_whole(monkeypatch):
+    listed = ["lea.martin+news@example.com", "jan@sub.example-shop.nl", "o'brien@example.ie"]
+    monkeypatch.setattr("consent_center.checks.normalise_for_lookup", lambda address: pytest.fail(address))
+    assert normalise_all_for_lookup(listed) == listed
 
 
 def test_fast_normalisation_takes_the_common_cases():
