@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import Text, any_, bindparam, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import any_, bindparam, select
 from sqlalchemy.engine import Connection
 
 from .clock import utcnow
-from .db import UTCDateTime, isoformat_sql
+from .db import TextArrayLiteral, UTCDateTime, isoformat_sql, text_array_literal
 from .models import Channel, ConsentEvent, ConsentState, PolicyVersion, Receipt, Subject
 from .models.vocabulary import ALLOWED_STATUSES, Basis, Status
 from .subjects import SubjectError, normalise_email
@@ -61,8 +60,8 @@ BY_SUBJECT = _state_of(_s.c.public_id, _s.c.public_id == bindparam("key"), *_ONE
 _MATCH_MANY = {
     "in": {"email": _s.c.email.in_(bindparam("keys", expanding=True)),
            "subject": _s.c.public_id.in_(bindparam("keys", expanding=True))},
-    "any": {"email": _s.c.email == any_(bindparam("keys", type_=postgresql.ARRAY(Text))),
-            "subject": _s.c.public_id == any_(bindparam("keys", type_=postgresql.ARRAY(Text)))},
+    "any": {"email": _s.c.email == any_(bindparam("keys", type_=TextArrayLiteral())),
+            "subject": _s.c.public_id == any_(bindparam("keys", type_=TextArrayLiteral()))},
 }
 _KEY_OF = {"email": _s.c.email, "subject": _s.c.public_id}
 # Bulk answers: the time comes as the text of the answer, and whether the
@@ -308,7 +307,7 @@ def _rows_of(connection: Connection, statements: dict, asked_by: str, wanted: li
     # Fetched whole (fetchall), not row by row: a tenth of the time for 100,000 rows.
     if connection.dialect.name == "postgresql":
         return connection.execute(statements["any"][asked_by],
-                                  {"keys": wanted, "channel_id": channel_pk, **params}).all()
+                                  {"keys": text_array_literal(wanted), "channel_id": channel_pk, **params}).all()
     rows = []
     for start in range(0, len(wanted), BULK_CHUNK):
         rows += connection.execute(statements["in"][asked_by],

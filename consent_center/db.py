@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, MetaData, Text, TypeDecorator, cast, func
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import UserDefinedType
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -49,6 +50,30 @@ def isoformat_sql(column, dialect: str):
         # comparisons with bound times as text rely on too): a custom storage_format would break both.
         text = func.replace(cast(column, Text), " ", "T", type_=Text)
     return func.replace(text, ".000000", "", type_=Text).concat("+00:00")
+
+
+class TextArrayLiteral(UserDefinedType):
+    """PostgreSQL: a ``text[]`` parameter bound as its literal (``text_array_literal``).
+
+    psycopg's array dumper looks at each element with a regular expression,
+    a third of a bulk check's Python. The parameter goes without a cast, so
+    that PostgreSQL types it ``text[]`` from its use and plans it as a
+    constant, which it hashes for ``= ANY``; a cast from text would be
+    evaluated again for every row.
+    """
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "TEXT[]"
+
+
+def text_array_literal(texts: list[str]) -> str:
+    """PostgreSQL's literal of a ``text[]`` holding ``texts``, every element quoted."""
+    together = "".join(texts)
+    if "\\" in together or '"' in together:
+        texts = [t.replace("\\", "\\\\").replace('"', '\\"') for t in texts]
+    return '{"' + '","'.join(texts) + '"}' if texts else "{}"
 
 
 class Base(DeclarativeBase):

@@ -6,9 +6,12 @@ from email_validator import EmailNotValidError, validate_email
 from freezegun import freeze_time
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from consent_center.channels import create_channel
+from consent_center import checks
 from consent_center.checks import fast_normalise, normalise_all_for_lookup, normalise_for_lookup
+from consent_center.db import text_array_literal
 from consent_center.ledger import Actor, record_change
 from consent_center.models import Source
 from consent_center.policies import publish_policy
@@ -229,6 +232,44 @@ def test_bulk_by_subject_ids(api, session, make_subject):
     grant(session, lea, "sms")
     results = api.post("/check", json={"channel": "sms", "subjects": ["zz", lea.public_id]}).get_json()["results"]
     assert [(r["subject"], r["allowed"]) for r in results] == [("zz", False), (lea.public_id, True)]
+
+
+# Characters PostgreSQL's array literal gives a meaning to, and others.
+TRICKY_KEYS = ['a"b', "a\\b", '\\"', '"', "\\", "a,b", "{x}", " spaced ", "NULL", "", "é€😀", "it's"]
+
+
+def test_bulk_keys_reach_the_database_as_they_were_sent(session):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the text[] literal is PostgreSQL's; SQLite binds each key")
+    for keys in (TRICKY_KEYS, ["plain", "keys"], []):
+        assert session.execute(text("SELECT CAST(:keys AS text[])"), {"keys": text_array_literal(keys)}).scalar_one() == keys
+
+
+@pytest.mark.parametrize("by", ["email", "subject"])
+def test_postgresql_plans_the_bulk_keys_as_a_constant(session, by):
+    """A constant array is hashed for ``= ANY``; keys that reach the plan as an expression
+    (a cast from text, say) are parsed and searched again for every row: hours for 100,000."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite binds each key")
+    connection = session.connection()
+    statement = checks._STATE_STATEMENTS["any"][by].compile(dialect=connection.dialect)
+    params = statement.construct_params({"keys": text_array_literal(["a@example.com", "b@example.com"]),
+                                         "channel_id": 1, "cutoff": None})
+    plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", params))
+    assert "= ANY ('{a@example.com,b@example.com}'::text[])" in plan, plan
+
+
+@pytest.mark.parametrize("answer", ["full", "allowed"])
+def test_bulk_by_subject_ids_with_tricky_characters(api, session, make_subject, answer):
+    lea = make_subject("lea@example.com")
+    grant(session, lea, "sms")
+    asked = [*TRICKY_KEYS, lea.public_id, '"' + lea.public_id + '"']
+    body = api.post("/check", json={"channel": "sms", "subjects": asked, "answer": answer}).get_json()
+    expected = [False] * len(TRICKY_KEYS) + [True, False]
+    if answer == "allowed":
+        assert body["allowed"] == expected
+    else:
+        assert [(r["subject"], r["allowed"]) for r in body["results"]] == list(zip(asked, expected))
 
 
 @pytest.mark.settings(API_BULK_LIMIT=3)
