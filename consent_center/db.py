@@ -52,8 +52,16 @@ def isoformat_sql(column, dialect: str):
     return func.replace(text, ".000000", "", type_=Text).concat("+00:00")
 
 
+def text_array_literal(texts: list[str]) -> str:
+    """PostgreSQL's literal of a ``text[]`` holding ``texts``, every element quoted."""
+    together = "".join(texts)
+    if "\\" in together or '"' in together:
+        texts = [t.replace("\\", "\\\\").replace('"', '\\"') for t in texts]
+    return '{"' + '","'.join(texts) + '"}' if texts else "{}"
+
+
 class TextArrayLiteral(UserDefinedType):
-    """PostgreSQL: a ``text[]`` parameter bound as its literal (``text_array_literal``).
+    """PostgreSQL: a list of texts bound as one ``text[]`` literal (``text_array_literal``).
 
     psycopg's array dumper looks at each element with a regular expression,
     a third of a bulk check's Python. The parameter goes without a cast, so
@@ -67,13 +75,8 @@ class TextArrayLiteral(UserDefinedType):
     def get_col_spec(self, **kw) -> str:
         return "TEXT[]"
 
-
-def text_array_literal(texts: list[str]) -> str:
-    """PostgreSQL's literal of a ``text[]`` holding ``texts``, every element quoted."""
-    together = "".join(texts)
-    if "\\" in together or '"' in together:
-        texts = [t.replace("\\", "\\\\").replace('"', '\\"') for t in texts]
-    return '{"' + '","'.join(texts) + '"}' if texts else "{}"
+    def bind_processor(self, dialect):
+        return text_array_literal
 
 
 class Base(DeclarativeBase):
