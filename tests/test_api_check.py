@@ -261,7 +261,8 @@ def test_bulk_keys_reach_the_database_as_they_were_sent(session):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("the text[] literal is PostgreSQL's; SQLite binds each key")
     for keys in (TRICKY_KEYS, ["plain", "keys"], []):
-        assert session.execute(text("SELECT CAST(:keys AS text[])"), {"keys": text_array_literal(keys)}).scalar_one() == keys
+        literal = text_array_literal(keys)
+        assert session.execute(text("SELECT CAST(:keys AS text[])"), {"keys": literal}).scalar_one() == keys
 
 
 @pytest.mark.parametrize("by", ["email", "subject"])
