@@ -24,18 +24,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import any_, bindparam, select
+from sqlalchemy import any_, bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from .clock import utcnow
-from .db import TextArrayLiteral, UTCDateTime, isoformat_sql
+from .db import TextArrayLiteral, TextListAsJSON, UTCDateTime, isoformat_sql
 from .models import Channel, ConsentEvent, ConsentState, PolicyVersion, Receipt, Subject
 from .models.vocabulary import ALLOWED_STATUSES, Basis, Status
 from .subjects import SubjectError, normalise_email
 
 UNKNOWN = "unknown"
 RECONSENT_REQUIRED = "reconsent_required"
-BULK_CHUNK = 10_000  # under SQLite's 32,766 bound parameters; fastest of 500..30k
 CHANNELS_FRESH = timedelta(minutes=1)
 _ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
 _NEVER_ASKED = Status.NEVER_ASKED.value
@@ -58,16 +57,16 @@ def _state_of(key_column, match, *columns):
 _ONE = (_s.c.id, _st.c.changed_at, _pv.c.label)
 BY_EMAIL = _state_of(_s.c.email, _s.c.email == bindparam("key"), *_ONE)
 BY_SUBJECT = _state_of(_s.c.public_id, _s.c.public_id == bindparam("key"), *_ONE)
+_KEYS_FROM_JSON = select(func.json_each(bindparam("keys", type_=TextListAsJSON())).table_valued("value").c.value)
 _MATCH_MANY = {
-    "in": {"email": _s.c.email.in_(bindparam("keys", expanding=True)),
-           "subject": _s.c.public_id.in_(bindparam("keys", expanding=True))},
+    "json": {"email": _s.c.email.in_(_KEYS_FROM_JSON), "subject": _s.c.public_id.in_(_KEYS_FROM_JSON)},
     "any": {"email": _s.c.email == any_(bindparam("keys", type_=TextArrayLiteral())),
             "subject": _s.c.public_id == any_(bindparam("keys", type_=TextArrayLiteral()))},
 }
 _KEY_OF = {"email": _s.c.email, "subject": _s.c.public_id}
 # Bulk answers: the time comes as the text of the answer, and whether the
 # state is older than the re-consent cutoff (NULL without one) is asked in SQL.
-# "any" is PostgreSQL's form, "in" SQLite's.
+# "any" is PostgreSQL's form, "json" SQLite's.
 _STALE = (_st.c.changed_at < bindparam("cutoff", type_=UTCDateTime())).label("stale")
 _STATE_STATEMENTS = {
     how: {by: _state_of(_KEY_OF[by], match, _STALE,
@@ -318,17 +317,13 @@ def _unprepared(connection: Connection):
 
 def _rows_of(connection: Connection, statements: dict, asked_by: str, wanted: list[str], channel_pk: int,
              **params):
-    """Run the bulk statement for ``wanted``: one array on PostgreSQL, chunks of IN elsewhere."""
+    """Run the bulk statement for ``wanted``, bound as one parameter: a text[] on PostgreSQL, JSON on SQLite."""
     # Fetched whole (fetchall), not row by row: a tenth of the time for 100,000 rows.
     if connection.dialect.name == "postgresql":
         with _unprepared(connection):
             return connection.execute(statements["any"][asked_by],
                                       {"keys": wanted, "channel_id": channel_pk, **params}).all()
-    rows = []
-    for start in range(0, len(wanted), BULK_CHUNK):
-        rows += connection.execute(statements["in"][asked_by],
-                                   {"keys": wanted[start:start + BULK_CHUNK], "channel_id": channel_pk, **params}).all()
-    return rows
+    return connection.execute(statements["json"][asked_by], {"keys": wanted, "channel_id": channel_pk, **params}).all()
 
 
 def check_many_json(connection: Connection, channel: str, channel_pk: int, asked_by: str,

@@ -259,7 +259,7 @@ TRICKY_KEYS = ['a"b', "a\\b", '\\"', '"', "\\", "a,b", "{x}", " spaced ", "NULL"
 
 def test_bulk_keys_reach_the_database_as_they_were_sent(session):
     if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("the text[] literal is PostgreSQL's; SQLite binds each key")
+        pytest.skip("the text[] literal is PostgreSQL's; SQLite binds the keys as one JSON array")
     for keys in (TRICKY_KEYS, ["plain", "keys"], []):
         literal = text_array_literal(keys)
         assert session.execute(text("SELECT CAST(:keys AS text[])"), {"keys": literal}).scalar_one() == keys
@@ -270,7 +270,7 @@ def test_postgresql_plans_the_bulk_keys_as_a_constant(session, by):
     """A constant array is hashed for ``= ANY``; keys that reach the plan as an expression
     (a cast from text, say) are parsed and searched again for every row: hours for 100,000."""
     if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite binds each key")
+        pytest.skip("SQLite binds the keys as one JSON array")
     connection = session.connection()
     statement = checks._STATE_STATEMENTS["any"][by].compile(dialect=connection.dialect)
     params = statement.construct_params({"keys": ["a@example.com", "b@example.com"], "channel_id": 1, "cutoff": None})
