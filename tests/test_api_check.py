@@ -388,6 +388,16 @@ def test_one_edge_address_in_a_stored_list_is_normalised_as_it_alone_would_be(ed
     assert normalise_all_for_lookup(listed) == [normalise_for_lookup(a) for a in listed]
 
 
+def test_only_the_addresses_not_in_stored_form_are_normalised_one_by_one(monkeypatch):
+    listed = ["a@example.com", "Lea@Example.com", "b@example.com", "x" * 65 + "@b.com", "c@example.com", "d@b.test"]
+    one_by_one = []
+    normalise = checks.normalise_for_lookup
+    monkeypatch.setattr("consent_center.checks.normalise_for_lookup",
+                        lambda address: one_by_one.append(address) or normalise(address))
+    assert normalise_all_for_lookup(listed) == [normalise(a) for a in listed]
+    assert one_by_one == [listed[1], listed[3], listed[5]]
+
+
 def test_a_list_in_stored_form_is_taken_whole(monkeypatch):
     listed = ["lea.martin+news@example.com", "jan@sub.example-shop.nl", "o'brien@example.ie"]
     monkeypatch.setattr("consent_center.checks.normalise_for_lookup", lambda address: pytest.fail(address))
