@@ -43,3 +43,13 @@ def test_bulk_links_validation(api):
     assert_problem(api.post("/unsubscribe-links", json={"channel": "email"}), 422)
     assert_problem(api.post("/unsubscribe-links", json={"channel": "fax", "subjects": []}), 422)
     assert_problem(api.post("/unsubscribe-links", json={"channel": "email", "subjects": [None]}), 422)
+
+
+def test_bulk_links_for_ids_with_characters_the_database_binding_escapes(api, make_subject):
+    from .test_api_check import TRICKY_KEYS
+
+    lea = make_subject("lea@example.com")
+    asked = [*TRICKY_KEYS, lea.public_id, f'"{lea.public_id}"']
+    links = api.post("/unsubscribe-links", json={"channel": "email", "subjects": asked}).get_json()["links"]
+    assert [(link["subject"], link["url"] is not None) for link in links] == [
+        *((key, False) for key in TRICKY_KEYS), (lea.public_id, True), (f'"{lea.public_id}"', False)]

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
 
+from ... import checks
 from ...extensions import db
 from ...list_unsubscribe import link_for
-from ...models import Subject
 from .. import schemas
 from ..endpoints import endpoint
 from ..problems import Problem
@@ -35,11 +34,7 @@ def unsubscribe_links(caller, body):
         raise Problem("too-large", f"{len(asked)} subjects in one call; at most {limit}: split the list.")
     channel = body["channel"]
     channel_or_422(channel, location="body")
-    wanted = list(dict.fromkeys(asked))
-    known: set[str] = set()
-    for start in range(0, len(wanted), 10_000):
-        known.update(db.session.scalars(select(Subject.public_id).where(
-            Subject.public_id.in_(wanted[start:start + 10_000]))))
+    known = checks.known_subject_ids(db.session.connection(), list(dict.fromkeys(asked)))
     links = []
     for public_id in asked:
         if public_id in known:
