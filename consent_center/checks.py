@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import any_, bindparam, func, select
+from sqlalchemy import Integer, any_, bindparam, func, select, type_coerce
 from sqlalchemy.engine import Connection
 
 from .clock import utcnow
@@ -67,7 +67,9 @@ _KEY_OF = {"email": _s.c.email, "subject": _s.c.public_id}
 # Bulk answers: the time comes as the text of the answer, and whether the
 # state is older than the re-consent cutoff (NULL without one) is asked in SQL.
 # "any" is PostgreSQL's form, "json" SQLite's.
-_STALE = (_st.c.changed_at < bindparam("cutoff", type_=UTCDateTime())).label("stale")
+# Read as a number (1/0, true/false on PostgreSQL, NULL) for its truth only: a
+# Boolean's result processor, run on every row on SQLite, cost a tenth of the query.
+_STALE = type_coerce(_st.c.changed_at < bindparam("cutoff", type_=UTCDateTime()), Integer).label("stale")
 _STATE_STATEMENTS = {
     how: {by: _state_of(_KEY_OF[by], match, _STALE,
                         isoformat_sql(_st.c.changed_at, "postgresql" if how == "any" else "sqlite").label("changed_at"),
@@ -176,8 +178,8 @@ _SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion",
 # backtrack: a few times faster than ``_PLAIN_ADDRESS`` address by address.
 _LIST_LABEL = r"[a-z0-9]++(?:-[a-z0-9]++)*+"
 _LINES_IN_STORED_FORM = re.compile(
-    rf"(?:(?=[^\n]{{1,64}}\n){_ATEXT}+(?:\.{_ATEXT}+)*+@(?:{_LIST_LABEL}\.)++(?!(?:{'|'.join(sorted(_SPECIAL_USE_TLDS))})\n)"
-    rf"[a-z][a-z0-9]*+(?:-[a-z0-9]++)*+(?<=[a-z])\n)*+"
+    rf"(?:(?=[^\n]{{1,64}}\n){_ATEXT}+(?:\.{_ATEXT}+)*+@(?:{_LIST_LABEL}\.)++"
+    rf"(?!(?:{'|'.join(sorted(_SPECIAL_USE_TLDS))})\n)[a-z][a-z0-9]*+(?:-[a-z0-9]++)*+(?<=[a-z])\n)*+"
 )
 
 
