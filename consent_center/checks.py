@@ -2,8 +2,9 @@
 
 This is the hot path of the API: it reads ConsentState with Core
 statements on a connection outside any transaction (``quick_read``), one
-indexed query for a single check, one query per 10,000 contacts for a bulk
-check (``= ANY(array)`` on PostgreSQL, one query in all). Only ``granted``
+indexed query for a single check, one query for a bulk check of any size
+(the contacts bound as one parameter: a ``text[]`` on PostgreSQL, a JSON
+array on SQLite). Only ``granted``
 is allowed (``ALLOWED_STATUSES``); a contact the center does not know is
 ``unknown`` and a channel with no state for a known contact ``never_asked``
 — both are "no" (invariant 5).
@@ -17,7 +18,6 @@ with the channel ids from the per-process cache, so this adds no query.
 from __future__ import annotations
 
 import json
-import re
 from bisect import bisect_right
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,7 +31,7 @@ from .clock import utcnow
 from .db import TextArrayLiteral, TextListAsJSON, UTCDateTime, isoformat_sql
 from .models import Channel, ConsentEvent, ConsentState, PolicyVersion, Receipt, Subject
 from .models.vocabulary import ALLOWED_STATUSES, Basis, Status
-from .subjects import SubjectError, normalise_email
+from .lookup_addresses import normalise_all_for_lookup
 
 UNKNOWN = "unknown"
 RECONSENT_REQUIRED = "reconsent_required"
@@ -162,79 +162,6 @@ def reconsent_cutoff(connection: Connection, channel_pk: int, at: datetime) -> d
     # Versions in force by ``at - grace``: their grace period is over.
     count = bisect_right(cache.material_dates, at - grace)
     return cache.material_dates[count - 1] if count else None
-
-
-# --- e-mail addresses -------------------------------------------------------
-
-_ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_PLAIN_ADDRESS = re.compile(
-    rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:{_LABEL}\.)+(?P<tld>[a-z](?:[a-z0-9-]{{0,61}}[a-z])?))"
-)
-_SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
-# Lines, each an address ``fast_normalise`` takes as it is: at most 64 characters
-# (which bounds the local part and every label), then the same grammar.
-# Possessive quantifiers and labels without "--" leave the engine nothing to
-# backtrack: a few times faster than ``_PLAIN_ADDRESS`` address by address.
-_LIST_LABEL = r"[a-z0-9]++(?:-[a-z0-9]++)*+"
-_LINES_IN_STORED_FORM = re.compile(
-    rf"(?:(?=[^\n]{{1,64}}\n){_ATEXT}+(?:\.{_ATEXT}+)*+@(?:{_LIST_LABEL}\.)++"
-    rf"(?!(?:{'|'.join(sorted(_SPECIAL_USE_TLDS))})\n)[a-z][a-z0-9]*+(?:-[a-z0-9]++)*+(?<=[a-z])\n)*+"
-)
-
-
-def fast_normalise(address: str) -> str | None:
-    """Return the stored form of a plain ASCII address, or None to ask email-validator.
-
-    For a lower-cased dot-atom address on an ordinary domain, email-validator
-    changes nothing but the case, so ``subjects.normalise_email`` and this
-    agree (a property test holds them to it); anything else takes the slow path.
-    """
-    # Most lists arrive already lower-cased and trimmed: try them as they are.
-    match = _PLAIN_ADDRESS.fullmatch(address)
-    candidate = address
-    if match is None:
-        candidate = address.strip().lower()
-        match = _PLAIN_ADDRESS.fullmatch(candidate)
-    if (match is None or not candidate.isascii() or len(candidate) > 254 or len(match["local"]) > 64
-            or "--" in match["domain"] or match["tld"] in _SPECIAL_USE_TLDS):
-        return None
-    return candidate
-
-
-def normalise_for_lookup(address: str) -> str | None:
-    """Return the stored form of ``address``, or None if it is not a valid address."""
-    fast = fast_normalise(address)
-    if fast is not None:
-        return fast
-    try:
-        return normalise_email(address)
-    except SubjectError:
-        return None
-
-
-def normalise_all_for_lookup(addresses: list[str]) -> list[str | None]:
-    """``normalise_for_lookup`` of each address, with a list already in stored form checked whole.
-
-    Marketing tools mostly send lists lower-cased and trimmed. One match takes
-    the addresses in stored form as they are, up to the first that is not;
-    that one alone goes through ``normalise_for_lookup``, and the match goes
-    on after it. A call per address cost a tenth of a bulk check.
-    """
-    joined = "\n".join(addresses) + "\n"
-    if joined.count("\n") != len(addresses):  # an address holds a newline: lines are not addresses
-        return [normalise_for_lookup(a) for a in addresses]
-    keys: list[str | None] = []
-    position = 0
-    while len(keys) < len(addresses):
-        end = _LINES_IN_STORED_FORM.match(joined, position).end()
-        keys += addresses[len(keys):len(keys) + joined.count("\n", position, end)]
-        if len(keys) < len(addresses):
-            odd = addresses[len(keys)]
-            keys.append(normalise_for_lookup(odd))
-            end += len(odd) + 1
-        position = end
-    return keys
 
 
 # --- answers ----------------------------------------------------------------

@@ -10,7 +10,8 @@ from sqlalchemy import text
 
 from consent_center.channels import create_channel
 from consent_center import checks
-from consent_center.checks import fast_normalise, normalise_all_for_lookup, normalise_for_lookup
+from consent_center import lookup_addresses
+from consent_center.lookup_addresses import fast_normalise, normalise_all_for_lookup, normalise_for_lookup
 from consent_center.db import TextArrayLiteral, text_array_literal
 from consent_center.extensions import db
 from consent_center.ledger import Actor, record_change
@@ -391,8 +392,8 @@ def test_one_edge_address_in_a_stored_list_is_normalised_as_it_alone_would_be(ed
 def test_only_the_addresses_not_in_stored_form_are_normalised_one_by_one(monkeypatch):
     listed = ["a@example.com", "Lea@Example.com", "b@example.com", "x" * 65 + "@b.com", "c@example.com", "d@b.test"]
     one_by_one = []
-    normalise = checks.normalise_for_lookup
-    monkeypatch.setattr("consent_center.checks.normalise_for_lookup",
+    normalise = lookup_addresses.normalise_for_lookup
+    monkeypatch.setattr("consent_center.lookup_addresses.normalise_for_lookup",
                         lambda address: one_by_one.append(address) or normalise(address))
     assert normalise_all_for_lookup(listed) == [normalise(a) for a in listed]
     assert one_by_one == [listed[1], listed[3], listed[5]]
@@ -400,7 +401,7 @@ def test_only_the_addresses_not_in_stored_form_are_normalised_one_by_one(monkeyp
 
 def test_a_list_in_stored_form_is_taken_whole(monkeypatch):
     listed = ["lea.martin+news@example.com", "jan@sub.example-shop.nl", "o'brien@example.ie"]
-    monkeypatch.setattr("consent_center.checks.normalise_for_lookup", lambda address: pytest.fail(address))
+    monkeypatch.setattr("consent_center.lookup_addresses.normalise_for_lookup", lambda address: pytest.fail(address))
     assert normalise_all_for_lookup(listed) == listed
 
 

@@ -34,7 +34,8 @@ def toggle_many(url: str, key_dir: str, public_id: str, channel: str, count: int
             db.engine.dispose()
 
 
-def run_two_writers(url: str, key_dir: str) -> None:
+def run_two_writers(url: str, key_dir: str) -> int:
+    """Two processes toggle one subject; check the ledger after them; return its events' count."""
     # Both writers also share the receipt key folder, as gunicorn workers do.
     app = create_app({"TESTING": True, "DATABASE_URL": url, "RECEIPT_KEY_DIR": key_dir})
     with app.app_context():
@@ -65,18 +66,19 @@ def run_two_writers(url: str, key_dir: str) -> None:
         assert replay_states(session) == stored_states(session)
         session.remove()
         db.engine.dispose()
+    return count
 
 
 def test_two_processes_toggling_one_subject_lose_no_update(database_url, tmp_path):
     """On the suite's backend (SQLite serialises writers; PostgreSQL locks the row)."""
-    run_two_writers(database_url, str(tmp_path / "keys"))
+    assert run_two_writers(database_url, str(tmp_path / "keys")) == 4 + 2 * TOGGLES
 
 
 @pytest.mark.postgres
 def test_two_processes_on_postgres_lose_no_update(postgres_databases, tmp_path):
     url = postgres_databases.create()
     try:
-        run_two_writers(url, str(tmp_path / "keys"))
+        assert run_two_writers(url, str(tmp_path / "keys")) == 4 + 2 * TOGGLES
     finally:
         postgres_databases.drop(url)
 

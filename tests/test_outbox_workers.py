@@ -35,7 +35,8 @@ def work(url: str, port: int, start, results) -> None:
             db.engine.dispose()
 
 
-def race_two_workers(url: str, mailbox) -> None:
+def race_two_workers(url: str, mailbox) -> Counter:
+    """Two workers deliver MESSAGES at once; check each went once; return sends by Message-ID."""
     app = create_app(settings(url, mailbox.port))
     with app.app_context():
         ids = [enqueue_email(db.session, topic="double_opt_in", to=f"reader{i}@example.com", locale="fr",
@@ -63,17 +64,20 @@ def race_two_workers(url: str, mailbox) -> None:
         assert db.session.scalar(select(func.max(OutboxMessage.attempts))) == 1
         db.session.remove()
         db.engine.dispose()
+    return sent
 
 
 def test_two_workers_on_the_suite_backend_deliver_each_message_once(database_url, smtp_server):
     """SQLite serialises the claims; PostgreSQL skips locked rows."""
-    race_two_workers(database_url, smtp_server)
+    sent = race_two_workers(database_url, smtp_server)
+    assert len(sent) == MESSAGES and set(sent.values()) == {1}
 
 
 @pytest.mark.postgres
 def test_two_workers_on_postgres_never_deliver_a_message_twice(postgres_databases, smtp_server):
     url = postgres_databases.create()
     try:
-        race_two_workers(url, smtp_server)
+        sent = race_two_workers(url, smtp_server)
+        assert len(sent) == MESSAGES and set(sent.values()) == {1}
     finally:
         postgres_databases.drop(url)

@@ -8,6 +8,7 @@ from flask import Response, current_app
 from ... import checks
 from ...clock import utcnow
 from ...extensions import quick_read
+from ...lookup_addresses import normalise_for_lookup
 from .. import schemas
 from ..endpoints import JSON_MEDIA_TYPE, endpoint
 from ..problems import Problem
@@ -22,7 +23,7 @@ def check(caller, query):
     `at`, the answer is the ledger's as of that moment, with the event and receipt behind it."""
     email = query.get("email")
     if email is not None:
-        email = checks.normalise_for_lookup(email)
+        email = normalise_for_lookup(email)
         if email is None:
             raise field_problem("email", "Not a valid e-mail address.", location="query")
     at = query.get("at")
