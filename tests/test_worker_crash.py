@@ -10,6 +10,7 @@ is in the ledger, and each channel ends in a status a client asked for.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -54,7 +55,9 @@ def burst(server: Gunicorn, key: str, subjects: list[str], log: list[Sent], erro
         body = json.dumps({"channel": channel, "status": status, "source": "api"}).encode()
         try:
             code, answer = server.request("POST", f"/api/v1/subjects/{subject}/consents", body, headers)
-        except ConnectionError:  # the worker died under this request (RemoteDisconnected, reset)
+        # The worker died under this request: before answering (RemoteDisconnected, reset)
+        # or in the middle of its answer (IncompleteRead).
+        except (ConnectionError, http.client.IncompleteRead):
             log.append(Sent(subject, channel, status, "cut"))
             progress.append(0)
             continue
