@@ -17,6 +17,7 @@ with the channel ids from the per-process cache, so this adds no query.
 """
 from __future__ import annotations
 
+import gc
 import json
 from bisect import bisect_right
 from contextlib import contextmanager
@@ -241,6 +242,24 @@ def _lookup_keys(asked_by: str, asked: list[str]) -> tuple[list[str | None], lis
     """The stored form of each contact asked (None: not a valid address), and the distinct ones."""
     keys = normalise_all_for_lookup(asked) if asked_by == "email" else list(asked)
     return keys, [k for k in dict.fromkeys(keys) if k is not None]
+
+
+@contextmanager
+def collector_paused():
+    """Python's cycle collector off for one bulk check, then as it was.
+
+    A check of 100,000 contacts allocates as many rows, none in a reference
+    cycle, so reference counting frees them all; the collector would walk
+    them some 250 times a call, a sixth of its CPU. Paused (not disabled
+    for the process), a reference cycle made meanwhile waits for the next collection.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @contextmanager

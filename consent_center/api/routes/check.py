@@ -50,7 +50,7 @@ def check_many(caller, body):
     limit = current_app.config["API_BULK_LIMIT"]
     if len(asked) > limit:
         raise Problem("too-large", f"{len(asked)} contacts in one call; at most {limit}: split the list.")
-    with quick_read() as connection:
+    with checks.collector_paused(), quick_read() as connection:
         channel_pk = channel_or_422(body["channel"], location="body", connection=connection)
         if body["answer"] == "allowed":
             return {"channel": body["channel"],
