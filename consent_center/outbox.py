@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Insert, Select, String, bindparam, cast, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from .clock import utcnow
@@ -63,17 +64,40 @@ def enqueue(session: Session, *, kind: str, topic: str, recipient: str, payload:
     return message
 
 
-def enqueue_for_each(session: Session, *, kind: str, topic: str, recipients: list[str], payload: dict) -> None:
-    """Add one message per recipient in the caller's transaction: one Core INSERT.
+def enqueue_for_each(session: Session, *, kind: str, topic: str, recipients: Select, payload: dict) -> None:
+    """Add one message per recipient that ``recipients`` (a select of one column) finds, in the caller's transaction.
 
-    For the consent-change hook, which runs on every change: the ORM's unit
-    of work, even its bulk insert, costs more than the insert itself.
+    For the consent-change hook, which runs on every change: one Core
+    statement, where the ORM's unit of work would cost more than the insert.
+    On PostgreSQL it is one INSERT … SELECT, the ids drawn by
+    ``gen_random_uuid()``: a round trip less per change than reading the
+    recipients first, which the other engines do (a round trip there is none).
     """
     now = utcnow()
-    session.connection().execute(_INSERT_MESSAGES, [
-        {"public_id": str(uuid.uuid4()), "kind": kind, "topic": topic, "recipient": recipient,
-         "payload": payload, "status": PENDING, "attempts": 0, "created_at": now, "next_attempt_at": now}
-        for recipient in recipients])
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(_insert_for_each(recipients), {
+            "kind": kind, "topic": topic, "payload": payload, "status": PENDING, "now": now})
+        return
+    found = session.connection().execute(recipients).scalars().all()
+    if found:
+        session.connection().execute(_INSERT_MESSAGES, [
+            {"public_id": str(uuid.uuid4()), "kind": kind, "topic": topic, "recipient": recipient,
+             "payload": payload, "status": PENDING, "attempts": 0, "created_at": now, "next_attempt_at": now}
+            for recipient in found])
+
+
+@cache
+def _insert_for_each(recipients: Select) -> Insert:
+    # Built once per recipients' select: composing it costs more Python than running it.
+    found = recipients.subquery("recipients")
+    table = OutboxMessage.__table__
+    columns = ("public_id", "kind", "topic", "recipient", "payload", "status", "attempts", "created_at",
+               "next_attempt_at")
+    return insert(table).from_select(columns, select(
+        cast(func.gen_random_uuid(), String), bindparam("kind", type_=String), bindparam("topic", type_=String),
+        found.c[0], bindparam("payload", type_=table.c.payload.type), bindparam("status", type_=String),
+        literal(0), bindparam("now", type_=table.c.created_at.type), bindparam("now", type_=table.c.created_at.type),
+    ))
 
 
 def retry_delay(attempts: int) -> timedelta:

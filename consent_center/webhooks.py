@@ -124,10 +124,7 @@ _ACTIVE_ENDPOINTS = select(_endpoints.c.public_id).where(_endpoints.c.active.is_
 
 def enqueue_consent_changed(session: Session, *, subject, receipt, events) -> None:
     """Receiver of ``consent_recorded``: one outbox message per active endpoint."""
-    endpoints = session.connection().execute(_ACTIVE_ENDPOINTS).scalars().all()
-    if not endpoints:
-        return
-    enqueue_for_each(session, kind=KIND, topic=TOPIC, recipients=list(endpoints),
+    enqueue_for_each(session, kind=KIND, topic=TOPIC, recipients=_ACTIVE_ENDPOINTS,
                      payload=event_payload(subject, receipt, events))
 
 

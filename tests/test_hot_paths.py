@@ -9,19 +9,22 @@ import gc
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
-from sqlalchemy import event
+from sqlalchemy import event, select
 from werkzeug.datastructures import MultiDict
 
 from consent_center.api.schemas import MAX_EMAIL, check_query
 from consent_center.bench_seed import email_of, expected_granted
 from consent_center.checks import collector_paused
 from consent_center.extensions import db
+from consent_center.models import OutboxMessage
+from consent_center.webhooks import add_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,22 +87,34 @@ def statements(app):
         event.remove(engine, "before_cursor_execute", count)
 
 
-def test_a_consent_change_through_the_api_takes_few_statements(api, make_subject, session, statements):
+@pytest.mark.parametrize("webhooks", [0, 2])
+def test_a_consent_change_through_the_api_takes_few_statements(api, make_subject, session, statements, webhooks):
     subject = make_subject("lea@example.com")
-    session.rollback()
+    for n in range(webhooks):
+        add_endpoint(session, f"https://crm{n}.example.com/hook")
+    session.commit()
     api.get("/check?channel=email&email=lea@example.com")  # the key is looked up and cached
     statements.clear()
     response = api.post(f"/subjects/{subject.public_id}/consents",
                         json={"channel": "newsletter", "status": "granted", "source": "api"})
     assert response.status_code == 201
-    # The subject (locked in the same query on PostgreSQL), channels, states
-    # with the chain head, policy with its text hashes, webhooks; then
-    # receipt, event, state: one statement on PostgreSQL, three on SQLite.
-    reads = [s for s in statements if s == "SELECT"]
-    writes = [s for s in statements if s in ("INSERT", "UPDATE", "WITH")]
-    expected = ["WITH"] if session.get_bind().dialect.name == "postgresql" else ["INSERT", "INSERT", "UPDATE"]
-    assert writes == expected, statements
-    assert len(reads) <= 5, statements
+    # PostgreSQL: the subject, locked in the same query; channels, states with
+    # the chain head, policy with its text hashes; then receipt, event and
+    # state in one statement; and one message per active webhook, the
+    # webhooks found by the INSERT itself. SQLite: the same reads, the
+    # webhooks read on their own, and three writes.
+    if session.get_bind().dialect.name == "postgresql":
+        assert statements == ["SELECT", "SELECT", "WITH", "INSERT"], statements
+    else:
+        writes = ["BEGIN", "INSERT", "INSERT", "UPDATE"] + (["INSERT"] if webhooks else [])
+        assert [s for s in statements if s != "SELECT"] == writes, statements
+        assert statements.count("SELECT") == 3, statements
+    messages = session.execute(select(OutboxMessage.recipient, OutboxMessage.public_id, OutboxMessage.payload)
+                               .where(OutboxMessage.topic == "consent.changed")).all()
+    assert len({m.recipient for m in messages}) == webhooks
+    assert len({m.public_id for m in messages}) == webhooks  # the webhook-id: one of its own per message
+    assert all(uuid.UUID(m.public_id).version == 4 and str(uuid.UUID(m.public_id)) == m.public_id for m in messages)
+    assert all(m.payload["data"]["subject"] == subject.public_id for m in messages)
 
 
 @pytest.mark.parametrize("answer", ["full", "allowed"])
