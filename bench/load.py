@@ -219,8 +219,8 @@ def free_port() -> int:
 def prepare(url: str, key_dir: str) -> dict:
     """Migrate, seed SUBJECTS people, make the customers' accounts, an API key, the unsubscribe links."""
     from consent_center import create_app
-    from consent_center.accounts import create_account
-    from consent_center.api_clients import create_client
+    from consent_center.accounts.service import create_account
+    from consent_center.accounts.api_clients import create_client
     from consent_center.bench_seed import email_of, expected_granted, seed
     from consent_center.extensions import db, make_engine
     from consent_center.ledger import Actor
@@ -315,7 +315,7 @@ def warm_up(port: int, key: str) -> None:
 def audit(url: str, key_dir: str, customers: list[CustomerLog], unsubscribed: list, started_at) -> dict:
     """Count the ledger's changes against the acknowledged ones; verify chains, replay, states."""
     from consent_center import create_app
-    from consent_center.chain import replay_states, stored_states
+    from consent_center.ledger.chain import replay_states, stored_states
     from consent_center.extensions import db
     from consent_center.models import Channel, ConsentEvent, ConsentState, Subject
 

@@ -83,7 +83,7 @@ app_py() {  # run Python in the app's context (its settings from the environment
 from consent_center.extensions import db
 $1")
 }
-count_events() { app_py 'from consent_center.chain import count_events; print(count_events(db.session))'; }
+count_events() { app_py 'from consent_center.ledger.chain import count_events; print(count_events(db.session))'; }
 count_webhooks() { app_py 'from consent_center.models import WebhookEndpoint; from sqlalchemy import func, select
 print(db.session.scalar(select(func.count()).select_from(WebhookEndpoint)))'; }
 count_outbox() { app_py 'from consent_center.models import OutboxMessage; from sqlalchemy import func, select

@@ -5,7 +5,7 @@ from typing import Callable
 
 from flask import Flask
 
-from .config import DEFAULT_SECRET_KEY, PROJECT_ROOT, TESTING_OVERRIDES, load_settings
+from consent_center.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, TESTING_OVERRIDES, load_settings
 
 
 class ConsentCenterFlask(Flask):
@@ -60,15 +60,15 @@ def check_secret_key(app: Flask) -> None:
 
 def check_brand_colours(app: Flask) -> None:
     """Refuse colours that are not hex, or a pair below the WCAG AA contrast."""
-    from .branding import check_colours
+    from consent_center.web.branding import check_colours
 
     check_colours(app)
 
 
 def register_extensions(app: Flask) -> None:
-    from . import receipt_keys
-    from .extensions import babel, csrf, db, limiter, login_manager
-    from .i18n import select_locale, select_timezone
+    from consent_center.receipts import keys as receipt_keys
+    from consent_center.extensions import babel, csrf, db, limiter, login_manager
+    from consent_center.web.i18n import select_locale, select_timezone
 
     db.init_app(app)
     csrf.init_app(app)
@@ -79,18 +79,18 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api
-    from .branding import bp as branding_bp
-    from .admin import bp as admin_bp
-    from .audit import bp as audit_bp
-    from .auth import bp as auth_bp
-    from .health import bp as health_bp
-    from .jwks import bp as jwks_bp
-    from .privacy import bp as privacy_bp
-    from .public import bp as public_bp
-    from .requests_desk import bp as requests_desk_bp
-    from .space import bp as space_bp
-    from .unsubscribe import bp as unsubscribe_bp
+    from consent_center import api
+    from consent_center.web.branding import bp as branding_bp
+    from consent_center.admin import bp as admin_bp
+    from consent_center.audit import bp as audit_bp
+    from consent_center.accounts.auth import bp as auth_bp
+    from consent_center.web.health import bp as health_bp
+    from consent_center.receipts.jwks import bp as jwks_bp
+    from consent_center.policies.privacy import bp as privacy_bp
+    from consent_center.unsubscribe.public import bp as public_bp
+    from consent_center.rights.desk import bp as requests_desk_bp
+    from consent_center.space import bp as space_bp
+    from consent_center.unsubscribe.one_click import bp as unsubscribe_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(branding_bp)
@@ -108,10 +108,10 @@ def register_blueprints(app: Flask) -> None:
 
 def register_deliverers(app: Flask) -> None:
     """What the outbox worker delivers, by message kind, and what fills it."""
-    from .mail import deliver_email
-    from .outbox import register_deliverer
-    from .signals import consent_recorded
-    from .webhooks import deliver_webhook, enqueue_consent_changed
+    from consent_center.outbox.mail import deliver_email
+    from consent_center.outbox.queue import register_deliverer
+    from consent_center.signals import consent_recorded
+    from consent_center.outbox.webhooks import deliver_webhook, enqueue_consent_changed
 
     register_deliverer("email", deliver_email)
     register_deliverer("webhook", deliver_webhook)
@@ -119,8 +119,8 @@ def register_deliverers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from . import security
-    from .web import commit_or_rollback, inject_template_globals, refuse_control_characters
+    from consent_center.web import security
+    from consent_center.web.boundary import commit_or_rollback, inject_template_globals, refuse_control_characters
 
     security.register(app)
     app.before_request(refuse_control_characters)
@@ -129,12 +129,12 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .errors import register
+    from consent_center.web.errors import register
 
     register(app)
 
 
 def register_commands(app: Flask) -> None:
-    from .cli import register
+    from consent_center.cli import register
 
     register(app)

@@ -22,10 +22,10 @@ from typing import Callable
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from .chain import event_hash, hashed_fields
-from .models import Channel, ConsentEvent, ConsentState, PolicyVersion, Receipt, Subject
-from .models.vocabulary import ActorType, EventType, Source, Status
-from .policies import publish_policy
+from consent_center.ledger.chain import event_hash, hashed_fields
+from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVersion, Receipt, Subject
+from consent_center.models.vocabulary import ActorType, EventType, Source, Status
+from consent_center.policies.service import publish_policy
 
 BASE_TIME = datetime(2024, 1, 1, tzinfo=timezone.utc)
 POLICIES = (("2023-06", datetime(2023, 6, 1, tzinfo=timezone.utc)),

@@ -5,7 +5,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
-from .config import PROJECT_ROOT
+from consent_center.config import PROJECT_ROOT
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from .clock import utcnow
+from consent_center.clock import utcnow
 
 if TYPE_CHECKING:
-    from .models import Account
+    from consent_center.models import Account
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from consent_center.api_clients import SCOPES, create_client
+from consent_center.accounts.api_clients import SCOPES, create_client
 from consent_center.extensions import db
 from consent_center.ledger import Actor
-from consent_center.subjects import create_subject
+from consent_center.subjects.service import create_subject
 
 
 class ApiClient:

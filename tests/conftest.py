@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from consent_center import create_app
-from consent_center.accounts import create_account
+from consent_center.accounts.service import create_account
 from consent_center.extensions import db as database
 from consent_center.ledger import Actor
 from consent_center.models import Account, Role

@@ -7,10 +7,10 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent_center.chain import replay_states, stored_states, verify_chains
+from consent_center.ledger.chain import replay_states, stored_states, verify_chains
 from consent_center.models import ConsentEvent, Receipt
-from consent_center.receipt_keys import key_ring
-from consent_center.receipts import verify_receipt
+from consent_center.receipts.keys import key_ring
+from consent_center.receipts.documents import verify_receipt
 
 
 def assert_ledger_consistent(session: Session) -> None:

@@ -21,14 +21,14 @@ import pytest
 from flask import url_for
 
 from consent_center import create_app
-from consent_center.accounts import create_account
-from consent_center.api_clients import SCOPES, create_client
-from consent_center.data_requests import file_request
+from consent_center.accounts.service import create_account
+from consent_center.accounts.api_clients import SCOPES, create_client
+from consent_center.rights.requests import file_request
 from consent_center.extensions import db as database
 from consent_center.ledger import Actor
 from consent_center.models import Role
-from consent_center.policies import publish_policy
-from consent_center.receipts import receipts_of
+from consent_center.policies.service import publish_policy
+from consent_center.receipts.documents import receipts_of
 
 from .conftest import PASSWORD, IsolatedClient, csrf_from
 from .test_admin_roles import SAMPLE_VALUES as ADMIN_SAMPLE_VALUES  # new /admin URL arguments land there

@@ -4,7 +4,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from consent_center.api_clients import key_hash
+from consent_center.accounts.api_clients import key_hash
 from consent_center.models import Account, ApiClient, OutboxMessage, Role, StaffAction
 
 from .api_fixtures import ApiClient as Caller

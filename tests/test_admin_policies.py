@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from consent_center.models import PolicyVersion, Role, StaffAction
 from consent_center.models.policy import text_sha256
-from consent_center.policies import policy_in_force, publish_policy
+from consent_center.policies.service import policy_in_force, publish_policy
 
 from .conftest import form_post
 

@@ -7,7 +7,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from consent_center.api.endpoints import ENDPOINTS
-from consent_center.api_clients import SCOPES, key_hash
+from consent_center.accounts.api_clients import SCOPES, key_hash
 from consent_center.clock import utcnow
 from consent_center.models import ApiClient
 

@@ -8,16 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from consent_center.channels import create_channel
-from consent_center import checks
-from consent_center import lookup_addresses
-from consent_center.lookup_addresses import fast_normalise, normalise_all_for_lookup, normalise_for_lookup
+from consent_center.policies.channels import create_channel
+from consent_center.check import service as checks
+from consent_center.check import lookup_addresses
+from consent_center.check.lookup_addresses import fast_normalise, normalise_all_for_lookup, normalise_for_lookup
 from consent_center.db import TextArrayLiteral, text_array_literal
 from consent_center.extensions import db
 from consent_center.ledger import Actor, record_change
 from consent_center.models import Source
-from consent_center.policies import publish_policy
-from consent_center.subjects import normalise_email
+from consent_center.policies.service import publish_policy
+from consent_center.subjects.service import normalise_email
 
 from .api_fixtures import assert_matches_spec, assert_problem, db_counts
 
@@ -393,7 +393,7 @@ def test_only_the_addresses_not_in_stored_form_are_normalised_one_by_one(monkeyp
     listed = ["a@example.com", "Lea@Example.com", "b@example.com", "x" * 65 + "@b.com", "c@example.com", "d@b.test"]
     one_by_one = []
     normalise = lookup_addresses.normalise_for_lookup
-    monkeypatch.setattr("consent_center.lookup_addresses.normalise_for_lookup",
+    monkeypatch.setattr("consent_center.check.lookup_addresses.normalise_for_lookup",
                         lambda address: one_by_one.append(address) or normalise(address))
     assert normalise_all_for_lookup(listed) == [normalise(a) for a in listed]
     assert one_by_one == [listed[1], listed[3], listed[5]]
@@ -401,7 +401,7 @@ def test_only_the_addresses_not_in_stored_form_are_normalised_one_by_one(monkeyp
 
 def test_a_list_in_stored_form_is_taken_whole(monkeypatch):
     listed = ["lea.martin+news@example.com", "jan@sub.example-shop.nl", "o'brien@example.ie"]
-    monkeypatch.setattr("consent_center.lookup_addresses.normalise_for_lookup", lambda address: pytest.fail(address))
+    monkeypatch.setattr("consent_center.check.lookup_addresses.normalise_for_lookup", lambda address: pytest.fail(address))
     assert normalise_all_for_lookup(listed) == listed
 
 

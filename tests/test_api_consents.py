@@ -6,7 +6,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from consent_center.chain import verify_chains
+from consent_center.ledger.chain import verify_chains
 from consent_center.models import ConsentEvent, Receipt
 
 from .api_fixtures import assert_matches_spec, assert_problem, db_counts

@@ -7,11 +7,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from consent_center import create_app
-from consent_center.api_clients import create_client
+from consent_center.accounts.api_clients import create_client
 from consent_center.extensions import db
 from consent_center.ledger import Actor, record_change
 from consent_center.models import ConsentEvent, Source, Subject
-from consent_center.subjects import create_subject
+from consent_center.subjects.service import create_subject
 
 from .api_fixtures import ApiClient, assert_matches_spec, assert_problem
 

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from consent_center.chain import replay_states, stored_states
+from consent_center.ledger.chain import replay_states, stored_states
 from consent_center.models import ConsentEvent, Subject
 
 from .api_fixtures import assert_matches_spec, assert_problem, db_counts

@@ -3,11 +3,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from consent_center import append_only, create_app
+from consent_center.ledger import append_only
+from consent_center import create_app
 from consent_center.extensions import db, make_engine
 from consent_center.ledger import Actor
 from consent_center.migrate import upgrade
-from consent_center.subjects import create_subject
+from consent_center.subjects.service import create_subject
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,10 +6,10 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from consent_center import asof
+from consent_center.ledger import asof
 from consent_center.ledger import Actor, current_states, record_change
 from consent_center.models import Channel, ConsentEvent, Source, Subject
-from consent_center.subjects import create_subject
+from consent_center.subjects.service import create_subject
 
 UTC = timezone.utc
 # (when, person, {channel: status}) — a scripted history over three weeks.

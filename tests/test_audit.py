@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from consent_center.ledger import Actor, record_change
 from consent_center.models import Role, Source, VerificationRun
-from consent_center.policies import publish_policy
-from consent_center.subjects import create_subject
+from consent_center.policies.service import publish_policy
+from consent_center.subjects.service import create_subject
 
 from .conftest import csrf_from, form_post
 

@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import func, select
 
 from consent_center import tokens
-from consent_center.data_requests import file_request
+from consent_center.rights.requests import file_request
 from consent_center.db import Base
 from consent_center.extensions import db
 from consent_center.models import Role
-from consent_center.policies import publish_policy
+from consent_center.policies.service import publish_policy
 
 from .conftest import account_by_email, csrf_from
 
@@ -295,7 +295,7 @@ def test_the_boundary_keeps_nothing_of_a_spoiled_post_that_a_view_read_itself(ap
     from flask import flash, redirect, request
     from flask import session as cookie
 
-    from consent_center.outbox import enqueue
+    from consent_center.outbox.queue import enqueue
 
     def careless():  # reads request.form outside any form, as none of ours does
         cookie["careless"] = request.form["note"]

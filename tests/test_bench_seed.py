@@ -1,6 +1,6 @@
 """The benchmark base: valid chains, states that replay, the floor's expected answers."""
 from consent_center.bench_seed import email_of, expected_granted
-from consent_center.chain import replay_states, stored_states, verify_chains
+from consent_center.ledger.chain import replay_states, stored_states, verify_chains
 
 
 def test_bench_seed_builds_a_base_that_verifies_and_answers_as_expected(runner, session, api):

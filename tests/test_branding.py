@@ -2,7 +2,7 @@
 import pytest
 
 from consent_center import create_app
-from consent_center.branding import contrast
+from consent_center.web.branding import contrast
 
 
 def test_contrast_follows_the_wcag_formula():

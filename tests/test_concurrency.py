@@ -5,11 +5,11 @@ import pytest
 from sqlalchemy import func, select
 
 from consent_center import create_app
-from consent_center.chain import replay_states, stored_states, verify_chains
+from consent_center.ledger.chain import replay_states, stored_states, verify_chains
 from consent_center.extensions import db
 from consent_center.ledger import Actor, record_change
 from consent_center.models import ConsentEvent, Source, Subject
-from consent_center.subjects import create_subject
+from consent_center.subjects.service import create_subject
 
 TOGGLES = 150
 

@@ -7,7 +7,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from consent_center import data_requests
+from consent_center.rights import requests as data_requests
 from consent_center.config import PROJECT_ROOT
 from consent_center.models import DataRequest, OutboxMessage
 

@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from consent_center import create_app
-from consent_center.accounts import create_account
-from consent_center.api_clients import create_client
+from consent_center.accounts.service import create_account
+from consent_center.accounts.api_clients import create_client
 from consent_center.extensions import db, make_engine
 from consent_center.ledger import Actor
 from consent_center.migrate import upgrade

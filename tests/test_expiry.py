@@ -3,11 +3,11 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from consent_center.expiry import add_months
+from consent_center.ledger.expiry import add_months
 from consent_center.ledger import Actor, record_change
-from consent_center.mail import compose
+from consent_center.outbox.mail import compose
 from consent_center.models import Channel, ConsentEvent, ConsentState, OutboxMessage, Source
-from consent_center.subjects import create_subject
+from consent_center.subjects.service import create_subject
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import insert, select
 
-from consent_center import export
-from consent_center.chain import event_hash, hashed_fields
-from consent_center.export import COLUMNS, stream_events
-from consent_center.export_filters import ExportFilters, FilterError
+from consent_center.export import events as export
+from consent_center.ledger.chain import event_hash, hashed_fields
+from consent_center.export.events import COLUMNS, stream_events
+from consent_center.export.filters import ExportFilters, FilterError
 from consent_center.ledger import Actor, record_change
 from consent_center.models import Channel, ConsentEvent, PolicyText, Receipt, Source, Subject
-from consent_center.policies import publish_policy
-from consent_center.subjects import create_subject
+from consent_center.policies.service import publish_policy
+from consent_center.subjects.service import create_subject
 
 UTC = timezone.utc
 

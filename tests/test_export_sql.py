@@ -18,14 +18,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Text, cast, func, select, text, update
 
-from consent_center import export_sql
-from consent_center.export import stream_events
-from consent_center.export_filters import ExportFilters
+from consent_center.export import sql as export_sql
+from consent_center.export.events import stream_events
+from consent_center.export.filters import ExportFilters
 from consent_center.ledger import Actor, record_change
 from consent_center.models import CanonicalJsonSince, Channel, ConsentEvent, Source
 from consent_center.models.vocabulary import ActorType, Status
-from consent_center.policies import publish_policy
-from consent_center.subjects import create_subject
+from consent_center.policies.service import publish_policy
+from consent_center.subjects.service import create_subject
 
 from .test_export import seed_events
 

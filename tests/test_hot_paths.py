@@ -21,10 +21,10 @@ from werkzeug.datastructures import MultiDict
 
 from consent_center.api.schemas import MAX_EMAIL, check_query
 from consent_center.bench_seed import email_of, expected_granted
-from consent_center.checks import collector_paused
+from consent_center.check.service import collector_paused
 from consent_center.extensions import db
 from consent_center.models import OutboxMessage
-from consent_center.webhooks import add_endpoint
+from consent_center.outbox.webhooks import add_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 

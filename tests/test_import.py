@@ -6,7 +6,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from consent_center.chain import replay_states, stored_states, verify_chains
+from consent_center.ledger.chain import replay_states, stored_states, verify_chains
 from consent_center.ledger import Actor, current_states, record_change
 from consent_center.models import ConsentEvent, Source, Subject
 

@@ -6,12 +6,13 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from consent_center import ledger, receipts
-from consent_center.chain import replay_states, stored_states, verify_chains
+from consent_center import ledger
+from consent_center.receipts import documents as receipts
+from consent_center.ledger.chain import replay_states, stored_states, verify_chains
 from consent_center.ledger import Actor, LedgerError, record_change
-from consent_center.models import (ConsentEvent, ConsentState, Receipt, Source, Status)
+from consent_center.models import ConsentEvent, ConsentState, Receipt, Source, Status
 from consent_center.signals import consent_recorded
-from consent_center.subjects import create_subject
+from consent_center.subjects.service import create_subject
 
 
 def counts(session):
@@ -125,7 +126,7 @@ def test_events_chain_by_hash_and_sequence(session):
 def test_event_records_policy_version_in_force_and_server_time(session):
     from datetime import datetime, timezone
 
-    from consent_center.policies import publish_policy
+    from consent_center.policies.service import publish_policy
 
     with freeze_time("2026-01-10 09:00:00"):
         publish_policy(session, "v1", {"fr": "texte 1"}, effective_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
@@ -234,7 +235,7 @@ def test_a_released_savepoint_is_undone_with_its_transaction(session):
 def test_one_change_moves_a_state_and_starts_another(session):
     """A channel added after the subject has no state: one change then both moves a state and
     starts one (on PostgreSQL, both in the one statement that writes the change)."""
-    from consent_center.channels import create_channel
+    from consent_center.policies.channels import create_channel
 
     subject = create_subject(session, actor=Actor.system(), email="a@example.com", is_customer=True)
     create_channel(session, code="phone", names={"en": "Phone"}, purposes={"en": "Calls"},

@@ -24,15 +24,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from consent_center import append_only
-from consent_center.chain import replay_states, stored_states, verify_chains
+from consent_center.ledger import append_only
+from consent_center.ledger.chain import replay_states, stored_states, verify_chains
 from consent_center.ledger import Actor, LedgerError, record_change
 from consent_center.models import Channel, ConsentEvent, ConsentState, Receipt, Subject
 from consent_center.models.vocabulary import ActorType, Basis, Source, Status
-from consent_center.policies import publish_policy
-from consent_center.receipt_keys import key_ring
-from consent_center.receipts import document_of, verify_receipt
-from consent_center.subjects import create_subject
+from consent_center.policies.service import publish_policy
+from consent_center.receipts.keys import key_ring
+from consent_center.receipts.documents import document_of, verify_receipt
+from consent_center.subjects.service import create_subject
 
 EXAMPLES = 100
 CHANNELS = ("email", "sms", "post", "newsletter")

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from consent_center.mail import TOPICS, compose, enqueue_email
+from consent_center.outbox.mail import TOPICS, compose, enqueue_email
 from consent_center.models import OutboxMessage
 
 WORDS = {  # a phrase of each e-mail's closing line, per language

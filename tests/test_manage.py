@@ -9,7 +9,7 @@ from sqlalchemy import select
 from consent_center import tokens
 from consent_center.ledger import Actor
 from consent_center.models import ConsentEvent, ConsentState, OutboxMessage, Subject
-from consent_center.subjects import create_subject
+from consent_center.subjects.service import create_subject
 
 from .conftest import csrf_from, form_post
 from .mail_fixtures import deliver

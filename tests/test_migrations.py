@@ -63,7 +63,7 @@ def test_the_latest_migration_goes_down_and_up_on_a_database_holding_consents(tm
     from consent_center.ledger import Actor, record_change
     from consent_center.migrate import alembic_config, downgrade, upgrade
     from consent_center.models import ConsentEvent, Source
-    from consent_center.subjects import create_subject
+    from consent_center.subjects.service import create_subject
 
     url = f"sqlite:///{tmp_path}/held.sqlite3"
     app = create_app({"TESTING": True, "DATABASE_URL": url})

@@ -5,8 +5,8 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from consent_center import outbox
-from consent_center.mail import enqueue_email
+from consent_center.outbox import queue as outbox
+from consent_center.outbox.mail import enqueue_email
 from consent_center.models import OutboxMessage
 
 from .mail_fixtures import deliver, free_port

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from consent_center import create_app
 from consent_center.extensions import db
-from consent_center.mail import enqueue_email
+from consent_center.outbox.mail import enqueue_email
 from consent_center.models import OutboxMessage
-from consent_center.outbox import deliver_due
+from consent_center.outbox.queue import deliver_due
 
 MESSAGES = 120
 

@@ -5,7 +5,8 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from consent_center import passwords, tokens
+from consent_center.accounts import passwords
+from consent_center import tokens
 from consent_center.models import OutboxMessage, Role
 from consent_center.tokens import TokenError
 

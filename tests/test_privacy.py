@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from freezegun import freeze_time
 
 from consent_center.models.policy import text_sha256
-from consent_center.policies import publish_policy
+from consent_center.policies.service import publish_policy
 
 OLD = "# Policy\n\nWe send offers by e-mail.\nYou can object at any time.\n"
 NEW = "# Policy\n\nWe send offers by e-mail and SMS.\nYou can object at any time.\n<script>alert(1)</script>\n"

@@ -8,7 +8,7 @@ from consent_center import create_app, tokens
 from consent_center.extensions import db, limiter
 from consent_center.ledger import Actor
 from consent_center.models import OutboxMessage
-from consent_center.subjects import create_subject
+from consent_center.subjects.service import create_subject
 
 from .conftest import IsolatedClient, form_post
 
@@ -47,7 +47,7 @@ def test_known_and_unknown_addresses_reach_the_limit_alike(app, session):
 def test_subscribe_is_rate_limited(client, session):
     from datetime import datetime, timezone
 
-    from consent_center.policies import publish_policy
+    from consent_center.policies.service import publish_policy
 
     publish_policy(session, "2026-01", {"en": "Policy."}, effective_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
     session.commit()

@@ -14,13 +14,14 @@ import pytest
 from freezegun import freeze_time
 from joserfc.jwk import OKPKey
 
-from consent_center import create_app, receipts
+from consent_center import create_app
+from consent_center.receipts import documents as receipts
 from consent_center.ledger import Actor, record_change
 from consent_center.models import Source, Status
-from consent_center.policies import publish_policy
-from consent_center.receipt_keys import KeyStore, ReceiptKeyError, key_ring, key_store
-from consent_center.receipts import ReceiptInvalid, verify_receipt
-from consent_center.subjects import create_subject
+from consent_center.policies.service import publish_policy
+from consent_center.receipts.keys import KeyStore, ReceiptKeyError, key_ring, key_store
+from consent_center.receipts.documents import ReceiptInvalid, verify_receipt
+from consent_center.subjects.service import create_subject
 
 
 @pytest.fixture
@@ -230,7 +231,7 @@ WORKER = """
 import sys, time
 from pathlib import Path
 from consent_center import create_app
-from consent_center.receipt_keys import key_ring
+from consent_center.receipts.keys import key_ring
 folder, gate, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "RECEIPT_KEY_DIR": str(folder)})
 (gate.parent / f"ready-{name}").touch()

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from consent_center.ledger import Actor, record_change
 from consent_center.models import ConsentEvent, EventType, PolicyVersion, Source
-from consent_center.policies import publish_policy
-from consent_center.reconsent import reconsent_due
-from consent_center.subjects import find_by_email
+from consent_center.policies.service import publish_policy
+from consent_center.policies.reconsent import reconsent_due
+from consent_center.subjects.service import find_by_email
 
 from .conftest import form_post
 

@@ -6,10 +6,10 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from consent_center.channels import find_channel, set_requires_reconsent
+from consent_center.policies.channels import find_channel, set_requires_reconsent
 from consent_center.ledger import Actor, record_change
 from consent_center.models import Role, Source, StaffAction
-from consent_center.policies import publish_policy
+from consent_center.policies.service import publish_policy
 
 from .api_fixtures import assert_matches_spec
 from .conftest import form_post

@@ -3,7 +3,7 @@ import re
 
 from sqlalchemy import select
 
-from consent_center.mail import compose
+from consent_center.outbox.mail import compose
 from consent_center.models import Account, OutboxMessage, Subject
 
 from .conftest import form_post

@@ -2,11 +2,11 @@
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from consent_center.chain import verify_chains
+from consent_center.ledger.chain import verify_chains
 from consent_center.ledger import Actor
 from consent_center.models import Account, Subject, SuppressedAddress
-from consent_center.retention import years_before
-from consent_center.subjects import create_subject
+from consent_center.subjects.retention import years_before
+from consent_center.subjects.service import create_subject
 
 
 def setup_people(session, make_account):

@@ -80,7 +80,7 @@ def test_reset_second_factor_from_the_command_line(client, auth, make_account, r
 
 
 def test_provisioning_uri_names_the_account_and_issuer(app, make_account):
-    from consent_center.second_factor import new_secret, provisioning_uri
+    from consent_center.accounts.second_factor import new_secret, provisioning_uri
 
     account = make_account("admin@example.com", role=Role.ADMIN)
     uri = provisioning_uri(account, new_secret())

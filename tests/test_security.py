@@ -2,7 +2,7 @@
 import pytest
 from freezegun import freeze_time
 
-from consent_center.accounts import AccountError, check_password_policy
+from consent_center.accounts.service import AccountError, check_password_policy
 
 from .conftest import PASSWORD
 
@@ -80,7 +80,7 @@ def test_pages_answer_503_when_the_database_goes_away(tmp_path):
     import shutil
 
     from consent_center import create_app
-    from consent_center.accounts import create_account
+    from consent_center.accounts.service import create_account
     from consent_center.extensions import db, make_engine
     from consent_center.ledger import Actor
     from consent_center.migrate import upgrade

@@ -6,10 +6,9 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from consent_center.ledger import Actor
-from consent_center.models import (ConsentEvent, ConsentState, NewsletterSignup, OutboxMessage, Receipt,
-                                   Subject)
-from consent_center.policies import publish_policy
-from consent_center.subjects import create_subject
+from consent_center.models import ConsentEvent, ConsentState, NewsletterSignup, OutboxMessage, Receipt, Subject
+from consent_center.policies.service import publish_policy
+from consent_center.subjects.service import create_subject
 
 from .conftest import csrf_from, form_post
 from .mail_fixtures import deliver

@@ -97,7 +97,7 @@ def test_history_shows_only_the_customers_own_changes(client, auth, make_account
 
 
 def test_history_lists_changes_with_source_and_policy(client, auth, customer, session):
-    from consent_center.policies import publish_policy
+    from consent_center.policies.service import publish_policy
 
     publish_policy(session, "2026-02", {"en": "text"})
     session.commit()

@@ -4,8 +4,8 @@ import json
 from sqlalchemy import select
 
 from consent_center.models import Receipt, Role
-from consent_center.receipt_keys import key_ring
-from consent_center.receipts import verify_receipt
+from consent_center.receipts.keys import key_ring
+from consent_center.receipts.documents import verify_receipt
 
 from .conftest import account_by_email, form_post
 

@@ -4,16 +4,16 @@ import csv
 import pytest
 from sqlalchemy import inspect, select, text
 
-from consent_center import crm, newsletter
-from consent_center.chain import verify_chains
-from consent_center.checks import channel_id, check_one
+from consent_center.subjects import crm
+from consent_center.unsubscribe import newsletter
+from consent_center.ledger.chain import verify_chains
+from consent_center.check.service import channel_id, check_one
 from consent_center.extensions import db
 from consent_center.ledger import Actor, current_states, record_change
-from consent_center.models import (Account, ConsentEvent, DataRequest, OutboxMessage, Receipt, Role, Source,
-                                   Subject)
-from consent_center.policies import publish_policy
-from consent_center.receipt_keys import key_ring
-from consent_center.receipts import verify_receipt
+from consent_center.models import Account, ConsentEvent, DataRequest, OutboxMessage, Receipt, Role, Source, Subject
+from consent_center.policies.service import publish_policy
+from consent_center.receipts.keys import key_ring
+from consent_center.receipts.documents import verify_receipt
 
 from .conftest import form_post
 

@@ -82,7 +82,7 @@ def test_a_token_age_must_be_a_positive_number(monkeypatch, tmp_path, value):
 
 
 def test_an_account_token_dies_once_its_password_changes(app, session, make_account):
-    from consent_center.passwords import account_for, set_password
+    from consent_center.accounts.passwords import account_for, set_password
 
     account = make_account("once@example.com", password=None)
     token = tokens.account_token("invitation", account)
@@ -94,7 +94,7 @@ def test_an_account_token_dies_once_its_password_changes(app, session, make_acco
 
 
 def test_an_account_token_dies_when_the_account_is_deactivated(app, session, make_account):
-    from consent_center.passwords import account_for
+    from consent_center.accounts.passwords import account_for
 
     account = make_account("gone@example.com")
     token = tokens.account_token("password_reset", account)

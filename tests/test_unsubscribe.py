@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from consent_center import tokens
 from consent_center.ledger import Actor
 from consent_center.models import Channel, ConsentEvent, ConsentState, Receipt, Subject
-from consent_center.policies import publish_policy
-from consent_center.subjects import create_subject
-from consent_center.unsubscribe_links import UNDO_WINDOW, unsubscribe_headers
+from consent_center.policies.service import publish_policy
+from consent_center.subjects.service import create_subject
+from consent_center.unsubscribe.links import UNDO_WINDOW, unsubscribe_headers
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 SAME_SITE = {"Sec-Fetch-Site": "same-origin"}

@@ -6,12 +6,12 @@ lift its triggers to play the attacker who has the database's owner rights.
 import pytest
 from sqlalchemy import select, text
 
-from consent_center import append_only
+from consent_center.ledger import append_only
 from consent_center.extensions import db
 from consent_center.models import VerificationRun
 from consent_center.ledger import Actor, record_change
 from consent_center.models import ConsentEvent, Source
-from consent_center.subjects import create_subject
+from consent_center.subjects.service import create_subject
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from standardwebhooks.webhooks import Webhook
 
 from consent_center.ledger import Actor, record_change
 from consent_center.models import OutboxMessage, Source
-from consent_center.subjects import create_subject
-from consent_center.webhooks import WebhookError, add_endpoint
+from consent_center.subjects.service import create_subject
+from consent_center.outbox.webhooks import WebhookError, add_endpoint
 
 
 class Receiver:

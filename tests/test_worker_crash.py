@@ -22,11 +22,11 @@ import pytest
 from sqlalchemy import select
 
 from consent_center import create_app
-from consent_center.api_clients import create_client
+from consent_center.accounts.api_clients import create_client
 from consent_center.extensions import db
 from consent_center.ledger import Actor
 from consent_center.models import Channel, ConsentEvent, ConsentState, Subject
-from consent_center.subjects import create_subject
+from consent_center.subjects.service import create_subject
 
 from .gunicorn_server import Gunicorn
 from .ledger_consistency import assert_ledger_consistent

@@ -1,8 +1,8 @@
 """The back office: support finds people and records changes; admins run the center."""
 from flask import Blueprint
 
-from ..auth.decorators import roles_required
-from ..models import Role
+from consent_center.accounts.auth.decorators import roles_required
+from consent_center.models import Role
 
 bp = Blueprint("admin", __name__)
 
@@ -17,4 +17,4 @@ def only_staff_who_run_the_center() -> None:
     """Every page of the blueprint, present and future, is for support and admins at least."""
 
 
-from . import accounts, channels, home, imports, keys, people, policies, webhooks  # noqa: E402,F401
+from consent_center.admin import accounts, channels, home, imports, keys, people, policies, webhooks  # noqa: E402,F401

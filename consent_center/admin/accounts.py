@@ -6,15 +6,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts import AccountError, create_account
-from ..auth.forms import LogoutForm
-from ..extensions import db
-from ..ledger import Actor
-from ..models import Account, ActorType, Role
-from ..passwords import invite
-from ..staff_actions import log_staff_action
-from . import admin_only, bp
-from .forms import AccountForm
+from consent_center.accounts.service import AccountError, create_account
+from consent_center.accounts.auth.forms import LogoutForm
+from consent_center.extensions import db
+from consent_center.ledger import Actor
+from consent_center.models import Account, ActorType, Role
+from consent_center.accounts.passwords import invite
+from consent_center.accounts.staff_log import log_staff_action
+from consent_center.admin import admin_only, bp
+from consent_center.admin.forms import AccountForm
 
 ACCOUNTS_PAGE = 100
 

@@ -6,13 +6,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..auth.forms import LogoutForm
-from ..channels import (ChannelError, all_channels, create_channel, deactivate_channel, find_channel,
-                        set_requires_reconsent)
-from ..extensions import db
-from ..staff_actions import log_staff_action
-from . import admin_only, bp
-from .forms import ChannelForm, ChannelReconsentForm
+from consent_center.accounts.auth.forms import LogoutForm
+from consent_center.policies.channels import (
+    ChannelError,
+    all_channels,
+    create_channel,
+    deactivate_channel,
+    find_channel,
+    set_requires_reconsent,
+)
+from consent_center.extensions import db
+from consent_center.accounts.staff_log import log_staff_action
+from consent_center.admin import admin_only, bp
+from consent_center.admin.forms import ChannelForm, ChannelReconsentForm
 
 CHANNEL_ERRORS = {
     "code": ("code", _l("Use 2 to 40 lower-case letters, digits or _, starting with a letter.")),

@@ -8,9 +8,9 @@ from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerFi
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..api_clients import SCOPES
-from ..forms import Form
-from ..labels import ROLE_LABELS
+from consent_center.accounts.api_clients import SCOPES
+from consent_center.web.forms import Form
+from consent_center.web.labels import ROLE_LABELS
 
 CONTACT_METHOD_LABELS = {
     "phone": _l("Phone call"),

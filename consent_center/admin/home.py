@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db
-from ..staff_actions import recent_actions
-from . import admin_only, bp
+from consent_center.extensions import db
+from consent_center.accounts.staff_log import recent_actions
+from consent_center.admin import admin_only, bp
 
 LOG_PAGE = 100
 

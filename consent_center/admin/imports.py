@@ -7,13 +7,13 @@ from flask import render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..extensions import db
-from ..importer import ImportFileError, import_contacts
-from ..ledger import Actor
-from ..models import ActorType
-from ..staff_actions import log_staff_action
-from . import admin_only, bp
-from .forms import ImportForm
+from consent_center.extensions import db
+from consent_center.subjects.importer import ImportFileError, import_contacts
+from consent_center.ledger import Actor
+from consent_center.models import ActorType
+from consent_center.accounts.staff_log import log_staff_action
+from consent_center.admin import admin_only, bp
+from consent_center.admin.forms import ImportForm
 
 # The page lists this many report lines; the counts cover them all.
 REPORT_LINES_SHOWN = 1000

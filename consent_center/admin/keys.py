@@ -5,12 +5,18 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..api_clients import ApiClientError, create_client, find_client, list_clients, revoke_client
-from ..auth.forms import LogoutForm
-from ..extensions import db
-from ..staff_actions import log_staff_action
-from . import admin_only, bp
-from .forms import ApiKeyForm
+from consent_center.accounts.api_clients import (
+    ApiClientError,
+    create_client,
+    find_client,
+    list_clients,
+    revoke_client,
+)
+from consent_center.accounts.auth.forms import LogoutForm
+from consent_center.extensions import db
+from consent_center.accounts.staff_log import log_staff_action
+from consent_center.admin import admin_only, bp
+from consent_center.admin.forms import ApiKeyForm
 
 
 def _render(form: ApiKeyForm, status: int = 200, issued=None):

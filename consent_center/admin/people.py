@@ -7,13 +7,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..audit_trail import find_subject, find_subjects, full_history
-from ..extensions import db
-from ..preferences import preferences_of
-from ..staff_changes import Proof, StaffChangeError, record_on_behalf, store_proof
-from ..trace import request_trace
-from . import bp
-from .forms import OnBehalfForm
+from consent_center.audit.trail import find_subject, find_subjects, full_history
+from consent_center.extensions import db
+from consent_center.subjects.preferences import preferences_of
+from consent_center.subjects.staff_changes import Proof, StaffChangeError, record_on_behalf, store_proof
+from consent_center.web.trace import request_trace
+from consent_center.admin import bp
+from consent_center.admin.forms import OnBehalfForm
 
 PROOF_ERRORS = {
     "empty_proof": _l("The proof file is empty."),

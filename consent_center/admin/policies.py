@@ -8,12 +8,12 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..clock import utcnow
-from ..extensions import db
-from ..policies import PolicyError, all_versions, find_version, policy_in_force, publish_policy
-from ..staff_actions import log_staff_action
-from . import admin_only, bp
-from .forms import PolicyVersionForm
+from consent_center.clock import utcnow
+from consent_center.extensions import db
+from consent_center.policies.service import PolicyError, all_versions, find_version, policy_in_force, publish_policy
+from consent_center.accounts.staff_log import log_staff_action
+from consent_center.admin import admin_only, bp
+from consent_center.admin.forms import PolicyVersionForm
 
 
 def _effective_at(form: PolicyVersionForm) -> datetime | None:

@@ -6,13 +6,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..auth.forms import LogoutForm
-from ..extensions import db
-from ..staff_actions import log_staff_action
-from ..webhooks import (MAX_URL, TOPIC, WebhookError, add_endpoint, disable_endpoint, find_endpoint,
-                        last_messages, list_endpoints)
-from . import admin_only, bp
-from .forms import WebhookForm
+from consent_center.accounts.auth.forms import LogoutForm
+from consent_center.extensions import db
+from consent_center.accounts.staff_log import log_staff_action
+from consent_center.outbox.webhooks import (
+    MAX_URL,
+    TOPIC,
+    WebhookError,
+    add_endpoint,
+    disable_endpoint,
+    find_endpoint,
+    last_messages,
+    list_endpoints,
+)
+from consent_center.admin import admin_only, bp
+from consent_center.admin.forms import WebhookForm
 
 URL_ERRORS = {
     "url": _l("Give a web address that starts with https://, e.g. https://tool.example.com/hooks/consent."),

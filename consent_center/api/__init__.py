@@ -17,7 +17,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 
-from ..extensions import csrf, limiter
+from consent_center.extensions import csrf, limiter
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__)
@@ -46,7 +46,7 @@ def _is_api_path(path: str) -> bool:
 
 def init_app(app: Flask) -> None:
     """Mount the API at /api/v1, with sessions that leave it alone."""
-    from ..rate_limits import spare_the_api
+    from consent_center.web.rate_limits import spare_the_api
 
     app.register_blueprint(bp, url_prefix=PREFIX)
     app.session_interface = CookielessApiSessions()
@@ -64,4 +64,4 @@ def _api_body_limit() -> None:
 # more than its database query (see rate_limits.spare_the_api).
 limiter.exempt(bp)
 
-from . import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from consent_center.api import routes  # noqa: E402,F401  (routes attach themselves to bp)

@@ -25,11 +25,11 @@ from flask import current_app, g, request
 from limits import parse as parse_limit
 from sqlalchemy import bindparam, or_, select, update
 
-from ..api_clients import PREFIX_LENGTH
-from ..clock import utcnow
-from ..extensions import limiter, quick_read
-from ..models import ApiClient
-from .problems import Problem
+from consent_center.accounts.api_clients import PREFIX_LENGTH
+from consent_center.clock import utcnow
+from consent_center.extensions import limiter, quick_read
+from consent_center.models import ApiClient
+from consent_center.api.problems import Problem
 
 LAST_USED_EVERY = timedelta(minutes=1)
 MAX_KEY_LENGTH = 200

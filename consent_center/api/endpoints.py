@@ -39,9 +39,9 @@ from typing import Any, Callable
 from flask import Response, request
 from marshmallow import Schema, ValidationError
 
-from . import bp
-from .auth import authenticate, require_scope
-from .problems import Problem, validation_problem
+from consent_center.api import bp
+from consent_center.api.auth import authenticate, require_scope
+from consent_center.api.problems import Problem, validation_problem
 
 JSON_MEDIA_TYPE = "application/json"
 

@@ -138,7 +138,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Problem)
     def _problem(error: Problem):
-        from ..extensions import db
+        from consent_center.extensions import db
 
         db.session.rollback()
         return problem_response(error.body(), error.headers)

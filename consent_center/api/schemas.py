@@ -11,8 +11,8 @@ from datetime import timezone
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..consent_changes import API_SOURCES, SETTABLE_STATUSES
-from ..models.vocabulary import Basis, EventType, Source, Status
+from consent_center.subjects.consent_changes import API_SOURCES, SETTABLE_STATUSES
+from consent_center.models.vocabulary import Basis, EventType, Source, Status
 
 STATUSES = [str(s) for s in Status]
 # Check answers only: a contact the center does not know; a grant that lapsed for want of

@@ -1,7 +1,7 @@
 from flask import Blueprint
 
-from ..auth.decorators import roles_required
-from ..models import Role
+from consent_center.accounts.auth.decorators import roles_required
+from consent_center.models import Role
 
 bp = Blueprint("audit", __name__)
 
@@ -12,4 +12,4 @@ def only_auditors_and_admins() -> None:
     """Every page of the blueprint, present and future, is for auditors and admins."""
 
 
-from . import routes  # noqa: E402,F401
+from consent_center.audit import routes  # noqa: E402,F401

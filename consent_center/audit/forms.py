@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timezone
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
-from ..clock import utcnow
+from consent_center.clock import utcnow
 
 
 @dataclass(frozen=True)

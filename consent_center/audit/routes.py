@@ -8,16 +8,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..asof import counts_as_of, states_as_of
-from ..audit_trail import find_subject, find_subjects, full_history, policy_periods
-from ..auth.forms import LogoutForm
-from ..export import MEDIA_TYPES, download_name, stream_events
-from ..export_filters import FORMATS, ExportFilters, FilterError
-from ..extensions import db
-from ..models import Channel, PolicyVersion, Source, Status
-from ..verification import last_verification, run_verification
-from . import bp
-from .forms import parse_as_of
+from consent_center.ledger.asof import counts_as_of, states_as_of
+from consent_center.audit.trail import find_subject, find_subjects, full_history, policy_periods
+from consent_center.accounts.auth.forms import LogoutForm
+from consent_center.export.events import MEDIA_TYPES, download_name, stream_events
+from consent_center.export.filters import FORMATS, ExportFilters, FilterError
+from consent_center.extensions import db
+from consent_center.models import Channel, PolicyVersion, Source, Status
+from consent_center.ledger.verification import last_verification, run_verification
+from consent_center.audit import bp
+from consent_center.audit.forms import parse_as_of
 
 
 FILTER_MESSAGES = {

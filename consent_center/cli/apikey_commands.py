@@ -1,7 +1,7 @@
 import click
 
-from ..api_clients import SCOPES, ApiClientError, create_client, list_clients, revoke_client
-from .support import committing, fail
+from consent_center.accounts.api_clients import SCOPES, ApiClientError, create_client, list_clients, revoke_client
+from consent_center.cli.support import committing, fail
 
 
 @click.group("apikey", help="API keys of the marketing tools.")

@@ -4,9 +4,9 @@ import time
 import click
 from sqlalchemy import text
 
-from ..bench_seed import SeedError, seed
-from ..extensions import db
-from .support import committing, fail
+from consent_center.bench_seed import SeedError, seed
+from consent_center.extensions import db
+from consent_center.cli.support import committing, fail
 
 
 @click.group("bench", help="Benchmark support.")

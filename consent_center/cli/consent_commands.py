@@ -1,8 +1,8 @@
 import click
 from flask import current_app
 
-from ..expiry import expire_grants, send_reminders
-from .support import committing
+from consent_center.ledger.expiry import expire_grants, send_reminders
+from consent_center.cli.support import committing
 
 
 @click.group("consent", help="Consent over time.")

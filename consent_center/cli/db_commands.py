@@ -1,7 +1,7 @@
 import click
 
-from ..extensions import db
-from ..migrate import upgrade
+from consent_center.extensions import db
+from consent_center.migrate import upgrade
 
 
 @click.group("db", help="The database schema.")

@@ -4,12 +4,12 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from ..accounts import create_account
-from ..api_clients import SCOPES, create_client
-from ..ledger import Actor
-from ..models import Account, ApiClient, PolicyVersion, Role
-from ..policies import publish_policy
-from .support import committing
+from consent_center.accounts.service import create_account
+from consent_center.accounts.api_clients import SCOPES, create_client
+from consent_center.ledger import Actor
+from consent_center.models import Account, ApiClient, PolicyVersion, Role
+from consent_center.policies.service import publish_policy
+from consent_center.cli.support import committing
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "demo_data"
 DEMO_POLICY = "2018-11-26"

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import click
 
-from ..export import count_events, stream_events
-from ..export_filters import FORMATS, ExportFilters, FilterError
-from .support import committing, fail
+from consent_center.export.events import count_events, stream_events
+from consent_center.export.filters import FORMATS, ExportFilters, FilterError
+from consent_center.cli.support import committing, fail
 
 
 @click.group("export", help="Exports of the ledger.")

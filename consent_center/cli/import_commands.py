@@ -3,9 +3,9 @@ from pathlib import Path
 
 import click
 
-from ..importer import ImportFileError, count_lines, import_contacts
-from ..ledger import Actor
-from .support import committing, fail
+from consent_center.subjects.importer import ImportFileError, count_lines, import_contacts
+from consent_center.ledger import Actor
+from consent_center.cli.support import committing, fail
 
 
 @click.group("import", help="Imports.")

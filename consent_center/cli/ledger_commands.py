@@ -2,9 +2,9 @@ import sys
 
 import click
 
-from ..chain import count_events
-from ..verification import run_verification
-from .support import committing
+from consent_center.ledger.chain import count_events
+from consent_center.ledger.verification import run_verification
+from consent_center.cli.support import committing
 
 
 @click.group("ledger", help="The consent ledger.")

@@ -5,8 +5,8 @@ import threading
 import click
 from flask import current_app
 
-from ..extensions import db
-from ..outbox import count_due, deliver_due, registered_kinds
+from consent_center.extensions import db
+from consent_center.outbox.queue import count_due, deliver_due, registered_kinds
 
 
 @click.group("outbox", help="E-mails and webhooks waiting to be delivered.")

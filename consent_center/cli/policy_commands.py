@@ -2,8 +2,8 @@ from pathlib import Path
 
 import click
 
-from ..policies import PolicyError, publish_policy
-from .support import committing, fail, parse_datetime
+from consent_center.policies.service import PolicyError, publish_policy
+from consent_center.cli.support import committing, fail, parse_datetime
 
 
 @click.group("policy", help="Privacy-policy versions.")

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import click
 
-from ..receipt_keys import ReceiptKeyError, key_ring, key_store, load_key
-from ..receipts import ReceiptInvalid, verify_receipt
-from .support import fail
+from consent_center.receipts.keys import ReceiptKeyError, key_ring, key_store, load_key
+from consent_center.receipts.documents import ReceiptInvalid, verify_receipt
+from consent_center.cli.support import fail
 
 
 @click.group("receipt", help="Signed consent receipts and their keys.")

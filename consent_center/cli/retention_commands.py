@@ -2,8 +2,8 @@ import sys
 
 import click
 
-from ..retention import due_for_erasure, run_retention
-from .support import committing
+from consent_center.subjects.retention import due_for_erasure, run_retention
+from consent_center.cli.support import committing
 
 
 @click.group("retention", help="Retention limits of personal data.")

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import click
 
-from ..extensions import db
+from consent_center.extensions import db
 
 
 @contextmanager

@@ -1,10 +1,10 @@
 import click
 
-from ..accounts import AccountError, create_account
-from ..ledger import Actor
-from ..models import Role
-from ..passwords import invite
-from .support import committing, fail
+from consent_center.accounts.service import AccountError, create_account
+from consent_center.ledger import Actor
+from consent_center.models import Role
+from consent_center.accounts.passwords import invite
+from consent_center.cli.support import committing, fail
 
 
 @click.group("user", help="Accounts.")
@@ -44,9 +44,9 @@ def reset_second_factor(email: str) -> None:
     """Turn off a staff member's two-step verification (lost phone)."""
     from sqlalchemy import select
 
-    from ..models import Account
-    from ..second_factor import disable
-    from ..subjects import SubjectError, normalise_email
+    from consent_center.models import Account
+    from consent_center.accounts.second_factor import disable
+    from consent_center.subjects.service import SubjectError, normalise_email
 
     try:
         address = normalise_email(email)

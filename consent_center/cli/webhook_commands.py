@@ -1,7 +1,7 @@
 import click
 
-from ..webhooks import WebhookError, add_endpoint, disable_endpoint, list_endpoints
-from .support import committing, fail
+from consent_center.outbox.webhooks import WebhookError, add_endpoint, disable_endpoint, list_endpoints
+from consent_center.cli.support import committing, fail
 
 
 @click.group("webhook", help="Webhook endpoints (consent.changed, Standard Webhooks).")

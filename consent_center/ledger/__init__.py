@@ -14,14 +14,14 @@ from typing import Mapping
 from sqlalchemy import and_, bindparam, event, or_, select
 from sqlalchemy.orm import Session
 
-from .. import receipts
-from ..chain import event_hash, hashed_fields
-from ..clock import utcnow
-from ..models import Channel, ConsentEvent, ConsentState, PolicyText, PolicyVersion, Receipt, Subject
-from ..models.vocabulary import ActorType, Basis, EventType, Source, Status
-from ..policies import in_force_id, text_shown_id
-from ..signals import consent_recorded
-from .writes import expire_held_states, write
+from consent_center.receipts import documents as receipts
+from consent_center.ledger.chain import event_hash, hashed_fields
+from consent_center.clock import utcnow
+from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyText, PolicyVersion, Receipt, Subject
+from consent_center.models.vocabulary import ActorType, Basis, EventType, Source, Status
+from consent_center.policies.service import in_force_id, text_shown_id
+from consent_center.signals import consent_recorded
+from consent_center.ledger.writes import expire_held_states, write
 
 
 class LedgerError(ValueError):

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, event as orm_event, insert, select, true, unio
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 
-from ..models import ConsentEvent, ConsentState, Receipt, Subject
+from consent_center.models import ConsentEvent, ConsentState, Receipt, Subject
 
 _events = ConsentEvent.__table__
 _states = ConsentState.__table__

@@ -1,19 +1,19 @@
 """The data model, one module per aggregate."""
-from .account import Account
-from .api_client import ApiClient
-from .channel import Channel
-from .consent import CanonicalJsonSince, ConsentEvent, ConsentState
-from .expiry_reminder import ExpiryReminder
-from .data_request import DataRequest, SuppressedAddress
-from .outbox import OutboxMessage
-from .policy import PolicyText, PolicyVersion
-from .receipt import Receipt
-from .signup import NewsletterSignup
-from .staff_action import StaffAction
-from .subject import Subject
-from .verification import VerificationRun
-from .webhook import WebhookEndpoint
-from .vocabulary import ActorType, Basis, EventType, Role, Scope, Source, Status
+from consent_center.models.account import Account
+from consent_center.models.api_client import ApiClient
+from consent_center.models.channel import Channel
+from consent_center.models.consent import CanonicalJsonSince, ConsentEvent, ConsentState
+from consent_center.models.expiry_reminder import ExpiryReminder
+from consent_center.models.data_request import DataRequest, SuppressedAddress
+from consent_center.models.outbox import OutboxMessage
+from consent_center.models.policy import PolicyText, PolicyVersion
+from consent_center.models.receipt import Receipt
+from consent_center.models.signup import NewsletterSignup
+from consent_center.models.staff_action import StaffAction
+from consent_center.models.subject import Subject
+from consent_center.models.verification import VerificationRun
+from consent_center.models.webhook import WebhookEndpoint
+from consent_center.models.vocabulary import ActorType, Basis, EventType, Role, Scope, Source, Status
 
 __all__ = [
     "Account", "ActorType", "ApiClient", "Basis", "CanonicalJsonSince", "Channel", "ConsentEvent", "ConsentState",

@@ -5,10 +5,10 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
-from ..db import Base, UTCDateTime
-from .subject import Subject
-from .vocabulary import STAFF_ROLES, Role
+from consent_center.clock import utcnow
+from consent_center.db import Base, UTCDateTime
+from consent_center.models.subject import Subject
+from consent_center.models.vocabulary import STAFF_ROLES, Role
 
 
 class Account(Base):

@@ -3,8 +3,8 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base
-from .vocabulary import Basis, Status
+from consent_center.db import Base
+from consent_center.models.vocabulary import Basis, Status
 
 
 class Channel(Base):

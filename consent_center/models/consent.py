@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, FetchedValue, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, UTCDateTime
-from .channel import Channel
-from .policy import PolicyVersion
-from .receipt import Receipt
-from .subject import Subject
+from consent_center.db import Base, UTCDateTime
+from consent_center.models.channel import Channel
+from consent_center.models.policy import PolicyVersion
+from consent_center.models.receipt import Receipt
+from consent_center.models.subject import Subject
 
 # SQLite only aliases INTEGER PRIMARY KEY to the rowid.
 EventId = BigInteger().with_variant(Integer(), "sqlite")

@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
-from ..db import Base, UTCDateTime
-from .subject import Subject
+from consent_center.clock import utcnow
+from consent_center.db import Base, UTCDateTime
+from consent_center.models.subject import Subject
 
 
 class DataRequest(Base):

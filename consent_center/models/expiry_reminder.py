@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UTCDateTime
-from .consent import EventId
+from consent_center.db import Base, UTCDateTime
+from consent_center.models.consent import EventId
 
 
 class ExpiryReminder(Base):

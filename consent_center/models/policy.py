@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
-from ..db import Base, UTCDateTime
+from consent_center.clock import utcnow
+from consent_center.db import Base, UTCDateTime
 
 
 def text_sha256(text: str) -> str:

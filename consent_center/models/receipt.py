@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, UTCDateTime
-from .subject import Subject
+from consent_center.db import Base, UTCDateTime
+from consent_center.models.subject import Subject
 
 
 class Receipt(Base):

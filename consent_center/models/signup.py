@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, UTCDateTime
-from .policy import PolicyVersion
+from consent_center.db import Base, UTCDateTime
+from consent_center.models.policy import PolicyVersion
 
 
 class NewsletterSignup(Base):

@@ -5,9 +5,9 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
-from ..db import Base, UTCDateTime
-from .account import Account
+from consent_center.clock import utcnow
+from consent_center.db import Base, UTCDateTime
+from consent_center.models.account import Account
 
 
 class StaffAction(Base):

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..clock import utcnow
-from ..db import Base, UTCDateTime
+from consent_center.clock import utcnow
+from consent_center.db import Base, UTCDateTime
 
 
 def new_public_id() -> str:

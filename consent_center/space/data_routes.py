@@ -6,10 +6,10 @@ import json
 from flask import Response, render_template
 from flask_login import current_user
 
-from ..extensions import db
-from ..subject_export import export_csv, subject_export
-from . import bp
-from .routes import customer_required
+from consent_center.extensions import db
+from consent_center.subjects.subject_export import export_csv, subject_export
+from consent_center.space import bp
+from consent_center.space.routes import customer_required
 
 
 @bp.get("/data")

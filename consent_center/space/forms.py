@@ -3,7 +3,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import Form
+from consent_center.web.forms import Form
 
 
 class PreferencesForm(Form):

@@ -5,12 +5,12 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import tokens
-from ..extensions import db
-from ..rectification import RectificationError, confirm_change, pending_change, rectify
-from . import bp
-from .forms import ConfirmForm, ProfileForm
-from .routes import customer_required
+from consent_center import tokens
+from consent_center.extensions import db
+from consent_center.subjects.rectification import RectificationError, confirm_change, pending_change, rectify
+from consent_center.space import bp
+from consent_center.space.forms import ConfirmForm, ProfileForm
+from consent_center.space.routes import customer_required
 
 
 @bp.route("/profile", methods=["GET", "POST"])

@@ -6,14 +6,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..extensions import db
-from ..preferences import preferences_of
-from ..reconsent import confirm_choices, reconsent_due
-from ..trace import request_trace
-from . import bp
-from .forms import PreferencesForm
-from .routes import RECONSENT_LATER_KEY as LATER_KEY
-from .routes import customer_required
+from consent_center.extensions import db
+from consent_center.subjects.preferences import preferences_of
+from consent_center.policies.reconsent import confirm_choices, reconsent_due
+from consent_center.web.trace import request_trace
+from consent_center.space import bp
+from consent_center.space.forms import PreferencesForm
+from consent_center.space.routes import RECONSENT_LATER_KEY as LATER_KEY
+from consent_center.space.routes import customer_required
 
 
 @bp.route("/reconsent", methods=["GET", "POST"])

@@ -5,13 +5,13 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import data_requests
-from ..extensions import db
-from ..labels import REQUEST_KIND_LABELS
-from ..request_mail import tell_received
-from . import bp
-from .forms import DataRequestForm
-from .routes import customer_required
+from consent_center.rights import requests as data_requests
+from consent_center.extensions import db
+from consent_center.web.labels import REQUEST_KIND_LABELS
+from consent_center.rights.mail import tell_received
+from consent_center.space import bp
+from consent_center.space.forms import DataRequestForm
+from consent_center.space.routes import customer_required
 
 
 def _form() -> DataRequestForm:

@@ -8,13 +8,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import receipts
-from ..extensions import db
-from ..preferences import history_of, preferences_of, save_preferences
-from ..reconsent import reconsent_due
-from ..trace import request_trace
-from . import bp
-from .forms import PreferencesForm
+from consent_center.receipts import documents as receipts
+from consent_center.extensions import db
+from consent_center.subjects.preferences import history_of, preferences_of, save_preferences
+from consent_center.policies.reconsent import reconsent_due
+from consent_center.web.trace import request_trace
+from consent_center.space import bp
+from consent_center.space.forms import PreferencesForm
 
 HISTORY_PAGE = 50
 RECEIPTS_PAGE = 50

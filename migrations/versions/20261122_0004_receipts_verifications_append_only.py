@@ -9,7 +9,7 @@ import json
 from alembic import op
 import sqlalchemy as sa
 import consent_center.db
-from consent_center import append_only
+from consent_center.ledger import append_only
 
 
 revision = '0004'

@@ -18,15 +18,15 @@ from flask import url_for
 from sqlalchemy import update
 
 from consent_center import tokens
-from consent_center.accounts import create_account
-from consent_center.data_requests import file_request
+from consent_center.accounts.service import create_account
+from consent_center.rights.requests import file_request
 from consent_center.ledger import Actor, record_change
 from consent_center.models import Account, Role, Source
-from consent_center.newsletter import sign_up
-from consent_center.policies import publish_policy
-from consent_center.rectification import change_token
-from consent_center.second_factor import new_secret
-from consent_center.subjects import create_subject
+from consent_center.unsubscribe.newsletter import sign_up
+from consent_center.policies.service import publish_policy
+from consent_center.subjects.rectification import change_token
+from consent_center.accounts.second_factor import new_secret
+from consent_center.subjects.service import create_subject
 
 from ..conftest import PASSWORD
 from .conftest import ROOT, VIEWPORTS, axe_violations, shoot

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from consent_center.ledger import Actor, current_states, record_change
 from consent_center.models import Source, Subject
-from consent_center.policies import publish_policy
-from consent_center.subjects import create_subject
-from consent_center.unsubscribe_links import unsubscribe_url
+from consent_center.policies.service import publish_policy
+from consent_center.subjects.service import create_subject
+from consent_center.unsubscribe.links import unsubscribe_url
 
 from ..mail_fixtures import deliver
 

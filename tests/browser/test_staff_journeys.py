@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from consent_center.ledger import Actor, record_change
 from consent_center.models import ConsentEvent, EventType, Role, Source
-from consent_center.policies import publish_policy
+from consent_center.policies.service import publish_policy
 
 from ..conftest import PASSWORD
 from .conftest import log_in

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import Response, stream_with_context
 
-from ...export import MEDIA_TYPES, download_name, stream_events
-from ...export_filters import ExportFilters, FilterError
-from ...extensions import db
-from ...receipts import find_receipt, receipt_payload
-from .. import schemas
-from ..endpoints import endpoint
-from ..problems import Problem
-from .common import field_problem
+from consent_center.export.events import MEDIA_TYPES, download_name, stream_events
+from consent_center.export.filters import ExportFilters, FilterError
+from consent_center.extensions import db
+from consent_center.receipts.documents import find_receipt, receipt_payload
+from consent_center.api import schemas
+from consent_center.api.endpoints import endpoint
+from consent_center.api.problems import Problem
+from consent_center.api.routes.common import field_problem
 
 
 @endpoint("/receipts/<receipt_id>", scope="audit:read", tag="Audit", response=schemas.receipt, raw=True,

@@ -5,14 +5,14 @@ import json
 
 from flask import Response, current_app
 
-from ... import checks
-from ...clock import utcnow
-from ...extensions import quick_read
-from ...lookup_addresses import normalise_for_lookup
-from .. import schemas
-from ..endpoints import JSON_MEDIA_TYPE, endpoint
-from ..problems import Problem
-from .common import channel_or_422, field_problem
+from consent_center.check import service as checks
+from consent_center.clock import utcnow
+from consent_center.extensions import quick_read
+from consent_center.check.lookup_addresses import normalise_for_lookup
+from consent_center.api import schemas
+from consent_center.api.endpoints import JSON_MEDIA_TYPE, endpoint
+from consent_center.api.problems import Problem
+from consent_center.api.routes.common import channel_or_422, field_problem
 
 
 @endpoint("/check", scope="consent:read", tag="Check", summary="May we contact this person on this channel?",

@@ -1,12 +1,12 @@
 """What several views share: finding a subject or a channel, or answering a problem."""
 from __future__ import annotations
 
-from ...checks import channel_id
-from ...crm import find_subject
-from ...extensions import db, quick_read
-from ...ledger import find_subject_for_change
-from ...models import Subject
-from ..problems import Problem
+from consent_center.check.service import channel_id
+from consent_center.subjects.crm import find_subject
+from consent_center.extensions import db, quick_read
+from consent_center.ledger import find_subject_for_change
+from consent_center.models import Subject
+from consent_center.api.problems import Problem
 
 
 def subject_or_404(public_id: str, *, for_change: bool = False) -> Subject:

@@ -4,16 +4,16 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy import select
 
-from ...consent_changes import ConsentChangeError, api_actor, record_from_tool
-from ...extensions import db
-from ...ledger import current_states
-from ...models import ConsentEvent
-from ...models.vocabulary import ALLOWED_STATUSES, Status
-from ...preferences import active_channels
-from ...trace import request_trace
-from .. import schemas
-from ..endpoints import Reply, endpoint
-from .common import field_problem, subject_or_404
+from consent_center.subjects.consent_changes import ConsentChangeError, api_actor, record_from_tool
+from consent_center.extensions import db
+from consent_center.ledger import current_states
+from consent_center.models import ConsentEvent
+from consent_center.models.vocabulary import ALLOWED_STATUSES, Status
+from consent_center.subjects.preferences import active_channels
+from consent_center.web.trace import request_trace
+from consent_center.api import schemas
+from consent_center.api.endpoints import Reply, endpoint
+from consent_center.api.routes.common import field_problem, subject_or_404
 
 
 @endpoint("/subjects/<subject_id>/consents", scope="consent:read", tag="Consents",

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ...extensions import db
-from ...feed import START, Cursor, CursorError, read_page
-from .. import schemas
-from ..endpoints import endpoint
-from .common import channel_or_422, field_problem
+from consent_center.extensions import db
+from consent_center.ledger.feed import START, Cursor, CursorError, read_page
+from consent_center.api import schemas
+from consent_center.api.endpoints import endpoint
+from consent_center.api.routes.common import channel_or_422, field_problem
 
 
 @endpoint("/events", scope="consent:read", tag="Change feed", summary="Consent events, oldest first",

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ... import checks
-from ...extensions import db
-from ...list_unsubscribe import link_for
-from .. import schemas
-from ..endpoints import endpoint
-from ..problems import Problem
-from .common import channel_or_422, subject_or_404
+from consent_center.check import service as checks
+from consent_center.extensions import db
+from consent_center.unsubscribe.headers import link_for
+from consent_center.api import schemas
+from consent_center.api.endpoints import endpoint
+from consent_center.api.problems import Problem
+from consent_center.api.routes.common import channel_or_422, subject_or_404
 
 
 @endpoint("/subjects/<subject_id>/unsubscribe-link", scope="consent:read", tag="Unsubscribe links",

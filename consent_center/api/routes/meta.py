@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
-from ...extensions import db
-from ...models import Channel
+from consent_center.extensions import db
+from consent_center.models import Channel
 
-from ..endpoints import endpoint
-from ..openapi import build_spec
+from consent_center.api.endpoints import endpoint
+from consent_center.api.openapi import build_spec
 
 
 @endpoint("/openapi.json", scope=None, tag="About", summary="This API's OpenAPI 3 document", raw=True)

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import request, url_for
 
-from ...consent_changes import api_actor
-from ...crm import SubjectConflict, SubjectFieldError, create_from_crm, update_from_crm
-from ...extensions import db
-from ...trace import request_trace
-from .. import schemas
-from ..endpoints import Reply, endpoint
-from ..problems import Problem
-from .common import field_problem, subject_or_404
+from consent_center.subjects.consent_changes import api_actor
+from consent_center.subjects.crm import SubjectConflict, SubjectFieldError, create_from_crm, update_from_crm
+from consent_center.extensions import db
+from consent_center.web.trace import request_trace
+from consent_center.api import schemas
+from consent_center.api.endpoints import Reply, endpoint
+from consent_center.api.problems import Problem
+from consent_center.api.routes.common import field_problem, subject_or_404
 
 
 def _field_problem(exc: SubjectFieldError) -> Problem:

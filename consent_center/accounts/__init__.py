@@ -1,0 +1,1 @@
+"""Accounts: logins, passwords, sessions, second factor, API clients, the staff log."""

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+
+from consent_center.accounts.service import authenticate
+from consent_center.extensions import db, limiter, login_manager
+from consent_center.models import Account
+from consent_center.web.boundary import is_safe_redirect
+from consent_center.accounts.auth import bp
+from consent_center.accounts.auth.forms import LoginForm, LogoutForm
+from consent_center.accounts.auth.login_flow import finish_login, landing, start_second_factor
+
+
+@login_manager.user_loader
+def load_account(account_id: str) -> Account | None:
+    if not account_id.isdigit():
+        return None
+    account = db.session.get(Account, int(account_id))
+    return account if account and account.active else None
+
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None
+
+
+def _login_key() -> str:
+    """Throttle failures per e-mail address, whoever tries them."""
+    return "login:" + (request.form.get("email") or "").strip().lower()[:320]
+
+
+def _login_throttle() -> str:
+    return current_app.config["LOGIN_THROTTLE"]
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_throttle, key_func=_login_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit("30 per minute", methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(landing(current_user))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        account = authenticate(db.session, form.email.data, form.password.data)
+        if account is not None:
+            if account.totp_secret:
+                return start_second_factor(account, form.next.data)
+            return finish_login(account, form.next.data)
+        flash(_("Unknown e-mail address or wrong password."), "error")
+        return render_template("auth/login.html", form=form), 401
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    form = LogoutForm()
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", code=400, reason="csrf"), 400
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(landing(current_user))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/staff")
+@login_required
+def staff_home():
+    if not current_user.is_staff:
+        abort(403)  # a staff page: a customer's place is their space
+    return render_template("auth/staff_home.html")
+
+
+@bp.post("/language")
+def set_language():
+    """Switch the interface language (and the account's, when logged in)."""
+    form = LogoutForm()  # CSRF token only
+    locale = request.form.get("locale", "")
+    if not form.validate_on_submit() or locale not in current_app.config["SUPPORTED_LOCALES"]:
+        abort(400)
+    session["locale"] = locale
+    if current_user.is_authenticated:
+        current_user.locale = locale
+        if current_user.subject is not None:
+            current_user.subject.locale = locale
+    target = request.form.get("next", "")
+    return redirect(target if is_safe_redirect(target) else url_for("auth.index"))

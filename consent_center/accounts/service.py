@@ -1,0 +1,90 @@
+"""Accounts: creation and password checks (argon2)."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from zxcvbn import zxcvbn
+from sqlalchemy.orm import Session
+
+from consent_center.clock import utcnow
+from consent_center.ledger import Actor
+from consent_center.models import Account, Role, Subject
+from consent_center.subjects.service import SubjectError, create_subject, normalise_email
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so both failures cost the same.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256  # zxcvbn is quadratic in length; no one types more
+MIN_PASSWORD_SCORE = 3  # of zxcvbn's 0-4: "safely unguessable" against online attacks
+
+
+class AccountError(ValueError):
+    """An account cannot be created or changed as asked."""
+
+
+def check_password_policy(password: str, *, email: str | None = None) -> None:
+    """Refuse short, common or guessable passwords (zxcvbn's lists and score)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+    hints = [email, *email.split("@")] if email else []
+    if zxcvbn(password, user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+        raise AccountError("this password is too common or too easy to guess")
+
+
+def hash_password(password: str, *, email: str | None = None) -> str:
+    check_password_policy(password, email=email)
+    return _hasher.hash(password)
+
+
+def create_account(
+    session: Session, *, email: str, password: str | None, role: Role, actor: Actor,
+    name: str | None = None, locale: str = "fr",
+) -> Account:
+    """Create an account; a customer account gets its subject (or the existing one)."""
+    try:
+        email = normalise_email(email)
+    except SubjectError as exc:
+        raise AccountError(str(exc)) from exc
+    if session.scalars(select(Account.id).where(Account.email == email)).first():
+        raise AccountError("an account with this e-mail address already exists")
+    account = Account(
+        email=email, role=role, locale=locale,
+        password_hash=hash_password(password, email=email) if password else None,
+        password_changed_at=utcnow() if password else None,
+    )
+    if role == Role.CUSTOMER:
+        subject = session.scalars(select(Subject).where(Subject.email == email)).first()
+        if subject is None:
+            subject = create_subject(
+                session, actor=actor, email=email, name=name, locale=locale, is_customer=True
+            )
+        elif not subject.is_customer:
+            subject.is_customer = True
+        account.subject = subject
+    session.add(account)
+    session.flush()
+    return account
+
+
+def authenticate(session: Session, email: str, password: str) -> Account | None:
+    """Return the active account these credentials open, else None."""
+    try:
+        email = normalise_email(email)
+    except SubjectError:
+        email = ""
+    account = session.scalars(select(Account).where(Account.email == email)).first() if email else None
+    stored = account.password_hash if account and account.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if account is None or not account.active or not account.password_hash:
+        return None
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+    account.last_login_at = utcnow()
+    return account

@@ -1,0 +1,26 @@
+"""The back office's own log: every staff action, written in the action's transaction."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from consent_center.clock import utcnow
+from consent_center.models import Account, StaffAction
+
+
+def log_staff_action(session: Session, account: Account, action: str, target: str | None = None,
+                     **details) -> StaffAction:
+    """Add one line to the staff action log; the caller's commit keeps it with the action."""
+    entry = StaffAction(account_id=account.id, occurred_at=utcnow(), action=action,
+                        target=target, details=details)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def recent_actions(session: Session, *, limit: int = 100, before: int | None = None) -> list[StaffAction]:
+    """Return a page of the log, newest first."""
+    stmt = select(StaffAction).options(joinedload(StaffAction.account))
+    if before is not None:
+        stmt = stmt.where(StaffAction.id < before)
+    return list(session.scalars(stmt.order_by(StaffAction.id.desc()).limit(limit)))

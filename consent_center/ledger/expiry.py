@@ -1,0 +1,101 @@
+"""Consent validity: grants older than their channel's validity expire; reminders come first.
+
+A consent given on a channel with a validity (e.g. 24 months) lapses that
+long after it was given or last renewed. Only consent lapses: legitimate
+interest and the soft opt-in do not rest on a consent that could age.
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable, Iterable
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from consent_center.clock import utcnow
+from consent_center.ledger import Actor, record_change
+from consent_center.outbox.mail.messages import enqueue_email
+from consent_center.models import Channel, ConsentState, ExpiryReminder, Subject
+from consent_center.models.vocabulary import Basis, Source, Status
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` plus calendar months, the day clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass
+class ExpiryRun:
+    """What one run did."""
+
+    expired: int = 0
+    reminded: int = 0
+    subjects: set[int] = field(default_factory=set)
+
+
+def _grants_given_before(session: Session, channel: Channel, cutoff: datetime, *, unreminded: bool = False):
+    stmt = (
+        select(ConsentState, Subject)
+        .join(Subject, Subject.id == ConsentState.subject_id)
+        .where(ConsentState.channel_id == channel.id, ConsentState.status == Status.GRANTED,
+               ConsentState.basis == Basis.CONSENT, ConsentState.changed_at <= cutoff)
+        .order_by(ConsentState.subject_id)
+    )
+    if unreminded:
+        stmt = stmt.where(~exists().where(ExpiryReminder.event_id == ConsentState.event_id))
+    return session.execute(stmt).all()
+
+
+def _channels_with_validity(session: Session) -> list[Channel]:
+    return list(session.scalars(select(Channel).where(Channel.validity_months.is_not(None))
+                                .order_by(Channel.position, Channel.code)))
+
+
+def expire_grants(session: Session, *, progress: Callable[[Iterable], Iterable] = lambda rows: rows) -> ExpiryRun:
+    """Record an expiry through the ledger for every grant past its channel's validity."""
+    run = ExpiryRun()
+    now = utcnow()
+    due: dict[int, tuple[Subject, list[str]]] = {}
+    for channel in _channels_with_validity(session):
+        # The newest grant that has lapsed by now was given validity months ago.
+        cutoff = add_months(now, -channel.validity_months)
+        for state, subject in _grants_given_before(session, channel, cutoff):
+            if add_months(state.changed_at, channel.validity_months) <= now:
+                due.setdefault(subject.id, (subject, []))[1].append(channel.code)
+    for subject, codes in progress(list(due.values())):
+        recorded = record_change(session, subject, {code: Status.EXPIRED for code in codes},
+                                 source=Source.EXPIRY, actor=Actor.system(),
+                                 evidence={"reason": "validity_elapsed"})
+        run.expired += len(recorded.events)
+        run.subjects.add(subject.id)
+    return run
+
+
+def send_reminders(session: Session, *, days_before: int) -> ExpiryRun:
+    """Queue one e-mail per person for grants expiring within ``days_before`` days, once per grant."""
+    run = ExpiryRun()
+    now = utcnow()
+    horizon = now + timedelta(days=days_before)
+    found: dict[int, tuple[Subject, list]] = {}
+    for channel in _channels_with_validity(session):
+        cutoff = add_months(horizon, -channel.validity_months)
+        for state, subject in _grants_given_before(session, channel, cutoff, unreminded=True):
+            expires_at = add_months(state.changed_at, channel.validity_months)
+            if not (now < expires_at <= horizon) or not subject.email:
+                continue
+            found.setdefault(subject.id, (subject, []))[1].append((channel, state, expires_at))
+    for subject, grants in found.values():
+        locale = subject.locale or "fr"
+        enqueue_email(session, topic="expiry_reminder", to=subject.email, locale=locale, name=subject.name,
+                      subject=subject.public_id, email=subject.email,
+                      channels=[{"names": c.names, "expires_at": at.isoformat()} for c, _, at in grants])
+        for _, state, _ in grants:
+            session.add(ExpiryReminder(event_id=state.event_id, sent_at=now))
+            run.reminded += 1
+        run.subjects.add(subject.id)
+    session.flush()
+    return run

@@ -1,0 +1,113 @@
+"""The change feed: every consent event once, oldest first, by opaque cursor.
+
+A marketing tool polls it to keep its suppression list exact, so no event
+may be skipped or served twice while new ones arrive. On SQLite writers are
+serialised, so events commit in id order and the feed reads by id. On
+PostgreSQL an id is taken at INSERT but transactions commit in any order:
+a reader could see event 12 before event 11 commits, move its cursor past
+11 and never see it. So each event there carries its transaction's id
+(``txid``, a column default), and the feed serves, in ``(txid, id)`` order,
+only events of transactions older than the oldest one still running
+(``pg_snapshot_xmin``): nothing can commit behind the cursor any more. A
+transaction left open elsewhere delays the feed; it never makes it lose an
+event.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, literal_column, select, tuple_
+from sqlalchemy.orm import Session
+
+from consent_center.models import Channel, ConsentEvent, PolicyVersion, Receipt, Subject
+from consent_center.models.vocabulary import ALLOWED_STATUSES
+
+_ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
+CURSOR_VERSION = "1"
+
+
+class CursorError(ValueError):
+    """A cursor this server did not issue."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    txid: int
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{CURSOR_VERSION}.{self.txid}.{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+            version, txid, event_id = raw.split(".")
+            if version != CURSOR_VERSION or not txid.isdigit() or not event_id.isdigit():
+                raise ValueError
+            return cls(int(txid), int(event_id))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise CursorError("This cursor was not issued by this feed.") from None
+
+
+START = Cursor(0, 0)
+
+
+@dataclass
+class Page:
+    events: list[dict]
+    next: Cursor
+    has_more: bool
+
+
+# The oldest transaction still running when the statement starts: every
+# txid below it has ended, committed or not. xid8 casts to bigint via text.
+SAFE_HORIZON = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger)
+
+
+def read_page(session: Session, after: Cursor, limit: int, *, channel_id: int | None = None,
+              since: datetime | None = None) -> Page:
+    """Return up to ``limit`` events after ``after``, and the cursor to read on."""
+    e = ConsentEvent.__table__
+    postgres = session.get_bind().dialect.name == "postgresql"
+    stmt = (
+        select(e.c.id, e.c.txid, e.c.public_id, Subject.public_id.label("subject"),
+               Subject.email, Channel.code.label("channel"), e.c.status, e.c.previous_status,
+               e.c.basis, e.c.event_type, e.c.source, e.c.occurred_at,
+               PolicyVersion.label.label("policy_version"), Receipt.public_id.label("receipt"))
+        .join(Subject, Subject.id == e.c.subject_id)
+        .join(Channel, Channel.id == e.c.channel_id)
+        .join(Receipt, Receipt.id == e.c.receipt_id)
+        .outerjoin(PolicyVersion, PolicyVersion.id == e.c.policy_version_id)
+        .limit(limit + 1)
+    )
+    if postgres:
+        stmt = stmt.where(
+            tuple_(e.c.txid, e.c.id) > tuple_(after.txid, after.id),
+            e.c.txid < SAFE_HORIZON,
+        ).order_by(e.c.txid, e.c.id)
+    else:
+        stmt = stmt.where(e.c.id > after.id).order_by(e.c.id)
+    if channel_id is not None:
+        stmt = stmt.where(e.c.channel_id == channel_id)
+    if since is not None:
+        stmt = stmt.where(e.c.occurred_at >= since)
+    rows = session.execute(stmt).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = Cursor(rows[-1].txid or 0, rows[-1].id) if rows else after
+    return Page([_event(row) for row in rows], cursor, has_more)
+
+
+def _event(row) -> dict:
+    return {
+        "id": row.public_id, "subject": row.subject, "email": row.email, "channel": row.channel,
+        "status": row.status, "previous_status": row.previous_status,
+        "allowed": row.status in _ALLOWED, "basis": row.basis, "event_type": row.event_type,
+        "source": row.source, "occurred_at": row.occurred_at.isoformat(),
+        "policy_version": row.policy_version, "receipt": row.receipt,
+    }

@@ -1,0 +1,1 @@
+"""The outbox: messages written with their change, delivered later (e-mail, webhooks)."""

@@ -1,0 +1,159 @@
+"""What each e-mail says, composed at delivery in the recipient's language.
+
+The outbox stores what an e-mail is about (ids, language, name), not its
+links: tokens are signed when the mail is composed, so no usable token
+sits in the database, and an account token carries the account's state at
+the moment it leaves.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from flask import current_app, render_template
+from flask_babel import force_locale, format_timedelta
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from consent_center import tokens
+from consent_center.clock import utcnow
+from consent_center.extensions import db
+from consent_center.models import Account, OutboxMessage
+from consent_center.outbox.queue import PermanentFailure, enqueue
+from consent_center.web.boundary import external_url
+
+
+@dataclass(frozen=True)
+class Topic:
+    subject: object  # a lazy string with %(company)s
+    token_purpose: str | None  # None: the link carries no token
+    link: Callable[[dict], str]
+    # What else the templates show, read from the payload in the recipient's language.
+    context: Callable[[dict, str], dict] | None = None
+
+
+def _expiring_channels(payload: dict, locale: str) -> dict:
+    return {"channels": [
+        (names.get(locale) or names.get("en") or "", datetime.fromisoformat(at))
+        for names, at in ((c["names"], c["expires_at"]) for c in payload.get("channels", []))
+    ]}
+
+
+def _confirmation_link(payload: dict) -> str:
+    return external_url("public.confirm_signup", token=tokens.sign("double_opt_in", {"p": payload["signup"]}))
+
+
+def _manage_link(payload: dict) -> str:
+    token = tokens.subject_token("manage_link", payload["subject"], payload["email"])
+    return external_url("public.manage_preferences", token=token)
+
+
+def _request_link(payload: dict) -> str:
+    return external_url("space.request_detail", public_id=payload["request"])
+
+
+def _email_change_link(payload: dict) -> str:
+    from consent_center.subjects.rectification import change_token
+
+    token = change_token(payload["subject"], payload["new"], payload.get("old"))
+    return external_url("space.confirm_email", token=token)
+
+
+def _space_link(payload: dict) -> str:
+    return external_url("space.profile")
+
+
+def _account_link(purpose: str, endpoint: str) -> Callable[[dict], str]:
+    def link(payload: dict) -> str:
+        account = db.session.get(Account, payload["account"])
+        if account is None or not account.active:
+            raise PermanentFailure("the account no longer exists or is inactive")
+        if purpose == "invitation" and account.password_hash:
+            raise PermanentFailure("the account has set its password since it was invited")
+        return external_url(endpoint, token=tokens.account_token(purpose, account))
+    return link
+
+
+TOPICS = {
+    "double_opt_in": Topic(_l("Confirm your subscription to the %(company)s newsletter"),
+                           "double_opt_in", _confirmation_link),
+    "manage_link": Topic(_l("Your link to manage how %(company)s may contact you"),
+                         "manage_link", _manage_link),
+    "invitation": Topic(_l("Your %(company)s account: choose your password"),
+                        "invitation", _account_link("invitation", "auth.accept_invitation")),
+    "password_reset": Topic(_l("Choose a new password for your %(company)s account"),
+                            "password_reset", _account_link("password_reset", "auth.reset_password")),
+    "expiry_reminder": Topic(_l("Your consent to hear from %(company)s is about to expire"),
+                             "manage_link", _manage_link, _expiring_channels),
+    "email_change": Topic(_l("Confirm your new e-mail address for %(company)s"), "email_change",
+                          _email_change_link),
+    "email_change_notice": Topic(_l("A change of your e-mail address at %(company)s was asked"), None,
+                                 _space_link),
+    "request_received": Topic(_l("%(company)s has received your request about your data"),
+                              None, _request_link),
+    "request_completed": Topic(_l("%(company)s has answered your request about your data"),
+                               None, _request_link),
+}
+
+
+def enqueue_email(session: Session, *, topic: str, to: str, locale: str, name: str | None = None,
+                  **refs) -> OutboxMessage:
+    """Queue an e-mail about ``topic`` to ``to`` in the caller's transaction."""
+    if topic not in TOPICS:
+        raise ValueError(f"no e-mail topic {topic!r}")
+    return enqueue(session, kind="email", topic=topic, recipient=to,
+                   payload={"locale": locale, "name": name, **refs})
+
+
+def compose(message: OutboxMessage) -> EmailMessage:
+    """Return the e-mail ``message`` stands for: headers, plain text and HTML."""
+    config = current_app.config
+    topic = TOPICS.get(message.topic)
+    if topic is None:
+        raise PermanentFailure(f"no e-mail topic {message.topic!r}")
+    payload = message.payload
+    locale = payload.get("locale")
+    if locale not in config["SUPPORTED_LOCALES"]:
+        locale = config["BABEL_DEFAULT_LOCALE"]
+    company = config["COMPANY_NAME"]
+    try:
+        # A request context at BASE_URL, so url_for builds the public links.
+        with current_app.test_request_context(base_url=config["BASE_URL"]), force_locale(locale):
+            context = {
+                "name": payload.get("name"), "email": message.recipient, "company": company,
+                "link": topic.link(payload),
+                "lifetime": (format_timedelta(tokens.max_age(topic.token_purpose), threshold=1)
+                             if topic.token_purpose else None),
+                "payload": payload,
+                "locale": locale,
+            }
+            if topic.context:
+                context |= topic.context(payload, locale)
+            subject = str(topic.subject) % {"company": company}
+            text = render_template(f"mail/{message.topic}.txt", **context)
+            html = render_template(f"mail/{message.topic}.html", subject=subject, **context)
+    finally:
+        db.session.rollback()  # no transaction stays open across the network
+    email = EmailMessage()
+    email.set_content(text)
+    email.add_alternative(html, subtype="html")
+    # Headers after the body: making it multipart moves Content-* headers into the parts.
+    email["Subject"] = subject
+    email["From"] = config["MAIL_FROM"]
+    email["To"] = Address(display_name=payload.get("name") or "", addr_spec=message.recipient)
+    email["Date"] = format_datetime(utcnow())
+    email["Message-ID"] = f"<{message.public_id}@{_domain(config['MAIL_FROM'])}>"
+    email["Content-Language"] = locale
+    # RFC 3834: a message sent by a program; no out-of-office replies, please.
+    email["Auto-Submitted"] = "auto-generated"
+    email["X-Auto-Response-Suppress"] = "All"
+    return email
+
+
+def _domain(mail_from: str) -> str:
+    address = parseaddr(mail_from)[1]
+    return address.rpartition("@")[2] or "consent-center.invalid"

@@ -1,0 +1,160 @@
+"""Webhooks: `consent.changed` events for marketing tools, signed per Standard Webhooks.
+
+Every consent change writes one outbox message per active endpoint in the
+same transaction (a receiver of ``signals.consent_recorded``); the outbox
+worker delivers them with retries and exponential back-off, so nothing is
+lost while a receiver is down. Each message keeps its ``webhook-id`` across
+retries, so a receiver can drop duplicates.
+"""
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import secrets
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from standardwebhooks.webhooks import Webhook
+
+from consent_center.ledger.chain import format_time
+from consent_center.clock import utcnow
+from consent_center.extensions import db
+from consent_center.models import ConsentEvent, OutboxMessage, Receipt, Subject, WebhookEndpoint
+from consent_center.outbox.queue import PermanentFailure, enqueue_for_each
+
+KIND = "webhook"
+TOPIC = "consent.changed"
+TIMEOUT_SECONDS = 10
+MAX_URL = 2000
+
+
+class WebhookError(ValueError):
+    """An endpoint that cannot be registered as asked; ``code`` names the reason for pages."""
+
+    def __init__(self, message: str, code: str = "other") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> str:
+    """Accept HTTPS URLs, and plain HTTP only on this machine (development, tests)."""
+    if len(url.strip()) > MAX_URL:
+        raise WebhookError(f"the URL is longer than {MAX_URL} characters", "length")
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise WebhookError("the URL must be https://host/path", "url") from exc
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise WebhookError("the URL must be https://host/path", "url")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise WebhookError("webhooks go over HTTPS (plain HTTP only to localhost)", "plain_http")
+    if parts.username or parts.password:
+        raise WebhookError("put no credentials in the URL: receivers verify the signature", "credentials")
+    return url.strip()
+
+
+def add_endpoint(session: Session, url: str, description: str | None = None) -> WebhookEndpoint:
+    """Register an endpoint with a new secret; flush."""
+    endpoint = WebhookEndpoint(url=check_url(url), description=description,
+                               secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def disable_endpoint(session: Session, public_id: str) -> WebhookEndpoint:
+    endpoint = find_endpoint(session, public_id)
+    if endpoint is None:
+        raise WebhookError(f"no webhook endpoint {public_id}", "not_found")
+    endpoint.active, endpoint.disabled_at = False, utcnow()
+    return endpoint
+
+
+def list_endpoints(session: Session) -> list[WebhookEndpoint]:
+    return list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+
+
+def find_endpoint(session: Session, public_id: str) -> WebhookEndpoint | None:
+    return session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.public_id == public_id)).first()
+
+
+def last_messages(session: Session) -> dict[str, OutboxMessage]:
+    """The newest outbox message of each endpoint, by endpoint id (one query)."""
+    newest = (select(func.max(OutboxMessage.id)).where(OutboxMessage.kind == KIND)
+              .group_by(OutboxMessage.recipient))
+    return {m.recipient: m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(newest)))}
+
+
+def event_payload(subject: Subject, receipt: Receipt, events: list[ConsentEvent]) -> dict:
+    """The `consent.changed` body: one submitted change, every channel it moved."""
+    return {
+        "type": TOPIC,
+        "timestamp": format_time(receipt.issued_at),
+        "data": {
+            "subject": subject.public_id,
+            "receipt": receipt.public_id,
+            "events": [{
+                "id": e.public_id, "channel": e.channel.code, "status": e.status,
+                "previous_status": e.previous_status, "basis": e.basis, "source": e.source,
+                "occurred_at": format_time(e.occurred_at),
+                "policy_version": e.policy_version.label if e.policy_version else None,
+            } for e in events],
+        },
+    }
+
+
+_endpoints = WebhookEndpoint.__table__
+_ACTIVE_ENDPOINTS = select(_endpoints.c.public_id).where(_endpoints.c.active.is_(True))
+
+
+def enqueue_consent_changed(session: Session, *, subject, receipt, events) -> None:
+    """Receiver of ``consent_recorded``: one outbox message per active endpoint."""
+    enqueue_for_each(session, kind=KIND, topic=TOPIC, recipients=_ACTIVE_ENDPOINTS,
+                     payload=event_payload(subject, receipt, events))
+
+
+def signed_request(endpoint: WebhookEndpoint, message: OutboxMessage) -> urllib.request.Request:
+    """Build the POST: body and the three Standard Webhooks headers."""
+    body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True)
+    sent_at = utcnow()
+    signature = Webhook(endpoint.secret).sign(msg_id=message.public_id, timestamp=sent_at, data=body)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "ConsentCenter-Webhooks/1",
+        "webhook-id": message.public_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": signature,
+    }
+    return urllib.request.Request(endpoint.url, data=body.encode(), headers=headers, method="POST")
+
+
+def deliver_webhook(message: OutboxMessage) -> None:
+    """The outbox deliverer for webhooks: a 2xx answer delivers; anything else is retried."""
+    endpoint = db.session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.public_id == message.recipient)).first()
+    db.session.rollback()  # hold no transaction during the HTTP call
+    if endpoint is None or not endpoint.active:
+        raise PermanentFailure(f"endpoint {message.recipient} is gone or disabled")
+    timeout = current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
+    try:
+        with urllib.request.urlopen(signed_request(endpoint, message), timeout=timeout) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    if not 200 <= status < 300:
+        raise RuntimeError(f"receiver answered {status}")

@@ -1,0 +1,1 @@
+"""Policy versions, channels, re-consent, and the public privacy pages."""

@@ -1,0 +1,123 @@
+"""Policy versions: which one is in force, and publishing a new one."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import difflib
+
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from sqlalchemy import BindParameter, bindparam, case, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from consent_center.clock import utcnow
+from consent_center.models import PolicyText, PolicyVersion
+from consent_center.models.policy import text_sha256
+
+
+class PolicyError(ValueError):
+    """A policy version cannot be published as asked."""
+
+
+# The version in force: the latest effective, the last published among equals.
+_IN_FORCE_ORDER = (PolicyVersion.effective_at.desc(), PolicyVersion.id.desc())
+_IN_FORCE = (
+    select(PolicyVersion)
+    .options(joinedload(PolicyVersion.texts))
+    .where(PolicyVersion.effective_at <= bindparam("at"))
+    .order_by(*_IN_FORCE_ORDER)
+    .limit(1)
+)
+
+
+def in_force_id(at: BindParameter):
+    """The id of the version in force at ``at``, as a scalar subquery (the ledger's one read)."""
+    return (select(PolicyVersion.id).where(PolicyVersion.effective_at <= at)
+            .order_by(*_IN_FORCE_ORDER).limit(1).scalar_subquery())
+
+
+def text_shown_id(version_id, locale: BindParameter):
+    """The id of the text of ``version_id`` a reader of ``locale`` is shown, as a scalar
+    subquery: the one in that locale, else English, else the first (as ``PolicyVersion.text``)."""
+    preference = case((PolicyText.locale == locale, 0), (PolicyText.locale == "en", 1), else_=2)
+    return (select(PolicyText.id).where(PolicyText.policy_version_id == version_id)
+            .order_by(preference, PolicyText.locale).limit(1).scalar_subquery())
+
+
+def policy_in_force(session: Session, at: datetime | None = None) -> PolicyVersion | None:
+    """Return the policy version in force at ``at`` (now by default), with its texts' hashes.
+
+    The texts come in the same query: every consent change asks, and its receipt names the text.
+    """
+    return session.scalars(_IN_FORCE, {"at": at or utcnow()}).unique().first()
+
+
+def publish_policy(
+    session: Session,
+    label: str,
+    texts: dict[str, str],
+    *,
+    effective_at: datetime | None = None,
+    material: bool = False,
+) -> PolicyVersion:
+    """Publish a version, or add a missing translation to a published one.
+
+    A text once published is never replaced: a correction is a new version.
+    """
+    label = label.strip()
+    if not label or len(label) > 64:
+        raise PolicyError("a version label is 1 to 64 characters")
+    if not texts or any(not body.strip() for body in texts.values()):
+        raise PolicyError("a policy text may not be empty")
+    version = session.scalars(select(PolicyVersion).where(PolicyVersion.label == label)).first()
+    if version is None:
+        version = PolicyVersion(label=label, effective_at=effective_at or utcnow(), material=material)
+        session.add(version)
+    else:
+        existing = {t.locale for t in version.texts}
+        clash = sorted(existing & texts.keys())
+        if clash:
+            raise PolicyError(
+                f"version {label} already has a text in {', '.join(clash)}; "
+                "published texts are never edited: publish a new version"
+            )
+    for locale, body in sorted(texts.items()):
+        version.texts.append(PolicyText(locale=locale, body=body, sha256=text_sha256(body)))
+    session.flush()
+    from consent_center.check.service import forget_channels  # checks -> subjects -> ledger -> policies: import late
+
+    forget_channels()  # the check API's re-consent cutoffs follow the material versions
+    return version
+
+
+# CommonMark without raw HTML: a policy text can never inject markup or
+# script; markdown-it also refuses javascript: and data: links.
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+
+def render_markdown(text: str) -> Markup:
+    """Render a policy text safely."""
+    return Markup(_markdown.render(text))
+
+
+def all_versions(session: Session) -> list[PolicyVersion]:
+    return list(session.scalars(select(PolicyVersion).options(selectinload(PolicyVersion.texts))
+                                .order_by(PolicyVersion.effective_at, PolicyVersion.id)))
+
+
+def find_version(session: Session, label: str) -> PolicyVersion | None:
+    return session.scalars(select(PolicyVersion).where(PolicyVersion.label == label)).first()
+
+
+def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
+    """Return the line diff of two texts as ("same"|"added"|"removed", line) pairs."""
+    result: list[tuple[str, str]] = []
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal":
+            result.extend(("same", line) for line in old_lines[a1:a2])
+            continue
+        result.extend(("removed", line) for line in old_lines[a1:a2])
+        result.extend(("added", line) for line in new_lines[b1:b2])
+    return result

@@ -1,9 +1,0 @@
-"""Public pages: newsletter sign-up and its confirmation, preferences by e-mailed link."""
-from flask import Blueprint
-
-from ..web import protect_token_pages
-
-bp = Blueprint("public", __name__)
-bp.after_request(protect_token_pages)
-
-from . import routes  # noqa: E402,F401

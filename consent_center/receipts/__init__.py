@@ -1,0 +1,1 @@
+"""Consent receipts: documents, signing, keys, JWKS."""

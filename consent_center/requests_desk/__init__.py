@@ -1,6 +1,0 @@
-"""/admin/requests: the staff queue of data-subject rights requests."""
-from flask import Blueprint
-
-bp = Blueprint("requests_desk", __name__)
-
-from . import routes  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Data-subject rights: requests, their deadlines, what they do, the staff desk."""

@@ -1,0 +1,138 @@
+"""Data-subject rights requests: filing, due dates, extension, the staff log.
+
+GDPR art. 12(3): an answer within one month of receipt (here 30 days on
+the center's clock), extendable once by up to two further months (61
+days) with a reason the customer is told. What each kind of request does
+to the subject lives in ``subject_rights.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from consent_center.clock import utcnow
+from consent_center.models import DataRequest, Subject
+
+KINDS = ("access", "portability", "restriction", "objection", "erasure", "post_mortem")
+RESPONSE_DAYS = 30
+MAX_EXTENSION_DAYS = 61  # "two further months" (art. 12(3)), at their longest
+SOON_DAYS = 7
+OPEN_STATUSES = ("received", "verified")
+MAX_TEXT = 4000
+
+
+class RequestError(ValueError):
+    """A request or staff action that cannot be taken as asked; nothing was written."""
+
+
+def file_request(
+    session: Session, subject: Subject, kind: str, *, details: str | None = None,
+    trusted_contact: str | None = None,
+) -> DataRequest:
+    """File a request of ``kind`` for ``subject``, due RESPONSE_DAYS from now."""
+    if kind not in KINDS:
+        raise RequestError(f"unknown kind of request {kind!r}")
+    details = (details or "").strip()[:MAX_TEXT] or None
+    trusted_contact = (trusted_contact or "").strip()[:MAX_TEXT] or None
+    if kind == "post_mortem" and not (details or trusted_contact):
+        raise RequestError("post-mortem instructions need a trusted contact or what to do with the data")
+    now = utcnow()
+    request = DataRequest(subject_id=subject.id, kind=kind, status="received", received_at=now,
+                          due_at=now + timedelta(days=RESPONSE_DAYS), details=details,
+                          trusted_contact=trusted_contact if kind == "post_mortem" else None)
+    session.add(request)
+    session.flush()
+    return request
+
+
+def requests_of(session: Session, subject: Subject) -> list[DataRequest]:
+    """The subject's requests, newest first."""
+    return list(session.scalars(select(DataRequest).where(DataRequest.subject_id == subject.id)
+                                .order_by(DataRequest.received_at.desc(), DataRequest.id.desc())))
+
+
+def request_of(session: Session, subject: Subject, public_id: str) -> DataRequest | None:
+    """One of the subject's requests; None for anyone else's."""
+    return session.scalars(select(DataRequest).where(
+        DataRequest.subject_id == subject.id, DataRequest.public_id == public_id)).first()
+
+
+def find_request(session: Session, public_id: str) -> DataRequest | None:
+    return session.scalars(select(DataRequest).where(DataRequest.public_id == public_id)).first()
+
+
+def is_open(request: DataRequest) -> bool:
+    return request.status in OPEN_STATUSES
+
+
+def is_overdue(request: DataRequest) -> bool:
+    return is_open(request) and request.due_at < utcnow()
+
+
+def is_soon_due(request: DataRequest) -> bool:
+    return is_open(request) and not is_overdue(request) and request.due_at < utcnow() + timedelta(days=SOON_DAYS)
+
+
+@dataclass(frozen=True)
+class QueueLine:
+    request: DataRequest
+    overdue: bool
+    soon_due: bool
+
+
+def queue(session: Session, *, include_closed: bool = False) -> list[QueueLine]:
+    """Open requests, the earliest due (so the overdue) first; closed ones after, newest first."""
+    open_first = case((DataRequest.status.in_(OPEN_STATUSES), 0), else_=1)
+    stmt = select(DataRequest).order_by(open_first, DataRequest.due_at, DataRequest.id)
+    if not include_closed:
+        stmt = stmt.where(DataRequest.status.in_(OPEN_STATUSES))
+    return [QueueLine(r, is_overdue(r), is_soon_due(r)) for r in session.scalars(stmt)]
+
+
+def log_action(request: DataRequest, account_id: int | None, action: str) -> None:
+    """Append a line to the request's staff log (who, when, what; never personal data)."""
+    who = f"account {account_id}" if account_id is not None else "system"
+    line = f"{utcnow().strftime('%Y-%m-%d %H:%M:%S')}Z {who}: {action}"
+    request.notes = f"{request.notes}\n{line}" if request.notes else line
+
+
+def verify_identity(session: Session, request: DataRequest, *, account_id: int) -> None:
+    """Record that staff checked the requester is the subject."""
+    if not is_open(request):
+        raise RequestError("this request is closed")
+    if request.identity_verified_at is None:
+        request.identity_verified_at = utcnow()
+        request.identity_verified_by = account_id
+        request.status = "verified"
+        log_action(request, account_id, "identity verified")
+    session.flush()
+
+
+def extend(session: Session, request: DataRequest, *, days: int, reason: str, account_id: int) -> None:
+    """Push the due date back once, by at most MAX_EXTENSION_DAYS, telling the customer why."""
+    reason = (reason or "").strip()
+    if not is_open(request):
+        raise RequestError("this request is closed")
+    if request.extended_at is not None:
+        raise RequestError("a request can be extended only once")
+    if not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise RequestError(f"an extension is between 1 and {MAX_EXTENSION_DAYS} days")
+    if not reason:
+        raise RequestError("an extension needs a reason the customer will read")
+    request.extended_at = utcnow()
+    request.extension_reason = reason[:MAX_TEXT]
+    request.due_at = request.due_at + timedelta(days=days)
+    log_action(request, account_id, f"extended by {days} days")
+    session.flush()
+
+
+def close(session: Session, request: DataRequest, *, status: str, outcome: str, account_id: int | None) -> None:
+    """Mark the request completed (or rejected); ``outcome`` is a key of labels.REQUEST_OUTCOME_LABELS."""
+    request.status = status
+    request.completed_at = utcnow()
+    request.outcome = outcome
+    log_action(request, account_id, f"{status}: {outcome}")
+    session.flush()

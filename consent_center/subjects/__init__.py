@@ -1,0 +1,1 @@
+"""Subjects: CRM API, import, rectification, suppression, retention, preferences, the subject export."""

@@ -1,0 +1,249 @@
+"""Import of contacts and their consent states from a CSV file.
+
+The file format (UTF-8, comma-separated, header row) is documented in
+README.md. Rows are validated first, in Python, so a bad row is reported
+and skipped without touching the database; good rows go through
+``subjects.create_subject`` and ``ledger.record_change`` (source ``import``)
+in the command's one transaction. Idempotent on ``external_ref``: a second
+run of the same file records nothing.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import IO, Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consent_center.clock import utcnow
+from consent_center.ledger import Actor, current_states, record_change
+from consent_center.models import Channel, Subject
+from consent_center.models.vocabulary import Basis, Source, Status
+from consent_center.web.safe_text import has_control_characters
+from consent_center.subjects.suppression import suppressed_among
+from consent_center.subjects.service import (
+    LOCALE_REGIONS,
+    SubjectError,
+    create_subject,
+    normalise_email,
+    normalise_phone,
+)
+
+CONTACT_COLUMNS = ("external_ref", "email", "phone", "name", "locale", "postal_address", "customer")
+OTHER_COLUMNS = ("basis", "evidence", "collected_at")
+CONSENT_PREFIX = "consent_"
+IMPORTABLE_STATUSES = {Status.GRANTED, Status.WITHDRAWN, Status.REFUSED, Status.NEVER_ASKED}
+TRUE_WORDS, FALSE_WORDS = {"yes", "y", "true", "1", "oui", "ja"}, {"no", "n", "false", "0", "non", "nee", ""}
+MAX_FIELD = {"external_ref": 100, "email": 320, "name": 200, "postal_address": 1000, "evidence": 2000}
+
+
+class ImportFileError(ValueError):
+    """The file itself cannot be read as an import (header, encoding)."""
+
+
+@dataclass
+class ContactRow:
+    line: int
+    external_ref: str
+    email: str | None
+    phone: str | None
+    name: str | None
+    locale: str
+    postal_address: str | None
+    is_customer: bool
+    consents: dict[str, str]
+    basis: str
+    evidence: str | None
+    collected_at: datetime | None
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    kept: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.changed + self.unchanged
+
+
+def read_rows(stream: IO[str], channel_codes: set[str]) -> tuple[list[ContactRow], list[tuple[int, str]]]:
+    """Parse and validate every row; return the good rows and the errors by line."""
+    reader = csv.DictReader(stream)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if "external_ref" not in header:
+        raise ImportFileError("the header must name an external_ref column (see README)")
+    known = set(CONTACT_COLUMNS) | set(OTHER_COLUMNS) | {CONSENT_PREFIX + c for c in channel_codes}
+    unknown = [h for h in header if h not in known]
+    if unknown:
+        raise ImportFileError(f"unknown column(s): {', '.join(unknown)}")
+    reader.fieldnames = header
+    rows, errors = [], []
+    seen_refs: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    for record in reader:
+        line = reader.line_num
+        try:
+            row = _parse(line, record, channel_codes)
+            for key, seen, label in ((row.external_ref, seen_refs, "external_ref"),
+                                     (row.email, seen_emails, "email")):
+                if key and key in seen:
+                    raise SubjectError(f"{label} repeats line {seen[key]}")
+            seen_refs[row.external_ref] = line
+            if row.email:
+                seen_emails[row.email] = line
+            rows.append(row)
+        except (SubjectError, ValueError) as exc:
+            errors.append((line, str(exc)))
+    return rows, errors
+
+
+def _parse(line: int, record: dict, channel_codes: set[str]) -> ContactRow:
+    if None in record:
+        raise ValueError("more fields than the header names")
+    values = {k: (v or "").strip() for k, v in record.items()}
+    for name, limit in MAX_FIELD.items():
+        if len(values.get(name, "")) > limit:
+            raise ValueError(f"{name} is longer than {limit} characters")
+    for name, value in values.items():
+        if any(ord(ch) < 32 and ch not in "\n\t" for ch in value) or has_control_characters(value):
+            raise ValueError(f"{name} holds control characters")
+    if not values.get("external_ref"):
+        raise ValueError("external_ref is empty")
+    locale = values.get("locale") or "fr"
+    if locale not in LOCALE_REGIONS:
+        raise ValueError(f"locale must be fr, nl or en, not {locale!r}")
+    customer = values.get("customer", "yes").lower()
+    if customer not in TRUE_WORDS | FALSE_WORDS:
+        raise ValueError(f"customer must be yes or no, not {customer!r}")
+    consents = {}
+    for code in channel_codes:
+        status = values.get(CONSENT_PREFIX + code, "")
+        if status:
+            if status not in IMPORTABLE_STATUSES:
+                raise ValueError(f"{CONSENT_PREFIX}{code} must be one of "
+                                 f"{', '.join(sorted(IMPORTABLE_STATUSES))}, not {status!r}")
+            consents[code] = status
+    basis = values.get("basis") or Basis.CONSENT
+    if basis not in {str(b) for b in Basis}:
+        raise ValueError(f"basis must be consent, soft_opt_in or legitimate_interest, not {basis!r}")
+    if consents and not values.get("evidence"):
+        raise ValueError("evidence is required when consent columns are given")
+    return ContactRow(
+        line=line,
+        external_ref=values["external_ref"],
+        email=normalise_email(values["email"]) if values.get("email") else None,
+        phone=normalise_phone(values["phone"], LOCALE_REGIONS[locale]) if values.get("phone") else None,
+        name=values.get("name") or None,
+        locale=locale,
+        postal_address=values.get("postal_address") or None,
+        is_customer=customer in TRUE_WORDS,
+        consents=consents,
+        basis=basis,
+        evidence=values.get("evidence") or None,
+        collected_at=_parse_time(values.get("collected_at")),
+    )
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"collected_at is not an ISO 8601 date or time: {value!r}") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    if moment > utcnow():
+        raise ValueError(f"collected_at is in the future: {value!r}")
+    return moment
+
+
+def import_contacts(
+    session: Session, stream: IO[str], *, actor: Actor, progress: Callable[[int], None] | None = None,
+    chunk: int = 500,
+) -> ImportReport:
+    """Import the contacts of ``stream``; flushes, never commits."""
+    channels = {c.code: c for c in session.scalars(select(Channel).where(Channel.active.is_(True)))}
+    rows, errors = read_rows(stream, set(channels))
+    report = ImportReport(rows=len(rows) + len(errors), errors=errors)
+    for start in range(0, len(rows), chunk):
+        batch = rows[start:start + chunk]
+        _import_batch(session, batch, channels, report, actor)
+        if progress:
+            progress(len(batch))
+    report.errors.sort()
+    return report
+
+
+def _import_batch(session, batch: list[ContactRow], channels, report: ImportReport, actor: Actor) -> None:
+    by_ref = {s.external_ref: s for s in session.scalars(
+        select(Subject).where(Subject.external_ref.in_([r.external_ref for r in batch])))}
+    emails = [r.email for r in batch if r.email]
+    email_owner = dict(session.execute(
+        select(Subject.email, Subject.external_ref).where(Subject.email.in_(emails))).all()) if emails else {}
+    suppressed = suppressed_among(session, [r.email for r in batch if r.email and r.external_ref not in by_ref])
+    for row in batch:
+        subject = by_ref.get(row.external_ref)
+        if row.email and row.email in email_owner and email_owner[row.email] != row.external_ref:
+            report.errors.append((row.line, "this e-mail address belongs to another contact"))
+            continue
+        if subject is None and row.email in suppressed:
+            report.errors.append((row.line, "this e-mail address was erased on request (suppression list); "
+                                            "not imported"))
+            continue
+        if subject is None:
+            subject = create_subject(
+                session, actor=actor, email=row.email, name=row.name, locale=row.locale,
+                is_customer=row.is_customer, phone=row.phone, postal_address=row.postal_address,
+                external_ref=row.external_ref,
+            )
+            report.created += 1
+            _record(session, subject, row, row.consents, actor)
+            continue
+        applicable = _newer_than_center(session, subject, row, channels, report)
+        if _record(session, subject, row, applicable, actor):
+            report.changed += 1
+        else:
+            report.unchanged += 1
+
+
+def _newer_than_center(session, subject: Subject, row: ContactRow, channels, report: ImportReport) -> dict:
+    """For a known contact, keep only states collected after the center's current ones.
+
+    An old CRM export must never silently undo a withdrawal made since.
+    """
+    states = current_states(session, subject)
+    applicable = {}
+    for code, status in row.consents.items():
+        state = states.get(channels[code].id)
+        if state is None or state.status == status:
+            applicable[code] = status
+        elif row.collected_at and row.collected_at > state.changed_at:
+            applicable[code] = status
+        else:
+            report.kept.append((row.line, f"{code}: the center's {state.status} is newer; kept"))
+    return applicable
+
+
+def _record(session, subject: Subject, row: ContactRow, consents: dict, actor: Actor) -> bool:
+    if not consents:
+        return False
+    evidence = {"text": row.evidence, "external_ref": row.external_ref}
+    if row.collected_at:
+        evidence["collected_at"] = row.collected_at.isoformat()
+    recorded = record_change(
+        session, subject, consents, source=Source.IMPORT, actor=actor,
+        basis={code: row.basis for code, status in consents.items() if status == Status.GRANTED},
+        evidence=evidence,
+    )
+    return recorded.receipt is not None
+
+
+def count_lines(lines: Iterable[str]) -> int:
+    return max(sum(1 for _ in lines) - 1, 0)

@@ -1,0 +1,73 @@
+"""The customer's own preferences: what the space shows and saves."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consent_center.ledger import Actor, Recorded, current_states, record_change
+from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVersion, Subject
+from consent_center.models.vocabulary import ActorType, Source, Status
+
+
+@dataclass
+class ChannelPreference:
+    channel: Channel
+    state: ConsentState | None
+
+    @property
+    def active(self) -> bool:
+        return self.state is not None and self.state.status == Status.GRANTED
+
+    @property
+    def changed_at(self) -> datetime | None:
+        return self.state.changed_at if self.state else None
+
+    @property
+    def policy_version(self) -> PolicyVersion | None:
+        return self.state.policy_version if self.state else None
+
+
+def active_channels(session: Session) -> list[Channel]:
+    return list(session.scalars(
+        select(Channel).where(Channel.active.is_(True)).order_by(Channel.position, Channel.code)
+    ))
+
+
+def preferences_of(session: Session, subject: Subject) -> list[ChannelPreference]:
+    states = current_states(session, subject)
+    return [ChannelPreference(c, states.get(c.id)) for c in active_channels(session)]
+
+
+def save_preferences(
+    session: Session, subject: Subject, active_codes: set[str], *, account_id: int | None, trace: dict,
+    source: Source = Source.CUSTOMER_SPACE,
+) -> Recorded:
+    """Switch each shown channel to Active if its code is in ``active_codes``.
+
+    Switching off withdraws; a channel never asked and left off stays as it is.
+    ``account_id`` is None on the page reached by a manage link (no login).
+    """
+    changes: dict[str, str] = {}
+    for pref in preferences_of(session, subject):
+        code = pref.channel.code
+        if code in active_codes:
+            changes[code] = Status.GRANTED
+        elif pref.active:
+            changes[code] = Status.WITHDRAWN
+    if account_id is not None:
+        trace = trace | {"account": account_id}
+    return record_change(
+        session, subject, changes, source=source,
+        actor=Actor(ActorType.SUBJECT, subject.public_id), trace=trace,
+    )
+
+
+def history_of(session: Session, subject: Subject, *, limit: int = 50, before: int | None = None):
+    """Return a page of the subject's events, newest first."""
+    stmt = select(ConsentEvent).where(ConsentEvent.subject_id == subject.id)
+    if before is not None:
+        stmt = stmt.where(ConsentEvent.seq < before)
+    return list(session.scalars(stmt.order_by(ConsentEvent.seq.desc()).limit(limit)))

@@ -1,0 +1,94 @@
+"""Rectification from the personal space (GDPR art. 16).
+
+Name, phone (E.164), postal address and language change at once. A new
+e-mail address changes nothing until its owner opens the link sent to it;
+the current address is told of the request. The link carries the current
+address too, so it dies once used (or once the address changed otherwise).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consent_center import tokens
+from consent_center.outbox.mail import enqueue_email
+from consent_center.models import Account, Subject
+from consent_center.subjects.service import LOCALE_REGIONS, SubjectError, normalise_email, normalise_phone
+
+LOCALES = tuple(LOCALE_REGIONS)
+
+
+class RectificationError(ValueError):
+    """A field that cannot be taken as typed; nothing was written."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def rectify(session: Session, subject: Subject, account: Account | None, *, name: str | None, phone: str | None,
+            postal_address: str | None, locale: str, email: str | None) -> bool:
+    """Apply the profile form; return True when an e-mail change awaits confirmation."""
+    if locale not in LOCALES:
+        raise RectificationError("locale")
+    phone = (phone or "").strip()
+    if phone:
+        try:
+            phone = normalise_phone(phone, LOCALE_REGIONS[locale])
+        except SubjectError:
+            raise RectificationError("phone") from None
+    new_email = None
+    if email and email.strip():
+        try:
+            new_email = normalise_email(email)
+        except SubjectError:
+            raise RectificationError("email") from None
+        if new_email == subject.email:
+            new_email = None
+    subject.name = (name or "").strip() or None
+    subject.phone = phone or None
+    subject.postal_address = (postal_address or "").strip() or None
+    subject.locale = locale
+    if account is not None:
+        account.locale = locale
+    if new_email:
+        taken = session.scalars(select(Subject.id).where(Subject.email == new_email)).first() or \
+            session.scalars(select(Account.id).where(Account.email == new_email)).first()
+        if not taken:  # a taken address gets no link; the page says the same either way
+            enqueue_email(session, topic="email_change", to=new_email, locale=locale, name=subject.name,
+                          subject=subject.public_id, new=new_email, old=subject.email)
+        if subject.email:
+            enqueue_email(session, topic="email_change_notice", to=subject.email, locale=locale,
+                          name=subject.name, subject=subject.public_id)
+    session.flush()
+    return bool(new_email)
+
+
+def change_token(subject_public_id: str, new_email: str, old_email: str | None) -> str:
+    return tokens.sign("email_change", {"s": subject_public_id, "e": new_email, "o": old_email})
+
+
+def pending_change(session: Session, token: str) -> tuple[Subject, str]:
+    """Return (subject, new address) a valid, unused change link names; else TokenError."""
+    payload = tokens.load("email_change", token)
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), str) \
+            or not isinstance(payload.get("e"), str):
+        raise tokens.TokenError("invalid")
+    subject = session.scalars(select(Subject).where(Subject.public_id == payload["s"])).first()
+    if subject is None or subject.erased_at is not None or subject.email != payload.get("o"):
+        raise tokens.TokenError("used")
+    return subject, payload["e"]
+
+
+def confirm_change(session: Session, token: str) -> Subject:
+    """Move the subject (and its account) to the confirmed address."""
+    subject, new_email = pending_change(session, token)
+    if session.scalars(select(Subject.id).where(Subject.email == new_email)).first() or \
+            session.scalars(select(Account.id).where(Account.email == new_email)).first():
+        raise tokens.TokenError("used")
+    account = session.scalars(select(Account).where(Account.subject_id == subject.id)).first()
+    subject.email = new_email
+    if account is not None:
+        account.email = new_email
+    session.flush()
+    return subject

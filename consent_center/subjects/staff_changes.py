@@ -1,0 +1,97 @@
+"""Changes recorded by staff on a customer's behalf (phone call, paper form, shop counter)."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from consent_center.ledger import Actor, Recorded, current_states, record_change
+from consent_center.models import Account, Subject
+from consent_center.models.vocabulary import ActorType, Source, Status
+from consent_center.subjects.preferences import active_channels
+from consent_center.accounts.staff_log import log_staff_action
+
+# How the customer told us: the evidence says which.
+CONTACT_METHODS = ("phone", "paper_form", "shop_counter", "email", "other")
+
+
+class StaffChangeError(ValueError):
+    """A change staff may not record as submitted; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Proof:
+    """An uploaded proof file: its bytes and the name it had on the staff member's computer."""
+
+    filename: str
+    data: bytes
+
+
+def store_proof(instance_path: str, proof: Proof, *, max_bytes: int) -> dict:
+    """Keep the file under instance/proofs/ named by its SHA-256; return what the event keeps.
+
+    Content addressing makes a second upload of the same file harmless, and a
+    file orphaned by a rolled-back request is never referenced by anything.
+    """
+    if not proof.data:
+        raise StaffChangeError("empty_proof")
+    if len(proof.data) > max_bytes:
+        raise StaffChangeError("proof_too_large")
+    digest = hashlib.sha256(proof.data).hexdigest()
+    folder = Path(instance_path) / "proofs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / digest
+    if not path.exists():
+        partial = folder / f".{digest}.{os.getpid()}.part"
+        partial.write_bytes(proof.data)
+        partial.replace(path)
+    return {"sha256": digest, "filename": Path(proof.filename or "proof").name[:200], "size": len(proof.data)}
+
+
+def record_on_behalf(
+    session: Session,
+    subject: Subject,
+    active_codes: set[str],
+    *,
+    staff: Account,
+    method: str,
+    evidence_text: str,
+    proof: dict | None,
+    trace: dict,
+) -> Recorded:
+    """Record the customer's choices as staff heard or read them, with the evidence.
+
+    A channel checked becomes granted, one unchecked that was granted is
+    withdrawn; the staff action log gets a line in the same transaction.
+    """
+    evidence_text = (evidence_text or "").strip()
+    if not evidence_text:
+        raise StaffChangeError("evidence_required")
+    if method not in CONTACT_METHODS:
+        raise StaffChangeError("unknown_method")
+    states = current_states(session, subject)
+    changes: dict[str, str] = {}
+    for channel in active_channels(session):
+        state = states.get(channel.id)
+        if channel.code in active_codes:
+            changes[channel.code] = Status.GRANTED
+        elif state is not None and state.status == Status.GRANTED:
+            changes[channel.code] = Status.WITHDRAWN
+    evidence = {"text": evidence_text, "method": method, "staff_account": staff.id}
+    if proof:
+        evidence["proof"] = proof
+    recorded = record_change(
+        session, subject, changes, source=Source.STAFF,
+        actor=Actor(ActorType.ACCOUNT, str(staff.id)), evidence=evidence,
+        trace=trace | {"account": staff.id},
+    )
+    log_staff_action(
+        session, staff, "consent.recorded_on_behalf", f"subject:{subject.public_id}",
+        method=method, receipt=recorded.receipt.public_id if recorded.receipt else None,
+        changes={e.channel.code: e.status for e in recorded.events},
+        proof_sha256=proof["sha256"] if proof else None,
+    )
+    return recorded

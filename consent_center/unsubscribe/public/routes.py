@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from consent_center.unsubscribe import manage_links, newsletter
+from consent_center.extensions import db, limiter
+from consent_center.unsubscribe.manage_links import ManageLinkError
+from consent_center.models import Source
+from consent_center.policies.service import render_markdown
+from consent_center.unsubscribe.newsletter import SignupError
+from consent_center.subjects.preferences import preferences_of, save_preferences
+from consent_center.web.rate_limits import address_key, address_limit, public_limit
+from consent_center.space.forms import PreferencesForm
+from consent_center.web.trace import request_trace
+from consent_center.unsubscribe.public import bp
+from consent_center.unsubscribe.public.forms import ConfirmForm, ManageForm, SubscribeForm
+
+def _policy_html(policy):
+    text = policy.text(str(get_locale()))
+    return render_markdown(text.body) if text else ""
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+@limiter.limit(public_limit, methods=["POST"])
+@limiter.limit(address_limit, key_func=address_key, methods=["POST"])
+def subscribe():
+    policy = newsletter.open_policy(db.session)
+    if policy is None:
+        return render_template("public/subscribe_closed.html"), 503
+    form = SubscribeForm(locale=str(get_locale()), policy_version=policy.label)
+    if form.validate_on_submit():
+        try:
+            newsletter.sign_up(db.session, email=form.email.data, name=form.name.data,
+                               locale=form.locale.data, policy_label=form.policy_version.data,
+                               trace=request_trace(request))
+        except SignupError as exc:
+            if exc.reason == "policy_changed":
+                # A new version was published while the form was open: show it.
+                flash(_("The privacy policy has changed since you opened this page. "
+                        "Please read the new version and tick the box again."), "error")
+                form.policy_version.data, form.accept_policy.data = policy.label, False
+            else:
+                form.email.errors = [*form.email.errors, _("Please enter a valid e-mail address.")]
+            return render_template("public/subscribe.html", form=form, policy=policy,
+                                   policy_html=_policy_html(policy)), 400
+        # The same answer whether the address is new, pending or subscribed.
+        return redirect(url_for("public.subscribe_sent"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("public/subscribe.html", form=form, policy=policy,
+                           policy_html=_policy_html(policy)), status
+
+
+@bp.get("/subscribe/sent")
+def subscribe_sent():
+    return render_template("public/sent.html", what="subscribe")
+
+
+@bp.route("/subscribe/confirm/<token>", methods=["GET", "POST"])
+def confirm_signup(token: str):
+    """GET shows a button and changes nothing (mail scanners fetch links); POST confirms."""
+    try:
+        signup = newsletter.signup_for(db.session, token)
+    except SignupError:
+        return link_invalid(url_for("public.subscribe"), _("Sign up again"))
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("errors/error.html", code=400, reason="csrf"), 400
+        recorded = newsletter.confirm(db.session, signup, trace=request_trace(request))
+        return render_template("public/confirmed.html", already=recorded is None)
+    if signup.confirmed_at is not None:
+        return render_template("public/confirmed.html", already=True)
+    return render_template("public/confirm.html", form=form, signup=signup)
+
+
+@bp.route("/manage", methods=["GET", "POST"])
+@limiter.limit(public_limit, methods=["POST"])
+@limiter.limit(address_limit, key_func=address_key, methods=["POST"])
+def manage():
+    form = ManageForm()
+    if form.validate_on_submit():
+        manage_links.request_link(db.session, form.email.data)
+        # Known or not, the same redirect: nothing tells who is known.
+        return redirect(url_for("public.manage_sent"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("public/manage.html", form=form), status
+
+
+@bp.get("/manage/sent")
+def manage_sent():
+    return render_template("public/sent.html", what="manage")
+
+
+@bp.route("/manage/<token>", methods=["GET", "POST"])
+def manage_preferences(token: str):
+    try:
+        subject = manage_links.subject_for(db.session, token)
+    except ManageLinkError:
+        return link_invalid(url_for("public.manage"), _("Receive a new link by e-mail"))
+    prefs = preferences_of(db.session, subject)
+    form = PreferencesForm()
+    form.active.choices = [(p.channel.code, p.channel.code) for p in prefs]
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("errors/error.html", code=400, reason="form"), 400
+        recorded = save_preferences(db.session, subject, set(form.active.data or []), account_id=None,
+                                    trace=request_trace(request), source=Source.MANAGE_LINK)
+        _flash_changes(recorded)
+        return redirect(url_for("public.manage_preferences", token=token))
+    form.active.data = [p.channel.code for p in prefs if p.active]
+    return render_template("space/preferences.html", form=form, prefs=prefs,
+                           form_action=url_for("public.manage_preferences", token=token),
+                           managed_by_link=True)
+
+
+def link_invalid(retry_url: str, retry_label: str):
+    """The one answer to a forged, altered, expired, used or unknown link: 404, nothing said."""
+    return render_template("public/link_invalid.html", retry_url=retry_url, retry_label=retry_label), 404
+
+
+def _flash_changes(recorded) -> None:
+    if recorded.receipt is None:
+        flash(_("Nothing changed."), "info")
+        return
+    locale = str(get_locale())
+    for event in recorded.events:
+        flash(_("%(channel)s is now %(state)s.", channel=event.channel.name(locale),
+                state=_("Active") if event.status == "granted" else _("Inactive")), "success")

@@ -1,0 +1,65 @@
+"""Error pages: every failure answers with a page in the visitor's language.
+
+Under /api/ the same failures answer RFC 9457 problem details instead
+(api/problems.py): a program asked, not a person.
+"""
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
+
+from consent_center.api.problems import TYPE_PREFIX, http_problem, is_api_request, problem_response
+from consent_center.api.problems import register as register_problems
+from consent_center.extensions import db, login_manager
+
+
+def register(app: Flask) -> None:
+    register_problems(app)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        db.session.rollback()
+        if is_api_request():
+            return http_problem(error)
+        return error_page(400, "csrf")
+
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(error: DBAPIError):
+        # Unreachable, restarting or locked database: nothing was committed,
+        # and the client may retry. Other database errors are bugs (500).
+        if not _is_unavailable(error):
+            raise error
+        db.session.rollback()
+        app.logger.warning("database unavailable: %s", error.__class__.__name__)
+        headers = {"Retry-After": "5"}
+        if is_api_request():
+            return problem_response({
+                "type": TYPE_PREFIX + "unavailable", "title": "Service unavailable", "status": 503,
+                "detail": "The database does not answer; nothing was changed. Retry in a few seconds.",
+            }, headers)
+        # The page must not ask the database who is logged in.
+        login_manager._update_request_context_with_user(None)
+        return render_template("errors/error.html", code=503, reason=None), 503, headers
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        db.session.rollback()
+        if is_api_request():
+            return http_problem(error)
+        return error_page(error.code, None)
+
+    def error_page(code: int, reason: str | None):
+        # The page shows who is logged in, which asks the database: if that
+        # is what fails, the answer is the outage's, not a 500.
+        try:
+            return render_template("errors/error.html", code=code, reason=reason), code
+        except DBAPIError as error:
+            return database_unavailable(error)
+
+
+def _is_unavailable(error: DBAPIError) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError))

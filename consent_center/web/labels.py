@@ -1,0 +1,113 @@
+"""Human words for the ledger's vocabularies, in the visitor's language."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from consent_center.models.vocabulary import ActorType, Basis, Role, Source, Status
+
+STATUS_LABELS = {
+    Status.GRANTED: _l("Active"),
+    Status.WITHDRAWN: _l("Inactive (withdrawn)"),
+    Status.REFUSED: _l("Inactive (refused)"),
+    Status.EXPIRED: _l("Inactive (expired)"),
+    Status.NEVER_ASKED: _l("Inactive (never asked)"),
+    Status.RESTRICTED: _l("Restricted"),
+}
+
+SOURCE_LABELS = {
+    Source.DEFAULT: _l("Default when your account was created"),
+    Source.CUSTOMER_SPACE: _l("Your personal space"),
+    Source.UNSUBSCRIBE_LINK: _l("Unsubscribe link"),
+    Source.MANAGE_LINK: _l("Link to your preferences sent by e-mail"),
+    Source.API: _l("Marketing tool"),
+    Source.STAFF: _l("Customer service"),
+    Source.IMPORT: _l("Import"),
+    Source.DOUBLE_OPT_IN: _l("Confirmed sign-up"),
+    Source.EXPIRY: _l("Expiry"),
+    Source.ERASURE: _l("Erasure"),
+    Source.RESTRICTION: _l("Restriction request"),
+    Source.OBJECTION: _l("Objection"),
+    Source.RECONSENT: _l("Confirmation after a policy change"),
+}
+
+BASIS_LABELS = {
+    Basis.CONSENT: _l("Your consent"),
+    Basis.SOFT_OPT_IN: _l("Existing customer (soft opt-in)"),
+    Basis.LEGITIMATE_INTEREST: _l("Legitimate interest"),
+}
+
+ACTOR_LABELS = {
+    ActorType.SUBJECT: _l("The person"),
+    ActorType.ACCOUNT: _l("Staff account"),
+    ActorType.API_CLIENT: _l("API client"),
+    ActorType.SYSTEM: _l("System"),
+}
+
+ROLE_LABELS = {
+    Role.CUSTOMER: _l("Customer"),
+    Role.SUPPORT: _l("Support"),
+    Role.AUDITOR: _l("Auditor"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+# What the staff action log says for each action (staff_actions.log_staff_action).
+STAFF_ACTION_LABELS = {
+    "consent.recorded_on_behalf": _l("Recorded a change on a customer's behalf"),
+    "policy.published": _l("Published a policy version"),
+    "channel.created": _l("Added a channel"),
+    "channel.deactivated": _l("Deactivated a channel"),
+    "account.created": _l("Created an account"),
+    "account.disabled": _l("Disabled an account"),
+    "api_key.created": _l("Created an API key"),
+    "api_key.revoked": _l("Revoked an API key"),
+    "import.run": _l("Imported contacts"),
+}
+
+
+def label(table: dict, value: str | None) -> str:
+    if value is None:
+        return "—"
+    return str(table.get(value, value))
+
+
+def template_labels() -> dict:
+    return {
+        "status_label": lambda v: label(STATUS_LABELS, v),
+        "source_label": lambda v: label(SOURCE_LABELS, v),
+        "basis_label": lambda v: label(BASIS_LABELS, v),
+        "role_label": lambda v: label(ROLE_LABELS, v),
+        "actor_label": lambda v: label(ACTOR_LABELS, v),
+        "staff_action_label": lambda v: label(STAFF_ACTION_LABELS, v),
+        "request_kind_label": lambda v: label(REQUEST_KIND_LABELS, v),
+        "request_status_label": lambda v: label(REQUEST_STATUS_LABELS, v),
+        "request_outcome_label": lambda v: label(REQUEST_OUTCOME_LABELS, v),
+    }
+
+
+REQUEST_KIND_LABELS = {
+    "access": _l("Access to my data"),
+    "portability": _l("A copy of my data to take elsewhere (portability)"),
+    "restriction": _l("Restrict the use of my data"),
+    "objection": _l("Object to marketing based on legitimate interest"),
+    "erasure": _l("Erase my data"),
+    "post_mortem": _l("Instructions for my data after my death"),
+}
+
+REQUEST_STATUS_LABELS = {
+    "received": _l("Received"),
+    "verified": _l("Identity checked, in progress"),
+    "completed": _l("Completed"),
+    "rejected": _l("Declined"),
+}
+
+# What the customer reads as the answer (DataRequest.outcome holds the key).
+REQUEST_OUTCOME_LABELS = {
+    "access": _l("Your data is ready: download it below."),
+    "portability": _l("Your data is ready in a machine-readable format (JSON): download it below."),
+    "restriction": _l("The use of your data is restricted: we no longer contact you on any channel."),
+    "lifted": _l("The restriction is lifted: your earlier choices apply again."),
+    "objection": _l("Every channel that rested on legitimate interest or existing-customer status is withdrawn."),
+    "erasure": _l("Your personal data is erased."),
+    "post_mortem": _l("Your instructions are recorded."),
+    "rejected": _l("We could not act on this request; contact us to know more."),
+}
