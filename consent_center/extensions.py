@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
-from consent_center.ledger.chain import stored_json
+from consent_center.canonical import stored_json
 
 
 # Execution option of the connections ``quick_read`` hands out (SQLite).

@@ -142,3 +142,8 @@ def read_subject_token(purpose: str, token: str) -> tuple[str, str]:
             or not isinstance(payload.get("e"), str):
         raise TokenError("invalid")
     return payload["s"], payload["e"]
+
+
+def email_change_token(subject_public_id: str, new_email: str, old_email: str | None) -> str:
+    """The token of an e-mail change link: it names the old address too, so it dies once used."""
+    return sign("email_change", {"s": subject_public_id, "e": new_email, "o": old_email})

@@ -3,7 +3,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from consent_center.ledger.expiry import add_months
+from consent_center.policies.expiry import add_months
 from consent_center.ledger import Actor, record_change
 from consent_center.outbox.mail import compose
 from consent_center.models import Channel, ConsentEvent, ConsentState, OutboxMessage, Source

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from consent_center.ledger.chain import verify_chains
 from consent_center.ledger import Actor
 from consent_center.models import Account, Subject, SuppressedAddress
-from consent_center.subjects.retention import years_before
+from consent_center.rights.retention import years_before
 from consent_center.subjects.service import create_subject
 
 

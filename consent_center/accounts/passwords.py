@@ -16,7 +16,7 @@ from consent_center.accounts.service import hash_password
 from consent_center.clock import utcnow
 from consent_center.outbox.mail import enqueue_email
 from consent_center.models import Account, OutboxMessage
-from consent_center.subjects.service import SubjectError, normalise_email
+from consent_center.addresses import AddressError, normalise_email
 
 
 def _locale(account: Account) -> str:
@@ -41,7 +41,7 @@ def request_reset(session: Session, email: str) -> None:
     """Queue a reset e-mail if an active account has ``email``; else do nothing."""
     try:
         email = normalise_email(email)
-    except SubjectError:
+    except AddressError:
         return
     account = session.scalars(select(Account).where(Account.email == email)).first()
     if account is None or not account.active:

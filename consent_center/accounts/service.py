@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from consent_center.clock import utcnow
 from consent_center.ledger import Actor
 from consent_center.models import Account, Role, Subject
-from consent_center.subjects.service import SubjectError, create_subject, normalise_email
+from consent_center.addresses import AddressError, normalise_email
+from consent_center.subjects.service import create_subject
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both failures cost the same.
@@ -47,7 +48,7 @@ def create_account(
     """Create an account; a customer account gets its subject (or the existing one)."""
     try:
         email = normalise_email(email)
-    except SubjectError as exc:
+    except AddressError as exc:
         raise AccountError(str(exc)) from exc
     if session.scalars(select(Account.id).where(Account.email == email)).first():
         raise AccountError("an account with this e-mail address already exists")
@@ -74,7 +75,7 @@ def authenticate(session: Session, email: str, password: str) -> Account | None:
     """Return the active account these credentials open, else None."""
     try:
         email = normalise_email(email)
-    except SubjectError:
+    except AddressError:
         email = ""
     account = session.scalars(select(Account).where(Account.email == email)).first() if email else None
     stored = account.password_hash if account and account.password_hash else _DUMMY_HASH

@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from consent_center.audit.trail import find_subject, find_subjects, full_history
+from consent_center.ledger.history import find_subject, find_subjects, full_history
 from consent_center.extensions import db
 from consent_center.subjects.preferences import preferences_of
-from consent_center.subjects.staff_changes import Proof, StaffChangeError, record_on_behalf, store_proof
+from consent_center.accounts.staff_changes import Proof, StaffChangeError, record_on_behalf, store_proof
 from consent_center.web.trace import request_trace
 from consent_center.admin import bp
 from consent_center.admin.forms import OnBehalfForm

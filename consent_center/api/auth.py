@@ -29,7 +29,7 @@ from consent_center.accounts.api_clients import PREFIX_LENGTH
 from consent_center.clock import utcnow
 from consent_center.extensions import limiter, quick_read
 from consent_center.models import ApiClient
-from consent_center.api.problems import Problem
+from consent_center.web.problems import Problem
 
 LAST_USED_EVERY = timedelta(minutes=1)
 MAX_KEY_LENGTH = 200

@@ -41,7 +41,7 @@ from marshmallow import Schema, ValidationError
 
 from consent_center.api import bp
 from consent_center.api.auth import authenticate, require_scope
-from consent_center.api.problems import Problem, validation_problem
+from consent_center.web.problems import Problem, validation_problem
 
 JSON_MEDIA_TYPE = "application/json"
 

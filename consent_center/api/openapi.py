@@ -8,7 +8,7 @@ from flask import Flask
 from consent_center.accounts.api_clients import SCOPES
 from consent_center.api import schemas
 from consent_center.api.endpoints import ENDPOINTS, JSON_MEDIA_TYPE, Endpoint
-from consent_center.api.problems import PROBLEM_MEDIA_TYPE, TYPES
+from consent_center.web.problems import PROBLEM_MEDIA_TYPE, TYPES
 
 API_VERSION = "1.0.0"
 PREFIX = "/api/v1"

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from consent_center.ledger.asof import counts_as_of, states_as_of
-from consent_center.audit.trail import find_subject, find_subjects, full_history, policy_periods
+from consent_center.ledger.history import find_subject, find_subjects, full_history, policy_periods
 from consent_center.accounts.auth.forms import LogoutForm
 from consent_center.export.events import MEDIA_TYPES, download_name, stream_events
 from consent_center.export.filters import FORMATS, ExportFilters, FilterError

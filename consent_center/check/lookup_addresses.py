@@ -1,7 +1,7 @@
 """The stored form of an e-mail address asked about, found fast.
 
 The consent check looks contacts up by their address as stored
-(``subjects.normalise_email``, through email-validator). Most addresses
+(``addresses.normalise_email``, through email-validator). Most addresses
 asked are already in that form: a pattern recognises them without
 email-validator, one by one or a whole send list in one match.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from consent_center.subjects.service import SubjectError, normalise_email
+from consent_center.addresses import AddressError, normalise_email
 
 _ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -32,7 +32,7 @@ def fast_normalise(address: str) -> str | None:
     """Return the stored form of a plain ASCII address, or None to ask email-validator.
 
     For a lower-cased dot-atom address on an ordinary domain, email-validator
-    changes nothing but the case, so ``subjects.normalise_email`` and this
+    changes nothing but the case, so ``addresses.normalise_email`` and this
     agree (a property test holds them to it); anything else takes the slow path.
     """
     # Most lists arrive already lower-cased and trimmed: try them as they are.
@@ -54,7 +54,7 @@ def normalise_for_lookup(address: str) -> str | None:
         return fast
     try:
         return normalise_email(address)
-    except SubjectError:
+    except AddressError:
         return None
 
 

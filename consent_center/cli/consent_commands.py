@@ -1,7 +1,7 @@
 import click
 from flask import current_app
 
-from consent_center.ledger.expiry import expire_grants, send_reminders
+from consent_center.policies.expiry import expire_grants, send_reminders
 from consent_center.cli.support import committing
 
 

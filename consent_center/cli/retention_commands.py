@@ -2,7 +2,7 @@ import sys
 
 import click
 
-from consent_center.subjects.retention import due_for_erasure, run_retention
+from consent_center.rights.retention import due_for_erasure, run_retention
 from consent_center.cli.support import committing
 
 

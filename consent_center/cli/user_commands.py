@@ -46,11 +46,11 @@ def reset_second_factor(email: str) -> None:
 
     from consent_center.models import Account
     from consent_center.accounts.second_factor import disable
-    from consent_center.subjects.service import SubjectError, normalise_email
+    from consent_center.addresses import AddressError, normalise_email
 
     try:
         address = normalise_email(email)
-    except SubjectError as exc:
+    except AddressError as exc:
         fail(str(exc))
     with committing() as session:
         account = session.scalars(select(Account).where(Account.email == address)).first()

@@ -26,7 +26,7 @@ from flask import current_app
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from consent_center.ledger.chain import canonical_json
+from consent_center.canonical import canonical_json
 from consent_center.export.dpv import DPV, DPV_LEGAL_BASIS, dpv_status
 from consent_center.export.filters import ExportFilters, ResolvedFilters, parse_format
 from consent_center.export.sql import database_lines, formatted_by_database, time_text

@@ -19,7 +19,7 @@ from consent_center.ledger.chain import event_hash, hashed_fields
 from consent_center.clock import utcnow
 from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyText, PolicyVersion, Receipt, Subject
 from consent_center.models.vocabulary import ActorType, Basis, EventType, Source, Status
-from consent_center.policies.service import in_force_id, text_shown_id
+from consent_center.models.policy import in_force_id, text_shown_id
 from consent_center.signals import consent_recorded
 from consent_center.ledger.writes import expire_held_states, write
 

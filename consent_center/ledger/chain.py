@@ -2,27 +2,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
-from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent_center.canonical import canonical_json, format_time
 from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVersion, Receipt, Subject
-
-
-def canonical_json(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def stored_json(value) -> str:
-    """The text the engine stores in JSON columns: canonical JSON, so that the
-    export can write an event's evidence and trace as they were stored."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def format_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def event_hash(fields: dict) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BindParameter, Boolean, ForeignKey, String, Text, UniqueConstraint, case, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consent_center.clock import utcnow
@@ -53,3 +53,21 @@ class PolicyText(Base):
     sha256: Mapped[str] = mapped_column(String(64))
 
     policy_version: Mapped[PolicyVersion] = relationship(back_populates="texts")
+
+
+# The version in force: the latest effective, the last published among equals.
+IN_FORCE_ORDER = (PolicyVersion.effective_at.desc(), PolicyVersion.id.desc())
+
+
+def in_force_id(at: BindParameter):
+    """The id of the version in force at ``at``, as a scalar subquery (the ledger's one read)."""
+    return (select(PolicyVersion.id).where(PolicyVersion.effective_at <= at)
+            .order_by(*IN_FORCE_ORDER).limit(1).scalar_subquery())
+
+
+def text_shown_id(version_id, locale: BindParameter):
+    """The id of the text of ``version_id`` a reader of ``locale`` is shown, as a scalar
+    subquery: the one in that locale, else English, else the first (as ``PolicyVersion.text``)."""
+    preference = case((PolicyText.locale == locale, 0), (PolicyText.locale == "en", 1), else_=2)
+    return (select(PolicyText.id).where(PolicyText.policy_version_id == version_id)
+            .order_by(preference, PolicyText.locale).limit(1).scalar_subquery())

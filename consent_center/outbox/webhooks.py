@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from consent_center.ledger.chain import format_time
+from consent_center.canonical import format_time
 from consent_center.clock import utcnow
 from consent_center.extensions import db
 from consent_center.models import ConsentEvent, OutboxMessage, Receipt, Subject, WebhookEndpoint

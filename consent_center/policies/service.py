@@ -7,41 +7,25 @@ import difflib
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import BindParameter, bindparam, case, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from consent_center.clock import utcnow
 from consent_center.models import PolicyText, PolicyVersion
-from consent_center.models.policy import text_sha256
+from consent_center.models.policy import IN_FORCE_ORDER, text_sha256
 
 
 class PolicyError(ValueError):
     """A policy version cannot be published as asked."""
 
 
-# The version in force: the latest effective, the last published among equals.
-_IN_FORCE_ORDER = (PolicyVersion.effective_at.desc(), PolicyVersion.id.desc())
 _IN_FORCE = (
     select(PolicyVersion)
     .options(joinedload(PolicyVersion.texts))
     .where(PolicyVersion.effective_at <= bindparam("at"))
-    .order_by(*_IN_FORCE_ORDER)
+    .order_by(*IN_FORCE_ORDER)
     .limit(1)
 )
-
-
-def in_force_id(at: BindParameter):
-    """The id of the version in force at ``at``, as a scalar subquery (the ledger's one read)."""
-    return (select(PolicyVersion.id).where(PolicyVersion.effective_at <= at)
-            .order_by(*_IN_FORCE_ORDER).limit(1).scalar_subquery())
-
-
-def text_shown_id(version_id, locale: BindParameter):
-    """The id of the text of ``version_id`` a reader of ``locale`` is shown, as a scalar
-    subquery: the one in that locale, else English, else the first (as ``PolicyVersion.text``)."""
-    preference = case((PolicyText.locale == locale, 0), (PolicyText.locale == "en", 1), else_=2)
-    return (select(PolicyText.id).where(PolicyText.policy_version_id == version_id)
-            .order_by(preference, PolicyText.locale).limit(1).scalar_subquery())
 
 
 def policy_in_force(session: Session, at: datetime | None = None) -> PolicyVersion | None:

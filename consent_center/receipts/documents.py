@@ -23,7 +23,7 @@ from joserfc.jws import JWSRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent_center.ledger.chain import canonical_json, format_time
+from consent_center.canonical import canonical_json, format_time
 from consent_center.models import Channel, ConsentEvent, PolicyText, PolicyVersion, Receipt, Subject
 from consent_center.models.vocabulary import Basis, Source
 from consent_center.receipts.keys import ALGORITHM, key_ring

@@ -20,7 +20,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from consent_center.ledger.chain import canonical_json
+from consent_center.canonical import canonical_json
 from consent_center.clock import utcnow
 from consent_center.ledger import Actor, Recorded, current_states, record_change
 from consent_center.models import (

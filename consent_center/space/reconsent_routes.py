@@ -11,7 +11,7 @@ from consent_center.subjects.preferences import preferences_of
 from consent_center.policies.reconsent import confirm_choices, reconsent_due
 from consent_center.web.trace import request_trace
 from consent_center.space import bp
-from consent_center.space.forms import PreferencesForm
+from consent_center.subjects.forms import PreferencesForm
 from consent_center.space.routes import RECONSENT_LATER_KEY as LATER_KEY
 from consent_center.space.routes import customer_required
 

@@ -14,7 +14,7 @@ from consent_center.subjects.preferences import history_of, preferences_of, save
 from consent_center.policies.reconsent import reconsent_due
 from consent_center.web.trace import request_trace
 from consent_center.space import bp
-from consent_center.space.forms import PreferencesForm
+from consent_center.subjects.forms import PreferencesForm
 
 HISTORY_PAGE = 50
 RECEIPTS_PAGE = 50

@@ -1,14 +1,13 @@
 """Subjects from a CRM: created and updated with validated, normalised fields.
 
-E-mail addresses are normalised as everywhere (``subjects.normalise_email``),
-phone numbers parsed with ``phonenumbers`` and stored in E.164 (a national
-number is read in ``country``, else the locale's country, else France).
+E-mail addresses and phone numbers are normalised as everywhere (``addresses``):
+a national phone number is read in ``country``, else in ``addresses.phone_region``.
 Creating goes through ``subjects.create_subject``, which records each
 channel's starting state in the ledger.
 """
 from __future__ import annotations
 
-import phonenumbers
+from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -16,10 +15,9 @@ from sqlalchemy.orm import Session
 from consent_center.ledger import Actor
 from consent_center.models import Subject
 from consent_center.subjects.suppression import is_suppressed
-from consent_center.subjects.service import SubjectError, create_subject, normalise_email
+from consent_center.addresses import AddressError, normalise_email, normalise_phone, phone_region
+from consent_center.subjects.service import create_subject
 
-LOCALE_COUNTRIES = {"fr": "FR", "nl": "NL", "en": "FR"}
-DEFAULT_COUNTRY = "FR"
 EDITABLE = ("email", "phone", "name", "postal_address", "locale", "external_ref", "is_customer")
 
 
@@ -35,29 +33,20 @@ class SubjectConflict(SubjectFieldError):
     """Another subject already has this e-mail address or external reference."""
 
 
-def normalise_phone(number: str, country: str) -> str:
-    """Return ``number`` in E.164, or raise SubjectFieldError."""
-    try:
-        parsed = phonenumbers.parse(number, country.upper())
-    except phonenumbers.NumberParseException as exc:
-        raise SubjectFieldError("phone", f"Not a phone number: {exc}.") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise SubjectFieldError("phone", f"Not a valid phone number (read as {country.upper()} "
-                                         "when it has no +country prefix).")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
 def _clean(data: dict, locale: str) -> dict:
     """Normalise the given fields; ``country`` only says how to read the phone."""
     data = dict(data)
-    country = data.pop("country", None) or LOCALE_COUNTRIES.get(locale, DEFAULT_COUNTRY)
+    country = data.pop("country", None) or phone_region(locale, current_app.config["JURISDICTION"])
     if data.get("email") is not None:
         try:
             data["email"] = normalise_email(data["email"])
-        except SubjectError as exc:
+        except AddressError as exc:
             raise SubjectFieldError("email", str(exc)) from None
     if data.get("phone") is not None:
-        data["phone"] = normalise_phone(data["phone"], country)
+        try:
+            data["phone"] = normalise_phone(data["phone"], country)
+        except AddressError as exc:
+            raise SubjectFieldError("phone", f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
     for name in ("name", "postal_address", "external_ref"):
         if isinstance(data.get(name), str):
             data[name] = data[name].strip() or None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, Callable, Iterable
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,15 +22,10 @@ from consent_center.clock import utcnow
 from consent_center.ledger import Actor, current_states, record_change
 from consent_center.models import Channel, Subject
 from consent_center.models.vocabulary import Basis, Source, Status
-from consent_center.web.safe_text import has_control_characters
+from consent_center.safe_text import has_control_characters
 from consent_center.subjects.suppression import suppressed_among
-from consent_center.subjects.service import (
-    LOCALE_REGIONS,
-    SubjectError,
-    create_subject,
-    normalise_email,
-    normalise_phone,
-)
+from consent_center.addresses import LOCALES, AddressError, normalise_email, normalise_phone, phone_region
+from consent_center.subjects.service import SubjectError, create_subject
 
 CONTACT_COLUMNS = ("external_ref", "email", "phone", "name", "locale", "postal_address", "customer")
 OTHER_COLUMNS = ("basis", "evidence", "collected_at")
@@ -99,7 +95,7 @@ def read_rows(stream: IO[str], channel_codes: set[str]) -> tuple[list[ContactRow
             if row.email:
                 seen_emails[row.email] = line
             rows.append(row)
-        except (SubjectError, ValueError) as exc:
+        except (SubjectError, AddressError, ValueError) as exc:
             errors.append((line, str(exc)))
     return rows, errors
 
@@ -117,7 +113,7 @@ def _parse(line: int, record: dict, channel_codes: set[str]) -> ContactRow:
     if not values.get("external_ref"):
         raise ValueError("external_ref is empty")
     locale = values.get("locale") or "fr"
-    if locale not in LOCALE_REGIONS:
+    if locale not in LOCALES:
         raise ValueError(f"locale must be fr, nl or en, not {locale!r}")
     customer = values.get("customer", "yes").lower()
     if customer not in TRUE_WORDS | FALSE_WORDS:
@@ -139,7 +135,7 @@ def _parse(line: int, record: dict, channel_codes: set[str]) -> ContactRow:
         line=line,
         external_ref=values["external_ref"],
         email=normalise_email(values["email"]) if values.get("email") else None,
-        phone=normalise_phone(values["phone"], LOCALE_REGIONS[locale]) if values.get("phone") else None,
+        phone=normalise_phone(values["phone"], phone_region(locale, current_app.config["JURISDICTION"])) if values.get("phone") else None,
         name=values.get("name") or None,
         locale=locale,
         postal_address=values.get("postal_address") or None,

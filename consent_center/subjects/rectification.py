@@ -7,15 +7,14 @@ address too, so it dies once used (or once the address changed otherwise).
 """
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center import tokens
 from consent_center.outbox.mail import enqueue_email
 from consent_center.models import Account, Subject
-from consent_center.subjects.service import LOCALE_REGIONS, SubjectError, normalise_email, normalise_phone
-
-LOCALES = tuple(LOCALE_REGIONS)
+from consent_center.addresses import LOCALES, AddressError, normalise_email, normalise_phone, phone_region
 
 
 class RectificationError(ValueError):
@@ -34,14 +33,14 @@ def rectify(session: Session, subject: Subject, account: Account | None, *, name
     phone = (phone or "").strip()
     if phone:
         try:
-            phone = normalise_phone(phone, LOCALE_REGIONS[locale])
-        except SubjectError:
+            phone = normalise_phone(phone, phone_region(locale, current_app.config["JURISDICTION"]))
+        except AddressError:
             raise RectificationError("phone") from None
     new_email = None
     if email and email.strip():
         try:
             new_email = normalise_email(email)
-        except SubjectError:
+        except AddressError:
             raise RectificationError("email") from None
         if new_email == subject.email:
             new_email = None
@@ -62,10 +61,6 @@ def rectify(session: Session, subject: Subject, account: Account | None, *, name
                           name=subject.name, subject=subject.public_id)
     session.flush()
     return bool(new_email)
-
-
-def change_token(subject_public_id: str, new_email: str, old_email: str | None) -> str:
-    return tokens.sign("email_change", {"s": subject_public_id, "e": new_email, "o": old_email})
 
 
 def pending_change(session: Session, token: str) -> tuple[Subject, str]:

@@ -12,7 +12,7 @@ import io
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from consent_center.ledger.chain import format_time
+from consent_center.canonical import format_time
 from consent_center.clock import utcnow
 from consent_center.models import Account, ConsentEvent, ConsentState, DataRequest, Receipt, Subject
 from consent_center.receipts.documents import document_of

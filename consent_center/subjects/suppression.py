@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center.models import SuppressedAddress
-from consent_center.subjects.service import SubjectError, normalise_email
+from consent_center.addresses import AddressError, normalise_email
 
 
 def address_digest(email: str) -> str:
@@ -40,7 +40,7 @@ def is_suppressed(session: Session, email: str | None) -> bool:
         return False
     try:
         email = normalise_email(email)
-    except SubjectError:
+    except AddressError:
         return False
     digest = address_digest(email)
     return session.scalars(select(SuppressedAddress.id).where(SuppressedAddress.digest == digest)).first() is not None

@@ -20,7 +20,7 @@ from consent_center.ledger import Actor, Recorded, current_states, lock_subject,
 from consent_center.models import Channel, ConsentEvent, Subject
 from consent_center.models.vocabulary import ActorType, Source, Status
 from consent_center.tokens import TokenError
-from consent_center.web.boundary import external_url
+from consent_center.urls import unsubscribe_url
 
 # How long after an unsubscribe the same link may undo it.
 UNDO_WINDOW = timedelta(days=1)
@@ -52,17 +52,15 @@ class LinkView:
     undoable: list[ConsentEvent] = field(default_factory=list)
 
 
-def unsubscribe_url(subject_public_id: str, channel_code: str) -> str:
-    """Return the absolute unsubscribe URL for a subject's channel."""
-    return external_url("unsubscribe.page", token=tokens.unsubscribe_token(subject_public_id, channel_code))
+def link_for(subject_public_id: str, channel_code: str) -> dict:
+    """Return the link and the exact RFC 2369 / RFC 8058 headers a marketing message carries."""
+    url = unsubscribe_url(subject_public_id, channel_code)
+    return {"url": url, "headers": {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": ONE_CLICK_BODY}}
 
 
 def unsubscribe_headers(subject_public_id: str, channel_code: str) -> dict[str, str]:
-    """Return the RFC 2369 / RFC 8058 headers a marketing e-mail carries."""
-    return {
-        "List-Unsubscribe": f"<{unsubscribe_url(subject_public_id, channel_code)}>",
-        "List-Unsubscribe-Post": ONE_CLICK_BODY,
-    }
+    """Return the headers a marketing e-mail carries."""
+    return link_for(subject_public_id, channel_code)["headers"]
 
 
 def resolve(session: Session, token: str) -> Target:

@@ -21,7 +21,8 @@ from consent_center.models import Channel, NewsletterSignup, PolicyVersion, Subj
 from consent_center.models.vocabulary import ActorType, Source, Status
 from consent_center.policies.service import policy_in_force
 from consent_center.subjects.suppression import is_suppressed
-from consent_center.subjects.service import SubjectError, create_subject, normalise_email
+from consent_center.addresses import AddressError, normalise_email
+from consent_center.subjects.service import create_subject
 from consent_center.tokens import TokenError
 
 NEWSLETTER = "newsletter"
@@ -58,7 +59,7 @@ def sign_up(
     """
     try:
         email = normalise_email(email)
-    except SubjectError:
+    except AddressError:
         raise SignupError("email") from None
     policy = open_policy(session)
     if policy is None:

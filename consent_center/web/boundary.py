@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from sqlalchemy.exc import DBAPIError
 
 from consent_center.extensions import db
-from consent_center.web.safe_text import has_control_characters
+from consent_center.safe_text import has_control_characters
 
 
 def commit_or_rollback(response: Response) -> Response:
@@ -37,7 +37,7 @@ def refuse_control_characters():
     ``commit_or_rollback`` then makes sure nothing of it is written. The
     API checks its own input and answers problem details.
     """
-    from consent_center.api.problems import is_api_request
+    from consent_center.web.problems import is_api_request
 
     if is_api_request():
         return None
@@ -101,17 +101,6 @@ def is_safe_redirect(target: str | None) -> bool:
 
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
-
-
-def external_url(endpoint: str, **values) -> str:
-    """Return the absolute public URL of ``endpoint``, at ``CONSENT_BASE_URL``.
-
-    Works outside a request too (the outbox worker builds links in mail).
-    """
-    from flask import url_for
-
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        return url_for(endpoint, _external=True, **values)
 
 
 def protect_token_pages(response: Response) -> Response:

@@ -10,8 +10,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from consent_center.api.problems import TYPE_PREFIX, http_problem, is_api_request, problem_response
-from consent_center.api.problems import register as register_problems
+from consent_center.web.problems import TYPE_PREFIX, http_problem, is_api_request, problem_response
+from consent_center.web.problems import register as register_problems
 from consent_center.extensions import db, login_manager
 
 
@@ -63,3 +63,8 @@ def _is_unavailable(error: DBAPIError) -> bool:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     return error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError))
+
+
+def link_invalid(retry_url: str, retry_label: str):
+    """The one answer to a forged, altered, expired, used or unknown link: 404, nothing said."""
+    return render_template("public/link_invalid.html", retry_url=retry_url, retry_label=retry_label), 404

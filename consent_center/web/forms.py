@@ -12,7 +12,7 @@ from flask import g, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
-from consent_center.web.safe_text import REFUSED_CHARACTERS, has_control_characters
+from consent_center.safe_text import REFUSED_CHARACTERS, has_control_characters
 
 CONTROL_CHARACTERS_REMOVED = _l("Invisible control characters were removed from this field; check it.")
 

@@ -24,7 +24,7 @@ from consent_center.ledger import Actor, record_change
 from consent_center.models import Account, Role, Source
 from consent_center.unsubscribe.newsletter import sign_up
 from consent_center.policies.service import publish_policy
-from consent_center.subjects.rectification import change_token
+from consent_center.tokens import email_change_token
 from consent_center.accounts.second_factor import new_secret
 from consent_center.subjects.service import create_subject
 
@@ -85,7 +85,7 @@ def seeded(app, session):
             "public.manage_preferences": tokens.subject_token("manage_link", prospect.public_id,
                                                               "zoe@example.com"),
             "public.confirm_signup": tokens.sign("double_opt_in", {"p": signup.public_id}),
-            "space.confirm_email": change_token(subject.public_id, "camille.new@example.com",
+            "space.confirm_email": email_change_token(subject.public_id, "camille.new@example.com",
                                                 "camille@example.com"),
             "unsubscribe.page": tokens.unsubscribe_token(subject.public_id, "email"),
         },

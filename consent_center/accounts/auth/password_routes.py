@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from consent_center.accounts import passwords
 from consent_center.accounts.service import AccountError
 from consent_center.extensions import db, limiter
-from consent_center.unsubscribe.public.routes import link_invalid
+from consent_center.web.errors import link_invalid
 from consent_center.web.rate_limits import address_key, address_limit, public_limit
 from consent_center.tokens import TokenError
 from consent_center.web.boundary import protect_token_pages

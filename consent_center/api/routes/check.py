@@ -11,7 +11,7 @@ from consent_center.extensions import quick_read
 from consent_center.check.lookup_addresses import normalise_for_lookup
 from consent_center.api import schemas
 from consent_center.api.endpoints import JSON_MEDIA_TYPE, endpoint
-from consent_center.api.problems import Problem
+from consent_center.web.problems import Problem
 from consent_center.api.routes.common import channel_or_422, field_problem
 
 

@@ -6,7 +6,7 @@ from consent_center.subjects.crm import find_subject
 from consent_center.extensions import db, quick_read
 from consent_center.ledger import find_subject_for_change
 from consent_center.models import Subject
-from consent_center.api.problems import Problem
+from consent_center.web.problems import Problem
 
 
 def subject_or_404(public_id: str, *, for_change: bool = False) -> Subject:

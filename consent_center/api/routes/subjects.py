@@ -9,7 +9,7 @@ from consent_center.extensions import db
 from consent_center.web.trace import request_trace
 from consent_center.api import schemas
 from consent_center.api.endpoints import Reply, endpoint
-from consent_center.api.problems import Problem
+from consent_center.web.problems import Problem
 from consent_center.api.routes.common import field_problem, subject_or_404
 
 

@@ -19,12 +19,11 @@ from flask_babel import force_locale, format_timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from consent_center import tokens
+from consent_center import tokens, urls
 from consent_center.clock import utcnow
 from consent_center.extensions import db
 from consent_center.models import Account, OutboxMessage
 from consent_center.outbox.queue import PermanentFailure, enqueue
-from consent_center.web.boundary import external_url
 
 
 @dataclass(frozen=True)
@@ -44,37 +43,33 @@ def _expiring_channels(payload: dict, locale: str) -> dict:
 
 
 def _confirmation_link(payload: dict) -> str:
-    return external_url("public.confirm_signup", token=tokens.sign("double_opt_in", {"p": payload["signup"]}))
+    return urls.signup_confirmation_url(payload["signup"])
 
 
 def _manage_link(payload: dict) -> str:
-    token = tokens.subject_token("manage_link", payload["subject"], payload["email"])
-    return external_url("public.manage_preferences", token=token)
+    return urls.manage_url(payload["subject"], payload["email"])
 
 
 def _request_link(payload: dict) -> str:
-    return external_url("space.request_detail", public_id=payload["request"])
+    return urls.request_url(payload["request"])
 
 
 def _email_change_link(payload: dict) -> str:
-    from consent_center.subjects.rectification import change_token
-
-    token = change_token(payload["subject"], payload["new"], payload.get("old"))
-    return external_url("space.confirm_email", token=token)
+    return urls.email_change_url(payload["subject"], payload["new"], payload.get("old"))
 
 
 def _space_link(payload: dict) -> str:
-    return external_url("space.profile")
+    return urls.profile_url()
 
 
-def _account_link(purpose: str, endpoint: str) -> Callable[[dict], str]:
+def _account_link(purpose: str) -> Callable[[dict], str]:
     def link(payload: dict) -> str:
         account = db.session.get(Account, payload["account"])
         if account is None or not account.active:
             raise PermanentFailure("the account no longer exists or is inactive")
         if purpose == "invitation" and account.password_hash:
             raise PermanentFailure("the account has set its password since it was invited")
-        return external_url(endpoint, token=tokens.account_token(purpose, account))
+        return urls.account_url(purpose, account)
     return link
 
 
@@ -84,9 +79,9 @@ TOPICS = {
     "manage_link": Topic(_l("Your link to manage how %(company)s may contact you"),
                          "manage_link", _manage_link),
     "invitation": Topic(_l("Your %(company)s account: choose your password"),
-                        "invitation", _account_link("invitation", "auth.accept_invitation")),
+                        "invitation", _account_link("invitation")),
     "password_reset": Topic(_l("Choose a new password for your %(company)s account"),
-                            "password_reset", _account_link("password_reset", "auth.reset_password")),
+                            "password_reset", _account_link("password_reset")),
     "expiry_reminder": Topic(_l("Your consent to hear from %(company)s is about to expire"),
                              "manage_link", _manage_link, _expiring_channels),
     "email_change": Topic(_l("Confirm your new e-mail address for %(company)s"), "email_change",

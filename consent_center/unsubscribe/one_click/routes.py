@@ -32,7 +32,7 @@ from flask_babel import gettext as _
 
 from consent_center.unsubscribe import links as unsubscribe_links
 from consent_center.extensions import db, limiter
-from consent_center.unsubscribe.public.routes import link_invalid
+from consent_center.web.errors import link_invalid
 from consent_center.web.trace import request_trace
 from consent_center.unsubscribe.links import LinkError
 from consent_center.unsubscribe.one_click import bp

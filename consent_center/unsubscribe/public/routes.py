@@ -12,7 +12,8 @@ from consent_center.policies.service import render_markdown
 from consent_center.unsubscribe.newsletter import SignupError
 from consent_center.subjects.preferences import preferences_of, save_preferences
 from consent_center.web.rate_limits import address_key, address_limit, public_limit
-from consent_center.space.forms import PreferencesForm
+from consent_center.subjects.forms import PreferencesForm
+from consent_center.web.errors import link_invalid
 from consent_center.web.trace import request_trace
 from consent_center.unsubscribe.public import bp
 from consent_center.unsubscribe.public.forms import ConfirmForm, ManageForm, SubscribeForm
@@ -113,11 +114,6 @@ def manage_preferences(token: str):
     return render_template("space/preferences.html", form=form, prefs=prefs,
                            form_action=url_for("public.manage_preferences", token=token),
                            managed_by_link=True)
-
-
-def link_invalid(retry_url: str, retry_label: str):
-    """The one answer to a forged, altered, expired, used or unknown link: 404, nothing said."""
-    return render_template("public/link_invalid.html", retry_url=retry_url, retry_label=retry_label), 404
 
 
 def _flash_changes(recorded) -> None:

@@ -1,4 +1,4 @@
-"""What the auditor's pages read: finding a person, their history, the policy timeline."""
+"""What the auditor's and support's pages read of the ledger: finding a person, their history, the policy timeline."""
 from __future__ import annotations
 
 from dataclasses import dataclass
