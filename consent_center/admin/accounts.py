@@ -67,7 +67,7 @@ def disable_account(account_id: int):
     if account is None:
         abort(404)
     if not form.validate_on_submit():
-        return render_template("errors/error.html", code=400, reason="csrf"), 400
+        return render_template("web/error.html", code=400, reason="csrf"), 400
     if account.id == current_user.id:
         flash(_("You cannot disable your own account."), "error")
         return redirect(url_for("admin.accounts"))

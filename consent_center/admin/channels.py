@@ -69,7 +69,7 @@ def deactivate(code: str):
     if channel is None:
         abort(404)
     if not form.validate_on_submit():
-        return render_template("errors/error.html", code=400, reason="csrf"), 400
+        return render_template("web/error.html", code=400, reason="csrf"), 400
     if channel.active:
         deactivate_channel(db.session, channel)
         log_staff_action(db.session, current_user, "channel.deactivated", f"channel:{channel.code}")
@@ -86,7 +86,7 @@ def channel_reconsent(code: str):
     if channel is None:
         abort(404)
     if not form.validate_on_submit():
-        return render_template("errors/error.html", code=400, reason="csrf"), 400
+        return render_template("web/error.html", code=400, reason="csrf"), 400
     required = form.required.data == "yes"
     if set_requires_reconsent(db.session, channel, required):
         log_staff_action(db.session, current_user, "channel.reconsent_required" if required

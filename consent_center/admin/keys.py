@@ -56,7 +56,7 @@ def revoke_key(client_id: int):
     if client is None:
         abort(404)
     if not form.validate_on_submit():
-        return render_template("errors/error.html", code=400, reason="csrf"), 400
+        return render_template("web/error.html", code=400, reason="csrf"), 400
     if client.active:
         revoke_client(db.session, str(client.id))
         log_staff_action(db.session, current_user, "api_key.revoked", f"api_client:{client.id}",

@@ -69,7 +69,7 @@ def disable_webhook(public_id: str):
     if endpoint is None:
         abort(404)
     if not form.validate_on_submit():
-        return render_template("errors/error.html", code=400, reason="csrf"), 400
+        return render_template("web/error.html", code=400, reason="csrf"), 400
     if endpoint.active:
         disable_endpoint(db.session, endpoint.public_id)
         log_staff_action(db.session, current_user, "webhook.disabled", f"webhook:{endpoint.public_id}",

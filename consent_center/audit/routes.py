@@ -40,7 +40,7 @@ def index():
 def verify_ledger():
     form = LogoutForm()  # the CSRF token only
     if not form.validate_on_submit():
-        return render_template("errors/error.html", code=400, reason="csrf"), 400
+        return render_template("web/error.html", code=400, reason="csrf"), 400
     run = run_verification(db.session, started_by=f"account:{current_user.id}")
     if run.ok:
         flash(_("The ledger holds: %(events)s events in %(subjects)s chains verified.",

@@ -42,7 +42,7 @@ def preferences():
     form.active.choices = [(p.channel.code, p.channel.code) for p in prefs]
     if request.method == "POST":
         if not form.validate():
-            return render_template("errors/error.html", code=400, reason="form"), 400
+            return render_template("web/error.html", code=400, reason="form"), 400
         recorded = save_preferences(
             db.session, subject, set(form.active.data or []),
             account_id=current_user.id, trace=request_trace(request),

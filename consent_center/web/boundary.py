@@ -55,7 +55,7 @@ def refuse_control_characters():
 
 
 def _refusal() -> tuple[str, int]:
-    return render_template("errors/error.html", code=400, reason="characters"), 400
+    return render_template("web/error.html", code=400, reason="characters"), 400
 
 
 def _form_refused(response: Response) -> Response:

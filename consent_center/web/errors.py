@@ -41,7 +41,7 @@ def register(app: Flask) -> None:
             }, headers)
         # The page must not ask the database who is logged in.
         login_manager._update_request_context_with_user(None)
-        return render_template("errors/error.html", code=503, reason=None), 503, headers
+        return render_template("web/error.html", code=503, reason=None), 503, headers
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -54,7 +54,7 @@ def register(app: Flask) -> None:
         # The page shows who is logged in, which asks the database: if that
         # is what fails, the answer is the outage's, not a 500.
         try:
-            return render_template("errors/error.html", code=code, reason=reason), code
+            return render_template("web/error.html", code=code, reason=reason), code
         except DBAPIError as error:
             return database_unavailable(error)
 
@@ -67,4 +67,4 @@ def _is_unavailable(error: DBAPIError) -> bool:
 
 def link_invalid(retry_url: str, retry_label: str):
     """The one answer to a forged, altered, expired, used or unknown link: 404, nothing said."""
-    return render_template("public/link_invalid.html", retry_url=retry_url, retry_label=retry_label), 404
+    return render_template("unsubscribe/link_invalid.html", retry_url=retry_url, retry_label=retry_label), 404

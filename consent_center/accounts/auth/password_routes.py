@@ -31,12 +31,12 @@ def forgot_password():
         # Known or not, the same redirect: nothing tells who has an account.
         return redirect(url_for("auth.forgot_password_sent"))
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/forgot_password.html", form=form), status
+    return render_template("accounts/forgot_password.html", form=form), status
 
 
 @bp.get("/password/forgot/sent")
 def forgot_password_sent():
-    return render_template("public/sent.html", what="password")
+    return render_template("unsubscribe/sent.html", what="password")
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -65,4 +65,4 @@ def _choose_password(purpose: str, token: str):
             flash(_("Your password is set. You can now log in."), "success")
             return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/set_password.html", form=form, purpose=purpose, email=account.email), status
+    return render_template("accounts/set_password.html", form=form, purpose=purpose, email=account.email), status

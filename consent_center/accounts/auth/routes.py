@@ -52,9 +52,9 @@ def login():
                 return start_second_factor(account, form.next.data)
             return finish_login(account, form.next.data)
         flash(_("Unknown e-mail address or wrong password."), "error")
-        return render_template("auth/login.html", form=form), 401
+        return render_template("accounts/login.html", form=form), 401
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form), status
+    return render_template("accounts/login.html", form=form), status
 
 
 @bp.post("/logout")
@@ -62,7 +62,7 @@ def login():
 def logout():
     form = LogoutForm()
     if not form.validate_on_submit():
-        return render_template("errors/error.html", code=400, reason="csrf"), 400
+        return render_template("web/error.html", code=400, reason="csrf"), 400
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
@@ -81,7 +81,7 @@ def index():
 def staff_home():
     if not current_user.is_staff:
         abort(403)  # a staff page: a customer's place is their space
-    return render_template("auth/staff_home.html")
+    return render_template("accounts/staff_home.html")
 
 
 @bp.post("/language")

@@ -38,8 +38,8 @@ def second_factor_login():
             session.pop("pending_second_factor", None)
             return finish_login(account, pending["next"])
         flash(_("This code is not valid. Try the code your app shows now."), "error")
-        return render_template("auth/second_factor.html", form=form), 401
-    return render_template("auth/second_factor.html", form=form)
+        return render_template("accounts/second_factor.html", form=form), 401
+    return render_template("accounts/second_factor.html", form=form)
 
 
 @bp.route("/staff/second-factor", methods=["GET", "POST"])
@@ -55,8 +55,8 @@ def second_factor_setup():
                 flash(_("Two-step verification is off."), "info")
                 return redirect(url_for("auth.staff_home"))
             flash(_("This code is not valid. Try the code your app shows now."), "error")
-            return render_template("auth/second_factor_setup.html", form=form, enrolled=True), 400
-        return render_template("auth/second_factor_setup.html", form=form, enrolled=True)
+            return render_template("accounts/second_factor_setup.html", form=form, enrolled=True), 400
+        return render_template("accounts/second_factor_setup.html", form=form, enrolled=True)
     secret = session.get("enrolling_secret") or second_factor.new_secret()
     session["enrolling_secret"] = secret
     if form.validate_on_submit():
@@ -67,6 +67,6 @@ def second_factor_setup():
         flash(_("This code is not valid. Try the code your app shows now."), "error")
     uri = second_factor.provisioning_uri(current_user, secret)
     status = 400 if form.is_submitted() else 200
-    return render_template("auth/second_factor_setup.html", form=form, enrolled=False, secret=secret,
+    return render_template("accounts/second_factor_setup.html", form=form, enrolled=False, secret=secret,
                            qr=second_factor.qr_code_data_uri(uri), issuer=current_app.config["COMPANY_NAME"]), status
 

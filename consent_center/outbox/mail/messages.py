@@ -129,8 +129,8 @@ def compose(message: OutboxMessage) -> EmailMessage:
             if topic.context:
                 context |= topic.context(payload, locale)
             subject = str(topic.subject) % {"company": company}
-            text = render_template(f"mail/{message.topic}.txt", **context)
-            html = render_template(f"mail/{message.topic}.html", subject=subject, **context)
+            text = render_template(f"outbox/mail/{message.topic}.txt", **context)
+            html = render_template(f"outbox/mail/{message.topic}.html", subject=subject, **context)
     finally:
         db.session.rollback()  # no transaction stays open across the network
     email = EmailMessage()

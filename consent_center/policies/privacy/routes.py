@@ -19,7 +19,7 @@ def _locale() -> str:
 def current():
     version = policy_in_force(db.session)
     if version is None:
-        return render_template("privacy/none.html"), 404
+        return render_template("policies/none.html"), 404
     return _show(version)
 
 
@@ -35,7 +35,7 @@ def _show(version):
     text = version.text(_locale())
     in_force = policy_in_force(db.session)
     return render_template(
-        "privacy/policy.html", version=version, text=text, body=render_markdown(text.body) if text else "",
+        "policies/policy.html", version=version, text=text, body=render_markdown(text.body) if text else "",
         in_force=in_force is not None and in_force.id == version.id, future=version.effective_at > utcnow(),
     )
 
@@ -44,7 +44,7 @@ def _show(version):
 def versions():
     listed = all_versions(db.session)
     in_force = policy_in_force(db.session)
-    return render_template("privacy/versions.html", versions=listed, in_force=in_force, now=utcnow())
+    return render_template("policies/versions.html", versions=listed, in_force=in_force, now=utcnow())
 
 
 @bp.get("/privacy/diff")
@@ -55,5 +55,5 @@ def diff():
     locale = _locale()
     old_text, new_text = old.text(locale), new.text(locale)
     lines = diff_lines(old_text.body if old_text else "", new_text.body if new_text else "")
-    return render_template("privacy/diff.html", old=old, new=new, lines=lines, locale=locale,
+    return render_template("policies/diff.html", old=old, new=new, lines=lines, locale=locale,
                            versions=all_versions(db.session))

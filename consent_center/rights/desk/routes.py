@@ -24,7 +24,7 @@ def _found(public_id: str):
 @roles_required(*STAFF)
 def queue():
     closed = request.args.get("closed") == "1"
-    return render_template("requests_desk/queue.html", lines=data_requests.queue(db.session, include_closed=closed),
+    return render_template("rights/queue.html", lines=data_requests.queue(db.session, include_closed=closed),
                            closed=closed)
 
 
@@ -35,7 +35,7 @@ def detail(public_id: str):
 
 
 def _render_detail(found, error: str | None = None, kept: dict | None = None):
-    return render_template("requests_desk/detail.html", request_=found, error=error, kept=kept or {},
+    return render_template("rights/detail.html", request_=found, error=error, kept=kept or {},
                            overdue=data_requests.is_overdue(found),
                            restricted=subject_rights.is_restricted(db.session, found.subject),
                            max_days=data_requests.MAX_EXTENSION_DAYS)

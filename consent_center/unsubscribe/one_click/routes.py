@@ -81,9 +81,9 @@ def unsubscribe(token: str):
     else:
         action, method = request.form.get("action", ""), "page"
         if action not in PAGE_ACTIONS:
-            return render_template("errors/error.html", code=400, reason=None), 400
+            return render_template("web/error.html", code=400, reason=None), 400
         if _sent_from_another_site():
-            return render_template("errors/error.html", code=403, reason=None), 403
+            return render_template("web/error.html", code=403, reason=None), 403
     trace = request_trace(request)
     if action == "undo":
         recorded = unsubscribe_links.undo(db.session, target, trace=trace)

@@ -29,7 +29,7 @@ def _policy_html(policy):
 def subscribe():
     policy = newsletter.open_policy(db.session)
     if policy is None:
-        return render_template("public/subscribe_closed.html"), 503
+        return render_template("unsubscribe/subscribe_closed.html"), 503
     form = SubscribeForm(locale=str(get_locale()), policy_version=policy.label)
     if form.validate_on_submit():
         try:
@@ -44,18 +44,18 @@ def subscribe():
                 form.policy_version.data, form.accept_policy.data = policy.label, False
             else:
                 form.email.errors = [*form.email.errors, _("Please enter a valid e-mail address.")]
-            return render_template("public/subscribe.html", form=form, policy=policy,
+            return render_template("unsubscribe/subscribe.html", form=form, policy=policy,
                                    policy_html=_policy_html(policy)), 400
         # The same answer whether the address is new, pending or subscribed.
         return redirect(url_for("public.subscribe_sent"))
     status = 400 if request.method == "POST" else 200
-    return render_template("public/subscribe.html", form=form, policy=policy,
+    return render_template("unsubscribe/subscribe.html", form=form, policy=policy,
                            policy_html=_policy_html(policy)), status
 
 
 @bp.get("/subscribe/sent")
 def subscribe_sent():
-    return render_template("public/sent.html", what="subscribe")
+    return render_template("unsubscribe/sent.html", what="subscribe")
 
 
 @bp.route("/subscribe/confirm/<token>", methods=["GET", "POST"])
@@ -68,12 +68,12 @@ def confirm_signup(token: str):
     form = ConfirmForm()
     if request.method == "POST":
         if not form.validate():
-            return render_template("errors/error.html", code=400, reason="csrf"), 400
+            return render_template("web/error.html", code=400, reason="csrf"), 400
         recorded = newsletter.confirm(db.session, signup, trace=request_trace(request))
-        return render_template("public/confirmed.html", already=recorded is None)
+        return render_template("unsubscribe/confirmed.html", already=recorded is None)
     if signup.confirmed_at is not None:
-        return render_template("public/confirmed.html", already=True)
-    return render_template("public/confirm.html", form=form, signup=signup)
+        return render_template("unsubscribe/confirmed.html", already=True)
+    return render_template("unsubscribe/confirm.html", form=form, signup=signup)
 
 
 @bp.route("/manage", methods=["GET", "POST"])
@@ -86,12 +86,12 @@ def manage():
         # Known or not, the same redirect: nothing tells who is known.
         return redirect(url_for("public.manage_sent"))
     status = 400 if request.method == "POST" else 200
-    return render_template("public/manage.html", form=form), status
+    return render_template("unsubscribe/manage.html", form=form), status
 
 
 @bp.get("/manage/sent")
 def manage_sent():
-    return render_template("public/sent.html", what="manage")
+    return render_template("unsubscribe/sent.html", what="manage")
 
 
 @bp.route("/manage/<token>", methods=["GET", "POST"])
@@ -105,7 +105,7 @@ def manage_preferences(token: str):
     form.active.choices = [(p.channel.code, p.channel.code) for p in prefs]
     if request.method == "POST":
         if not form.validate():
-            return render_template("errors/error.html", code=400, reason="form"), 400
+            return render_template("web/error.html", code=400, reason="form"), 400
         recorded = save_preferences(db.session, subject, set(form.active.data or []), account_id=None,
                                     trace=request_trace(request), source=Source.MANAGE_LINK)
         _flash_changes(recorded)
