@@ -221,12 +221,12 @@ def prepare(url: str, key_dir: str) -> dict:
     from consent_center import create_app
     from consent_center.accounts.service import create_account
     from consent_center.accounts.api_clients import create_client
-    from consent_center.bench_seed import email_of, expected_granted, seed
     from consent_center.extensions import db, make_engine
     from consent_center.ledger import Actor
     from consent_center.migrate import upgrade
     from consent_center.models import Role, Subject
     from consent_center.tokens import unsubscribe_token
+    from seed import email_of, expected_granted, seed  # bench/seed.py, beside this file
 
     engine = make_engine(url)
     upgrade(engine)

@@ -120,7 +120,7 @@ for backend in $BACKENDS; do
     fi
     timeout 900 "$PY" "$FLOOR/seed_floor.py" --database-url "$floor_url" --subjects "$SUBJECTS" --events "$EVENTS" >&2
     timeout 120 "${FLASK[@]}" db upgrade >&2
-    timeout 7200 "${FLASK[@]}" bench seed --subjects "$SUBJECTS" --events "$EVENTS" >&2
+    timeout 7200 "$PY" "$HERE/seed.py" --subjects "$SUBJECTS" --events "$EVENTS" >&2
     "${FLASK[@]}" apikey create --name bench --scope consent:read --scope consent:write --scope audit:read \
       | tail -1 > "$WORK/key-$backend-$size"
     app_py 'from consent_center.models import Subject; from sqlalchemy import select

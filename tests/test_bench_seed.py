@@ -1,23 +1,33 @@
-"""The benchmark base: valid chains, states that replay, the floor's expected answers."""
-from consent_center.bench_seed import email_of, expected_granted
-from consent_center.ledger.chain import replay_states, stored_states, verify_chains
+"""The benchmark base (bench/seed.py): written by the ledger's bulk path, valid chains,
+signed receipts, states that replay, the floor's expected answers."""
+import pytest
+from sqlalchemy import func, select
+
+from bench.seed import SeedError, email_of, expected_granted, seed
+from consent_center.ledger.chain import verify_chains
+from consent_center.models import Receipt
+
+from .ledger_consistency import assert_ledger_consistent
 
 
 def test_bench_seed_builds_a_base_that_verifies_and_answers_as_expected(runner, session, api):
-    result = runner.invoke(args=["bench", "seed", "--subjects", "60", "--events", "900"])
-    assert result.exit_code == 0, result.output
-    session.rollback()
+    counts = seed(session, 60, 900)
+    session.commit()
     report = verify_chains(session)
-    assert report.ok and report.subjects == 60 and 800 <= report.events <= 1000
-    assert replay_states(session) == stored_states(session)
+    assert report.ok and report.subjects == 60 and report.events == counts["events"]
+    assert 800 <= counts["events"] <= 1000
+    assert session.scalar(select(func.count()).select_from(Receipt).where(Receipt.jws.is_(None))) == 0
+    assert_ledger_consistent(session)  # replay equals state; every receipt verifies and lists its events
     session.rollback()  # end the test's transaction: on SQLite it holds the write lock
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0, result.output
     for i in (1, 17, 60):
         for channel in ("email", "newsletter"):
             answer = api.get(f"/check?channel={channel}&email={email_of(i)}").get_json()
             assert answer["allowed"] == expected_granted(i, channel)
 
 
-def test_bench_seed_refuses_a_database_with_subjects(runner, make_account):
+def test_bench_seed_refuses_a_database_with_subjects(session, make_account):
     make_account("someone@example.com")
-    result = runner.invoke(args=["bench", "seed", "--subjects", "5", "--events", "20"])
-    assert result.exit_code != 0 and "already has subjects" in result.output
+    with pytest.raises(SeedError, match="already has subjects"):
+        seed(session, 5, 20)

@@ -20,7 +20,7 @@ from sqlalchemy import event, select
 from werkzeug.datastructures import MultiDict
 
 from consent_center.api.schemas import MAX_EMAIL, check_query
-from consent_center.bench_seed import email_of, expected_granted
+from bench.seed import email_of, expected_granted, seed
 from consent_center.check.service import collector_paused
 from consent_center.extensions import db
 from consent_center.models import OutboxMessage
@@ -145,9 +145,8 @@ def test_the_production_entry_point_freezes_what_its_import_built(tmp_path):
 @pytest.mark.parametrize("answer", ["full", "allowed"])
 def test_a_bulk_check_runs_with_the_cycle_collector_paused(runner, session, api, answer):
     # Its rows hold no cycle: collecting would only walk them (some 280 times for 100,000 contacts).
-    result = runner.invoke(args=["bench", "seed", "--subjects", "3000", "--events", "6000"])
-    assert result.exit_code == 0, result.output
-    session.rollback()
+    seed(session, 3000, 6000)
+    session.commit()
     emails = [email_of(i) for i in range(1, 3001)]
     api.get(f"/check?channel=email&email={emails[0]}")  # the key and the channels are cached
     collections = []

@@ -187,22 +187,50 @@ def record_change(
     """
     if not changes:
         return Recorded(None)
-    statuses = {str(s) for s in Status}
-    for code, status in changes.items():
-        if status not in statuses:
-            raise LedgerError(f"unknown status {status!r} for channel {code!r}")
+    check_statuses(changes)
 
     session.flush()  # what the caller added (a new subject) exists before the Core statements
     lock_subject(session, subject)
     now = utcnow()
     before = _before_change(session, subject, list(changes), now)
-    channels, states, seq, prev_hash, policy = (
-        before.channels, before.states, before.seq, before.head_hash, before.policy)
+    channels, states, policy = before.channels, before.states, before.policy
     unknown = sorted(set(changes) - channels.keys())
     if unknown:
         raise UnknownChannel(unknown)
     receipt_public_id = str(uuid.uuid4())
+    events, rows, _, _ = chain_events(
+        subject, changes, channels, states, before.seq, before.head_hash, policy, now, receipt_public_id,
+        source=source, actor=actor, basis=basis, evidence=evidence, trace=trace, renew=renew,
+        event_type=event_type)
+    if not events:
+        expire_held_states(session, subject, states)
+        return Recorded(None)
+    receipt = signed_receipt(receipt_public_id, subject, source, events, channels.values(), policy,
+                             before.policy_text, now)
+    write(session, subject, receipt, events, rows, states)
+    consent_recorded.send(session, subject=subject, receipt=receipt, events=events)
+    return Recorded(receipt, events)
 
+
+def check_statuses(changes: Mapping[str, str]) -> None:
+    statuses = {str(s) for s in Status}
+    for code, status in changes.items():
+        if status not in statuses:
+            raise LedgerError(f"unknown status {status!r} for channel {code!r}")
+
+
+def chain_events(
+    subject, changes: Mapping[str, str], channels: Mapping[str, Channel], states: Mapping[int, _State],
+    seq: int, prev_hash: str | None, policy: PolicyVersion | None, now, receipt_public_id: str, *,
+    source: Source, actor: Actor, basis: Mapping[str, str] | None, evidence: dict | None, trace: dict | None,
+    renew: bool, event_type: EventType | None,
+) -> tuple[list[ConsentEvent], list[dict], int, str | None]:
+    """The events of one submission, chained after ``seq``/``prev_hash``: (events, their rows, new head).
+
+    The one place that decides which channels move, with which event type
+    and basis, and what each event's hash covers (``record_change`` and
+    ``ledger.bulk.record_many`` both call it).
+    """
     events: list[ConsentEvent] = []
     rows: list[dict] = []
     for code in sorted(changes, key=lambda c: (channels[c].position, c)):
@@ -238,23 +266,20 @@ def record_change(
         ))
         events.append(event)
         rows.append(row)
+    return events, rows, seq, prev_hash
 
-    if not events:
-        expire_held_states(session, subject, states)
-        return Recorded(None)
 
+def signed_receipt(receipt_public_id: str, subject, source: Source, events: list[ConsentEvent], channels,
+                   policy: PolicyVersion | None, policy_text: PolicyText | None, now) -> Receipt:
+    """The receipt of one submission: its document, serialised and signed with the active key."""
     document = receipts.build_document(
         receipt_public_id=receipt_public_id, subject=subject, source=source,
-        events=events, channels={c.id: c for c in channels.values()}, policy=policy,
-        policy_text=before.policy_text,
+        events=events, channels={c.id: c for c in channels}, policy=policy,
+        policy_text=policy_text,
     )
     serialised = receipts.serialise(document)
-    receipt = Receipt(public_id=receipt_public_id, subject_id=subject.id, issued_at=now, document=serialised,
-                      jws=receipts.sign(serialised), language=document["language"])
-    write(session, subject, receipt, events, rows, states)
-    consent_recorded.send(session, subject=subject, receipt=receipt, events=events)
-    return Recorded(receipt, events)
-
+    return Receipt(public_id=receipt_public_id, subject_id=subject.id, issued_at=now, document=serialised,
+                   jws=receipts.sign(serialised), language=document["language"])
 
 
 def record_defaults(

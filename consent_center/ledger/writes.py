@@ -4,7 +4,8 @@ The receipt, the events and the states are written with Core statements (on
 PostgreSQL one statement of data-modifying CTEs); the ORM's unit of work
 cost more than the INSERTs themselves. The objects written then join the
 session as stored, and leave it again with a rollback. Only the ledger
-(``record_change``) calls ``write``.
+(``record_change``) calls ``write``, and only its bulk path
+(``ledger.bulk.record_many``) calls ``write_many``.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ _states = ConsentState.__table__
 _receipts = Receipt.__table__
 _INSERT_RECEIPT = insert(_receipts).returning(_receipts.c.id)
 _INSERT_EVENTS = insert(_events).returning(_events.c.id, sort_by_parameter_order=True)
+_INSERT_RECEIPTS = insert(_receipts).returning(_receipts.c.id, sort_by_parameter_order=True)
 _INSERT_STATE = insert(_states)
 _UPDATE_STATE = update(_states).where(
     _states.c.subject_id == bindparam("key_subject_id"), _states.c.channel_id == bindparam("key_channel_id"))
@@ -117,6 +119,48 @@ def _write_each(connection, subject: Subject, receipt: Receipt, events: list[Con
             moved_states.append({"key_subject_id": subject.id, "key_channel_id": event.channel_id, **values})
         else:
             new_states.append({"subject_id": subject.id, "channel_id": event.channel_id, **values})
+    if new_states:
+        connection.execute(_INSERT_STATE, new_states)
+    if moved_states:
+        connection.execute(_UPDATE_STATE, moved_states)
+
+
+def write_many(session: Session, receipts: list[Receipt], rows: list[list[dict]],
+               states: dict[tuple[int, int], tuple[dict, bool]]) -> None:
+    """The bulk path: many submissions' receipts, events and states, a few executemany statements.
+
+    ``rows[i]`` are the event rows of ``receipts[i]``, in chain order;
+    ``states`` maps (subject id, channel id) to the row of the newest event
+    of that channel and whether its state is already stored (moved) or not
+    (inserted). Ids come back in parameter order (``RETURNING`` sorted by
+    it): a subject's events get ids in seq order, as its chain is verified.
+    The objects do not join the session (a bulk of a million events would
+    hold them all); their ids are set.
+    """
+    if not receipts:
+        return
+    connection = session.connection()
+    receipt_ids = connection.execute(
+        _INSERT_RECEIPTS, [{name: getattr(r, name) for name in _RECEIPT_COLUMNS} for r in receipts]).scalars().all()
+    flat = []
+    for receipt, receipt_id, event_rows in zip(receipts, receipt_ids, rows):
+        receipt.id = receipt_id
+        for row in event_rows:
+            row["receipt_id"] = receipt_id
+        flat += event_rows
+    event_ids = connection.execute(
+        _INSERT_EVENTS, [{name: row[name] for name in (*_EVENT_COLUMNS, "receipt_id")} for row in flat]
+    ).scalars().all()
+    for row, event_id in zip(flat, event_ids):
+        row["id"] = event_id
+    new_states, moved_states = [], []
+    for (subject_id, channel_id), (row, stored) in states.items():
+        values = {"status": row["status"], "basis": row["basis"], "event_id": row["id"],
+                  "policy_version_id": row["policy_version_id"], "changed_at": row["occurred_at"]}
+        if stored:
+            moved_states.append({"key_subject_id": subject_id, "key_channel_id": channel_id, **values})
+        else:
+            new_states.append({"subject_id": subject_id, "channel_id": channel_id, **values})
     if new_states:
         connection.execute(_INSERT_STATE, new_states)
     if moved_states:

@@ -1,0 +1,205 @@
+"""The ledger's bulk write path: many submissions, of many subjects, in one transaction.
+
+``record_many`` records what as many ``record_change`` calls would, in the
+caller's transaction: for each submission the events chained on the
+subject's hash chain (the same ``chain_events``), one signed receipt (the
+same ``signed_receipt``), the states moved, and ``consent_recorded`` sent.
+What differs is only how it is written: submissions are taken in chunks;
+for each chunk the subjects not seen yet are locked (PostgreSQL) and their
+chain heads and states read in one query, and the receipts, events and
+states are written with a few executemany statements
+(``ledger.writes.write_many``). Chain heads and states are then carried in
+memory from one chunk to the next: the iterable must not itself write
+consent in between.
+
+``Submission.at`` is the moment of a submission (``now`` by default): a
+benchmark base or an older system's history is recorded at its own
+moments. The policy in force at that moment, and its text in the subject's
+language, are what the receipt names, as ``record_change`` names those of
+now. Moments must not go back along a subject's chain.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Callable, Iterable, Mapping, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from consent_center.clock import utcnow
+from consent_center.ledger import (
+    _LOCKED, Actor, LedgerError, UnknownChannel, _State, chain_events, check_statuses, signed_receipt,
+)
+from consent_center.ledger.writes import expire_held_states, write_many
+from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVersion, Subject
+from consent_center.models.vocabulary import EventType, Source
+from consent_center.receipts.documents import language_of
+from consent_center.signals import consent_recorded
+
+_events = ConsentEvent.__table__
+_states = ConsentState.__table__
+
+
+class SubjectLike(Protocol):
+    """What the ledger reads of a subject: a ``Subject``, or any object with these."""
+
+    id: int
+    public_id: str
+    locale: str | None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submission, as ``record_change`` takes it."""
+
+    subject: SubjectLike
+    changes: Mapping[str, str]
+    source: Source
+    actor: Actor
+    basis: Mapping[str, str] | None = None
+    evidence: dict | None = None
+    trace: dict | None = None
+    renew: bool = False
+    event_type: EventType | None = None
+    at: datetime | None = None
+
+
+@dataclass
+class BulkRecorded:
+    """What one ``record_many`` call wrote (counts only: the objects do not stay in memory)."""
+
+    submissions: int = 0
+    receipts: int = 0
+    events: int = 0
+
+
+class _Head:
+    """A subject's chain as the bulk path carries it: its head and its states."""
+
+    __slots__ = ("seq", "hash", "at", "states", "stored")
+
+    def __init__(self) -> None:
+        self.seq, self.hash, self.at = 0, None, None
+        self.states: dict[int, _State] = {}
+        self.stored: set[int] = set()  # channel ids whose state is already written
+
+
+def record_many(
+    session: Session, submissions: Iterable[Submission], *, chunk: int = 1000,
+    progress: Callable[[int], None] | None = None,
+) -> BulkRecorded:
+    """Record every submission, in order; nothing is committed (the caller commits once).
+
+    Raises ``LedgerError`` (``UnknownChannel``) as ``record_change`` does;
+    the caller then rolls back, and none of it exists.
+    """
+    session.flush()  # subjects the caller added exist before the Core statements
+    channels = {c.code: c for c in session.scalars(select(Channel))}
+    policies = _Policies(session)
+    heads: dict[int, _Head] = {}
+    done = BulkRecorded()
+    iterator = iter(submissions)
+    while batch := list(islice(iterator, chunk)):
+        _read_heads(session, {s.subject.id for s in batch} - heads.keys(), heads)
+        receipts, rows, states, recorded = [], [], {}, []
+        for submission in batch:
+            receipt, events, event_rows = _one(submission, heads[submission.subject.id], channels, policies)
+            done.submissions += 1
+            if receipt is None:
+                continue
+            receipts.append(receipt)
+            rows.append(event_rows)
+            head = heads[submission.subject.id]
+            for row in event_rows:
+                key = (row["subject_id"], row["channel_id"])
+                states[key] = (row, row["channel_id"] in head.stored)
+            recorded.append((submission.subject, receipt, events))
+        write_many(session, receipts, rows, states)
+        for subject_id, channel_id in states:
+            heads[subject_id].stored.add(channel_id)
+        for subject, receipt, events in recorded:
+            for event in events:
+                event.receipt_id, event.receipt = receipt.id, receipt
+            consent_recorded.send(session, subject=subject, receipt=receipt, events=events)
+            done.receipts += 1
+            done.events += len(events)
+        for subject in {s.subject.id: s.subject for s in batch}.values():
+            expire_held_states(session, subject, heads[subject.id].stored)
+        if progress:
+            progress(len(batch))
+    return done
+
+
+def _one(submission: Submission, head: _Head, channels: dict[str, Channel], policies: _Policies):
+    changes = submission.changes
+    if not changes:
+        return None, [], []
+    check_statuses(changes)
+    unknown = sorted(set(changes) - channels.keys())
+    if unknown:
+        raise UnknownChannel(unknown)
+    now = submission.at or utcnow()
+    if head.at is not None and now < head.at:
+        raise LedgerError(f"a submission of subject {submission.subject.public_id} goes back in time")
+    subject = submission.subject
+    policy = policies.in_force(now)
+    receipt_public_id = str(uuid.uuid4())
+    events, rows, seq, prev_hash = chain_events(
+        subject, changes, channels, head.states, head.seq, head.hash, policy, now, receipt_public_id,
+        source=submission.source, actor=submission.actor, basis=submission.basis, evidence=submission.evidence,
+        trace=submission.trace, renew=submission.renew, event_type=submission.event_type)
+    if not events:
+        return None, [], []
+    asked = [channels[code] for code in changes]
+    receipt = signed_receipt(receipt_public_id, subject, submission.source, events, asked, policy,
+                             policy.text(language_of(subject)) if policy else None, now)
+    head.seq, head.hash, head.at = seq, prev_hash, now
+    for row in rows:
+        head.states[row["channel_id"]] = _State(row["status"], row["basis"])
+    return receipt, events, rows
+
+
+def _read_heads(session: Session, subject_ids: set[int], heads: dict[int, _Head]) -> None:
+    """Lock the subjects (PostgreSQL), then read their states and chain heads in one query."""
+    if not subject_ids:
+        return
+    ordered = sorted(subject_ids)
+    if session.get_bind().dialect.name != "sqlite":
+        # In id order, as every bulk writer takes them: two bulks never wait on each other in a cycle.
+        session.execute(select(Subject.id).where(Subject.id.in_(ordered)).order_by(Subject.id).with_for_update())
+        session.info.setdefault(_LOCKED, set()).update(ordered)
+    for subject_id in ordered:
+        heads[subject_id] = _Head()
+    rows = session.execute(
+        select(_states.c.subject_id, _states.c.channel_id, _states.c.status, _states.c.basis,
+               _events.c.seq, _events.c.hash, _events.c.occurred_at)
+        .join(_events, _events.c.id == _states.c.event_id)
+        .where(_states.c.subject_id.in_(ordered)))
+    for subject_id, channel_id, status, basis, seq, hash_, occurred_at in rows:
+        head = heads[subject_id]
+        head.states[channel_id] = _State(status, basis)
+        head.stored.add(channel_id)
+        # Every event moves its channel's state: the newest event is the head.
+        if seq > head.seq:
+            head.seq, head.hash, head.at = seq, hash_, occurred_at
+
+
+class _Policies:
+    """The policy versions, read once: the one in force at a moment, as ``policies.service`` orders them
+    (latest effective, the last published among equals)."""
+
+    def __init__(self, session: Session) -> None:
+        self.versions = sorted(
+            session.scalars(select(PolicyVersion).options(selectinload(PolicyVersion.texts))),
+            key=lambda v: (v.effective_at, v.id))
+
+    def in_force(self, at: datetime) -> PolicyVersion | None:
+        found = None
+        for version in self.versions:
+            if version.effective_at > at:
+                break
+            found = version
+        return found
