@@ -12,9 +12,9 @@ import sys
 import time
 from collections import defaultdict
 
-FLOOR = os.environ.get("CONSENT_FLOOR_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "shared", "bench")
-sys.path.insert(0, os.path.abspath(FLOOR))
-from bench_client import _RssSampler, _status_kb, connect, record  # noqa: E402
+# The floor's client helpers and seed (bench/floor/), whichever floor run.sh measures the app beside.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor"))
+from bench_client import RssSampler, connect, record, status_kb  # noqa: E402
 from seed_floor import email_of, expected_granted  # noqa: E402
 
 
@@ -48,8 +48,8 @@ def cmd_bulk(args):
 def cmd_export(args):
     pids = [int(p) for p in args.pids.split(",") if p]
     for rep in range(1, args.repeats + 1):
-        anon_before = {pid: _status_kb(pid, "RssAnon") for pid in pids}
-        sampler = _RssSampler(pids)
+        anon_before = {pid: status_kb(pid, "RssAnon") for pid in pids}
+        sampler = RssSampler(pids)
         conn, _ = connect(args.url)
         started = time.perf_counter()
         conn.request("GET", f"/api/v1/export/events?format={args.format}",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Consent Center beside the floor (../shared/bench): the same loads on both,
-# in the same run, on SQLite and PostgreSQL; prints each figure and its ratio.
+# Consent Center beside the floor (bench/floor/: bare Flask + SQLAlchemy doing
+# the same database work): the same loads on both, in the same run, on SQLite
+# and PostgreSQL; prints each figure and its ratio.
 # Fixed durations, a timeout on every command, everything it starts is
 # stopped on exit; traffic goes to 127.0.0.1 only.
 #
@@ -11,7 +12,9 @@
 # BENCH_DURATION (s per wrk run, 15; each app is first warmed, unrecorded, for
 # a third of it: BENCH_WARMUP), BENCH_REPEATS (2), BENCH_WORK
 # (/tmp/cc_bench), BENCH_PG_SERVER (postgresql+psycopg://postgres@127.0.0.1:5432),
-# CONSENT_FLOOR_DIR (../shared/bench), BENCH_RESULTS (results file).
+# CONSENT_FLOOR_DIR (bench/floor; another floor directory with the same
+# files — floor_app.py, seed_floor.py, bench_client.py, check.lua — to
+# measure against that one instead), BENCH_RESULTS (results file).
 # A big base takes long to seed: BENCH_STEP=seed only seeds (it may run
 # beside other work), BENCH_STEP=measure measures a base seeded before with
 # the same BENCH_WORK and sizes (on an otherwise idle machine); the default
@@ -19,7 +22,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-FLOOR=${CONSENT_FLOOR_DIR:-$ROOT/../shared/bench}
+FLOOR=${CONSENT_FLOOR_DIR:-$HERE/floor}
 [ -f "$FLOOR/floor_app.py" ] || { echo "the floor benchmark is not at $FLOOR (set CONSENT_FLOOR_DIR)" >&2; exit 2; }
 FLOOR=$(cd "$FLOOR" && pwd)
 export CONSENT_FLOOR_DIR=$FLOOR
@@ -74,7 +77,7 @@ wrk_run() {  # $1 backend $2 test $3 variant $4 lua $5 base
   timeout $((WARMUP + 30)) wrk -t1 -c8 -d"${WARMUP}s" --timeout 10s -s "$4" "$5" >/dev/null
   for rep in $(seq 1 "$REPEATS"); do
     timeout $((DURATION + 30)) wrk -t1 -c8 -d"${DURATION}s" --timeout 10s -s "$4" "$5" \
-      | "$PY" "$FLOOR/bench_client.py" wrap --backend "$1" --test "$2" --variant "$3" --rep "$rep"
+      | "$PY" "$HERE/floor/bench_client.py" wrap --backend "$1" --test "$2" --variant "$3" --rep "$rep"
   done
 }
 
