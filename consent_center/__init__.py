@@ -1,34 +1,14 @@
 """Consent Center: a consent and communication-preference center."""
 from __future__ import annotations
 
-from typing import Callable
-
 from flask import Flask
 
 from consent_center.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, TESTING_OVERRIDES, load_settings
 
 
-class ConsentCenterFlask(Flask):
-    """Flask, answering ``ensure_sync`` once per function.
-
-    Flask asks it of every hook and view on every request (eleven times a
-    consent check, ~8 % of its time) and the answer never changes.
-    """
-
-    def ensure_sync(self, func: Callable) -> Callable:
-        known = self.__dict__.setdefault("_sync_functions", {})
-        try:
-            return known[func]
-        except KeyError:
-            known[func] = sync = super().ensure_sync(func)
-            return sync
-        except TypeError:  # an unhashable callable
-            return super().ensure_sync(func)
-
-
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, handlers, commands."""
-    app = ConsentCenterFlask(
+    app = Flask(
         __name__,
         instance_path=str(PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),

@@ -46,11 +46,8 @@ def _is_api_path(path: str) -> bool:
 
 def init_app(app: Flask) -> None:
     """Mount the API at /api/v1, with sessions that leave it alone."""
-    from consent_center.web.rate_limits import spare_the_api
-
     app.register_blueprint(bp, url_prefix=PREFIX)
     app.session_interface = CookielessApiSessions()
-    spare_the_api(app, limiter, _is_api_path)
 
 
 @bp.before_request
@@ -60,8 +57,14 @@ def _api_body_limit() -> None:
 
 
 # Rate limits are applied by auth.py, where the key is known, and only when
-# configured: Flask-Limiter's per-request bookkeeping would cost the check
-# more than its database query (see rate_limits.spare_the_api).
+# configured. Exempt, and filtered out before Flask-Limiter resolves any limit
+# or exemption scope for the request (its public ``request_filter``): the
+# resolution would cost the check more than its database query.
 limiter.exempt(bp)
+
+
+@limiter.request_filter
+def _limited_per_key_not_here() -> bool:
+    return _is_api_path(request.path)
 
 from consent_center.api import routes  # noqa: E402,F401  (routes attach themselves to bp)

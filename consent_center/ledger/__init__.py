@@ -8,11 +8,12 @@ caller commits once (or rolls back, and none of it exists).
 from __future__ import annotations
 
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from sqlalchemy import and_, bindparam, event, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.orm import Session, scoped_session
 
 from consent_center.receipts import documents as receipts
 from consent_center.ledger.chain import event_hash, hashed_fields
@@ -89,7 +90,23 @@ _BEFORE_CHANGE = (
 )
 
 
-_LOCKED = "consent_locked_subjects"  # in Session.info: ids locked by this transaction
+# In Session.info: (weak reference to the root transaction, ids of the subjects
+# it locked). The locks end with that transaction; so does the entry, found
+# stale by the next lookup: no session event listener, here or for any other
+# session of the process.
+_LOCKED = "consent_locked_subjects"
+
+
+def _locked(session: Session) -> set[int]:
+    """The ids of the subjects locked by the session's current transaction (an empty set: none yet)."""
+    plain = session.registry() if isinstance(session, scoped_session) else session
+    transaction = plain.get_transaction()  # the root one, whatever savepoints are open
+    if transaction is None:
+        return set()
+    held = session.info.get(_LOCKED)
+    if held is None or held[0]() is not transaction:
+        held = session.info[_LOCKED] = (weakref.ref(transaction), set())
+    return held[1]
 
 
 def lock_subject(session: Session, subject: Subject) -> None:
@@ -100,10 +117,9 @@ def lock_subject(session: Session, subject: Subject) -> None:
     """
     if session.get_bind().dialect.name == "sqlite":
         return
-    locked = session.info.setdefault(_LOCKED, set())
-    if subject.id not in locked:
+    if subject.id not in _locked(session):
         session.execute(_LOCK_SUBJECT, {"subject_id": subject.id})
-        locked.add(subject.id)
+        _locked(session).add(subject.id)
 
 
 def find_subject_for_change(session: Session, public_id: str) -> Subject | None:
@@ -112,14 +128,8 @@ def find_subject_for_change(session: Session, public_id: str) -> Subject | None:
     stmt = _SUBJECT_FOR_CHANGE_LOCKED if locks else _SUBJECT_FOR_CHANGE
     subject = session.scalars(stmt, {"public_id": public_id}).first()
     if subject is not None and locks:
-        session.info.setdefault(_LOCKED, set()).add(subject.id)
+        _locked(session).add(subject.id)
     return subject
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _locks_end_with_the_transaction(session: Session, transaction) -> None:
-    if transaction.parent is None:  # not a savepoint
-        session.info.pop(_LOCKED, None)
 
 
 @dataclass(frozen=True)

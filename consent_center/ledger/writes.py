@@ -90,10 +90,8 @@ def write(session: Session, subject: Subject, receipt: Receipt, events: list[Con
             event.id, event.receipt_id, event.receipt = ids[event.channel_id], receipt.id, receipt
     else:
         _write_each(connection, subject, receipt, events, rows, states)
-    # Weakly held, as the session holds them: an import of a million contacts
-    # in one transaction must not keep every receipt alive.
-    written = session.info.setdefault(_WRITTEN, weakref.WeakKeyDictionary())
     plain = session.registry() if isinstance(session, scoped_session) else session
+    written = _written_in(plain)
     transaction = plain.get_nested_transaction() or plain.get_transaction()
     for obj in (receipt, *events):
         make_transient_to_detached(obj)
@@ -177,14 +175,26 @@ def expire_held_states(session: Session, subject: Subject, states: Collection[in
 
 
 # The objects written above join the session as stored, not as new: a rollback
-# would leave them there. This listener takes them out again, as a rollback
+# would leave them there. A listener takes them out again, as a rollback
 # does with what a flush inserted, and reads everything else afresh. Entries
 # of committed transactions stay until their objects die: no later rollback
 # is an ancestor of their transaction, so none takes them out.
 _WRITTEN = "consent_written_objects"  # in Session.info: object -> its innermost transaction
 
 
-@orm_event.listens_for(Session, "after_soft_rollback")
+def _written_in(session: Session) -> weakref.WeakKeyDictionary:
+    """The session's written objects; with the first, the listener joins this session only
+    (no listener on the Session class: every other session of the process goes without)."""
+    written = session.info.get(_WRITTEN)
+    if written is None:
+        # Weakly held, as the session holds them: an import of a million contacts
+        # in one transaction must not keep every receipt alive.
+        written = session.info[_WRITTEN] = weakref.WeakKeyDictionary()
+        if not orm_event.contains(session, "after_soft_rollback", _written_objects_leave_with_a_rollback):
+            orm_event.listen(session, "after_soft_rollback", _written_objects_leave_with_a_rollback)
+    return written
+
+
 def _written_objects_leave_with_a_rollback(session: Session, previous_transaction) -> None:
     written = session.info.get(_WRITTEN)
     if not written:
