@@ -97,7 +97,7 @@ _BEFORE_CHANGE = (
 _LOCKED = "consent_locked_subjects"
 
 
-def _locked(session: Session) -> set[int]:
+def locked_subjects(session: Session) -> set[int]:
     """The ids of the subjects locked by the session's current transaction (an empty set: none yet)."""
     plain = session.registry() if isinstance(session, scoped_session) else session
     transaction = plain.get_transaction()  # the root one, whatever savepoints are open
@@ -117,9 +117,9 @@ def lock_subject(session: Session, subject: Subject) -> None:
     """
     if session.get_bind().dialect.name == "sqlite":
         return
-    if subject.id not in _locked(session):
+    if subject.id not in locked_subjects(session):
         session.execute(_LOCK_SUBJECT, {"subject_id": subject.id})
-        _locked(session).add(subject.id)
+        locked_subjects(session).add(subject.id)
 
 
 def find_subject_for_change(session: Session, public_id: str) -> Subject | None:
@@ -128,7 +128,7 @@ def find_subject_for_change(session: Session, public_id: str) -> Subject | None:
     stmt = _SUBJECT_FOR_CHANGE_LOCKED if locks else _SUBJECT_FOR_CHANGE
     subject = session.scalars(stmt, {"public_id": public_id}).first()
     if subject is not None and locks:
-        _locked(session).add(subject.id)
+        locked_subjects(session).add(subject.id)
     return subject
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from consent_center.clock import utcnow
 from consent_center.ledger import (
-    _LOCKED, Actor, LedgerError, UnknownChannel, _State, chain_events, check_statuses, signed_receipt,
+    Actor, LedgerError, UnknownChannel, _State, chain_events, check_statuses, locked_subjects, signed_receipt,
 )
 from consent_center.ledger.writes import expire_held_states, write_many
 from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVersion, Subject
@@ -170,7 +170,7 @@ def _read_heads(session: Session, subject_ids: set[int], heads: dict[int, _Head]
     if session.get_bind().dialect.name != "sqlite":
         # In id order, as every bulk writer takes them: two bulks never wait on each other in a cycle.
         session.execute(select(Subject.id).where(Subject.id.in_(ordered)).order_by(Subject.id).with_for_update())
-        session.info.setdefault(_LOCKED, set()).update(ordered)
+        locked_subjects(session).update(ordered)
     for subject_id in ordered:
         heads[subject_id] = _Head()
     rows = session.execute(
