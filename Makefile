@@ -5,14 +5,22 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install demo test translations clean
+# Test processes (pytest-xdist): one per core. Tests that start processes or
+# servers of their own share one of them (OWN_PROCESSES in tests/conftest.py).
+TEST_WORKERS ?= auto
+
+.PHONY: install demo test axe-core translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-install: $(BIN)/python
+# Installed again only when the package's metadata changes.
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
 
 instance/secret_key:
 	mkdir -p instance
@@ -26,8 +34,15 @@ demo: install instance/secret_key
 	$(BIN)/flask --app wsgi outbox deliver & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-test: install
-	$(BIN)/pytest
+# axe-core for the browser tests, where npm is there (they skip, saying why, without it).
+axe-core:
+	@if [ ! -f node_modules/axe-core/axe.min.js ]; then \
+	  if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
+	  else echo "npm not found: the browser tests will be skipped"; fi; \
+	fi
+
+test: install axe-core
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 translations:
 	PATH=$(BIN):$$PATH PYTHON=$(BIN)/python scripts/i18n.sh $(TABLE)

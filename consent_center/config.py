@@ -117,7 +117,15 @@ def load_settings(instance_path: str) -> dict:
         "RETENTION_ACCOUNT_YEARS": _env_int("RETENTION_ACCOUNT_YEARS", 7),
         "RETENTION_PROSPECT_YEARS": _env_int("RETENTION_PROSPECT_YEARS", 10),
         "SUPPRESSION_SALT": _env("SUPPRESSION_SALT", "") or "",
+        # Password hashing (argon2id): the cost of each new hash. The defaults are argon2-cffi's
+        # (RFC 9106's low-memory profile). Each hash records its own parameters, so hashes made
+        # with other ones still verify, and are redone with these at the next successful login.
+        "ARGON2_TIME_COST": _env_int("ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": _env_int("ARGON2_MEMORY_COST", 65536, minimum=8),
+        "ARGON2_PARALLELISM": _env_int("ARGON2_PARALLELISM", 4),
     }
+    if settings["ARGON2_MEMORY_COST"] < 8 * settings["ARGON2_PARALLELISM"]:
+        raise RuntimeError("CONSENT_ARGON2_MEMORY_COST must be at least 8 KiB per lane (CONSENT_ARGON2_PARALLELISM)")
     if _env("DEBUG") is not None:
         settings["DEBUG"] = _env_bool("DEBUG", False)
     settings["MAIL_BACKEND"] = _mail_backend(settings)
@@ -142,4 +150,9 @@ TESTING_OVERRIDES = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "BASE_URL": "http://localhost",
     "MAIL_BACKEND": "files",
+    # The cheapest argon2 allowed: tests hash and check hundreds of passwords; what a
+    # hash proves does not depend on its cost (a test checks the production defaults).
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 8,
+    "ARGON2_PARALLELISM": 1,
 }

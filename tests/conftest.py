@@ -21,8 +21,54 @@ PASSWORD = "correct horse battery"
 pytest_plugins = ["tests.api_fixtures", "tests.mail_fixtures"]
 
 
+# Tests that start processes or servers of their own (gunicorn and its workers,
+# spawned writers, Chromium). Under pytest-xdist (`make test`: one process per
+# core) they all run on one worker, one after the other, so that they never
+# fight each other for the cores while the other worker goes on with the rest.
+# Matched on the node id's start: a folder, a file or one test.
+OWN_PROCESSES = (
+    "tests/browser/",
+    "tests/test_concurrency.py",
+    "tests/test_outbox_workers.py",
+    "tests/test_worker_crash.py",
+    "tests/test_receipts.py::test_workers_starting_together_agree_on_one_key",
+    "tests/test_hot_paths.py::test_the_production_entry_point_freezes_what_its_import_built",
+)
+# The longest single tests (tens of seconds each): started first, so that no
+# worker is left with one of them at the end while the other waits.
+LONGEST = (
+    "tests/test_import.py::test_import_of_ten_thousand_rows_with_bad_rows",
+    "tests/test_ledger_properties.py::test_random_histories_keep_invariants_1_to_3",
+    "tests/test_export.py::test_memory_stays_flat_over_200000_events",
+)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "settings(**kw): app settings for one test")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(OwnProcessesTogether(), "consent-own-processes-together")
+
+
+def pytest_collection_modifyitems(config, items):
+    # The group first (one unit of work, given to a worker at once), then the longest tests.
+    items.sort(key=lambda item: (not item.nodeid.startswith(OWN_PROCESSES), not item.nodeid.startswith(LONGEST)))
+
+
+class OwnProcessesTogether:
+    """An xdist scheduler: each test is its own unit of work, but OWN_PROCESSES are one.
+
+    (xdist's own ``xdist_group`` marker cannot be used: it renames the node
+    ids, which pytest 9 no longer lets a plugin do.)
+    """
+
+    def pytest_xdist_make_scheduler(self, config, log):
+        from xdist.scheduler import LoadScopeScheduling
+
+        class Scheduler(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return "own-processes" if nodeid.startswith(OWN_PROCESSES) else nodeid
+
+        return Scheduler(config, log)
 
 
 @pytest.fixture(scope="session")

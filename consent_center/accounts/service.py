@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from sqlalchemy import select
 from zxcvbn import zxcvbn
 from sqlalchemy.orm import Session
@@ -13,12 +14,23 @@ from consent_center.models import Account, Role, Subject
 from consent_center.addresses import AddressError, normalise_email
 from consent_center.subjects.service import create_subject
 
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so both failures cost the same.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256  # zxcvbn is quadratic in length; no one types more
 MIN_PASSWORD_SCORE = 3  # of zxcvbn's 0-4: "safely unguessable" against online attacks
+
+
+def _argon2() -> tuple[PasswordHasher, str]:
+    """The app's hasher, built once from its ARGON2_* settings, and a dummy hash made with it.
+
+    The dummy is verified against when the e-mail is unknown, so both failures cost the same.
+    """
+    built = current_app.extensions.get("consent_argon2")
+    if built is None:
+        config = current_app.config
+        hasher = PasswordHasher(time_cost=config["ARGON2_TIME_COST"], memory_cost=config["ARGON2_MEMORY_COST"],
+                                parallelism=config["ARGON2_PARALLELISM"])
+        built = current_app.extensions["consent_argon2"] = (hasher, hasher.hash("not a password of anyone"))
+    return built
 
 
 class AccountError(ValueError):
@@ -38,7 +50,7 @@ def check_password_policy(password: str, *, email: str | None = None) -> None:
 
 def hash_password(password: str, *, email: str | None = None) -> str:
     check_password_policy(password, email=email)
-    return _hasher.hash(password)
+    return _argon2()[0].hash(password)
 
 
 def create_account(
@@ -78,14 +90,15 @@ def authenticate(session: Session, email: str, password: str) -> Account | None:
     except AddressError:
         email = ""
     account = session.scalars(select(Account).where(Account.email == email)).first() if email else None
-    stored = account.password_hash if account and account.password_hash else _DUMMY_HASH
+    hasher, dummy = _argon2()
+    stored = account.password_hash if account and account.password_hash else dummy
     try:
-        _hasher.verify(stored, password)
+        hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return None
     if account is None or not account.active or not account.password_hash:
         return None
-    if _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hasher.hash(password)
     account.last_login_at = utcnow()
     return account
