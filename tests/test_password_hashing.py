@@ -3,7 +3,7 @@ import pytest
 from argon2 import PasswordHasher, extract_parameters, profiles
 
 from consent_center import create_app
-from consent_center.accounts import hash_password
+from consent_center.accounts.service import hash_password
 from consent_center.config import load_settings
 
 from .conftest import PASSWORD, account_by_email
