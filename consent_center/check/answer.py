@@ -66,6 +66,12 @@ class ChannelRules:
     material_dates: Sequence[datetime] = ()
     grace: timedelta = timedelta(days=30)
 
+    @classmethod
+    def of(cls, channel, material_dates: Sequence[datetime] = (), grace: timedelta = timedelta(days=30)) -> ChannelRules:
+        """The rules of a Channel (or a row with its columns)."""
+        return cls(bool(channel.active), bool(channel.requires_reconsent), channel.validity_months,
+                   material_dates, grace)
+
 
 @dataclass(frozen=True)
 class Answer:
