@@ -16,11 +16,14 @@ is asked about the contact at the same moment and all must give ONE answer: the 
   ``status``; both are compared.
 - The event surfaces (feed, webhooks, export) tell a tool about a contact through the last
   event they carry for it: its ``allowed`` is compared, its ``status`` is the event's
-  recorded status (history) and is not. A webhook event or an export row carries no
-  ``allowed`` today: it is read as the README tells a tool to read a status ("only granted
-  is allowed"); ``test_event_surfaces_carry_allowed`` requires the field itself, as the
-  DESIGN's "each decision has one function (the consent answer)" means they carry what
-  that function decided, as the feed's items do.
+  recorded status (history) and is not. The feed is served now: its ``allowed`` is the
+  answer now, compared with the others. A webhook event and an export row are about the
+  event: their ``allowed`` is the answer at the event's own moment (the export stays
+  byte-stable), so each is compared with ``GET /check?subject&at=<the event's
+  occurred_at>`` for the contact. An event without ``allowed`` is read as the README tells
+  a tool to read a status ("only granted is allowed"); ``test_event_surfaces_carry_allowed``
+  requires the field itself, as the DESIGN's "each decision has one function (the consent
+  answer)" means they carry what that function decided.
 - A surface that says nothing about the contact (a 404, a channel it does not list, no
   event) gives the tool no "allowed": that counts as ``allowed: false`` with no status.
 
@@ -167,6 +170,10 @@ class Situation:
     status: str | None  # None: not pinned, the surfaces must only agree with each other
     at: str | None = None  # ask as of this earlier moment (as-of surfaces only)
     email_status: str | None = None  # where asking by e-mail must answer otherwise (erasure)
+    # What a webhook event and an export row say where it cannot be what the check with at= says now:
+    # whether a channel is in use is configuration, not ledger, with no history kept; the check
+    # applies the channel as it is now at any moment, an event's answer is the ledger's alone.
+    event_allowed: bool | None = None
 
 
 def _grant(w: World) -> None:
@@ -257,7 +264,8 @@ SITUATIONS = {
     "never_asked_channel_added_later": Situation(never_asked_no_state, PAST_GRACE, False, "never_asked"),
     "unknown_contact": Situation(unknown, PAST_GRACE, False, "unknown"),
     "erased_subject": Situation(erased, PAST_GRACE, False, "withdrawn", email_status="unknown"),
-    "inactive_channel": Situation(inactive_channel, PAST_GRACE, False, None),
+    # The grant's webhook and export row say allowed: it was, on a channel then in use.
+    "inactive_channel": Situation(inactive_channel, PAST_GRACE, False, None, event_allowed=True),
     # As of a past moment: past the grace period then, withdrawn since.
     "as_of_reconsent_past_grace": Situation(reconsent_lapsed_then_withdrawn, LATER, False, "reconsent_required",
                                             at=PAST_GRACE),
@@ -298,6 +306,17 @@ def _event_answer(item: dict | None, status_key: str = "status") -> tuple[dict, 
     if isinstance(allowed, str):  # CSV
         allowed = {"true": True, "false": False}.get(allowed.lower(), allowed)
     return {"allowed": allowed}, f"event status {status}"
+
+
+def _check_at_event(w: World, item: dict | None, situation: Situation) -> dict:
+    """What a webhook event or export row must say: the check as of the event's own moment."""
+    if item is None:
+        return dict(NOTHING)
+    if situation.event_allowed is not None:
+        return {"allowed": situation.event_allowed}
+    at = item["occurred_at"]
+    return {"allowed": _ok(w.api.get("/check", query_string={
+        "channel": w.channel, "subject": w.subject, "at": at}))["allowed"]}
 
 
 def _last(rows: list[dict], w: World, subject_key: str) -> dict | None:
@@ -350,9 +369,10 @@ def _by_seq(rows: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: int(r["seq"]))
 
 
-def ask_now(w: World, moment: str) -> tuple[dict, dict]:
-    """Every surface's answer about the contact now; and notes (raw statuses) for the report."""
-    answers, notes = {}, {}
+def ask_now(w: World, moment: str, situation: Situation) -> tuple[dict, dict, dict]:
+    """Every surface's answer about the contact now; notes (raw statuses) for the report; and what
+    the event surfaces must say (the check as of their event's moment)."""
+    answers, notes, events = {}, {}, {}
     c, s, e = w.channel, w.subject, w.email
     if e is not None:
         answers["GET /check?email"] = _answer(_ok(w.api.get("/check", query_string={"channel": c, "email": e})))
@@ -382,25 +402,30 @@ def ask_now(w: World, moment: str) -> tuple[dict, dict]:
 
     answers["GET /events (last event)"], notes["GET /events (last event)"] = _event_answer(
         _last(_feed(w), w, "subject"))
+    last = _last(_webhook_events(w), w, "subject")
     answers["webhook consent.changed (last event)"], notes["webhook consent.changed (last event)"] = \
-        _event_answer(_last(_webhook_events(w), w, "subject"))
-    _ask_exports(w, None, answers, notes)
-    return answers, notes
+        _event_answer(last)
+    events["webhook consent.changed (last event)"] = _check_at_event(w, last, situation)
+    _ask_exports(w, None, answers, notes, events, situation)
+    return answers, notes, events
 
 
-def _ask_exports(w: World, until: str | None, answers: dict, notes: dict) -> None:
+def _ask_exports(w: World, until: str | None, answers: dict, notes: dict, events: dict,
+                 situation: Situation) -> None:
     for name, rows in (
         ("GET /export/events csv", _export_api(w, "csv", until)),
         ("GET /export/events jsonl", _export_api(w, "jsonl", until)),
         ("export events --format csv (CLI)", _export_cli(w, "csv", until)),
         ("export events --format jsonl (CLI)", _export_cli(w, "jsonl", until)),
     ):
-        answers[name], notes[name] = _event_answer(_last(_by_seq(rows), w, "subject_id"))
+        last = _last(_by_seq(rows), w, "subject_id")
+        answers[name], notes[name] = _event_answer(last)
+        events[name] = _check_at_event(w, last, situation)
 
 
-def ask_as_of(w: World, at: str) -> tuple[dict, dict]:
+def ask_as_of(w: World, at: str, situation: Situation) -> tuple[dict, dict, dict]:
     """The surfaces that answer as of a past moment: check with at=, the export until then."""
-    answers, notes = {}, {}
+    answers, notes, events = {}, {}, {}
     c, s, e = w.channel, w.subject, w.email
     if e is not None:
         answers["GET /check?email&at"] = _answer(_ok(w.api.get("/check", query_string={
@@ -408,11 +433,11 @@ def ask_as_of(w: World, at: str) -> tuple[dict, dict]:
     answers["GET /check?subject&at"] = _answer(_ok(w.api.get("/check", query_string={
         "channel": c, "subject": s, "at": _iso(at)})))
     # The export until that moment (exclusive) is the ledger as it stood then.
-    _ask_exports(w, at, answers, notes)
-    return answers, notes
+    _ask_exports(w, at, answers, notes, events, situation)
+    return answers, notes, events
 
 
-def expected_for(situation: Situation, answers: dict) -> dict:
+def expected_for(situation: Situation, answers: dict, events: dict) -> dict:
     status = situation.status
     if status is None:  # not pinned: the surfaces must agree with the single check
         status = answers["GET /check?subject"].get("status")
@@ -422,6 +447,8 @@ def expected_for(situation: Situation, answers: dict) -> dict:
         if "status" in answer:
             by_email = "email" in surface
             want["status"] = situation.email_status if by_email and situation.email_status else status
+        if surface in events:  # an event surface: the answer at its event's own moment
+            want = events[surface]
         expected[surface] = want
     return expected
 
@@ -432,13 +459,14 @@ def test_every_surface_gives_one_answer(world, name):
     situation.setup(world)
     world.session.rollback()
     with freeze_time(situation.moment):
-        answers, notes = (ask_as_of(world, situation.at) if situation.at
-                          else ask_now(world, situation.moment))
+        answers, notes, events = (ask_as_of(world, situation.at, situation) if situation.at
+                                  else ask_now(world, situation.moment, situation))
     width = max(map(len, answers))
     print(f"\n{name}: asked at {situation.moment}" + (f" as of {situation.at}" if situation.at else ""))
     for surface, answer in answers.items():
-        print(f"  {surface:<{width}}  {answer}  {notes.get(surface, '')}")
-    assert answers == expected_for(situation, answers)
+        print(f"  {surface:<{width}}  {answer}  {notes.get(surface, '')}"
+              + (f"  (check at its event: {events[surface]})" if surface in events else ""))
+    assert answers == expected_for(situation, answers, events)
 
 
 EVENT_SURFACES = ("webhook consent.changed (last event)", "GET /export/events csv", "GET /export/events jsonl",
@@ -453,6 +481,6 @@ def test_event_surfaces_carry_allowed(world, name):
     situation.setup(world)
     world.session.rollback()
     with freeze_time(situation.moment):
-        _, notes = ask_now(world, situation.moment)
+        _, notes, _ = ask_now(world, situation.moment, situation)
     missing = {surface: notes[surface] for surface in EVENT_SURFACES if "NO allowed FIELD" in notes[surface]}
     assert missing == {}
