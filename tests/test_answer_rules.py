@@ -76,6 +76,13 @@ def test_the_lapse_code_the_bulk_query_computes_decides_as_the_answer_does():
             (state, rules, at)
 
 
+def test_where_nothing_lapsed_the_answer_depends_on_the_status_alone():
+    """What the bulk check relies on to decide once per status."""
+    for status in [s.value for s in Status] + [None]:
+        for active in (False, True):
+            assert len({answer_from_flags(status, b, False, False, active) for b in [*Basis, None]}) == 1
+
+
 @pytest.mark.parametrize("status", [s.value for s in Status])
 @pytest.mark.parametrize("basis", [b.value for b in Basis])
 def test_an_events_answer_at_its_own_moment_is_what_the_export_writes(status, basis):

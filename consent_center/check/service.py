@@ -341,13 +341,16 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     # One answer per distinct contact found, shared by its duplicates. The rows
     # are unpacked in the statement's column order: by name costs more than the rest.
     answers: dict[str, str] = {}
+    # Where nothing lapsed, the answer depends on the status alone (tests/test_answer_rules.py): one per status.
+    counted: dict[str, answers_.Answer] = {}
     rows = _rows_of(connection, _STATE_STATEMENTS, asked_by, wanted, channel_pk, **_lapse_params(rules, now))
     for key, public_id, status, basis, lapse, changed_at, label in rows:
         if status is None:
             text = never_asked
         else:
             if lapse == COUNTS:
-                decided = answer_from_flags(status, basis, False, False, active)
+                decided = counted.get(status) or counted.setdefault(
+                    status, answer_from_flags(status, basis, False, False, active))
             else:
                 decided = answer_from_flags(status, basis, *_flags(lapse, changed_at, rules, now), active)
             quoted_label = labels.get(label) or labels.setdefault(label, _quote(label))
