@@ -187,8 +187,9 @@ def _fields(dialect: str) -> list[tuple[str, object, str]]:
                    else_=UNKNOWN),
     )
     # The consent answer at the event's own moment (answer.event_answer, allowed_at_own_moment).
-    allowed = case((ConsentEvent.status.in_(ALLOWED_AT_OWN_MOMENT), literal_column("'true'", Text)),
-                   else_=literal_column("'false'", Text))
+    # (CASE status WHEN …: an IN would be an expanding parameter, which COPY's compiled text cannot hold.)
+    allowed = case({status: literal_column("'true'", Text) for status in ALLOWED_AT_OWN_MOMENT},
+                   value=ConsentEvent.status, else_=literal_column("'false'", Text))
     fallback = _FALLBACK[dialect]
     return [
         ("event_id", ConsentEvent.public_id, SET),
