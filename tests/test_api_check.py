@@ -274,7 +274,8 @@ def test_postgresql_plans_the_bulk_keys_as_a_constant(session, by):
         pytest.skip("SQLite binds the keys as one JSON array")
     connection = session.connection()
     statement = checks._STATE_STATEMENTS["any"][by].compile(dialect=connection.dialect)
-    params = statement.construct_params({"keys": ["a@example.com", "b@example.com"], "channel_id": 1, "cutoff": None})
+    params = statement.construct_params({"keys": ["a@example.com", "b@example.com"], "channel_id": 1, "cutoff": None,
+                                      "expired_by": None, "alive_from": None})
     params["keys"] = TextArrayLiteral().bind_processor(connection.dialect)(params["keys"])
     plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", params))
     assert "= ANY ('{a@example.com,b@example.com}'::text[])" in plan, plan

@@ -101,3 +101,17 @@ def test_legitimate_interest_and_soft_opt_in_do_not_expire(runner, session, lise
     email = session.scalars(select(ConsentState).join(Channel).where(
         ConsentState.subject_id == lise.id, Channel.code == "email")).one()
     assert (email.status, email.basis) == ("granted", "soft_opt_in")
+
+
+def test_a_grant_lapsed_at_a_months_end_is_expired_whatever_the_clamp(runner, session):
+    # 28 Feb 11:00 + 1 month = 28 Mar 11:00; on 30 Mar add_months(now, -1) is 28 Feb 10:00,
+    # an hour before the grant: a query on that cutoff alone would miss it.
+    session.scalars(select(Channel).where(Channel.code == "newsletter")).one().validity_months = 1
+    with freeze_time("2025-02-28 11:00:00"):
+        subject = create_subject(session, actor=Actor.system(), email="noor@example.com", locale="nl")
+        record_change(session, subject, {"newsletter": "granted"}, source=Source.CUSTOMER_SPACE,
+                      actor=Actor.system())
+    session.commit()
+    with freeze_time("2025-03-30 10:00:00"):
+        run_expire(runner)
+    assert newsletter_state(session, subject).status == "expired"

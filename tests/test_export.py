@@ -74,7 +74,8 @@ def test_a_row_says_everything_an_auditor_asks(session, ledger):
     assert row == {
         "event_id": event.public_id, "occurred_at": "2026-03-03T10:00:00.000000Z",
         "subject_id": a.public_id, "seq": "5", "channel": "email",
-        "previous_status": "granted", "status": "withdrawn", "dpv_status": "dpv:ConsentWithdrawn",
+        "previous_status": "granted", "status": "withdrawn", "allowed": "false",
+        "dpv_status": "dpv:ConsentWithdrawn",
         "event_type": "withdrawn", "basis": "soft_opt_in", "source": "unsubscribe_link",
         "actor_type": "subject", "actor_id": a.public_id, "policy_version": "2018-11-26",
         "policy_text_locale": "fr", "policy_text_sha256": fr_text.sha256,
@@ -173,6 +174,9 @@ def test_filters_survive_a_round_trip_through_query_arguments():
 def test_jsonl_lines_carry_the_columns_and_nested_evidence(session, ledger):
     lines = [json.loads(line) for line in export_text(session, "jsonl").splitlines()]
     assert all(list(line) == sorted(COLUMNS) for line in lines)
+    # The consent answer at the event's own moment: a JSON boolean.
+    assert {line["status"]: line["allowed"] for line in lines}["granted"] is True
+    assert all(line["allowed"] is (line["status"] == "granted") for line in lines)
     staff = [line for line in lines if line["source"] == "staff"]
     assert staff[0]["evidence"] == {"note": "signed form, \"quoted\", with a comma"}
 
@@ -187,6 +191,9 @@ def test_json_ld_uses_dpv_terms_in_one_document(session, ledger):
     assert by_status["withdrawn"]["dpv_status"] == "dpv:ConsentWithdrawn"
     assert by_status["granted"]["dpv_status"] == "dpv:ConsentGiven"
     assert by_status["never_asked"]["dpv_status"] == "dpv:ConsentUnknown"
+    assert context["allowed"] == {"@id": "cc:allowed", "@type": "xsd:boolean"}
+    assert {status: node["allowed"] for status, node in by_status.items()} == {
+        status: status == "granted" for status in by_status}
     node = graph[0]
     assert node["@type"] == "dpv:ConsentRecord" and node["@id"].startswith("urn:uuid:")
     assert node["subject_id"].startswith("urn:consent-center:subject:")

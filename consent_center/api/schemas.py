@@ -143,13 +143,15 @@ class CheckQuerySchema(Query):
 class CheckResultSchema(Schema):
     """The answer for one contact on one channel."""
 
-    allowed = fields.Boolean(dump_only=True, required=True,
-                             metadata={"description": "true only when status is granted"})
+    allowed = fields.Boolean(dump_only=True, required=True, metadata={
+        "description": "the consent answer: true only for a grant (status `granted`) on a channel in use; "
+                       "false on a channel taken out of use, whatever the status"})
     channel = Text(dump_only=True, required=True)
     status = Text(dump_only=True, required=True, validate=validate.OneOf(CHECK_STATUSES), metadata={
         "description": "the ledger's status; `unknown` for a contact the center does not know; "
-                       "`reconsent_required` for a grant made before a material policy version whose "
-                       "grace period is over, on a channel that requires re-consent (not allowed)"})
+                       "`expired` also for a consent past its channel's validity that the expiry job has "
+                       "not recorded yet; `reconsent_required` for a grant made before a material policy "
+                       "version whose grace period is over, on a channel that requires re-consent (not allowed)"})
     basis = Text(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
     policy_version = Text(dump_only=True, allow_none=True, required=True)
     changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)
@@ -229,8 +231,11 @@ class SubjectPatchSchema(Strict):
 
 class ConsentStateSchema(Schema):
     channel = Text(dump_only=True, required=True)
-    status = Text(dump_only=True, required=True, validate=validate.OneOf(STATUSES))
-    allowed = fields.Boolean(dump_only=True, required=True)
+    status = Text(dump_only=True, required=True, validate=validate.OneOf(CHECK_STATUSES), metadata={
+        "description": "the check's answer now: the ledger's status, or `reconsent_required`, or "
+                       "`expired` for a consent past its channel's validity"})
+    allowed = fields.Boolean(dump_only=True, required=True,
+                             metadata={"description": "the check's answer now (GET /check)"})
     basis = Text(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
     policy_version = Text(dump_only=True, allow_none=True, required=True)
     changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)
@@ -264,7 +269,9 @@ class EventSchema(Schema):
     status = Text(dump_only=True, required=True, validate=validate.OneOf(STATUSES))
     previous_status = Text(dump_only=True, allow_none=True, required=True,
                                     validate=validate.OneOf(STATUSES))
-    allowed = fields.Boolean(dump_only=True, required=True)
+    allowed = fields.Boolean(dump_only=True, required=True, metadata={
+        "description": "the check's answer now for the state this event produced (re-consent, validity "
+                       "and a channel out of use applied)"})
     basis = Text(dump_only=True, required=True, validate=validate.OneOf(BASES))
     event_type = Text(dump_only=True, required=True,
                                validate=validate.OneOf([str(t) for t in EventType]))

@@ -9,33 +9,55 @@ is allowed (``ALLOWED_STATUSES``); a contact the center does not know is
 ``unknown`` and a channel with no state for a known contact ``never_asked``
 — both are "no" (invariant 5).
 
-A channel that requires re-consent (``Channel.requires_reconsent``) answers
-``reconsent_required`` for a consent (basis ``consent``) given before the newest material policy
-version whose grace period (``RECONSENT_GRACE_DAYS``) is over, until the
-person confirms under it. The flags and the material versions' dates come
-with the channel ids from the per-process cache, so this adds no query.
+The answer itself is ``check.answer.consent_answer``'s (re-consent past its
+grace period, validity elapsed, a channel out of use): the rules it needs
+(``ChannelRules``) come with the channel ids from the per-process cache, so
+this adds no query. The bulk query compares each state's time with the
+rules' cutoffs (``answer.cutoffs``) and ``answer.answer_from_flags`` decides.
 """
 from __future__ import annotations
 
 import gc
 import json
-from bisect import bisect_right
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import Integer, any_, bindparam, func, select, type_coerce
+from sqlalchemy import Integer, any_, bindparam, case, func, literal_column, select
 from sqlalchemy.engine import Connection
 
-from consent_center.clock import utcnow
-from consent_center.db import TextArrayLiteral, TextListAsJSON, UTCDateTime, isoformat_sql
-from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVersion, Receipt, Subject
-from consent_center.models.vocabulary import ALLOWED_STATUSES, Basis, Status
+from consent_center.check import answer as answers_
+from consent_center.check.answer import (
+    COUNTS,
+    EXPIRED,
+    MAYBE_EXPIRED,
+    STALE,
+    ChannelRules,
+    State,
+    answer_from_flags,
+    consent_answer,
+    unknown_answer,
+    validity_elapsed,
+)
 from consent_center.check.lookup_addresses import normalise_all_for_lookup
+from consent_center.clock import utcnow
+from consent_center.db import (
+    TextArrayLiteral,
+    TextListAsJSON,
+    UTCDateTime,
+    isoformat_sql,
+)
+from consent_center.models import (
+    Channel,
+    ConsentEvent,
+    ConsentState,
+    PolicyVersion,
+    Receipt,
+    Subject,
+)
+from consent_center.models.vocabulary import ALLOWED_STATUSES, Status
 
-UNKNOWN = "unknown"
-RECONSENT_REQUIRED = "reconsent_required"
 CHANNELS_FRESH = timedelta(minutes=1)
 _ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
 _NEVER_ASKED = Status.NEVER_ASKED.value
@@ -65,14 +87,18 @@ _MATCH_MANY = {
             "subject": _s.c.public_id == any_(bindparam("keys", type_=TextArrayLiteral()))},
 }
 _KEY_OF = {"email": _s.c.email, "subject": _s.c.public_id}
-# Bulk answers: the time comes as the text of the answer, and whether the
-# state is older than the re-consent cutoff (NULL without one) is asked in SQL.
+# Bulk answers: the time comes as the text of the answer, and how it compares
+# with the rules' cutoffs (answer.cutoffs; NULL ones never match) is asked in
+# SQL, as answer.lapse_of does: a code, 0 when nothing lapsed.
 # "any" is PostgreSQL's form, "json" SQLite's.
-# Read as a number (1/0, true/false on PostgreSQL, NULL) for its truth only: a
-# Boolean's result processor, run on every row on SQLite, cost a tenth of the query.
-_STALE = type_coerce(_st.c.changed_at < bindparam("cutoff", type_=UTCDateTime()), Integer).label("stale")
+_LAPSE = case(
+    (_st.c.changed_at <= bindparam("expired_by", type_=UTCDateTime()), literal_column(str(EXPIRED), Integer)),
+    (_st.c.changed_at < bindparam("alive_from", type_=UTCDateTime()), literal_column(str(MAYBE_EXPIRED), Integer)),
+    (_st.c.changed_at < bindparam("cutoff", type_=UTCDateTime()), literal_column(str(STALE), Integer)),
+    else_=literal_column(str(COUNTS), Integer),
+).label("lapse")
 _STATE_STATEMENTS = {
-    how: {by: _state_of(_KEY_OF[by], match, _STALE,
+    how: {by: _state_of(_KEY_OF[by], match, _LAPSE,
                         isoformat_sql(_st.c.changed_at, "postgresql" if how == "any" else "sqlite").label("changed_at"),
                         _pv.c.label)
           for by, match in matches.items()}
@@ -102,7 +128,7 @@ EVENT_AT = (
     .order_by(_e.c.seq.desc())
     .limit(1)
 )
-CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent)
+CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months)
 MATERIAL_DATES = select(_pv.c.effective_at).where(_pv.c.material.is_(True)).order_by(_pv.c.effective_at)
 CACHE_KEY = "consent_channel_ids"
 
@@ -115,6 +141,9 @@ class _ChannelCodes:
     loaded_at: datetime | None = None
     # Ids of the channels that require re-consent after a material change.
     reconsent: frozenset[int] = frozenset()
+    # Ids of the channels out of use, and each channel's validity in months.
+    inactive: frozenset[int] = frozenset()
+    validity: dict[int, int | None] = field(default_factory=dict)
     # When each material policy version came (or comes) into force, oldest first.
     material_dates: list[datetime] = field(default_factory=list)
 
@@ -130,6 +159,8 @@ def _channels(connection: Connection, code: str | None = None) -> _ChannelCodes:
         rows = connection.execute(CHANNEL_IDS).all()
         cache.ids = {row.code: row.id for row in rows}
         cache.reconsent = frozenset(row.id for row in rows if row.requires_reconsent)
+        cache.inactive = frozenset(row.id for row in rows if not row.active)
+        cache.validity = {row.id: row.validity_months for row in rows}
         cache.material_dates = [row.effective_at for row in connection.execute(MATERIAL_DATES)]
         cache.loaded_at = now
     return cache
@@ -149,49 +180,27 @@ def forget_channels() -> None:
         current_app.extensions.pop(CACHE_KEY, None)
 
 
-def reconsent_cutoff(connection: Connection, channel_pk: int, at: datetime) -> datetime | None:
-    """Return the moment before which a grant on the channel no longer counts at ``at``.
-
-    That is when the newest material version whose grace period was over at
-    ``at`` came into force; None when the channel does not require
-    re-consent or no such version exists.
-    """
+def channel_rules(connection: Connection, channel_pk: int) -> ChannelRules:
+    """The rules the consent answer applies on the channel (from the cache: no query while it is fresh)."""
     cache = _channels(connection)
-    if channel_pk not in cache.reconsent or not cache.material_dates:
-        return None
-    grace = timedelta(days=current_app.config["RECONSENT_GRACE_DAYS"])
-    # Versions in force by ``at - grace``: their grace period is over.
-    count = bisect_right(cache.material_dates, at - grace)
-    return cache.material_dates[count - 1] if count else None
+    return ChannelRules(
+        active=channel_pk not in cache.inactive,
+        requires_reconsent=channel_pk in cache.reconsent,
+        validity_months=cache.validity.get(channel_pk),
+        material_dates=cache.material_dates,
+        grace=timedelta(days=current_app.config["RECONSENT_GRACE_DAYS"]),
+    )
 
 
 # --- answers ----------------------------------------------------------------
 
-def _status(status: str, basis: str, stale: bool | None) -> str:
-    """The answer's status: a consent older than the re-consent cutoff (``stale``) no longer counts.
-
-    Like expiry, this is about consent only: legitimate interest and the
-    soft opt-in do not rest on the person's agreement to a policy text.
-    """
-    if stale and status == Status.GRANTED and basis == Basis.CONSENT:
-        return RECONSENT_REQUIRED
-    return status
-
-
-def _before(moment: datetime, cutoff: datetime | None) -> bool:
-    return cutoff is not None and moment < cutoff
-
-
-def _answer(channel: str, row, asked_by: str, asked: str, cutoff: datetime | None = None) -> dict:
-    if row is None:
-        answer = {"allowed": False, "channel": channel, "status": UNKNOWN, "basis": None,
-                  "policy_version": None, "changed_at": None}
-    elif row.status is None:
-        answer = {"allowed": False, "channel": channel, "status": _NEVER_ASKED, "basis": None,
+def _answer(channel: str, row, asked_by: str, asked: str, rules: ChannelRules, at: datetime) -> dict:
+    decided = consent_answer(row, rules, at)
+    if row is None or row.status is None:
+        answer = {"allowed": decided.allowed, "channel": channel, "status": decided.status, "basis": None,
                   "policy_version": None, "changed_at": None}
     else:
-        status = _status(row.status, row.basis, _before(row.changed_at, cutoff))
-        answer = {"allowed": status in _ALLOWED, "channel": channel, "status": status, "basis": row.basis,
+        answer = {"allowed": decided.allowed, "channel": channel, "status": decided.status, "basis": row.basis,
                   "policy_version": row.label, "changed_at": row.changed_at.isoformat()}
     if asked_by == "email":
         answer["email"] = asked
@@ -206,19 +215,20 @@ def _iso(moment: datetime | None) -> str | None:
 def check_one(connection: Connection, channel: str, channel_pk: int, *, email: str | None = None,
               subject: str | None = None) -> dict:
     """Answer for one contact, by e-mail (already normalised) or subject id."""
-    cutoff = reconsent_cutoff(connection, channel_pk, utcnow())
+    rules, now = channel_rules(connection, channel_pk), utcnow()
     if email is not None:
         row = connection.execute(BY_EMAIL, {"key": email, "channel_id": channel_pk}).first()
-        return _answer(channel, row, "email", email, cutoff)
+        return _answer(channel, row, "email", email, rules, now)
     row = connection.execute(BY_SUBJECT, {"key": subject, "channel_id": channel_pk}).first()
-    return _answer(channel, row, "subject", subject, cutoff)
+    return _answer(channel, row, "subject", subject, rules, now)
 
 
 def check_at(connection: Connection, channel: str, channel_pk: int, at: datetime, *,
              email: str | None = None, subject: str | None = None) -> dict:
     """Answer as of ``at`` from the ledger, naming the event and receipt behind it."""
     asked_by, asked = ("email", email) if email is not None else ("subject", subject)
-    answer = _answer(channel, None, asked_by, asked)
+    rules = channel_rules(connection, channel_pk)
+    answer = _answer(channel, None, asked_by, asked, rules, at)
     answer.update(at=at.isoformat(), event=None, receipt=None)
     found = connection.execute(SUBJECT_BY[asked_by], {"key": asked}).first()
     if found is None:
@@ -228,11 +238,11 @@ def check_at(connection: Connection, channel: str, channel_pk: int, at: datetime
     if event is None:
         # Not yet known to the center then, or known but never asked on this channel.
         if found.created_at <= at:
-            answer["status"] = Status.NEVER_ASKED.value
+            decided = consent_answer(State(None, None, None), rules, at)
+            answer.update(allowed=decided.allowed, status=decided.status)
         return answer
-    cutoff = reconsent_cutoff(connection, channel_pk, at)
-    status = _status(event.status, event.basis, _before(event.occurred_at, cutoff))
-    answer.update(allowed=status in _ALLOWED, status=status, basis=event.basis,
+    decided = consent_answer(State(event.status, event.basis, event.occurred_at), rules, at)
+    answer.update(allowed=decided.allowed, status=decided.status, basis=event.basis,
                   policy_version=event.label, changed_at=_iso(event.occurred_at),
                   event=event.public_id, receipt=event.receipt)
     return answer
@@ -292,6 +302,20 @@ def known_subject_ids(connection: Connection, wanted: list[str]) -> set[str]:
     return {public_id for public_id, in _rows_of(connection, _KNOWN_SUBJECTS, "subject", wanted)}
 
 
+def _lapse_params(rules: ChannelRules, at: datetime) -> dict:
+    found = answers_.cutoffs(rules, at)
+    return {"cutoff": found.reconsent, "expired_by": found.expired_by, "alive_from": found.alive_from}
+
+
+def _flags(lapse: int, changed_at: str, rules: ChannelRules, at: datetime) -> tuple[bool, bool]:
+    """(stale, expired) from the query's lapse code; between the validity cutoffs, decided exactly."""
+    if lapse == MAYBE_EXPIRED:
+        moment = datetime.fromisoformat(changed_at)
+        cutoff = answers_.reconsent_cutoff(rules, at)
+        return cutoff is not None and moment < cutoff, validity_elapsed(moment, rules.validity_months, at)
+    return lapse == STALE, lapse == EXPIRED
+
+
 def check_many_json(connection: Connection, channel: str, channel_pk: int, asked_by: str,
                     asked: list[str]) -> str:
     """The JSON array of the answers for each contact of ``asked``, in order, duplicates included.
@@ -304,26 +328,35 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     with ``"invalid": true`` rather than failing the other 99,999.
     """
     keys, wanted = _lookup_keys(asked_by, asked)
-    cutoff = reconsent_cutoff(connection, channel_pk, utcnow())
+    rules, now = channel_rules(connection, channel_pk), utcnow()
+    active = rules.active
     quoted_channel = _quote(channel)
     nothing = '"basis":null,"policy_version":null,"changed_at":null'
-    unknown = f'{{"allowed":false,"channel":{quoted_channel},"status":"{UNKNOWN}",{nothing}'
-    never_asked = f'{{"allowed":false,"channel":{quoted_channel},"status":"{_NEVER_ASKED}",{nothing}'
+    unknown = f'{{"allowed":false,"channel":{quoted_channel},"status":"{unknown_answer().status}",{nothing}'
+    never = answer_from_flags(None, None, False, False, active)
+    never_asked = (f'{{"allowed":{"true" if never.allowed else "false"},"channel":{quoted_channel},'
+                   f'"status":"{never.status}",{nothing}')
     labels: dict[str | None, str] = {None: "null"}
     by_email = asked_by == "email"
     # One answer per distinct contact found, shared by its duplicates. The rows
     # are unpacked in the statement's column order: by name costs more than the rest.
     answers: dict[str, str] = {}
-    rows = _rows_of(connection, _STATE_STATEMENTS, asked_by, wanted, channel_pk, cutoff=cutoff)
-    for key, public_id, status, basis, stale, changed_at, label in rows:
+    # Where nothing lapsed, the answer depends on the status alone (tests/test_answer_rules.py): one per status.
+    counted: dict[str, answers_.Answer] = {}
+    rows = _rows_of(connection, _STATE_STATEMENTS, asked_by, wanted, channel_pk, **_lapse_params(rules, now))
+    for key, public_id, status, basis, lapse, changed_at, label in rows:
         if status is None:
             text = never_asked
         else:
-            status = _status(status, basis, stale)
+            if lapse == COUNTS:
+                decided = counted.get(status) or counted.setdefault(
+                    status, answer_from_flags(status, basis, False, False, active))
+            else:
+                decided = answer_from_flags(status, basis, *_flags(lapse, changed_at, rules, now), active)
             quoted_label = labels.get(label) or labels.setdefault(label, _quote(label))
-            allowed = "true" if status in _ALLOWED else "false"
-            text = (f'{{"allowed":{allowed},"channel":{quoted_channel},"status":"{status}","basis":"{basis}",'
-                    f'"policy_version":{quoted_label},"changed_at":"{changed_at}"')
+            allowed = "true" if decided.allowed else "false"
+            text = (f'{{"allowed":{allowed},"channel":{quoted_channel},"status":"{decided.status}",'
+                    f'"basis":"{basis}","policy_version":{quoted_label},"changed_at":"{changed_at}"')
         answers[key] = (f'{text},"email":{_quote(key)},"subject":{_quote(public_id)}}}' if by_email
                         else f'{text},"subject":{_quote(key)}}}')
     results = []
@@ -342,15 +375,21 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
 def allowed_many(connection: Connection, channel_pk: int, asked_by: str, asked: list[str]) -> list[bool]:
     """The ``allowed`` of ``check_many_json``'s answers, and nothing else: one boolean per contact asked.
 
-    Reads only the granted states (and, where re-consent applies, their
-    basis and time), so that a campaign's list costs little more than its query.
+    Reads only the granted states where no rule can take a grant back (no
+    re-consent cutoff, no validity), so that a campaign's list costs little
+    more than its query; otherwise the states with their lapse code, as
+    ``check_many_json``. A channel out of use answers no without a query.
     """
     keys, wanted = _lookup_keys(asked_by, asked)
-    cutoff = reconsent_cutoff(connection, channel_pk, utcnow())
-    if cutoff is None:
+    rules, now = channel_rules(connection, channel_pk), utcnow()
+    if not rules.active:
+        return [answer_from_flags(None, None, False, False, False).allowed] * len(keys)
+    params = _lapse_params(rules, now)
+    if params["cutoff"] is None and params["expired_by"] is None:
         allowed = {row.key for row in _rows_of(connection, _GRANTED_STATEMENTS, asked_by, wanted, channel_pk)}
     else:
         allowed = {row.key for row in _rows_of(connection, _STATE_STATEMENTS, asked_by, wanted, channel_pk,
-                                               cutoff=cutoff)
-                   if _status(row.status, row.basis, row.stale) in _ALLOWED}
+                                               **params)
+                   if row.status is not None
+                   and answer_from_flags(row.status, row.basis, *_flags(row.lapse, row.changed_at, rules, now)).allowed}
     return [key in allowed for key in keys]

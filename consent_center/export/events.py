@@ -9,6 +9,10 @@ CSV and JSON Lines of events stored as canonical JSON are formatted by
 the database (export_sql.py: COPY on PostgreSQL, printf() on SQLite), to
 the same bytes; JSON-LD and older events go through the writers here.
 
+``allowed`` is the consent answer for the state each event produced, at
+the event's own moment (``check.answer.event_answer``): it depends on the
+ledger alone, so it keeps the export byte-stable.
+
 The policy text hash is that of the text in the receipt's language, the
 one the subject was shown (with the receipt's fallback when the version
 has no text in that language); ``policy_text_locale`` names it.
@@ -27,13 +31,14 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from consent_center.canonical import canonical_json
+from consent_center.check.answer import allowed_at_own_moment
 from consent_center.export.dpv import DPV, DPV_LEGAL_BASIS, dpv_status
 from consent_center.export.filters import ExportFilters, ResolvedFilters, parse_format
 from consent_center.export.sql import database_lines, formatted_by_database, time_text
 from consent_center.models import Channel, ConsentEvent, PolicyText, PolicyVersion, Receipt, Subject
 
 COLUMNS = (
-    "event_id", "occurred_at", "subject_id", "seq", "channel", "previous_status", "status",
+    "event_id", "occurred_at", "subject_id", "seq", "channel", "previous_status", "status", "allowed",
     "dpv_status", "event_type", "basis", "source", "actor_type", "actor_id", "policy_version",
     "policy_text_locale", "policy_text_sha256", "receipt_id", "prev_hash", "hash", "evidence", "trace",
 )
@@ -135,6 +140,8 @@ def _rows(session: Session, resolved: ResolvedFilters, json_as_text: bool) -> It
         resolved,
     ).order_by(e.id).execution_options(yield_per=BATCH)
     json_value = _CanonicalJson(as_text=json_as_text)
+    # The answer at the event's own moment (answer.event_answer), as CSV text or a JSON boolean.
+    allowed_value = {True: "true", False: "false"} if json_as_text else {True: True, False: False}
     result = connection.execute(stmt)
     try:
         for (event_id, occurred_at, subject, seq, channel, previous, status, event_type, basis, source,
@@ -142,7 +149,7 @@ def _rows(session: Session, resolved: ResolvedFilters, json_as_text: bool) -> It
              evidence, trace) in result:
             locale, sha256 = text_for(version_id, language)
             yield (event_id, occurred_at, subject, seq, channel, previous, status,
-                   dpv_status(status, event_type), event_type, basis, source, actor_type, actor_id,
+                   allowed_value[allowed_at_own_moment(status)], dpv_status(status, event_type), event_type, basis, source, actor_type, actor_id,
                    label, locale, sha256, receipt, prev_hash, hash_, json_value(evidence), json_value(trace))
     finally:
         result.close()  # a client that goes away mid-download frees the cursor
@@ -258,6 +265,7 @@ def jsonld_context() -> dict:
         "evidence": {"@id": "cc:evidence", "@type": "@json"},
         "trace": {"@id": "cc:trace", "@type": "@json"},
         "seq": {"@id": "cc:seq", "@type": "xsd:integer"},
+        "allowed": {"@id": "cc:allowed", "@type": "xsd:boolean"},
     }
     for column in COLUMNS:
         context.setdefault(column, f"cc:{column}")

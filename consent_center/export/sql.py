@@ -19,10 +19,11 @@ import codecs
 from typing import Callable, Iterator
 
 from flask import current_app
-from sqlalchemy import LargeBinary, Text, and_, case, cast, func, literal, select, type_coerce
+from sqlalchemy import LargeBinary, Text, and_, case, cast, func, literal, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, aliased
 
+from consent_center.check.answer import ALLOWED_AT_OWN_MOMENT
 from consent_center.export.dpv import DPV_STATUS, RENEWED, UNKNOWN
 from consent_center.models import (
     CanonicalJsonSince,
@@ -41,8 +42,9 @@ BATCH = 5000  # lines per chunk sent
 # code (uuid4, token_hex, SHA-256 hex, the vocabulary's codes, times) and
 # never updated (the ledger is append-only), so never needing an escape;
 # SET: OURS and never NULL; TEXT: free text; NUMBER: an integer; JSON:
-# canonical JSON text as stored.
-OURS, SET, TEXT, NUMBER, JSON = "ours", "set", "text", "number", "json"
+# canonical JSON text as stored; BOOL: the text true or false, never NULL,
+# written as it is in CSV and JSON alike.
+OURS, SET, TEXT, NUMBER, JSON, BOOL = "ours", "set", "text", "number", "json", "bool"
 
 # CSV: PostgreSQL quotes a field exactly when Python's csv.writer does (a
 # comma, a quote, CR or LF), except the empty string, which becomes NULL.
@@ -184,6 +186,10 @@ def _fields(dialect: str) -> list[tuple[str, object, str]]:
         else_=case({str(status): term for status, term in DPV_STATUS.items()}, value=ConsentEvent.status,
                    else_=UNKNOWN),
     )
+    # The consent answer at the event's own moment (answer.event_answer, allowed_at_own_moment).
+    # (CASE status WHEN …: an IN would be an expanding parameter, which COPY's compiled text cannot hold.)
+    allowed = case({status: literal_column("'true'", Text) for status in ALLOWED_AT_OWN_MOMENT},
+                   value=ConsentEvent.status, else_=literal_column("'false'", Text))
     fallback = _FALLBACK[dialect]
     return [
         ("event_id", ConsentEvent.public_id, SET),
@@ -193,6 +199,7 @@ def _fields(dialect: str) -> list[tuple[str, object, str]]:
         ("channel", Channel.code, TEXT),
         ("previous_status", ConsentEvent.previous_status, OURS),
         ("status", ConsentEvent.status, SET),
+        ("allowed", allowed, BOOL),
         ("dpv_status", dpv, SET),
         ("event_type", ConsentEvent.event_type, SET),
         ("basis", ConsentEvent.basis, SET),
@@ -238,7 +245,7 @@ def _json_line(fields):
 
 
 def _json_value(value, kind: str):
-    if kind == NUMBER:
+    if kind in (NUMBER, BOOL):
         return value
     if kind == JSON:
         return func.coalesce(value, "null")
@@ -254,7 +261,7 @@ _NEEDS_QUOTES = '*[,"\r\n]*'
 
 
 def _csv_text(value, kind: str):
-    if kind in (NUMBER, OURS, SET):
+    if kind in (NUMBER, OURS, SET, BOOL):
         return value
     quoted = literal('"').concat(func.replace(value, '"', '""')).concat('"')
     return case((value.op("GLOB")(literal(_NEEDS_QUOTES)), quoted), else_=value)
@@ -262,7 +269,7 @@ def _csv_text(value, kind: str):
 
 def _json_text(value, kind: str):
     # json_quote escapes as json.dumps(ensure_ascii=False) does, and writes NULL as null.
-    if kind == NUMBER:
+    if kind in (NUMBER, BOOL):
         return value
     if kind == JSON:
         return func.coalesce(value, "null")  # NULL and the stored text null alike

@@ -13,15 +13,19 @@ from typing import Iterable
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from consent_center.check.answer import Answer, State, consent_answer
+from consent_center.check.service import channel_rules
 from consent_center.models import Channel, ConsentEvent, Subject
 
 
 @dataclass(frozen=True)
 class StateAsOf:
-    """A channel of a subject at a moment, and the event that set it (None: no event yet)."""
+    """A channel of a subject at a moment, the event that set it (None: no event yet), and the
+    consent answer then (``check.answer.consent_answer``, as the check with ``at=`` gives it)."""
 
     channel: Channel
     event: ConsentEvent | None
+    answer: Answer | None = None
 
     @property
     def status(self) -> str | None:
@@ -69,10 +73,18 @@ def event_as_of(session: Session, subject: Subject, channel: Channel, at: dateti
 
 
 def states_as_of(session: Session, subject: Subject, at: datetime) -> list[StateAsOf]:
-    """Return every channel of the subject as of ``at``, in display order."""
+    """Return every channel of the subject as of ``at``, in display order, with the answer then."""
     events = events_as_of(session, subject, at)
     channels = session.scalars(select(Channel).order_by(Channel.position, Channel.code)).all()
-    return [StateAsOf(c, events.get(c.id)) for c in channels if c.active or c.id in events]
+    connection = session.connection()
+
+    def state(c: Channel) -> StateAsOf:
+        event = events.get(c.id)
+        then = State(event.status, event.basis, event.occurred_at) if event else State(None, None, None)
+        known = subject.created_at <= at or event is not None
+        return StateAsOf(c, event, consent_answer(then if known else None, channel_rules(connection, c.id), at))
+
+    return [state(c) for c in channels if c.active or c.id in events]
 
 
 def counts_as_of(session: Session, at: datetime) -> dict[str, dict[str, int]]:

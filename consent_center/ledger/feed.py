@@ -22,10 +22,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
+from consent_center.check.answer import State, consent_answer
+from consent_center.check.service import channel_rules
+from consent_center.clock import utcnow
 from consent_center.models import Channel, ConsentEvent, PolicyVersion, Receipt, Subject
-from consent_center.models.vocabulary import ALLOWED_STATUSES
 
-_ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
 CURSOR_VERSION = "1"
 
 
@@ -75,7 +76,7 @@ def read_page(session: Session, after: Cursor, limit: int, *, channel_id: int | 
     e = ConsentEvent.__table__
     postgres = session.get_bind().dialect.name == "postgresql"
     stmt = (
-        select(e.c.id, e.c.txid, e.c.public_id, Subject.public_id.label("subject"),
+        select(e.c.id, e.c.txid, e.c.public_id, e.c.channel_id, Subject.public_id.label("subject"),
                Subject.email, Channel.code.label("channel"), e.c.status, e.c.previous_status,
                e.c.basis, e.c.event_type, e.c.source, e.c.occurred_at,
                PolicyVersion.label.label("policy_version"), Receipt.public_id.label("receipt"))
@@ -100,14 +101,18 @@ def read_page(session: Session, after: Cursor, limit: int, *, channel_id: int | 
     has_more = len(rows) > limit
     rows = rows[:limit]
     cursor = Cursor(rows[-1].txid or 0, rows[-1].id) if rows else after
-    return Page([_event(row) for row in rows], cursor, has_more)
+    connection, now = session.connection(), utcnow()
+    rules = {channel: channel_rules(connection, channel) for channel in {row.channel_id for row in rows}}
+    return Page([_event(row, rules[row.channel_id], now) for row in rows], cursor, has_more)
 
 
-def _event(row) -> dict:
+def _event(row, rules, now) -> dict:
+    # Served now: the answer now for the state the event produced (as the check would give it).
+    allowed = consent_answer(State(row.status, row.basis, row.occurred_at), rules, now).allowed
     return {
         "id": row.public_id, "subject": row.subject, "email": row.email, "channel": row.channel,
         "status": row.status, "previous_status": row.previous_status,
-        "allowed": row.status in _ALLOWED, "basis": row.basis, "event_type": row.event_type,
+        "allowed": allowed, "basis": row.basis, "event_type": row.event_type,
         "source": row.source, "occurred_at": row.occurred_at.isoformat(),
         "policy_version": row.policy_version, "receipt": row.receipt,
     }

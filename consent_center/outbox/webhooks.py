@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
 from consent_center.canonical import format_time
+from consent_center.check.answer import ChannelRules, event_answer
 from consent_center.clock import utcnow
 from consent_center.extensions import db
 from consent_center.models import ConsentEvent, OutboxMessage, Receipt, Subject, WebhookEndpoint
@@ -101,7 +102,14 @@ def last_messages(session: Session) -> dict[str, OutboxMessage]:
 
 
 def event_payload(subject: Subject, receipt: Receipt, events: list[ConsentEvent]) -> dict:
-    """The `consent.changed` body: one submitted change, every channel it moved."""
+    """The `consent.changed` body: one submitted change, every channel it moved.
+
+    Each event carries ``allowed`` and ``reason``: the consent answer for the
+    state it produced, at its own moment (``answer.event_answer``), as the export's rows.
+    No material date can matter at an event's own moment (see event_answer):
+    none is read, so a change costs no query more.
+    """
+    answers = [event_answer(e.status, e.basis, e.occurred_at, ChannelRules.of(e.channel)) for e in events]
     return {
         "type": TOPIC,
         "timestamp": format_time(receipt.issued_at),
@@ -110,10 +118,11 @@ def event_payload(subject: Subject, receipt: Receipt, events: list[ConsentEvent]
             "receipt": receipt.public_id,
             "events": [{
                 "id": e.public_id, "channel": e.channel.code, "status": e.status,
-                "previous_status": e.previous_status, "basis": e.basis, "source": e.source,
+                "previous_status": e.previous_status, "allowed": answer.allowed, "reason": answer.reason,
+                "basis": e.basis, "source": e.source,
                 "occurred_at": format_time(e.occurred_at),
                 "policy_version": e.policy_version.label if e.policy_version else None,
-            } for e in events],
+            } for e, answer in zip(events, answers)],
         },
     }
 

@@ -6,7 +6,6 @@ interest and the soft opt-in do not rest on a consent that could age.
 """
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterable
@@ -17,15 +16,15 @@ from sqlalchemy.orm import Session
 from consent_center.clock import utcnow
 from consent_center.ledger import Actor, record_change
 from consent_center.outbox.mail.messages import enqueue_email
+from consent_center.check.answer import add_months, validity_elapsed
 from consent_center.models import Channel, ConsentState, ExpiryReminder, Subject
 from consent_center.models.vocabulary import Basis, Source, Status
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    """``moment`` plus calendar months, the day clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+# A month's end clamps the day (31 Mar - 1 month = 28 Feb), so the newest grant
+# that has lapsed may be up to three days younger than ``add_months(now, -m)``:
+# the query looks that much further, and ``validity_elapsed`` decides.
+_CLAMP_SLACK = timedelta(days=3)
 
 
 @dataclass
@@ -61,10 +60,9 @@ def expire_grants(session: Session, *, progress: Callable[[Iterable], Iterable] 
     now = utcnow()
     due: dict[int, tuple[Subject, list[str]]] = {}
     for channel in _channels_with_validity(session):
-        # The newest grant that has lapsed by now was given validity months ago.
-        cutoff = add_months(now, -channel.validity_months)
+        cutoff = add_months(now, -channel.validity_months) + _CLAMP_SLACK
         for state, subject in _grants_given_before(session, channel, cutoff):
-            if add_months(state.changed_at, channel.validity_months) <= now:
+            if validity_elapsed(state.changed_at, channel.validity_months, now):
                 due.setdefault(subject.id, (subject, []))[1].append(channel.code)
     for subject, codes in progress(list(due.values())):
         recorded = record_change(session, subject, {code: Status.EXPIRED for code in codes},
@@ -82,7 +80,7 @@ def send_reminders(session: Session, *, days_before: int) -> ExpiryRun:
     horizon = now + timedelta(days=days_before)
     found: dict[int, tuple[Subject, list]] = {}
     for channel in _channels_with_validity(session):
-        cutoff = add_months(horizon, -channel.validity_months)
+        cutoff = add_months(horizon, -channel.validity_months) + _CLAMP_SLACK
         for state, subject in _grants_given_before(session, channel, cutoff, unreminded=True):
             expires_at = add_months(state.changed_at, channel.validity_months)
             if not (now < expires_at <= horizon) or not subject.email:

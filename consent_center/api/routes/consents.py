@@ -4,11 +4,13 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy import select
 
+from consent_center.check.answer import State, consent_answer
+from consent_center.check.service import channel_rules
+from consent_center.clock import utcnow
 from consent_center.subjects.consent_changes import ConsentChangeError, api_actor, record_from_tool
 from consent_center.extensions import db
 from consent_center.ledger import current_states
 from consent_center.models import ConsentEvent
-from consent_center.models.vocabulary import ALLOWED_STATUSES, Status
 from consent_center.subjects.preferences import active_channels
 from consent_center.web.trace import request_trace
 from consent_center.api import schemas
@@ -19,8 +21,10 @@ from consent_center.api.routes.common import field_problem, subject_or_404
 @endpoint("/subjects/<subject_id>/consents", scope="consent:read", tag="Consents",
           summary="A subject's status on every channel", response=schemas.subject_consents)
 def list_consents(caller, subject_id):
-    """One entry per active channel; a channel with no state yet is `never_asked`."""
+    """One entry per active channel; a channel with no state yet is `never_asked`. `allowed`
+    and `status` are the check's answer now (e.g. `reconsent_required`, `expired`)."""
     subject = subject_or_404(subject_id)
+    connection, now = db.session.connection(), utcnow()
     states = current_states(db.session, subject)
     event_ids = [state.event_id for state in states.values()]
     public_ids = dict(db.session.execute(
@@ -28,10 +32,11 @@ def list_consents(caller, subject_id):
     consents = []
     for channel in active_channels(db.session):
         state = states.get(channel.id)
+        answer = consent_answer(state or State(None, None, None), channel_rules(connection, channel.id), now)
         consents.append({
             "channel": channel.code,
-            "status": state.status if state else Status.NEVER_ASKED.value,
-            "allowed": bool(state and state.status in ALLOWED_STATUSES),
+            "status": answer.status,
+            "allowed": answer.allowed,
             "basis": state.basis if state else None,
             "policy_version": state.policy_version.label if state and state.policy_version else None,
             "changed_at": state.changed_at if state else None,
@@ -58,16 +63,20 @@ def record_consent(caller, subject_id, body):
     except ConsentChangeError as exc:
         raise field_problem(exc.field, str(exc)) from None
     receipt = recorded.receipt.public_id if recorded.receipt else None
-    events = [_event(e, subject.public_id, body["channel"], receipt) for e in recorded.events]
+    connection, now = db.session.connection(), utcnow()
+    events = [_event(e, subject.public_id, body["channel"], receipt,
+                     consent_answer(State(e.status, e.basis, e.occurred_at),
+                                    channel_rules(connection, e.channel_id), now).allowed)
+              for e in recorded.events]
     answer = {"changed": bool(events), "subject": subject.public_id, "events": events, "receipt": receipt}
     return Reply(answer, 201 if events else 200)
 
 
-def _event(event, subject_public_id: str, channel: str, receipt: str) -> dict:
+def _event(event, subject_public_id: str, channel: str, receipt: str, allowed: bool) -> dict:
     return {
         "id": event.public_id, "subject": subject_public_id, "channel": channel,
         "status": event.status, "previous_status": event.previous_status,
-        "allowed": event.status in ALLOWED_STATUSES, "basis": event.basis,
+        "allowed": allowed, "basis": event.basis,
         "event_type": event.event_type, "source": event.source, "occurred_at": event.occurred_at,
         "policy_version": event.policy_version.label if event.policy_version else None,
         "receipt": receipt,
