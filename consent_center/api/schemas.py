@@ -272,6 +272,10 @@ class EventSchema(Schema):
     allowed = fields.Boolean(dump_only=True, required=True, metadata={
         "description": "the check's answer now for the state this event produced (re-consent, validity "
                        "and a channel out of use applied)"})
+    reason = Text(dump_only=True, allow_none=True, required=True, metadata={
+        "description": "what decided the answer: the status itself (granted, withdrawn, refused, "
+                       "never_asked, restricted, expired), or validity_elapsed, reconsent_required, "
+                       "channel_inactive"})
     basis = Text(dump_only=True, required=True, validate=validate.OneOf(BASES))
     event_type = Text(dump_only=True, required=True,
                                validate=validate.OneOf([str(t) for t in EventType]))

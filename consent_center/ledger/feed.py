@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from consent_center.check.answer import State, consent_answer
 from consent_center.check.service import channel_rules
 from consent_center.clock import utcnow
+from consent_center.ledger.serialise import public_event
 from consent_center.models import Channel, ConsentEvent, PolicyVersion, Receipt, Subject
 
 CURSOR_VERSION = "1"
@@ -108,11 +109,7 @@ def read_page(session: Session, after: Cursor, limit: int, *, channel_id: int | 
 
 def _event(row, rules, now) -> dict:
     # Served now: the answer now for the state the event produced (as the check would give it).
-    allowed = consent_answer(State(row.status, row.basis, row.occurred_at), rules, now).allowed
-    return {
-        "id": row.public_id, "subject": row.subject, "email": row.email, "channel": row.channel,
-        "status": row.status, "previous_status": row.previous_status,
-        "allowed": allowed, "basis": row.basis, "event_type": row.event_type,
-        "source": row.source, "occurred_at": row.occurred_at.isoformat(),
-        "policy_version": row.policy_version, "receipt": row.receipt,
-    }
+    answer = consent_answer(State(row.status, row.basis, row.occurred_at), rules, now)
+    event = public_event(row, subject=row.subject, channel=row.channel, policy_version=row.policy_version,
+                         receipt=row.receipt, answer=answer)
+    return event | {"email": row.email, "occurred_at": row.occurred_at.isoformat()}

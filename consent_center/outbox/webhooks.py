@@ -25,6 +25,7 @@ from consent_center.canonical import format_time
 from consent_center.check.answer import ChannelRules, event_answer
 from consent_center.clock import utcnow
 from consent_center.extensions import db
+from consent_center.ledger.serialise import public_event
 from consent_center.models import ConsentEvent, OutboxMessage, Receipt, Subject, WebhookEndpoint
 from consent_center.outbox.queue import PermanentFailure, enqueue_for_each
 
@@ -116,13 +117,11 @@ def event_payload(subject: Subject, receipt: Receipt, events: list[ConsentEvent]
         "data": {
             "subject": subject.public_id,
             "receipt": receipt.public_id,
-            "events": [{
-                "id": e.public_id, "channel": e.channel.code, "status": e.status,
-                "previous_status": e.previous_status, "allowed": answer.allowed, "reason": answer.reason,
-                "basis": e.basis, "source": e.source,
-                "occurred_at": format_time(e.occurred_at),
-                "policy_version": e.policy_version.label if e.policy_version else None,
-            } for e, answer in zip(events, answers)],
+            "events": [
+                public_event(e, subject=subject.public_id, channel=e.channel.code, receipt=receipt.public_id,
+                             policy_version=e.policy_version.label if e.policy_version else None, answer=answer)
+                | {"occurred_at": format_time(e.occurred_at)}
+                for e, answer in zip(events, answers)],
         },
     }
 

@@ -9,6 +9,7 @@ from consent_center.check.service import channel_rules
 from consent_center.clock import utcnow
 from consent_center.subjects.consent_changes import ConsentChangeError, api_actor, record_from_tool
 from consent_center.extensions import db
+from consent_center.ledger.serialise import public_event
 from consent_center.ledger import current_states
 from consent_center.models import ConsentEvent
 from consent_center.subjects.preferences import active_channels
@@ -64,20 +65,10 @@ def record_consent(caller, subject_id, body):
         raise field_problem(exc.field, str(exc)) from None
     receipt = recorded.receipt.public_id if recorded.receipt else None
     connection, now = db.session.connection(), utcnow()
-    events = [_event(e, subject.public_id, body["channel"], receipt,
-                     consent_answer(State(e.status, e.basis, e.occurred_at),
-                                    channel_rules(connection, e.channel_id), now).allowed)
+    events = [public_event(e, subject=subject.public_id, channel=body["channel"], receipt=receipt,
+                           policy_version=e.policy_version.label if e.policy_version else None,
+                           answer=consent_answer(State(e.status, e.basis, e.occurred_at),
+                                                 channel_rules(connection, e.channel_id), now))
               for e in recorded.events]
     answer = {"changed": bool(events), "subject": subject.public_id, "events": events, "receipt": receipt}
     return Reply(answer, 201 if events else 200)
-
-
-def _event(event, subject_public_id: str, channel: str, receipt: str, allowed: bool) -> dict:
-    return {
-        "id": event.public_id, "subject": subject_public_id, "channel": channel,
-        "status": event.status, "previous_status": event.previous_status,
-        "allowed": allowed, "basis": event.basis,
-        "event_type": event.event_type, "source": event.source, "occurred_at": event.occurred_at,
-        "policy_version": event.policy_version.label if event.policy_version else None,
-        "receipt": receipt,
-    }
