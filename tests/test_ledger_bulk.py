@@ -84,7 +84,7 @@ def _payloads(session, subject):
         if data["subject"] != subject.public_id:
             continue
         data.pop("subject"), data.pop("receipt")
-        data["events"] = [{k: v for k, v in e.items() if k != "id"} for e in data["events"]]
+        data["events"] = [{k: v for k, v in e.items() if k not in ("id", "subject", "receipt")} for e in data["events"]]
         payloads.append(data)
     return payloads
 
