@@ -13,13 +13,16 @@ import itertools
 import os
 import queue
 import shutil
+import sys
 import threading
+import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from consent_center.extensions import make_engine
@@ -92,7 +95,7 @@ class PostgresDatabases:
     worker) has its own template, copies and threads.
     """
 
-    def __init__(self, server_url: str, *, ready: int = 2, batch: int = 40, parallel: int = 8) -> None:
+    def __init__(self, server_url: str, *, ready: int = 2, batch: int = 40, parallel: int = 4) -> None:
         self.server_url = make_url(server_url)
         self.admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         self.template = f"cc_tmpl_{uuid.uuid4().hex[:10]}"
@@ -109,7 +112,6 @@ class PostgresDatabases:
         self._batch, self._parallel = batch, parallel
         self._used: list[str] = []
         self._dropper = ThreadPoolExecutor(1, thread_name_prefix="test-database-drops")
-        self._drops: list[Future] = []
 
     def _url(self, name: str) -> str:
         return self.server_url.set(database=name).render_as_string(hide_password=False)
@@ -143,32 +145,39 @@ class PostgresDatabases:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         return self._url(name)
 
-    def _drop_now(self, name: str) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    def _drop_now(self, name: str) -> bool:
+        """Drop one copy; a busy server (each drop waits for a checkpoint) gets three tries."""
+        for attempt in range(3):
+            try:
+                with self.admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return True
+            except OperationalError:
+                time.sleep(1 + attempt)
+        return False
 
-    def _drop_all(self, names: list[str]) -> None:
+    def _drop_all(self, names: list[str]) -> list[str]:
+        """Drop the copies; return those the server would not drop (close() sweeps them again)."""
         with ThreadPoolExecutor(self._parallel, thread_name_prefix="test-database-drop") as pool:
-            list(pool.map(self._drop_now, names))
+            return [name for name, dropped in zip(names, pool.map(self._drop_now, names)) if not dropped]
 
     def drop(self, url: str) -> None:
+        # Cleaning up is not the test's business: a drop that fails is swept by close().
         self._used.append(make_url(url).database)
         if len(self._used) >= self._batch:
-            self._drops = [future for future in self._drops if not future.done() or future.result()]
-            self._drops.append(self._dropper.submit(self._drop_all, self._used))
+            self._dropper.submit(self._drop_all, self._used)
             self._used = []
 
     def close(self) -> None:
         if self._maker is not None:
             self._taken.put(False)
             self._maker.join()
-        self._drops.append(self._dropper.submit(self._drop_all, self._used))
+        self._dropper.submit(self._drop_all, self._used)
         self._dropper.shutdown(wait=True)
-        for future in self._drops:
-            future.result()  # a drop that failed says so
-        with self.admin.connect() as conn:  # the copies made ahead, the empty ones
+        with self.admin.connect() as conn:  # the copies made ahead, the empty ones, any a drop missed
             names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
                                  {"prefix": self.template.replace("_", r"\_") + r"\_%"}).scalars().all()
-        self._drop_all(names)
-        self._drop_now(self.template)
+        left = self._drop_all(names)
+        if not self._drop_now(self.template) or left:
+            print(f"test databases left on the server: {[self.template, *left]}", file=sys.stderr)
         self.admin.dispose()
