@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from consent_center.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, TESTING_OVERRIDES, load_settings
+from consent_center.config import (DEFAULT_SECRET_KEY, PROJECT_ROOT, SECRET_KEY_MIN_LENGTH, TESTING_OVERRIDES,
+                                   load_settings)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -30,12 +31,34 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def check_secret_key(app: Flask) -> None:
-    """Refuse to run in production with the default secret key."""
-    if app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY and not (app.debug or app.testing):
+    """Refuse a key that signs nothing safely: empty ever, short or the default outside debug or testing.
+
+    An empty key breaks every page (sessions cannot be signed); a short or
+    the published default one lets anyone forge sessions and links.
+    """
+    make_one = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    key = app.config.get("SECRET_KEY") or ""
+    if not str(key).strip():
+        raise RuntimeError(f"CONSENT_SECRET_KEY is empty: refusing to start; {make_one}")
+    fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
+    if any(not str(fallback).strip() for fallback in fallbacks):
+        raise RuntimeError("CONSENT_SECRET_KEY_FALLBACKS holds an empty key: refusing to start "
+                           "(list only keys this instance really used, comma-separated)")
+    if app.debug or app.testing:
+        return
+    if key == DEFAULT_SECRET_KEY:
         raise RuntimeError(
-            "CONSENT_SECRET_KEY is not set: refusing to start outside debug or testing "
-            "with the default key (set CONSENT_DEBUG=1 for local development)"
+            "CONSENT_SECRET_KEY is not set: refusing to start outside debug or testing with the "
+            f"default key (set CONSENT_DEBUG=1 for local development); {make_one}"
         )
+    if len(str(key).strip()) < SECRET_KEY_MIN_LENGTH:
+        raise RuntimeError(
+            f"CONSENT_SECRET_KEY is shorter than {SECRET_KEY_MIN_LENGTH} characters: refusing to start "
+            f"outside debug or testing; {make_one}"
+        )
+    if DEFAULT_SECRET_KEY in fallbacks:
+        raise RuntimeError("CONSENT_SECRET_KEY_FALLBACKS holds the default key, which anyone can sign with: "
+                           "refusing to start outside debug or testing")
 
 
 def check_brand_colours(app: Flask) -> None:

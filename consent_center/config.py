@@ -7,6 +7,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "dev-only-change-me"
+# Outside debug and testing, CONSENT_SECRET_KEY must be at least this long (create_app checks it).
+SECRET_KEY_MIN_LENGTH = 32
 
 
 def _env(name: str, default: str | None = None) -> str | None:

@@ -25,7 +25,7 @@ class Gunicorn:
         self.log = open(workdir / "gunicorn.log", "w+b")
         environment = os.environ | {
             "CONSENT_DATABASE_URL": database_url,
-            "CONSENT_SECRET_KEY": "fault-test-secret-key",
+            "CONSENT_SECRET_KEY": "fault-test-secret-key-of-at-least-32-characters",
             "CONSENT_RECEIPT_KEY_DIR": str(workdir / "keys"),
             "CONSENT_MAIL_BACKEND": "files",
             "CONSENT_BASE_URL": f"http://127.0.0.1:{self.port}",

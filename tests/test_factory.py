@@ -3,6 +3,8 @@ import pytest
 from consent_center import create_app
 from consent_center.config import DEFAULT_SECRET_KEY
 
+STRONG_KEY = "a-long-production-secret-of-at-least-32-characters"
+
 
 def test_testing_config_is_applied(app):
     assert app.testing
@@ -17,11 +19,61 @@ def test_refuses_default_secret_key_outside_debug(monkeypatch, database_url):
 
 
 def test_starts_in_production_with_a_real_secret_key(monkeypatch, database_url):
-    monkeypatch.setenv("CONSENT_SECRET_KEY", "a-long-production-secret")
+    monkeypatch.setenv("CONSENT_SECRET_KEY", STRONG_KEY)
     monkeypatch.setenv("CONSENT_DATABASE_URL", database_url)
     app = create_app()
-    assert app.config["SECRET_KEY"] == "a-long-production-secret"
+    assert app.config["SECRET_KEY"] == STRONG_KEY
     assert app.config["DATABASE_URL"] == database_url
+
+
+def production_env(monkeypatch, database_url, tmp_path, **settings):
+    """The environment of a production start: no debug, no testing, these CONSENT_* settings."""
+    for name in ("DEBUG", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "BASE_URL", "SECURE_COOKIES"):
+        monkeypatch.delenv(f"CONSENT_{name}", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("CONSENT_DATABASE_URL", database_url)
+    monkeypatch.setenv("CONSENT_RECEIPT_KEY_DIR", str(tmp_path / "keys"))
+    for name, value in {"SECRET_KEY": STRONG_KEY, **settings}.items():
+        monkeypatch.setenv(f"CONSENT_{name}", value)
+
+
+@pytest.mark.parametrize("key", ["", "   ", "x" * 31, DEFAULT_SECRET_KEY])
+def test_refuses_an_empty_short_or_default_secret_key_outside_debug(monkeypatch, database_url, tmp_path, key):
+    production_env(monkeypatch, database_url, tmp_path, SECRET_KEY=key)
+    with pytest.raises(RuntimeError, match="CONSENT_SECRET_KEY") as refused:
+        create_app()
+    assert "secrets.token_urlsafe(48)" in str(refused.value)
+
+
+def test_a_key_of_32_characters_is_enough(monkeypatch, database_url, tmp_path):
+    production_env(monkeypatch, database_url, tmp_path, SECRET_KEY="k" * 32)
+    assert create_app().config["SECRET_KEY"] == "k" * 32
+
+
+def test_an_empty_secret_key_is_refused_even_in_debug(monkeypatch, database_url, tmp_path):
+    production_env(monkeypatch, database_url, tmp_path, SECRET_KEY="", DEBUG="1")
+    with pytest.raises(RuntimeError, match="CONSENT_SECRET_KEY"):
+        create_app()
+
+
+def test_debug_still_starts_with_a_short_or_default_key(monkeypatch, database_url, tmp_path):
+    production_env(monkeypatch, database_url, tmp_path, DEBUG="1")
+    monkeypatch.delenv("CONSENT_SECRET_KEY")
+    assert create_app().config["SECRET_KEY"] == DEFAULT_SECRET_KEY
+    monkeypatch.setenv("CONSENT_SECRET_KEY", "short")
+    assert create_app().config["SECRET_KEY"] == "short"
+
+
+def test_empty_fallback_entries_are_ignored_not_accepted_as_keys(monkeypatch, database_url, tmp_path):
+    production_env(monkeypatch, database_url, tmp_path, SECRET_KEY_FALLBACKS=" , the-previous-key ,,")
+    assert create_app().config["SECRET_KEY_FALLBACKS"] == ["the-previous-key"]
+
+
+@pytest.mark.parametrize("fallbacks", [[""], ["  "], ["the-previous-key", DEFAULT_SECRET_KEY]])
+def test_refuses_an_empty_or_default_fallback_key_outside_debug(monkeypatch, database_url, tmp_path, fallbacks):
+    production_env(monkeypatch, database_url, tmp_path)
+    with pytest.raises(RuntimeError, match="CONSENT_SECRET_KEY_FALLBACKS"):
+        create_app({"SECRET_KEY_FALLBACKS": fallbacks})
 
 
 def test_healthz_answers_without_the_database(client):

@@ -135,7 +135,7 @@ def test_a_bulk_check_is_one_query_whatever_its_size(api, statements, answer):
 def test_the_production_entry_point_freezes_what_its_import_built(tmp_path):
     """gunicorn's ``wsgi:app`` leaves the app's import-time objects out of every collection."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("CONSENT_")}
-    env.update(CONSENT_SECRET_KEY="entry-point-test", CONSENT_DATABASE_URL=f"sqlite:///{tmp_path}/db",
+    env.update(CONSENT_SECRET_KEY="entry-point-test-secret-key-of-32-characters", CONSENT_DATABASE_URL=f"sqlite:///{tmp_path}/db",
                CONSENT_RECEIPT_KEY_DIR=str(tmp_path / "keys"))
     probe = "import gc, wsgi; print(gc.get_freeze_count(), len(gc.get_objects()))"
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,

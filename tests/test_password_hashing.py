@@ -19,7 +19,7 @@ def costs(encoded: str) -> tuple[int, int, int]:
 def test_production_hashes_with_rfc_9106_low_memory_costs(monkeypatch, database_url, tmp_path):
     for name in ARGON2_ENV:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CONSENT_SECRET_KEY", "a-long-production-secret")
+    monkeypatch.setenv("CONSENT_SECRET_KEY", "a-long-production-secret-of-at-least-32-characters")
     monkeypatch.setenv("CONSENT_DATABASE_URL", database_url)
     monkeypatch.setenv("CONSENT_RECEIPT_KEY_DIR", str(tmp_path / "keys"))
     app = create_app()
