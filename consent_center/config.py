@@ -71,8 +71,9 @@ def load_settings(instance_path: str) -> dict:
         "LOGIN_THROTTLE": _env("LOGIN_THROTTLE", "5 per 15 minutes"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
+        "SESSION_COOKIE_SECURE": _secure_cookies(),
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": _secure_cookies(),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=int(_env("SESSION_IDLE_MINUTES", "30"))),
@@ -132,6 +133,11 @@ def load_settings(instance_path: str) -> dict:
         settings["DEBUG"] = _env_bool("DEBUG", False)
     settings["MAIL_BACKEND"] = _mail_backend(settings)
     return settings
+
+
+def _secure_cookies() -> bool:
+    """CONSENT_SECURE_COOKIES when set; otherwise on when CONSENT_BASE_URL is https."""
+    return _env_bool("SECURE_COOKIES", (_env("BASE_URL") or "").strip().lower().startswith("https://"))
 
 
 def _mail_backend(settings: dict) -> str:

@@ -76,6 +76,39 @@ def test_refuses_an_empty_or_default_fallback_key_outside_debug(monkeypatch, dat
         create_app({"SECRET_KEY_FALLBACKS": fallbacks})
 
 
+def login_cookies(app) -> list[str]:
+    response = app.test_client().get("/login", base_url="https://consent.example.com")
+    assert response.status_code == 200
+    cookies = response.headers.getlist("Set-Cookie")
+    assert cookies
+    return cookies
+
+
+def test_cookies_are_secure_by_default_when_the_base_url_is_https(monkeypatch, database_url, tmp_path):
+    production_env(monkeypatch, database_url, tmp_path, BASE_URL="https://consent.example.com")
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    assert all("; Secure" in cookie for cookie in login_cookies(app))
+
+
+def test_cookies_are_not_secure_by_default_over_plain_http(monkeypatch, database_url, tmp_path):
+    production_env(monkeypatch, database_url, tmp_path, BASE_URL="http://127.0.0.1:5000")
+    app = create_app()
+    assert not app.config["SESSION_COOKIE_SECURE"] and not app.config["REMEMBER_COOKIE_SECURE"]
+    assert not any("Secure" in cookie for cookie in login_cookies(app))
+
+
+@pytest.mark.parametrize(("base_url", "setting", "secure"), [
+    ("https://consent.example.com", "0", False),
+    ("http://consent.example.com", "1", True),
+])
+def test_the_secure_cookies_setting_wins_both_ways(monkeypatch, database_url, tmp_path, base_url, setting, secure):
+    production_env(monkeypatch, database_url, tmp_path, BASE_URL=base_url, SECURE_COOKIES=setting)
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is secure and app.config["REMEMBER_COOKIE_SECURE"] is secure
+    assert all(("; Secure" in cookie) is secure for cookie in login_cookies(app))
+
+
 def test_healthz_answers_without_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
