@@ -49,10 +49,12 @@ def register_extensions(app: Flask) -> None:
     from consent_center.receipts import keys as receipt_keys
     from consent_center.extensions import babel, csrf, db, limiter, login_manager
     from consent_center.web.i18n import select_locale, select_timezone
+    from consent_center.web.rate_limits import warn_if_counted_per_process
 
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    warn_if_counted_per_process(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     receipt_keys.init_app(app)
