@@ -72,3 +72,19 @@ def test_no_memory_store_warning_in_debug_testing_or_with_redis(monkeypatch, dat
     caplog.set_level("WARNING", logger="consent_center.web.rate_limits")
     create_app({"DATABASE_URL": database_url, **settings})
     assert _memory_store_warnings(caplog) == []
+
+
+@pytest.mark.parametrize("value, trusted", [(None, 0), ("0", 0), ("2", 2)])
+def test_trusted_proxies_are_read_from_the_environment(monkeypatch, database_url, value, trusted):
+    if value is None:
+        monkeypatch.delenv("CONSENT_TRUSTED_PROXIES", raising=False)
+    else:
+        monkeypatch.setenv("CONSENT_TRUSTED_PROXIES", value)
+    assert create_app({"TESTING": True, "DATABASE_URL": database_url}).config["TRUSTED_PROXIES"] == trusted
+
+
+@pytest.mark.parametrize("value", ["-1", "all"])
+def test_trusted_proxies_must_be_a_count(monkeypatch, database_url, value):
+    monkeypatch.setenv("CONSENT_TRUSTED_PROXIES", value)
+    with pytest.raises(RuntimeError, match="CONSENT_TRUSTED_PROXIES"):
+        create_app({"TESTING": True, "DATABASE_URL": database_url})
