@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     check_secret_key(app)
     check_brand_colours(app)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_deliverers(app)
@@ -68,14 +69,32 @@ def check_brand_colours(app: Flask) -> None:
     check_colours(app)
 
 
+def trust_proxies(app: Flask) -> None:
+    """Believe the X-Forwarded-For and -Proto of ``CONSENT_TRUSTED_PROXIES`` proxies, no more.
+
+    The visitor's address (rate limits, API failure counts, the consent trace)
+    is then the one the outermost trusted proxy saw connecting; entries a
+    visitor wrote into the header themselves lie further left and are ignored.
+    X-Forwarded-Host, -Port and -Prefix are never believed: public links are
+    built from CONSENT_BASE_URL, and the proxy passes the Host header on.
+    """
+    trusted = app.config.get("TRUSTED_PROXIES", 0)
+    if trusted:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted, x_host=0, x_port=0, x_prefix=0)
+
+
 def register_extensions(app: Flask) -> None:
     from consent_center.receipts import keys as receipt_keys
     from consent_center.extensions import babel, csrf, db, limiter, login_manager
     from consent_center.web.i18n import select_locale, select_timezone
+    from consent_center.web.rate_limits import warn_if_counted_per_process
 
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    warn_if_counted_per_process(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     receipt_keys.init_app(app)

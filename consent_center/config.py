@@ -69,6 +69,10 @@ def load_settings(instance_path: str) -> dict:
         # key an app inherits whatever the previous app in the process set.
         "RATELIMIT_ENABLED": True,
         "LOGIN_THROTTLE": _env("LOGIN_THROTTLE", "5 per 15 minutes"),
+        # How many reverse proxies in front of the app append X-Forwarded-For and set
+        # X-Forwarded-Proto (0: none; the connecting address is the visitor's). Never more
+        # than there are: a visitor could then choose the address limits and traces see.
+        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0, minimum=0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _secure_cookies(),

@@ -53,6 +53,35 @@ def test_throttle_window_passes(client, auth, customer):
         assert auth.login(customer.email).status_code == 302
 
 
+# Spellings that e-mail normalisation maps to camille@example.com (the customer's account).
+SPELLINGS = ["camille@ｅxample.com", "Camille@Example.COM", "camille@ＥＸＡＭＰＬＥ.com", " CAMILLE@example.com "]
+
+
+def test_the_throttle_counts_the_account_not_its_spellings(client, auth, customer):
+    for spelling in [customer.email, *SPELLINGS]:
+        assert auth.login(spelling, "wrong password!").status_code == 401
+    for spelling in [customer.email, *SPELLINGS]:
+        assert auth.login(spelling).status_code == 429  # the right password, whatever the spelling
+    assert client.get("/space/preferences").status_code == 302
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_another_spelling_does_not_open_a_locked_account(client, auth, customer, spelling):
+    assert auth.login(spelling).status_code == 302  # the same account, spelt otherwise
+    auth.logout()
+    for _ in range(5):
+        assert auth.login(customer.email, "wrong password!").status_code == 401
+    assert auth.login(spelling).status_code == 429
+    assert client.get("/space/preferences").status_code == 302
+
+
+def test_the_throttle_folds_what_is_not_an_address(auth):
+    # Not addresses (no domain): counted in their NFKC, case-folded form.
+    for typed in ["ｎobody", "NOBODY", "Nobody", "ｎｏｂｏｄｙ", "nobody"]:
+        assert auth.login(typed, "wrong password!").status_code in (400, 401)
+    assert auth.login("nobody").status_code == 429
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
 def test_login_never_redirects_off_site(client, customer, target):
     response = form_post(client, "/login", {"email": customer.email, "password": PASSWORD, "next": target})

@@ -27,6 +27,14 @@ def test_the_same_address_is_limited_whoever_asks(app, path):
     assert post_email(app.test_client(), path, "someone.else@example.com").status_code == 302
 
 
+@pytest.mark.parametrize("path", ["/manage", "/password/forgot"])
+def test_the_same_address_is_limited_however_it_is_spelt(app, path):
+    # The mail goes to the normalised address: its spellings share one count.
+    for spelling in ("target@example.com", "TARGET@ｅxample.com", "target@ＥＸＡＭＰＬＥ.COM"):
+        assert post_email(app.test_client(), path, spelling).status_code == 302
+    assert post_email(app.test_client(), path, "Target@Example.com").status_code == 429
+
+
 @pytest.mark.settings(PUBLIC_RATE_LIMIT="2 per hour")
 @pytest.mark.parametrize("path", ["/manage", "/password/forgot"])
 def test_one_network_address_is_limited_whatever_it_types(client, path):

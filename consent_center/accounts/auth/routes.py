@@ -8,6 +8,7 @@ from consent_center.accounts.service import authenticate
 from consent_center.extensions import db, limiter, login_manager
 from consent_center.models import Account
 from consent_center.web.boundary import is_safe_redirect
+from consent_center.web.rate_limits import typed_address_key
 from consent_center.accounts.auth import bp
 from consent_center.accounts.auth.forms import LoginForm, LogoutForm
 from consent_center.accounts.auth.login_flow import finish_login, landing, start_second_factor
@@ -26,8 +27,8 @@ login_manager.login_message = None
 
 
 def _login_key() -> str:
-    """Throttle failures per e-mail address, whoever tries them."""
-    return "login:" + (request.form.get("email") or "").strip().lower()[:320]
+    """Throttle failures per account, whoever tries them and however they spell its address."""
+    return "login:" + typed_address_key()
 
 
 def _login_throttle() -> str:
