@@ -136,7 +136,7 @@ def test_warns_once_per_process_that_the_memory_store_counts_per_worker(monkeypa
     from consent_center.web import rate_limits
 
     monkeypatch.setattr(rate_limits, "_warned_memory_store", False)
-    monkeypatch.setenv("CONSENT_SECRET_KEY", "a-long-production-secret")
+    monkeypatch.setenv("CONSENT_SECRET_KEY", STRONG_KEY)
     monkeypatch.delenv("CONSENT_RATELIMIT_STORAGE_URL", raising=False)
     monkeypatch.delenv("CONSENT_DEBUG", raising=False)
     caplog.set_level("WARNING", logger="consent_center.web.rate_limits")
@@ -152,7 +152,7 @@ def test_no_memory_store_warning_in_debug_testing_or_with_redis(monkeypatch, dat
     from consent_center.web import rate_limits
 
     monkeypatch.setattr(rate_limits, "_warned_memory_store", False)
-    monkeypatch.setenv("CONSENT_SECRET_KEY", "a-long-production-secret")
+    monkeypatch.setenv("CONSENT_SECRET_KEY", STRONG_KEY)
     monkeypatch.delenv("CONSENT_DEBUG", raising=False)
     caplog.set_level("WARNING", logger="consent_center.web.rate_limits")
     create_app({"DATABASE_URL": database_url, **settings})
