@@ -1,6 +1,7 @@
 """Settings, read once from ``CONSENT_*`` environment variables."""
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +39,16 @@ def _env_int(name: str, default: int, minimum: int = 1) -> int:
     if number < minimum:
         raise RuntimeError(f"CONSENT_{name} must be at least {minimum}")
     return number
+
+
+def _env_networks(name: str) -> list[str]:
+    networks = []
+    for item in _env_list(name):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise RuntimeError(f"CONSENT_{name} lists networks such as 10.0.0.0/8, not {item!r}") from None
+    return networks
 
 
 def load_settings(instance_path: str) -> dict:
@@ -106,6 +117,9 @@ def load_settings(instance_path: str) -> dict:
         # The outbox worker: attempts before a message is dead, first retry delay.
         "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 10),
         "OUTBOX_RETRY_SECONDS": _env_int("OUTBOX_RETRY_SECONDS", 60),
+        # Webhooks go to public addresses only, and to these networks (comma-separated CIDRs,
+        # e.g. 127.0.0.0/8 for a receiver on this machine): outbox/destinations.py.
+        "WEBHOOK_ALLOWED_NETWORKS": _env_networks("WEBHOOK_ALLOWED_NETWORKS"),
         # The JSON API (api/): bulk bodies may be larger than forms.
         "API_MAX_BODY": int(_env("API_MAX_BODY", str(20 * 1024 * 1024))),
         "API_BULK_LIMIT": int(_env("API_BULK_LIMIT", "100000")),
@@ -167,4 +181,6 @@ TESTING_OVERRIDES = {
     "ARGON2_TIME_COST": 1,
     "ARGON2_MEMORY_COST": 8,
     "ARGON2_PARALLELISM": 1,
+    # The webhook tests' receivers listen on 127.0.0.1.
+    "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8"],
 }

@@ -27,6 +27,8 @@ URL_ERRORS = {
     "plain_http": _l("Webhooks go over HTTPS: plain http:// is accepted only to this machine (localhost)."),
     "credentials": _l("Put no user name or password in the address: receivers check the signature instead."),
     "length": _l("The address is longer than %(num)s characters.", num=MAX_URL),
+    "local": _l("This address points inside a private network or to this machine: webhooks go only to "
+                "public addresses, unless the setting CONSENT_WEBHOOK_ALLOWED_NETWORKS lists that network."),
 }
 
 

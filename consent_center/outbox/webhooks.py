@@ -9,14 +9,12 @@ retries, so a receiver can drop duplicates.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import secrets
-import urllib.error
-import urllib.request
+import time
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
@@ -27,12 +25,23 @@ from consent_center.clock import utcnow
 from consent_center.extensions import db
 from consent_center.ledger.serialise import public_event
 from consent_center.models import ConsentEvent, OutboxMessage, Receipt, Subject, WebhookEndpoint
+from consent_center.outbox.destinations import (
+    PinnedConnection,
+    PinnedHTTPSConnection,
+    RefusedDestination,
+    check_host,
+    literal_address,
+    parse_networks,
+    resolve,
+)
 from consent_center.outbox.queue import PermanentFailure, enqueue_for_each
 
 KIND = "webhook"
 TOPIC = "consent.changed"
 TIMEOUT_SECONDS = 10
 MAX_URL = 2000
+# The most of a receiver's answer ever read: its status is all that counts.
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 class WebhookError(ValueError):
@@ -46,14 +55,22 @@ class WebhookError(ValueError):
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = literal_address(host)
+    return address is not None and address.is_loopback
+
+
+def allowed_networks():
+    """The networks CONSENT_WEBHOOK_ALLOWED_NETWORKS lets webhooks reach although not public."""
+    return parse_networks(current_app.config.get("WEBHOOK_ALLOWED_NETWORKS")) if has_app_context() else ()
 
 
 def check_url(url: str) -> str:
-    """Accept HTTPS URLs, and plain HTTP only on this machine (development, tests)."""
+    """Accept HTTPS URLs, and plain HTTP only on this machine (development, tests).
+
+    A host known local without resolving it (a literal private address,
+    ``localhost``, ``*.internal``…) is refused unless an allowed network
+    lists it; delivery resolves the name and checks again.
+    """
     if len(url.strip()) > MAX_URL:
         raise WebhookError(f"the URL is longer than {MAX_URL} characters", "length")
     try:
@@ -67,6 +84,11 @@ def check_url(url: str) -> str:
         raise WebhookError("webhooks go over HTTPS (plain HTTP only to localhost)", "plain_http")
     if parts.username or parts.password:
         raise WebhookError("put no credentials in the URL: receivers verify the signature", "credentials")
+    try:
+        check_host(parts.hostname, allowed_networks())
+    except RefusedDestination as exc:
+        raise WebhookError(f"{exc}: webhooks go to public addresses only "
+                           "(unless CONSENT_WEBHOOK_ALLOWED_NETWORKS lists the network)", "local") from exc
     return url.strip()
 
 
@@ -136,7 +158,7 @@ def enqueue_consent_changed(session: Session, *, subject, receipt, events) -> No
                      payload=event_payload(subject, receipt, events))
 
 
-def signed_request(endpoint: WebhookEndpoint, message: OutboxMessage) -> urllib.request.Request:
+def signed_request(endpoint: WebhookEndpoint, message: OutboxMessage) -> tuple[bytes, dict[str, str]]:
     """Build the POST: body and the three Standard Webhooks headers."""
     body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True)
     sent_at = utcnow()
@@ -148,21 +170,73 @@ def signed_request(endpoint: WebhookEndpoint, message: OutboxMessage) -> urllib.
         "webhook-timestamp": str(int(sent_at.timestamp())),
         "webhook-signature": signature,
     }
-    return urllib.request.Request(endpoint.url, data=body.encode(), headers=headers, method="POST")
+    return body.encode(), headers
+
+
+def _read_capped(answer, deadline: float) -> None:
+    """Read at most MAX_ANSWER_BYTES of an answer, and no longer than the deadline."""
+    left = MAX_ANSWER_BYTES
+    while left > 0 and time.monotonic() < deadline:
+        chunk = answer.read1(min(left, 16 * 1024))
+        if not chunk:
+            return
+        left -= len(chunk)
+
+
+def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> tuple[int, str | None]:
+    """POST to ``url`` once; return the status and any Location header. Never follows a redirect.
+
+    The host is resolved here and every address checked (``destinations.resolve``:
+    RefusedDestination when one is not public and no allowed network lists it);
+    the connection goes to a checked address, the Host header and TLS keep the name.
+    No proxy is used: it would connect where the check did not look.
+    """
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    addresses = resolve(parts.hostname, port, allowed_networks())
+    deadline = time.monotonic() + 3 * timeout
+    failure: OSError | None = None
+    for address in addresses:
+        kind = PinnedHTTPSConnection if https else PinnedConnection
+        connection = kind(parts.hostname, port, address=address, timeout=timeout)
+        try:
+            try:
+                connection.connect()
+            except OSError as exc:  # the next address may answer
+                failure = exc
+                continue
+            connection.request("POST", target, body=body, headers=headers)
+            answer = connection.getresponse()
+            _read_capped(answer, deadline)
+            return answer.status, answer.getheader("Location")
+        finally:
+            connection.close()
+    raise failure or OSError(f"no address of {parts.hostname} answered")
 
 
 def deliver_webhook(message: OutboxMessage) -> None:
-    """The outbox deliverer for webhooks: a 2xx answer delivers; anything else is retried."""
+    """The outbox deliverer for webhooks: a 2xx answer delivers; anything else is retried.
+
+    A destination that is not public is refused without connecting
+    (PermanentFailure: the message is dead, the reason on it); a redirect is
+    never followed, it is a failed attempt like any other non-2xx answer.
+    """
     endpoint = db.session.scalars(
         select(WebhookEndpoint).where(WebhookEndpoint.public_id == message.recipient)).first()
     db.session.rollback()  # hold no transaction during the HTTP call
     if endpoint is None or not endpoint.active:
         raise PermanentFailure(f"endpoint {message.recipient} is gone or disabled")
     timeout = current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
+    body, headers = signed_request(endpoint, message)
     try:
-        with urllib.request.urlopen(signed_request(endpoint, message), timeout=timeout) as answer:
-            status = answer.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
+        status, location = post(endpoint.url, body, headers, timeout=timeout)
+    except RefusedDestination as exc:
+        raise PermanentFailure(f"destination refused: {exc} (not public, and "
+                               "CONSENT_WEBHOOK_ALLOWED_NETWORKS does not list it)") from exc
+    if 300 <= status < 400:
+        raise RuntimeError(f"receiver answered {status}, a redirect (to {(location or '?')[:200]}), "
+                           "which webhooks never follow: register the final URL")
     if not 200 <= status < 300:
         raise RuntimeError(f"receiver answered {status}")
