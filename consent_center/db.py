@@ -8,6 +8,12 @@ from sqlalchemy import DateTime, MetaData, Text, TypeDecorator, cast, func
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import UserDefinedType
 
+# The largest number an integer column holds on PostgreSQL: Integer (integer) and
+# BigInteger (bigint; SQLite's integers stop there too). A number from outside
+# beyond its column's would fail in the driver or the database, not answer.
+INTEGER_MAX = 2**31 - 1
+BIGINT_MAX = 2**63 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from consent_center.extensions import db
 from consent_center.accounts.staff_log import recent_actions
 from consent_center.admin import admin_only, bp
+from consent_center.web.paging import before_cursor
 
 LOG_PAGE = 100
 
@@ -30,7 +31,7 @@ def index():
 @bp.get("/log")
 @admin_only
 def staff_log():
-    before = request.args.get("before", type=int)
+    before = before_cursor(request.args)
     actions = recent_actions(db.session, limit=LOG_PAGE + 1, before=before)
     more = len(actions) > LOG_PAGE
     actions = actions[:LOG_PAGE]

@@ -20,7 +20,11 @@ class AsOf:
 
 
 def parse_as_of(args: Mapping[str, str], zone: str) -> AsOf:
-    """Read ``date`` (YYYY-MM-DD) and ``time`` (HH:MM, default end of day) in ``zone``; now if absent."""
+    """Read ``date`` (YYYY-MM-DD) and ``time`` (HH:MM, default end of day) in ``zone``; now if absent.
+
+    A date or time that is not one, or a moment that in UTC falls outside
+    the years 1 to 9999, is an error: now, and the form shown again (a 400).
+    """
     day_text = (args.get("date") or "").strip()
     time_text = (args.get("time") or "").strip()
     if not day_text:
@@ -31,4 +35,7 @@ def parse_as_of(args: Mapping[str, str], zone: str) -> AsOf:
     except ValueError:
         return AsOf(utcnow(), day_text, time_text, error=True)
     local = datetime.combine(day, moment).replace(tzinfo=ZoneInfo(zone))
-    return AsOf(local.astimezone(timezone.utc), day_text, time_text)
+    try:
+        return AsOf(local.astimezone(timezone.utc), day_text, time_text)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it: no such moment in UTC
+        return AsOf(utcnow(), day_text, time_text, error=True)

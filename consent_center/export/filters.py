@@ -110,20 +110,25 @@ def parse_format(value: str | None) -> str:
 
 
 def _parse_time(field: str, value: str | None, *, end_of_day: bool) -> datetime | None:
+    """An ISO 8601 date or time, in UTC; FilterError if it is not one or falls outside years 1 to 9999."""
     if value is None:
         return None
     try:
         day = date.fromisoformat(value)
     except ValueError:
         day = None
-    if day is not None:  # a bare date: that day in UTC
-        moment = datetime.combine(day, time(), timezone.utc)
-        return moment + timedelta(days=1) if end_of_day else moment
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise FilterError(field, "time", f"{field}: {value!r} is not an ISO 8601 date or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        if day is not None:  # a bare date: that day in UTC
+            moment = datetime.combine(day, time(), timezone.utc)
+            return moment + timedelta(days=1) if end_of_day else moment
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise FilterError(field, "time", f"{field}: {value!r} is not an ISO 8601 date or time") from None
+        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except OverflowError:  # the day after 9999-12-31, or a time zone's offset past either end
+        raise FilterError(field, "time", f"{field}: {value!r} is out of range: in UTC it falls "
+                                         "outside the years 1 to 9999") from None
 
 
 def _format_time(moment: datetime) -> str:

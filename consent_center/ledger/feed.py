@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from consent_center.check.answer import State, consent_answer
 from consent_center.check.service import channel_rules
 from consent_center.clock import utcnow
+from consent_center.db import BIGINT_MAX
 from consent_center.ledger.serialise import public_event
 from consent_center.models import Channel, ConsentEvent, PolicyVersion, Receipt, Subject
 
@@ -50,6 +51,8 @@ class Cursor:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
             version, txid, event_id = raw.split(".")
             if version != CURSOR_VERSION or not txid.isdigit() or not event_id.isdigit():
+                raise ValueError
+            if int(txid) > BIGINT_MAX or int(event_id) > BIGINT_MAX:  # bigint columns: refused there
                 raise ValueError
             return cls(int(txid), int(event_id))
         except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -12,6 +12,7 @@ from consent_center.receipts import documents as receipts
 from consent_center.extensions import db
 from consent_center.subjects.preferences import history_of, preferences_of, save_preferences
 from consent_center.policies.reconsent import reconsent_due
+from consent_center.web.paging import before_cursor
 from consent_center.web.trace import request_trace
 from consent_center.space import bp
 from consent_center.subjects.forms import PreferencesForm
@@ -66,7 +67,7 @@ def preferences():
 @bp.get("/history")
 @customer_required
 def history():
-    before = request.args.get("before", type=int)
+    before = before_cursor(request.args)
     events = history_of(db.session, current_user.subject, limit=HISTORY_PAGE + 1, before=before)
     more = len(events) > HISTORY_PAGE
     events = events[:HISTORY_PAGE]
@@ -77,7 +78,7 @@ def history():
 @bp.get("/receipts")
 @customer_required
 def receipts_list():
-    before = request.args.get("before", type=int)
+    before = before_cursor(request.args)
     page = receipts.receipts_of(db.session, current_user.subject, limit=RECEIPTS_PAGE + 1, before=before)
     more = len(page) > RECEIPTS_PAGE
     page = page[:RECEIPTS_PAGE]
