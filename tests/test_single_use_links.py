@@ -75,19 +75,34 @@ def served_app(url: str, tmp_path):
                        "RECEIPT_KEY_DIR": str(tmp_path / "keys")})
 
 
-def serve(url: str, tmp_path) -> Gunicorn:
-    return Gunicorn(url, tmp_path, workers=CLIENTS, env={"CONSENT_SECRET_KEY": SECRET})
+@pytest.fixture(scope="module", params=["suite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def served(request, databases, tmp_path_factory):
+    """(app, server): one gunicorn per backend for the module's tests (it takes seconds to start).
+
+    The app (for the test's own reads and writes) is made afresh for each test.
+    """
+    dbs = databases if request.param == "suite" else request.getfixturevalue("postgres_databases")
+    url = dbs.create()
+    tmp_path = tmp_path_factory.mktemp("served")
+    server = Gunicorn(url, tmp_path, workers=CLIENTS, env={"CONSENT_SECRET_KEY": SECRET})
+    try:
+        yield lambda: served_app(url, tmp_path), server
+    finally:
+        server.stop()
+        dbs.drop(url)
 
 
 def outbox_count(session) -> int:
     return session.scalar(select(func.count()).select_from(OutboxMessage))
 
 
-def password_link_sets_the_password_once(url: str, tmp_path, purpose: str) -> None:
-    app = served_app(url, tmp_path)
+@pytest.mark.parametrize("purpose", ["password_reset", "invitation"])
+def test_six_concurrent_posts_of_one_password_link_set_the_password_once(served, purpose):
+    make_app, server = served
+    app = make_app()
     with app.app_context():
         password = None if purpose == "invitation" else "the old passphrase of lea"
-        account = create_account(db.session, email="lea@example.com", password=password, role=Role.CUSTOMER,
+        account = create_account(db.session, email=f"{purpose}@example.com", password=password, role=Role.CUSTOMER,
                                  actor=Actor.system(), name="Léa", locale="en")
         db.session.commit()
         account_id = account.id
@@ -96,11 +111,7 @@ def password_link_sets_the_password_once(url: str, tmp_path, purpose: str) -> No
         before = outbox_count(db.session)
         db.session.remove()
     passwords = [f"racing passphrase number {i} of lea" for i in range(CLIENTS)]
-    server = serve(url, tmp_path)
-    try:
-        answers = post_at_once(server, link, [{"password": p, "confirm": p} for p in passwords])
-    finally:
-        server.stop()
+    answers = post_at_once(server, link, [{"password": p, "confirm": p} for p in passwords])
     statuses = [status for status, _text in answers]
     assert 500 not in statuses, server.output()[-3000:]
     winners = [i for i, (status, _text) in enumerate(answers) if status == 302]
@@ -118,8 +129,9 @@ def password_link_sets_the_password_once(url: str, tmp_path, purpose: str) -> No
     db.dispose()
 
 
-def email_link_changes_the_address_once(url: str, tmp_path) -> None:
-    app = served_app(url, tmp_path)
+def test_six_concurrent_posts_of_one_email_change_link_change_the_address_once(served):
+    make_app, server = served
+    app = make_app()
     with app.app_context():
         account = create_account(db.session, email="lea@example.com", password="the old passphrase of lea",
                                  role=Role.CUSTOMER, actor=Actor.system(), name="Léa", locale="en")
@@ -130,11 +142,7 @@ def email_link_changes_the_address_once(url: str, tmp_path) -> None:
         subject_id, account_id = subject.id, account.id
         before = outbox_count(db.session)
         db.session.remove()
-    server = serve(url, tmp_path)
-    try:
-        answers = post_at_once(server, link, [{}] * CLIENTS)
-    finally:
-        server.stop()
+    answers = post_at_once(server, link, [{}] * CLIENTS)
     statuses = [status for status, _text in answers]
     assert 500 not in statuses, server.output()[-3000:]
     confirmed = [text for status, text in answers if status == 200]
@@ -147,33 +155,3 @@ def email_link_changes_the_address_once(url: str, tmp_path) -> None:
         assert outbox_count(db.session) == before
         db.session.remove()
     db.dispose()
-
-
-@pytest.mark.parametrize("purpose", ["password_reset", "invitation"])
-def test_six_concurrent_posts_of_one_password_link_set_the_password_once(database_url, tmp_path, purpose):
-    password_link_sets_the_password_once(database_url, tmp_path, purpose)
-
-
-def test_six_concurrent_posts_of_one_email_change_link_change_the_address_once(database_url, tmp_path):
-    email_link_changes_the_address_once(database_url, tmp_path)
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize("purpose", ["password_reset", "invitation"])
-def test_on_postgres_six_concurrent_posts_of_one_password_link_set_the_password_once(
-        postgres_databases, tmp_path, purpose):
-    url = postgres_databases.create()
-    try:
-        password_link_sets_the_password_once(url, tmp_path, purpose)
-    finally:
-        postgres_databases.drop(url)
-
-
-@pytest.mark.postgres
-def test_on_postgres_six_concurrent_posts_of_one_email_change_link_change_the_address_once(
-        postgres_databases, tmp_path):
-    url = postgres_databases.create()
-    try:
-        email_link_changes_the_address_once(url, tmp_path)
-    finally:
-        postgres_databases.drop(url)
