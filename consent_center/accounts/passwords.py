@@ -3,7 +3,9 @@
 Accounts are created by the company ("an identifier and password sent to
 you"): the invitation e-mail carries a link to choose the password. Both
 links die once used, since their token carries a fingerprint of the
-password they replace (``tokens.account_fingerprint``).
+password they replace (``tokens.account_fingerprint``). Using one is
+atomic (``use_link``): the account's row is locked before the fingerprint
+is checked, so of concurrent uses of one link exactly one sets a password.
 """
 from __future__ import annotations
 
@@ -50,11 +52,32 @@ def request_reset(session: Session, email: str) -> None:
                   name=_name(account), account=account.id)
 
 
-def account_for(session: Session, purpose: str, token: str) -> Account:
-    """Return the account a valid, unused invitation or reset token names; else raise TokenError."""
+def account_for(session: Session, purpose: str, token: str, *, lock: bool = False) -> Account:
+    """Return the account a valid, unused invitation or reset token names; else raise TokenError.
+
+    With ``lock``, the account's row stays locked until the transaction
+    ends (PostgreSQL: SELECT ... FOR UPDATE; SQLite's writers already hold
+    the database's lock from BEGIN IMMEDIATE), and is read afresh once the
+    lock is had: a concurrent use of the same link waits, then finds the
+    password changed and its token used.
+    """
     account_id, fingerprint = tokens.read_account_token(purpose, token)
-    account = session.get(Account, account_id)
+    query = select(Account).where(Account.id == account_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    account = session.scalars(query).first()
     tokens.check_account_token(account, fingerprint)
+    return account
+
+
+def use_link(session: Session, purpose: str, token: str, password: str) -> Account:
+    """Set the password through an invitation or reset link, which is used up, atomically.
+
+    Raises TokenError for a link invalid or used (also by a concurrent
+    request that won), AccountError for a password the policy refuses.
+    """
+    account = account_for(session, purpose, token, lock=True)
+    set_password(session, account, password)
     return account
 
 

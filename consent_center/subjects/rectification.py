@@ -3,7 +3,8 @@
 Name, phone (E.164), postal address and language change at once. A new
 e-mail address changes nothing until its owner opens the link sent to it;
 the current address is told of the request. The link carries the current
-address too, so it dies once used (or once the address changed otherwise).
+address too, so it dies once used (or once the address changed otherwise);
+confirming locks the subject's row first, so it is used once under concurrency.
 """
 from __future__ import annotations
 
@@ -63,21 +64,34 @@ def rectify(session: Session, subject: Subject, account: Account | None, *, name
     return bool(new_email)
 
 
-def pending_change(session: Session, token: str) -> tuple[Subject, str]:
-    """Return (subject, new address) a valid, unused change link names; else TokenError."""
+def pending_change(session: Session, token: str, *, lock: bool = False) -> tuple[Subject, str]:
+    """Return (subject, new address) a valid, unused change link names; else TokenError.
+
+    With ``lock``, the subject's row stays locked until the transaction
+    ends and is read afresh once locked (PostgreSQL: SELECT ... FOR UPDATE;
+    SQLite's writers hold the database's lock from BEGIN IMMEDIATE): a
+    concurrent confirmation waits, then finds the address changed.
+    """
     payload = tokens.load("email_change", token)
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), str) \
             or not isinstance(payload.get("e"), str):
         raise tokens.TokenError("invalid")
-    subject = session.scalars(select(Subject).where(Subject.public_id == payload["s"])).first()
+    query = select(Subject).where(Subject.public_id == payload["s"])
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    subject = session.scalars(query).first()
     if subject is None or subject.erased_at is not None or subject.email != payload.get("o"):
         raise tokens.TokenError("used")
     return subject, payload["e"]
 
 
 def confirm_change(session: Session, token: str) -> Subject:
-    """Move the subject (and its account) to the confirmed address."""
-    subject, new_email = pending_change(session, token)
+    """Move the subject (and its account) to the confirmed address, once: the link is used up atomically.
+
+    Of concurrent confirmations of one link, one moves the address; the
+    others get TokenError("used"), as for a link used before.
+    """
+    subject, new_email = pending_change(session, token, lock=True)
     if session.scalars(select(Subject.id).where(Subject.email == new_email)).first() or \
             session.scalars(select(Account.id).where(Account.email == new_email)).first():
         raise tokens.TokenError("used")

@@ -57,7 +57,9 @@ def _choose_password(purpose: str, token: str):
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
-            passwords.set_password(db.session, account, form.password.data)
+            passwords.use_link(db.session, purpose, token, form.password.data)
+        except TokenError:  # used meanwhile, by a concurrent post of the same link
+            return link_invalid(url_for("auth.forgot_password"), _("Ask for a new link"))
         except AccountError:
             form.password.errors = [*form.password.errors, _(
                 "This password is too common or too easy to guess. A sentence of several words works well.")]
