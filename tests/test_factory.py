@@ -1,3 +1,6 @@
+import sys
+import types
+
 import pytest
 
 from consent_center import create_app
@@ -136,6 +139,7 @@ def test_warns_once_per_process_that_the_memory_store_counts_per_worker(monkeypa
     from consent_center.web import rate_limits
 
     monkeypatch.setattr(rate_limits, "_warned_memory_store", False)
+    monkeypatch.setitem(sys.modules, "gunicorn", types.ModuleType("gunicorn"))  # served by gunicorn
     monkeypatch.setenv("CONSENT_SECRET_KEY", STRONG_KEY)
     monkeypatch.delenv("CONSENT_RATELIMIT_STORAGE_URL", raising=False)
     monkeypatch.delenv("CONSENT_DEBUG", raising=False)
@@ -146,12 +150,26 @@ def test_warns_once_per_process_that_the_memory_store_counts_per_worker(monkeypa
     assert "each worker process counts" in warning.getMessage() and "redis://" in warning.getMessage()
 
 
+def test_no_memory_store_warning_for_a_command_or_the_development_server(monkeypatch, database_url, caplog):
+    from consent_center.web import rate_limits
+
+    monkeypatch.setattr(rate_limits, "_warned_memory_store", False)
+    monkeypatch.delitem(sys.modules, "gunicorn", raising=False)  # one process: nothing to say
+    monkeypatch.setenv("CONSENT_SECRET_KEY", STRONG_KEY)
+    monkeypatch.delenv("CONSENT_RATELIMIT_STORAGE_URL", raising=False)
+    monkeypatch.delenv("CONSENT_DEBUG", raising=False)
+    caplog.set_level("WARNING", logger="consent_center.web.rate_limits")
+    create_app({"DATABASE_URL": database_url})
+    assert _memory_store_warnings(caplog) == []
+
+
 @pytest.mark.parametrize("settings", [{"TESTING": True}, {"DEBUG": True},
                                       {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}])
 def test_no_memory_store_warning_in_debug_testing_or_with_redis(monkeypatch, database_url, caplog, settings):
     from consent_center.web import rate_limits
 
     monkeypatch.setattr(rate_limits, "_warned_memory_store", False)
+    monkeypatch.setitem(sys.modules, "gunicorn", types.ModuleType("gunicorn"))
     monkeypatch.setenv("CONSENT_SECRET_KEY", STRONG_KEY)
     monkeypatch.delenv("CONSENT_DEBUG", raising=False)
     caplog.set_level("WARNING", logger="consent_center.web.rate_limits")

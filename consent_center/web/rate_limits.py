@@ -13,6 +13,7 @@ address, in its NFKC case-folded form.
 from __future__ import annotations
 
 import hashlib
+import sys
 import logging
 import unicodedata
 
@@ -54,10 +55,11 @@ def warn_if_counted_per_process(app: Flask) -> None:
 
     With ``memory://`` each gunicorn worker keeps its own counts, so N workers
     allow N times every limit (the login throttle too). Silent in debug and
-    testing, where one process serves.
+    testing, where one process serves, and outside gunicorn: a ``flask``
+    command or the development server is one process.
     """
     global _warned_memory_store
-    if _warned_memory_store or app.debug or app.testing:
+    if _warned_memory_store or app.debug or app.testing or "gunicorn" not in sys.modules:
         return
     if not str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         return
