@@ -11,6 +11,7 @@ from datetime import timezone
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from consent_center.safe_text import refused_text
 from consent_center.subjects.consent_changes import API_SOURCES, SETTABLE_STATUSES
 from consent_center.models.vocabulary import Basis, EventType, Source, Status
 
@@ -24,13 +25,23 @@ MAX_EMAIL = 320
 MAX_ID = 64
 
 
+CONTROL_CHARACTERS = "Must not contain control characters, bidirectional overrides or line breaks."
+CONTROL_CHARACTERS_MULTILINE = "Must not contain control characters or bidirectional overrides."
+
+
 class Text(fields.String):
-    """A string without NUL characters (PostgreSQL cannot store or compare them)."""
+    """A string without the characters the web forms refuse too (safe_text.refused_text):
+    NUL (PostgreSQL cannot store or compare it), other controls, bidirectional overrides and,
+    unless ``multiline`` (an address, a note), tabs and line breaks."""
+
+    def __init__(self, *args, multiline: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.multiline = multiline
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in value:
-            raise ValidationError("Must not contain NUL characters.")
+        if refused_text(value, multiline=self.multiline):
+            raise ValidationError(CONTROL_CHARACTERS_MULTILINE if self.multiline else CONTROL_CHARACTERS)
         return value
 
 
@@ -49,9 +60,9 @@ class StringList(fields.Field):
         if not all(type(item) is str for item in value):
             bad = next(i for i, item in enumerate(value) if type(item) is not str)
             raise ValidationError({bad: ["Not a valid string."]})
-        if any("\x00" in item for item in value):
-            bad = next(i for i, item in enumerate(value) if "\x00" in item)
-            raise ValidationError({bad: ["Must not contain NUL characters."]})
+        if refused_text("".join(value)):  # one pass over the whole list
+            bad = next(i for i, item in enumerate(value) if refused_text(item))
+            raise ValidationError({bad: [CONTROL_CHARACTERS]})
         if value and max(map(len, value)) > self.max_length:
             bad = next(i for i, item in enumerate(value) if len(item) > self.max_length)
             raise ValidationError({bad: [f"Longer than {self.max_length} characters."]})
@@ -130,12 +141,12 @@ class CheckQuerySchema(Query):
         marshmallow's machinery, a tenth of a check's time; None for any other, which
         ``load`` then answers. A property test holds the two to the same result."""
         channel = args.get("channel")
-        if channel is None or "at" in args or not 0 < len(channel) <= 40 or "\x00" in channel:
+        if channel is None or "at" in args or not 0 < len(channel) <= 40 or refused_text(channel):
             return None
         email, subject = args.get("email"), args.get("subject")
-        if email is not None and subject is None and 0 < len(email) <= MAX_EMAIL and "\x00" not in email:
+        if email is not None and subject is None and 0 < len(email) <= MAX_EMAIL and not refused_text(email):
             return {"channel": channel, "email": email}
-        if subject is not None and email is None and 0 < len(subject) <= MAX_ID and "\x00" not in subject:
+        if subject is not None and email is None and 0 < len(subject) <= MAX_ID and not refused_text(subject):
             return {"channel": channel, "subject": subject}
         return None
 
@@ -204,7 +215,7 @@ class SubjectSchema(Strict):
     country = Text(load_only=True, validate=validate.Regexp(r"^[A-Za-z]{2}$"), metadata={
         "description": "ISO 3166 country of a national phone number; default from the locale, else FR"})
     name = Text(allow_none=True, validate=validate.Length(max=200))
-    postal_address = Text(allow_none=True, validate=validate.Length(max=1000))
+    postal_address = Text(allow_none=True, multiline=True, validate=validate.Length(max=1000))
     locale = Text(validate=validate.OneOf(LOCALES), load_default="fr")
     external_ref = Text(allow_none=True, validate=validate.Length(min=1, max=100),
                                  metadata={"description": "your CRM's id; unique"})
@@ -221,7 +232,7 @@ class SubjectPatchSchema(Strict):
     phone = Text(allow_none=True, load_only=True, validate=validate.Length(min=1, max=40))
     country = Text(load_only=True, validate=validate.Regexp(r"^[A-Za-z]{2}$"))
     name = Text(allow_none=True, load_only=True, validate=validate.Length(max=200))
-    postal_address = Text(allow_none=True, load_only=True, validate=validate.Length(max=1000))
+    postal_address = Text(allow_none=True, load_only=True, multiline=True, validate=validate.Length(max=1000))
     locale = Text(load_only=True, validate=validate.OneOf(LOCALES))
     external_ref = Text(allow_none=True, load_only=True, validate=validate.Length(min=1, max=100))
     is_customer = fields.Boolean(load_only=True)
@@ -253,7 +264,7 @@ class EvidenceSchema(Strict):
 
     reference = Text(validate=validate.Length(min=1, max=200), metadata={
         "description": "e.g. call id, form number, ticket"})
-    note = Text(validate=validate.Length(min=1, max=2000))
+    note = Text(multiline=True, validate=validate.Length(min=1, max=2000))
     collected_by = Text(validate=validate.Length(min=1, max=200),
                                  metadata={"description": "who collected it (staff member, shop)"})
     document_url = Text(validate=validate.Length(min=1, max=2000),

@@ -11,8 +11,9 @@ from __future__ import annotations
 from flask import g, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import PasswordField, TextAreaField
 
-from consent_center.safe_text import REFUSED_CHARACTERS, has_control_characters
+from consent_center.safe_text import REFUSED_CHARACTERS, REFUSED_IN_ONE_LINE, refused_text
 
 CONTROL_CHARACTERS_REMOVED = _l("Invisible control characters were removed from this field; check it.")
 
@@ -49,11 +50,15 @@ def kept_form_values() -> tuple[dict[str, str], bool]:
 def _clean_submitted(field) -> bool:
     """Take control characters out of what ``field`` received; return whether there were any."""
     raw = field.raw_data or []
-    if not any(isinstance(value, str) and has_control_characters(value) for value in raw):
+    # A textarea holds lines; a password is never shown or sent on; any other field is one
+    # line and refuses tabs and line breaks too, as the API does (safe_text.refused_text).
+    multiline = isinstance(field, (TextAreaField, PasswordField))
+    if not any(isinstance(value, str) and refused_text(value, multiline=multiline) for value in raw):
         return False
-    field.raw_data = [REFUSED_CHARACTERS.sub("", value) if isinstance(value, str) else value for value in raw]
+    refused = REFUSED_CHARACTERS if multiline else REFUSED_IN_ONE_LINE
+    field.raw_data = [refused.sub("", value) if isinstance(value, str) else value for value in raw]
     if isinstance(field.data, str):
-        field.data = REFUSED_CHARACTERS.sub("", field.data)
+        field.data = refused.sub("", field.data)
     elif isinstance(field.data, list):
-        field.data = [REFUSED_CHARACTERS.sub("", v) if isinstance(v, str) else v for v in field.data]
+        field.data = [refused.sub("", v) if isinstance(v, str) else v for v in field.data]
     return True
