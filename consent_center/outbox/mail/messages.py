@@ -24,6 +24,7 @@ from consent_center.clock import utcnow
 from consent_center.extensions import db
 from consent_center.models import Account, OutboxMessage
 from consent_center.outbox.queue import PermanentFailure, enqueue
+from consent_center.safe_text import display_name
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def compose(message: OutboxMessage) -> EmailMessage:
         # A request context at BASE_URL, so url_for builds the public links.
         with current_app.test_request_context(base_url=config["BASE_URL"]), force_locale(locale):
             context = {
-                "name": payload.get("name"), "email": message.recipient, "company": company,
+                "name": display_name(payload.get("name")) or None, "email": message.recipient, "company": company,
                 "link": topic.link(payload),
                 "lifetime": (format_timedelta(tokens.max_age(topic.token_purpose), threshold=1)
                              if topic.token_purpose else None),
@@ -139,7 +140,10 @@ def compose(message: OutboxMessage) -> EmailMessage:
     # Headers after the body: making it multipart moves Content-* headers into the parts.
     email["Subject"] = subject
     email["From"] = config["MAIL_FROM"]
-    email["To"] = Address(display_name=payload.get("name") or "", addr_spec=message.recipient)
+    # A name stored before the boundaries refused line breaks and controls (or written by a
+    # path that skipped them) is cleaned here: Address raises on CR or LF, which failed the
+    # message on every attempt, and other controls would travel raw in the header.
+    email["To"] = Address(display_name=display_name(payload.get("name")), addr_spec=message.recipient)
     email["Date"] = format_datetime(utcnow())
     email["Message-ID"] = f"<{message.public_id}@{_domain(config['MAIL_FROM'])}>"
     email["Content-Language"] = locale
