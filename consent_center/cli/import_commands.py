@@ -6,6 +6,7 @@ import click
 from consent_center.subjects.importer import ImportFileError, count_lines, import_contacts
 from consent_center.ledger import Actor
 from consent_center.cli.support import committing, fail
+from consent_center.safe_text import spreadsheet_cell
 
 
 @click.group("import", help="Imports.")
@@ -55,4 +56,5 @@ def _write_report(path: Path, report) -> None:
         writer.writerow(["line", "outcome", "message"])
         rows = [(line, "rejected", msg) for line, msg in report.errors]
         rows += [(line, "kept", msg) for line, msg in report.kept]
-        writer.writerows(sorted(rows))
+        # A message quotes the file's own values; none may run as a formula (safe_text).
+        writer.writerows([[spreadsheet_cell(cell) for cell in row] for row in sorted(rows)])

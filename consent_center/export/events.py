@@ -37,6 +37,12 @@ from consent_center.export.filters import ExportFilters, ResolvedFilters, parse_
 from consent_center.export.sql import database_lines, formatted_by_database, time_text
 from consent_center.models import Channel, ConsentEvent, PolicyText, PolicyVersion, Receipt, Subject
 
+# CSV injection (OWASP): unlike the other CSV files (safe_text.spreadsheet_cell), this export
+# neutralises nothing, so that both writers stay byte-equal and every hash can be recomputed
+# from it. No cell can start a formula: ids are hex, uuid or numbers, times digits, statuses and
+# the other enums ours, channel codes [a-z][a-z0-9_]*, locales fr/nl/en, evidence and trace JSON
+# objects ("{"); the one free text, the policy version label (which the hash covers), may not
+# start with = + - @ (policies.service.publish_policy; strip() takes a leading tab or CR).
 COLUMNS = (
     "event_id", "occurred_at", "subject_id", "seq", "channel", "previous_status", "status", "allowed",
     "dpv_status", "event_type", "basis", "source", "actor_type", "actor_id", "policy_version",

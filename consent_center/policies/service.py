@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from consent_center.clock import utcnow
 from consent_center.models import PolicyText, PolicyVersion
 from consent_center.models.policy import IN_FORCE_ORDER, text_sha256
+from consent_center.safe_text import FORMULA_STARTS
 
 
 class PolicyError(ValueError):
@@ -51,6 +52,10 @@ def publish_policy(
     label = label.strip()
     if not label or len(label) > 64:
         raise PolicyError("a version label is 1 to 64 characters")
+    if label.startswith(FORMULA_STARTS):
+        # The label goes as it is into the ledger export's policy_version column, where the
+        # event hashes cover it (export/events.py): it is kept from starting as a formula here.
+        raise PolicyError("a version label may not start with = + - or @")
     if not texts or any(not body.strip() for body in texts.values()):
         raise PolicyError("a policy text may not be empty")
     version = session.scalars(select(PolicyVersion).where(PolicyVersion.label == label)).first()

@@ -16,6 +16,7 @@ from consent_center.canonical import format_time
 from consent_center.clock import utcnow
 from consent_center.models import Account, ConsentEvent, ConsentState, DataRequest, Receipt, Subject
 from consent_center.receipts.documents import document_of
+from consent_center.safe_text import spreadsheet_cell
 
 FORMAT = "consent-center/subject-export"
 VERSION = 1
@@ -118,16 +119,19 @@ def _flatten(value, prefix: str = ""):
 
 
 def export_csv(document: dict) -> str:
-    """Return the export as CSV lines: section, item, field, value."""
+    """Return the export as CSV lines: section, item, field, value.
+
+    A value a spreadsheet would take for a formula (a name ``=HYPERLINK(…)``) gets a leading
+    quote (safe_text.spreadsheet_cell); the JSON export keeps every value as it is."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["section", "item", "field", "value"])
     for section in ("subject", "account"):
         for name, value in _flatten(document[section] or {}):
-            writer.writerow([section, "", name, "" if value is None else value])
+            writer.writerow([section, "", name, "" if value is None else spreadsheet_cell(value)])
     for section in ("consentStates", "consentEvents", "receipts", "requests"):
         for index, item in enumerate(document[section]):
             item = {k: v for k, v in item.items() if k not in ("document", "jws")}
             for name, value in _flatten(item):
-                writer.writerow([section, index + 1, name, "" if value is None else value])
+                writer.writerow([section, index + 1, name, "" if value is None else spreadsheet_cell(value)])
     return out.getvalue()
