@@ -98,7 +98,7 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
         "space.confirm_email",
         "api.openapi",
     }),
-    "logged in": (LOGGED_IN, {"auth.logout"}),
+    "logged in": (LOGGED_IN, {"auth.logout", "auth.logout_everywhere"}),
     "staff": (ANY_STAFF, {"auth.staff_home", "auth.second_factor_setup"}),
     "customer": (CUSTOMERS, {
         "space.preferences", "space.history", "space.my_data", "space.my_data_csv", "space.my_data_json",
@@ -202,6 +202,9 @@ def _login(client, email: str):
     return client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
 
 
+ENDS_THE_SESSION = {"auth.logout", "auth.logout_everywhere"}
+
+
 def every_route(app, values) -> list[tuple[str, str, str]]:
     """(endpoint, method, url) of every rule but static files; logging out comes last."""
     routes = []
@@ -215,7 +218,7 @@ def every_route(app, values) -> list[tuple[str, str, str]]:
         with app.test_request_context():
             url = url_for(rule.endpoint, **args)
         routes += [(rule.endpoint, method, url) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
-    return sorted(routes, key=lambda route: (route[0] == "auth.logout", route))
+    return sorted(routes, key=lambda route: (route[0] in ENDS_THE_SESSION, route))
 
 
 def send(client, method: str, url: str):
@@ -298,6 +301,9 @@ def test_each_caller_gets_exactly_the_expected_answer_from_every_route(world, ca
         problem = verdict(response, expected)
         if problem:
             wrong.append(f"{method} {url} ({endpoint}): {problem}")
+        if endpoint in ENDS_THE_SESSION and expected == LOGGED_OUT:
+            # Both end every session of the account: the next one is tried logged in again.
+            assert _login(client, accounts_email(caller)).status_code == 302
         # Staff may read A's record, and so may a key on the API; nobody else.
         # (A redirect's body only links to where it sends the caller, with the URL asked for.)
         if (caller not in ("customer A", *STAFF) and not (endpoint.startswith("api.") and expected == OK)

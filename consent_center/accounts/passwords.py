@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center import tokens
-from consent_center.accounts.service import hash_password
+from consent_center.accounts.service import end_sessions, hash_password
 from consent_center.clock import utcnow
 from consent_center.outbox.mail import enqueue_email
 from consent_center.models import Account, OutboxMessage
@@ -82,10 +82,12 @@ def use_link(session: Session, purpose: str, token: str, password: str) -> Accou
 
 
 def set_password(session: Session, account: Account, password: str) -> None:
-    """Set the account's password; every invitation or reset token issued before dies.
+    """Set the account's password; every invitation or reset token issued before dies,
+    and every session of the account ends.
 
     Raises AccountError for a password the policy refuses (nothing changes).
     """
     account.password_hash = hash_password(password, email=account.email)
     account.password_changed_at = utcnow()
+    end_sessions(account)
     session.flush()

@@ -102,3 +102,29 @@ def authenticate(session: Session, email: str, password: str) -> Account | None:
         account.password_hash = hasher.hash(password)
     account.last_login_at = utcnow()
     return account
+
+
+def end_sessions(account: Account) -> None:
+    """End every session of the account, on every device: each request compares
+    the version its session was opened under with the account's (auth.load_account).
+
+    A session that should live on (the one that just set a new password) takes
+    the new version afterwards (auth.login_flow.keep_this_session).
+    """
+    account.session_version = (account.session_version or 0) + 1
+
+
+def change_role(session: Session, account: Account, role: Role) -> bool:
+    """Give a staff account another staff role; its sessions end. True if it changed.
+
+    A customer account stays a customer (it is a subject's login) and a staff
+    account does not become one: that is a new account.
+    """
+    if Role.CUSTOMER in (account.role, role):
+        raise AccountError("a customer account cannot change role, nor a staff account become a customer's")
+    if account.role == role:
+        return False
+    account.role = role
+    end_sessions(account)
+    session.flush()
+    return True

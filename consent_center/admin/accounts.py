@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from consent_center.accounts.service import AccountError, create_account
+from consent_center.accounts.service import AccountError, create_account, end_sessions
 from consent_center.accounts.auth.forms import LogoutForm
 from consent_center.extensions import db
 from consent_center.ledger import Actor
@@ -73,6 +73,7 @@ def disable_account(account_id: int):
         return redirect(url_for("admin.accounts"))
     if account.active:
         account.active = False
+        end_sessions(account)  # a session opened before does not outlive it
         log_staff_action(db.session, current_user, "account.disabled", f"account:{account.id}",
                          email=account.email, role=account.role)
     flash(_("The account %(email)s is disabled: it can no longer log in.", email=account.email), "success")

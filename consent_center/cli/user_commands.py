@@ -1,6 +1,6 @@
 import click
 
-from consent_center.accounts.service import AccountError, create_account
+from consent_center.accounts.service import AccountError, change_role, create_account
 from consent_center.ledger import Actor
 from consent_center.models import Role
 from consent_center.accounts.passwords import invite
@@ -34,6 +34,33 @@ def create(email: str, password: str | None, role: str, name: str | None, locale
             if password is None:
                 invite(session, account)
                 click.echo("Invitation queued: `flask --app wsgi outbox deliver` sends it.")
+    except AccountError as exc:
+        fail(str(exc))
+
+
+@group.command("set-role")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role if r != Role.CUSTOMER]))
+def set_role(email: str, role: str) -> None:
+    """Give a staff member another role; every session of theirs ends."""
+    from sqlalchemy import select
+
+    from consent_center.models import Account
+    from consent_center.addresses import AddressError, normalise_email
+
+    try:
+        address = normalise_email(email)
+    except AddressError as exc:
+        fail(str(exc))
+    try:
+        with committing() as session:
+            account = session.scalars(select(Account).where(Account.email == address)).first()
+            if account is None:
+                fail(f"no account {address}")
+            if change_role(session, account, Role(role)):
+                click.echo(f"{address} is now {role}; their sessions have ended.")
+            else:
+                click.echo(f"{address} is already {role}.")
     except AccountError as exc:
         fail(str(exc))
 

@@ -30,6 +30,9 @@ class Account(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     # Last accepted TOTP time step: a code is accepted once (no replay).
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Each session carries the version it was opened under; bumping it ends
+    # every session of the account (logout, new password, disabling, role).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     subject: Mapped[Subject | None] = relationship()
 

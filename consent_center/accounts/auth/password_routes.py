@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from consent_center.accounts import passwords
 from consent_center.accounts.service import AccountError
@@ -17,6 +18,7 @@ from consent_center.tokens import TokenError
 from consent_center.web.boundary import protect_token_pages
 from consent_center.accounts.auth import bp
 from consent_center.accounts.auth.forms import ForgotPasswordForm, SetPasswordForm
+from consent_center.accounts.auth.login_flow import keep_this_session
 
 bp.after_request(protect_token_pages)
 
@@ -64,6 +66,11 @@ def _choose_password(purpose: str, token: str):
             form.password.errors = [*form.password.errors, _(
                 "This password is too common or too easy to guess. A sentence of several words works well.")]
         else:
+            if current_user.is_authenticated and current_user.id == account.id:
+                # The account's other sessions end; the one choosing the password goes on.
+                keep_this_session(account)
+                flash(_("Your password is set."), "success")
+                return redirect(url_for("auth.index"))
             flash(_("Your password is set. You can now log in."), "success")
             return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200

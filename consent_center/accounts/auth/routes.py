@@ -4,22 +4,27 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
-from consent_center.accounts.service import authenticate
+from consent_center.accounts.service import authenticate, end_sessions
 from consent_center.extensions import db, limiter, login_manager
 from consent_center.models import Account
 from consent_center.web.boundary import is_safe_redirect
 from consent_center.web.rate_limits import typed_address_key
 from consent_center.accounts.auth import bp
 from consent_center.accounts.auth.forms import LoginForm, LogoutForm
-from consent_center.accounts.auth.login_flow import finish_login, landing, start_second_factor
+from consent_center.accounts.auth.login_flow import finish_login, landing, session_is_current, start_second_factor
 
 
 @login_manager.user_loader
 def load_account(account_id: str) -> Account | None:
     if not account_id.isdigit():
         return None
+    # The one query a logged-in request makes for its account also holds the
+    # session version: a session opened before the last bump is over.
     account = db.session.get(Account, int(account_id))
-    return account if account and account.active else None
+    if account is None or not account.active or not session_is_current(account):
+        session.clear()
+        return None
+    return account
 
 
 login_manager.login_view = "auth.login"
@@ -64,9 +69,24 @@ def logout():
     form = LogoutForm()
     if not form.validate_on_submit():
         return render_template("web/error.html", code=400, reason="csrf"), 400
+    # Logging out ends the account's every session, a cookie copied before included.
+    end_sessions(current_user)
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    form = LogoutForm()
+    if not form.validate_on_submit():
+        return render_template("web/error.html", code=400, reason="csrf"), 400
+    end_sessions(current_user)
+    logout_user()
+    session.clear()
+    flash(_("You are logged out on every device."), "info")
     return redirect(url_for("auth.login"))
 
 
