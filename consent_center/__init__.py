@@ -151,9 +151,23 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from flask import render_template
+
+    from consent_center.extensions import db
+    from consent_center.ledger import RestrictedChannel
     from consent_center.web.errors import register
+    from consent_center.web.problems import Problem, is_api_request, problem_response
 
     register(app)
+
+    @app.errorhandler(RestrictedChannel)
+    def restricted(error: RestrictedChannel):
+        # Any write the page did not expect to be refused (a newsletter
+        # confirmation, a re-consent): nothing is written, the person is told why.
+        db.session.rollback()
+        if is_api_request():
+            return problem_response(Problem("restricted", f"Not recorded: {error}.").body())
+        return render_template("web/error.html", code=409, reason="restricted"), 409
 
 
 def register_commands(app: Flask) -> None:

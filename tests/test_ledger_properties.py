@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text
 
 from consent_center.ledger import append_only
 from consent_center.ledger.chain import replay_states, stored_states, verify_chains
-from consent_center.ledger import Actor, LedgerError, record_change
+from consent_center.ledger import WHILE_RESTRICTED, Actor, LedgerError, RestrictedChannel, record_change
 from consent_center.models import Channel, ConsentEvent, ConsentState, Receipt, Subject
 from consent_center.models.vocabulary import ActorType, Basis, Source, Status
 from consent_center.policies.service import publish_policy
@@ -174,6 +174,15 @@ def test_random_histories_keep_invariants_1_to_3(session, policies, ops, tamper)
             current = model[subject.id]
             expected = {code: status for code, status in changes.items()
                         if renew or (current.get(code) or (None,))[0] != status}
+            # Invariant: a restricted subject's processing resumes only through the rights flow.
+            if source != Source.RESTRICTION and any(status == "restricted" for status, _ in current.values()) and any(
+                    status not in WHILE_RESTRICTED and (current.get(code) or (None,))[0] != status
+                    for code, status in changes.items()):
+                before_refusal = counts(session)
+                with pytest.raises(RestrictedChannel):
+                    record_change(session, subject, changes, source=source, actor=actor, basis=asked, renew=renew)
+                assert counts(session) == before_refusal
+                continue
             recorded = record_change(session, subject, changes, source=source, actor=actor, basis=asked, renew=renew)
             for code, status in expected.items():
                 current[code] = (status, expected_basis(status, asked.get(code), current.get(code)))

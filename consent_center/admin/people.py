@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from consent_center.ledger import RestrictedChannel
 from consent_center.ledger.history import find_subject, find_subjects, full_history
 from consent_center.extensions import db
 from consent_center.subjects.preferences import preferences_of
@@ -71,6 +72,10 @@ def record_for_person(public_id: str):
     except StaffChangeError as error:
         form.proof.errors = [PROOF_ERRORS.get(str(error), _("This change cannot be recorded."))]
         return _render_person(found, form, 400)
+    except RestrictedChannel:
+        flash(_("The use of this person's data is restricted (GDPR art. 18): no channel can be switched on "
+                "until the restriction is lifted through the rights request. Nothing was changed."), "error")
+        return _render_person(found, form, 409)
     if recorded.receipt is None:
         flash(_("Nothing changed."), "info")
     else:

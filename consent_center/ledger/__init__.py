@@ -37,6 +37,27 @@ class UnknownChannel(LedgerError):
         self.codes = codes
 
 
+class RestrictedChannel(LedgerError):
+    """A change that would resume processing while the subject's data is restricted (GDPR art. 18).
+
+    While any channel of the subject is ``restricted``, a change may only
+    lessen processing (withdrawn, refused, expired, restricted) unless it
+    comes from the rights flow (source ``restriction``: restricting and
+    lifting through a request). A withdrawal stays possible: consent can be
+    withdrawn at any time (art. 7(3)), and the lift then leaves it withdrawn.
+    """
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(f"the use of this person's data is restricted (GDPR art. 18): "
+                         f"{', '.join(codes)} cannot be changed to resume processing until the "
+                         f"restriction is lifted through the rights request")
+        self.codes = codes
+
+
+# What a change may set while the subject is restricted: nothing that resumes processing.
+WHILE_RESTRICTED = frozenset({Status.WITHDRAWN, Status.REFUSED, Status.EXPIRED, Status.RESTRICTED})
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who made a change: the subject, a staff account, an API client, the system."""
@@ -229,6 +250,25 @@ def check_statuses(changes: Mapping[str, str]) -> None:
             raise LedgerError(f"unknown status {status!r} for channel {code!r}")
 
 
+def check_restriction(changes: Mapping[str, str], channels: Mapping[str, Channel], states: Mapping[int, _State],
+                      source: Source) -> None:
+    """Refuse (``RestrictedChannel``) a change that would resume processing of a restricted subject.
+
+    ``states`` holds every state of the subject, read under its lock: the
+    subject is restricted while any of them is. Only the rights flow
+    (source ``restriction``) moves a restricted subject's channels freely.
+    """
+    if source == Source.RESTRICTION or not any(s.status == Status.RESTRICTED for s in states.values()):
+        return
+    refused = []
+    for code, status in changes.items():
+        state = states.get(channels[code].id)
+        if status not in WHILE_RESTRICTED and (state is None or state.status != status):
+            refused.append(code)
+    if refused:
+        raise RestrictedChannel(sorted(refused))
+
+
 def chain_events(
     subject, changes: Mapping[str, str], channels: Mapping[str, Channel], states: Mapping[int, _State],
     seq: int, prev_hash: str | None, policy: PolicyVersion | None, now, receipt_public_id: str, *,
@@ -241,6 +281,7 @@ def chain_events(
     and basis, and what each event's hash covers (``record_change`` and
     ``ledger.bulk.record_many`` both call it).
     """
+    check_restriction(changes, channels, states, source)
     events: list[ConsentEvent] = []
     rows: list[dict] = []
     for code in sorted(changes, key=lambda c: (channels[c].position, c)):

@@ -9,6 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from consent_center.receipts import documents as receipts
+from consent_center.ledger import RestrictedChannel
+from consent_center.web.labels import RESTRICTED_MESSAGE
 from consent_center.extensions import db
 from consent_center.subjects.preferences import history_of, preferences_of, save_preferences
 from consent_center.policies.reconsent import reconsent_due
@@ -44,10 +46,15 @@ def preferences():
     if request.method == "POST":
         if not form.validate():
             return render_template("web/error.html", code=400, reason="form"), 400
-        recorded = save_preferences(
-            db.session, subject, set(form.active.data or []),
-            account_id=current_user.id, trace=request_trace(request),
-        )
+        try:
+            recorded = save_preferences(
+                db.session, subject, set(form.active.data or []),
+                account_id=current_user.id, trace=request_trace(request),
+            )
+        except RestrictedChannel:
+            flash(str(RESTRICTED_MESSAGE), "error")
+            form.active.data = [p.channel.code for p in prefs if p.active]
+            return render_template("space/preferences.html", form=form, prefs=prefs), 409
         if recorded.receipt is None:
             flash(_("Nothing changed."), "info")
         else:

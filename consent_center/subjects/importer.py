@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
-from consent_center.ledger import Actor, current_states, record_change
+from consent_center.ledger import Actor, RestrictedChannel, current_states, record_change
 from consent_center.models import Channel, Subject
 from consent_center.models.vocabulary import Basis, Source, Status
 from consent_center.safe_text import has_control_characters
@@ -203,7 +203,13 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
             _record(session, subject, row, row.consents, actor)
             continue
         applicable = _newer_than_center(session, subject, row, channels, report)
-        if _record(session, subject, row, applicable, actor):
+        try:
+            changed = _record(session, subject, row, applicable, actor)
+        except RestrictedChannel as exc:
+            # Refused before anything is written: the other rows go on.
+            report.errors.append((row.line, str(exc)))
+            continue
+        if changed:
             report.changed += 1
         else:
             report.unchanged += 1

@@ -111,3 +111,9 @@ REQUEST_OUTCOME_LABELS = {
     "post_mortem": _l("Your instructions are recorded."),
     "rejected": _l("We could not act on this request; contact us to know more."),
 }
+
+
+# Shown to the person when a change would switch a channel on while the use
+# of their data is restricted (GDPR art. 18): space, manage link, any other page.
+RESTRICTED_MESSAGE = _l("The use of your data is restricted at your request: no channel can be switched on "
+                        "until the restriction is lifted. Nothing was changed. Contact us to lift it.")

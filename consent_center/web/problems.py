@@ -28,6 +28,7 @@ TYPES = {
     "forbidden-scope": (403, "Missing scope"),
     "not-found": (404, "Not found"),
     "conflict": (409, "Conflict"),
+    "restricted": (409, "Processing restricted"),
     "too-large": (413, "Request too large"),
     "unsupported-media-type": (415, "Unsupported media type"),
     "rate-limited": (429, "Too many requests"),

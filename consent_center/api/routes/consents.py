@@ -10,13 +10,14 @@ from consent_center.clock import utcnow
 from consent_center.subjects.consent_changes import ConsentChangeError, api_actor, record_from_tool
 from consent_center.extensions import db
 from consent_center.ledger.serialise import public_event
-from consent_center.ledger import current_states
+from consent_center.ledger import RestrictedChannel, current_states
 from consent_center.models import ConsentEvent
 from consent_center.subjects.preferences import active_channels
 from consent_center.web.trace import request_trace
 from consent_center.api import schemas
 from consent_center.api.endpoints import Reply, endpoint
 from consent_center.api.routes.common import field_problem, subject_or_404
+from consent_center.web.problems import Problem
 
 
 @endpoint("/subjects/<subject_id>/consents", scope="consent:read", tag="Consents",
@@ -53,7 +54,9 @@ def record_consent(caller, subject_id, body):
     """Recorded through the ledger with its receipt: 201 with the event and receipt ids;
     200 with `"changed": false` when the channel already had that status. Sources
     `staff`, `phone`, `paper`, `shop_counter` need `evidence` (a reference or a note).
-    The ledger's time is the server's; an earlier `occurred_at` is kept in the evidence."""
+    The ledger's time is the server's; an earlier `occurred_at` is kept in the evidence.
+    While the subject's data is restricted (GDPR art. 18), a grant answers 409
+    (`urn:consent-center:problem:restricted`) and nothing is written."""
     subject = subject_or_404(subject_id, for_change=True)
     try:
         recorded = record_from_tool(
@@ -63,6 +66,9 @@ def record_consent(caller, subject_id, body):
         )
     except ConsentChangeError as exc:
         raise field_problem(exc.field, str(exc)) from None
+    except RestrictedChannel as exc:
+        raise Problem("restricted", f"Not recorded: {exc}. Only a withdrawal or a refusal can be "
+                                    "recorded until then.") from None
     receipt = recorded.receipt.public_id if recorded.receipt else None
     connection, now = db.session.connection(), utcnow()
     events = [public_event(e, subject=subject.public_id, channel=body["channel"], receipt=receipt,

@@ -5,6 +5,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from consent_center.unsubscribe import manage_links, newsletter
+from consent_center.ledger import RestrictedChannel
+from consent_center.web.labels import RESTRICTED_MESSAGE
 from consent_center.extensions import db, limiter
 from consent_center.unsubscribe.manage_links import ManageLinkError
 from consent_center.models import Source
@@ -106,8 +108,15 @@ def manage_preferences(token: str):
     if request.method == "POST":
         if not form.validate():
             return render_template("web/error.html", code=400, reason="form"), 400
-        recorded = save_preferences(db.session, subject, set(form.active.data or []), account_id=None,
-                                    trace=request_trace(request), source=Source.MANAGE_LINK)
+        try:
+            recorded = save_preferences(db.session, subject, set(form.active.data or []), account_id=None,
+                                        trace=request_trace(request), source=Source.MANAGE_LINK)
+        except RestrictedChannel:
+            flash(str(RESTRICTED_MESSAGE), "error")
+            form.active.data = [p.channel.code for p in prefs if p.active]
+            return render_template("space/preferences.html", form=form, prefs=prefs,
+                                   form_action=url_for("public.manage_preferences", token=token),
+                                   managed_by_link=True), 409
         _flash_changes(recorded)
         return redirect(url_for("public.manage_preferences", token=token))
     form.active.data = [p.channel.code for p in prefs if p.active]
