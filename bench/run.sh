@@ -109,6 +109,8 @@ for backend in $BACKENDS; do
     *) echo "unknown backend $backend" >&2; exit 2 ;;
   esac
   export CONSENT_DATABASE_URL=$app_url CONSENT_SECRET_KEY=bench-secret-key-not-for-production
+  # The write load's webhook receiver is on this machine (never delivered to: no worker runs).
+  export CONSENT_WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8
   export CONSENT_RECEIPT_KEY_DIR=$WORK/receipt_keys CONSENT_DATABASE_POOL_SIZE=4 BENCH_IDS=$WORK/ids-$backend-$size.txt
 
   if [ "$STEP" != measure ]; then
