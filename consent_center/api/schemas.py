@@ -7,10 +7,10 @@ are built as plain dicts for speed; tests hold them to these schemas.
 """
 from __future__ import annotations
 
-from datetime import timezone
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from consent_center.api.fields import MAX_EMAIL, Query, Strict, StringList, Text, utc_datetime
 from consent_center.safe_text import refused_text
 from consent_center.subjects.consent_changes import API_SOURCES, SETTABLE_STATUSES
 from consent_center.models.vocabulary import Basis, EventType, Source, Status
@@ -21,84 +21,7 @@ STATUSES = [str(s) for s in Status]
 CHECK_STATUSES = [*STATUSES, "unknown", "reconsent_required"]
 BASES = [str(b) for b in Basis]
 LOCALES = ["fr", "nl", "en"]
-MAX_EMAIL = 320
 MAX_ID = 64
-
-
-CONTROL_CHARACTERS = "Must not contain control characters, bidirectional overrides or line breaks."
-CONTROL_CHARACTERS_MULTILINE = "Must not contain control characters or bidirectional overrides."
-
-
-class Text(fields.String):
-    """A string without the characters the web forms refuse too (safe_text.refused_text):
-    NUL (PostgreSQL cannot store or compare it), other controls, bidirectional overrides and,
-    unless ``multiline`` (an address, a note), tabs and line breaks."""
-
-    def __init__(self, *args, multiline: bool = False, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.multiline = multiline
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        if refused_text(value, multiline=self.multiline):
-            raise ValidationError(CONTROL_CHARACTERS_MULTILINE if self.multiline else CONTROL_CHARACTERS)
-        return value
-
-
-class StringList(fields.Field):
-    """A list of strings, checked in one pass (bulk lists hold up to 100,000)."""
-
-    def __init__(self, *, max_length: int = MAX_EMAIL, **kwargs) -> None:
-        metadata = {"type": "array", "items": {"type": "string", "maxLength": max_length},
-                    **kwargs.pop("metadata", {})}
-        super().__init__(metadata=metadata, **kwargs)
-        self.max_length = max_length
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, list):
-            raise ValidationError("Not a valid list.")
-        if not all(type(item) is str for item in value):
-            bad = next(i for i, item in enumerate(value) if type(item) is not str)
-            raise ValidationError({bad: ["Not a valid string."]})
-        if refused_text("".join(value)):  # one pass over the whole list
-            bad = next(i for i, item in enumerate(value) if refused_text(item))
-            raise ValidationError({bad: [CONTROL_CHARACTERS]})
-        if value and max(map(len, value)) > self.max_length:
-            bad = next(i for i, item in enumerate(value) if len(item) > self.max_length)
-            raise ValidationError({bad: [f"Longer than {self.max_length} characters."]})
-        return value
-
-
-class UTCDateTime(fields.AwareDateTime):
-    """ISO 8601 date-time, loaded in UTC; without an offset it means UTC."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(default_timezone=timezone.utc, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        moment = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return moment.astimezone(timezone.utc)
-        except OverflowError:  # e.g. year 1 with a positive offset
-            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
-
-
-def _utc_datetime(**kwargs) -> UTCDateTime:
-    return UTCDateTime(**kwargs)
-
-
-class Strict(Schema):
-    """Request bodies: an unknown field is an error (a typo must not pass silently)."""
-
-    class Meta:
-        unknown = RAISE
-
-
-class Query(Schema):
-    """Query strings: unknown parameters are ignored (cache busters, tracing)."""
-
-    class Meta:
-        unknown = "exclude"
 
 
 # --- problems ---------------------------------------------------------------
@@ -128,7 +51,7 @@ class CheckQuerySchema(Query):
                           metadata={"description": "the contact's e-mail address (or give subject)"})
     subject = Text(validate=validate.Length(min=1, max=MAX_ID),
                             metadata={"description": "the subject's id (or give email)"})
-    at = _utc_datetime(metadata={
+    at = utc_datetime(metadata={
         "description": "answer as of this moment (ISO 8601; no offset means UTC); not in the future"})
 
     @validates_schema
@@ -305,7 +228,7 @@ class ConsentChangeSchema(Strict):
     source = Text(required=True, load_only=True, validate=validate.OneOf(list(API_SOURCES)),
                            metadata={"description": "phone, paper, shop_counter and staff need evidence"})
     evidence = fields.Nested(EvidenceSchema, load_only=True, allow_none=True)
-    occurred_at = _utc_datetime(load_only=True, metadata={
+    occurred_at = utc_datetime(load_only=True, metadata={
         "description": "when the choice was collected, if earlier; kept in the evidence, never in the future"})
 
 
@@ -324,7 +247,7 @@ class FeedQuerySchema(Query):
                           metadata={"description": "the `next` cursor of the previous page"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     channel = Text(validate=validate.Length(min=1, max=40))
-    since = _utc_datetime(metadata={"description": "only events that occurred at or after"})
+    since = utc_datetime(metadata={"description": "only events that occurred at or after"})
 
 
 class FeedEventSchema(EventSchema):

@@ -66,27 +66,25 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    form = LogoutForm()
-    if not form.validate_on_submit():
-        return render_template("web/error.html", code=400, reason="csrf"), 400
-    # Logging out ends the account's every session, a cookie copied before included.
-    end_sessions(current_user)
-    logout_user()
-    session.clear()
-    flash(_("You are logged out."), "info")
-    return redirect(url_for("auth.login"))
+    return _end_every_session(_("You are logged out."))
 
 
 @bp.post("/logout/everywhere")
 @login_required
 def logout_everywhere():
+    return _end_every_session(_("You are logged out on every device."))
+
+
+def _end_every_session(said: str):
+    # Logging out ends the account's every session, a cookie copied before included:
+    # "everywhere" only says so.
     form = LogoutForm()
     if not form.validate_on_submit():
         return render_template("web/error.html", code=400, reason="csrf"), 400
     end_sessions(current_user)
     logout_user()
     session.clear()
-    flash(_("You are logged out on every device."), "info")
+    flash(said, "info")
     return redirect(url_for("auth.login"))
 
 
