@@ -83,8 +83,8 @@ def sign_up(
                               policy_version_id=policy.id, requested_at=now, trace=trace)
     session.add(signup)
     session.flush()
-    enqueue_email(session, topic="double_opt_in", to=email, locale=locale, name=signup.name,
-                  signup=signup.public_id)
+    # No name: the address is not confirmed, and what a stranger typed must not travel in our mail.
+    enqueue_email(session, topic="double_opt_in", to=email, locale=locale, signup=signup.public_id)
     return signup
 
 
