@@ -207,3 +207,29 @@ def test_erasure_leaves_no_erased_value_in_any_table_or_instance_file_and_everyt
     keys = dict(key_ring().public)
     for receipt in receipts:
         assert verify_receipt(receipt.jws, keys)
+
+
+def test_an_address_the_person_left_and_someone_else_now_holds_keeps_that_persons_mail(
+        app, client, auth, session, runner, staff, customer):
+    auth.login("camille@example.com")
+    form_post(client, "/space/profile", {"email": "camille.new@example.com", "locale": "en"})
+    auth.logout()
+    deliver(runner)
+    (change,) = mails(app, "camille.new@example.com", "email_change")
+    assert press(client, link_in(change, "/space/email/confirm/")).status_code == 200
+    # The old address now belongs to someone else, who is invited to an account of their own.
+    auth.login(STAFF)
+    assert form_post(client, "/admin/accounts", {"email": "camille@example.com", "name": "Other Person",
+                                                 "role": "customer", "locale": "en"}).status_code == 302
+    auth.logout()
+    deliver(runner)
+    auth.login("camille.new@example.com")
+    assert form_post(client, "/space/requests", {"kind": "erasure"}).status_code == 302
+    auth.logout()
+    erase_through_the_desk(client, auth, session)
+
+    assert mails(app, "camille@example.com", "invitation")  # the other person's mail stays
+    assert not mails(app, "camille@example.com", "email_change_notice")  # the erased person's goes
+    assert not mails(app, "camille.new@example.com", "email_change")
+    session.rollback()
+    assert session.scalars(select(Subject).where(Subject.email == "camille@example.com")).one().name == "Other Person"
