@@ -3,19 +3,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
+from consent_center.after_commit import remove_after_commit
 from consent_center.ledger import Actor, Recorded, current_states, record_change
-from consent_center.models import Account, Subject
+from consent_center.models import Account, ConsentEvent, Subject
 from consent_center.models.vocabulary import ActorType, Source, Status
 from consent_center.subjects.preferences import active_channels
 from consent_center.accounts.staff_log import log_staff_action
 
 # How the customer told us: the evidence says which.
 CONTACT_METHODS = ("phone", "paper_form", "shop_counter", "email", "other")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class StaffChangeError(ValueError):
@@ -95,3 +99,31 @@ def record_on_behalf(
         proof_sha256=proof["sha256"] if proof else None,
     )
     return recorded
+
+
+def forget_proofs(session: Session, instance_path: str, subject: Subject) -> list[str]:
+    """Remove, once the transaction commits, the proof files of ``subject``'s staff changes (erasure).
+
+    A proof is a scan of what the person signed: it names them. The event
+    keeps the file's SHA-256, so the chain still verifies. A file another
+    subject's change cites too (one form signed by two people) is kept for
+    them; the public ids of ``subject``'s events whose proof is kept are returned.
+    """
+    cited: dict[str, list[str]] = {}
+    for event in session.scalars(select(ConsentEvent).where(
+            ConsentEvent.subject_id == subject.id, ConsentEvent.source == Source.STAFF)):
+        proof = (event.evidence or {}).get("proof")
+        digest = proof.get("sha256") if isinstance(proof, dict) else None
+        if isinstance(digest, str) and _DIGEST.fullmatch(digest):
+            cited.setdefault(digest, []).append(event.public_id)
+    kept, removed = [], []
+    for digest, events in cited.items():
+        elsewhere = session.scalars(select(ConsentEvent.id).where(
+            ConsentEvent.subject_id != subject.id, ConsentEvent.source == Source.STAFF,
+            cast(ConsentEvent.evidence, Text).contains(digest)).limit(1)).first()
+        if elsewhere is None:
+            removed.append(Path(instance_path) / "proofs" / digest)
+        else:
+            kept.extend(events)
+    remove_after_commit(session, removed)
+    return kept

@@ -24,3 +24,29 @@ def recent_actions(session: Session, *, limit: int = 100, before: int | None = N
     if before is not None:
         stmt = stmt.where(StaffAction.id < before)
     return list(session.scalars(stmt.order_by(StaffAction.id.desc()).limit(limit)))
+
+
+ERASED = "[erased]"
+
+
+def scrub_staff_log(session: Session, targets: list[str], values: list[str]) -> None:
+    """Replace, in the log lines about ``targets``, every detail that holds one of ``values`` (erasure).
+
+    The line stays (who did what, when); only the personal value goes.
+    """
+    folded = [v.casefold() for v in values if v]
+    for entry in session.scalars(select(StaffAction).where(StaffAction.target.in_(targets))):
+        scrubbed = {key: _scrubbed(value, folded) for key, value in entry.details.items()}
+        if scrubbed != entry.details:
+            entry.details = scrubbed
+    session.flush()
+
+
+def _scrubbed(value, folded: list[str]):
+    if isinstance(value, str):
+        return ERASED if any(v in value.casefold() for v in folded) else value
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, folded) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, folded) for v in value]
+    return value

@@ -2,38 +2,17 @@
 
 Every change of a channel goes through the ledger (sources restriction,
 objection, erasure), so each is an event in the history with its receipt.
-
-Erasure pseudonymises: name, e-mail, phone, postal address and external
-reference are cleared, the customer account is deleted, outbox messages
-to the address and pending newsletter sign-ups are deleted, and the
-subject's request texts are cleared. The consent ledger stays as proof
-under the pseudonymous public id: its hash chain and its receipts cover
-no personal field (receipts name the subject by public id only), so
-``ledger verify`` and receipt verification still pass. Event ``evidence``
-is hashed and append-only, so it cannot be scrubbed: it must never hold
-direct identifiers (a staff note says "phone call, ticket 4411", not the
-caller's name); ``erase`` reports the events whose evidence still contains
-one of the erased values so staff can deal with them.
+What an erasure forgets, and what it keeps, is ``rights/erasure.py``.
 """
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent_center.canonical import canonical_json
-from consent_center.clock import utcnow
 from consent_center.ledger import Actor, Recorded, current_states, record_change
-from consent_center.models import (
-    Account,
-    Channel,
-    ConsentEvent,
-    DataRequest,
-    NewsletterSignup,
-    OutboxMessage,
-    Subject,
-)
+from consent_center.models import Channel, DataRequest, Subject
 from consent_center.models.vocabulary import Basis, EventType, Source, Status
-from consent_center.subjects.suppression import suppress
+from consent_center.rights.erasure import erase
 
 OBJECTABLE_BASES = (Basis.LEGITIMATE_INTEREST, Basis.SOFT_OPT_IN)
 
@@ -81,53 +60,6 @@ def object_to_marketing(session: Session, subject: Subject, *, actor: Actor) -> 
         if state.basis in OBJECTABLE_BASES and state.status == Status.GRANTED
     }
     return record_change(session, subject, changes, source=Source.OBJECTION, actor=actor)
-
-
-def personal_values(subject: Subject) -> list[str]:
-    """The subject's direct identifiers, as stored."""
-    return [v for v in (subject.name, subject.email, subject.phone, subject.postal_address,
-                        subject.external_ref) if v]
-
-
-def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "erasure",
-          suppress_address: bool = True) -> list[str]:
-    """Pseudonymise ``subject``; return the public ids of events whose evidence still names them."""
-    values = personal_values(subject)
-    account = session.scalars(select(Account).where(Account.subject_id == subject.id)).first()
-    addresses = {a for a in (subject.email, account.email if account else None) if a}
-    changes = {state.channel.code: Status.WITHDRAWN for state in current_states(session, subject).values()}
-    # renew: a channel already withdrawn still gets its erasure event.
-    record_change(session, subject, changes, source=Source.ERASURE, actor=actor, renew=True,
-                  event_type=EventType.WITHDRAWN)
-    for address in addresses:
-        if suppress_address:
-            suppress(session, address, reason=reason)
-        session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == address))
-        session.execute(delete(NewsletterSignup).where(NewsletterSignup.email == address))
-    session.execute(delete(NewsletterSignup).where(NewsletterSignup.subject_id == subject.id))
-    if account is not None:
-        session.delete(account)
-    for request in session.scalars(select(DataRequest).where(DataRequest.subject_id == subject.id)):
-        request.details = None
-        request.trusted_contact = None
-    subject.name = subject.email = subject.phone = subject.postal_address = subject.external_ref = None
-    subject.is_customer = False
-    subject.erased_at = utcnow()
-    session.flush()
-    return _evidence_naming(session, subject, values)
-
-
-def _evidence_naming(session: Session, subject: Subject, values: list[str]) -> list[str]:
-    found = []
-    lowered = [v.lower() for v in values]
-    for event in session.scalars(select(ConsentEvent).where(ConsentEvent.subject_id == subject.id,
-                                                            ConsentEvent.evidence.is_not(None))):
-        text = canonical_json(event.evidence).lower()
-        if any(v in text for v in lowered):
-            found.append(event.public_id)
-    return found
-
-
 
 
 def carry_out(session: Session, request: DataRequest, *, account_id: int) -> list[str]:

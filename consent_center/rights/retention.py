@@ -11,7 +11,7 @@ Two rules, in configuration (``CONSENT_RETENTION_*``):
   i.e. its last consent event.
 
 A subject is erased when its last activity is strictly before the limit;
-erasure is ``subject_rights.erase``, the same path as an erasure request,
+erasure is ``rights.erasure.erase``, the same path as an erasure request,
 except that the address is not put on the suppression list (nobody
 objected: a person who comes back may sign up again).
 """
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from consent_center.clock import utcnow
 from consent_center.ledger import Actor
 from consent_center.models import Account, ConsentEvent, Subject
-from consent_center.rights.effects import erase
+from consent_center.rights.erasure import erase
 
 
 def years_before(moment: datetime, years: int) -> datetime:

@@ -55,7 +55,8 @@ def rectify(session: Session, subject: Subject, account: Account | None, *, name
         taken = session.scalars(select(Subject.id).where(Subject.email == new_email)).first() or \
             session.scalars(select(Account.id).where(Account.email == new_email)).first()
         if not taken:  # a taken address gets no link; the page says the same either way
-            enqueue_email(session, topic="email_change", to=new_email, locale=locale, name=subject.name,
+            # No name: the new address is not confirmed yet (the mail greets generically).
+            enqueue_email(session, topic="email_change", to=new_email, locale=locale,
                           subject=subject.public_id, new=new_email, old=subject.email)
         if subject.email:
             enqueue_email(session, topic="email_change_notice", to=subject.email, locale=locale,

@@ -83,8 +83,8 @@ def sign_up(
                               policy_version_id=policy.id, requested_at=now, trace=trace)
     session.add(signup)
     session.flush()
-    enqueue_email(session, topic="double_opt_in", to=email, locale=locale, name=signup.name,
-                  signup=signup.public_id)
+    # No name: the address is not confirmed, and what a stranger typed must not travel in our mail.
+    enqueue_email(session, topic="double_opt_in", to=email, locale=locale, signup=signup.public_id)
     return signup
 
 
@@ -155,3 +155,16 @@ def _serialise_address(session: Session, email: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                         {"key": f"newsletter:{email}"})
+
+
+def signups_of(session: Session, subject_id: int, addresses: set[str]) -> list[NewsletterSignup]:
+    """The sign-ups a subject confirmed, and every sign-up (pending or not) of ``addresses``."""
+    return list(session.scalars(select(NewsletterSignup).where(
+        (NewsletterSignup.subject_id == subject_id) | NewsletterSignup.email.in_(sorted(addresses)))))
+
+
+def forget_signups(session: Session, signups: list[NewsletterSignup]) -> None:
+    """Delete ``signups`` (erasure): the confirmation's evidence in the ledger names them by public id only."""
+    if signups:
+        session.execute(delete(NewsletterSignup).where(NewsletterSignup.id.in_([s.id for s in signups])))
+        session.flush()

@@ -34,6 +34,9 @@ class Topic:
     link: Callable[[dict], str]
     # What else the templates show, read from the payload in the recipient's language.
     context: Callable[[dict, str], dict] | None = None
+    # False for a mail to an address nobody has confirmed yet: anyone may have typed it, so
+    # nothing typed with it (a name) is echoed; the mail greets generically.
+    greets_by_name: bool = True
 
 
 def _expiring_channels(payload: dict, locale: str) -> dict:
@@ -76,7 +79,7 @@ def _account_link(purpose: str) -> Callable[[dict], str]:
 
 TOPICS = {
     "double_opt_in": Topic(_l("Confirm your subscription to the %(company)s newsletter"),
-                           "double_opt_in", _confirmation_link),
+                           "double_opt_in", _confirmation_link, greets_by_name=False),
     "manage_link": Topic(_l("Your link to manage how %(company)s may contact you"),
                          "manage_link", _manage_link),
     "invitation": Topic(_l("Your %(company)s account: choose your password"),
@@ -86,7 +89,7 @@ TOPICS = {
     "expiry_reminder": Topic(_l("Your consent to hear from %(company)s is about to expire"),
                              "manage_link", _manage_link, _expiring_channels),
     "email_change": Topic(_l("Confirm your new e-mail address for %(company)s"), "email_change",
-                          _email_change_link),
+                          _email_change_link, greets_by_name=False),
     "email_change_notice": Topic(_l("A change of your e-mail address at %(company)s was asked"), None,
                                  _space_link),
     "request_received": Topic(_l("%(company)s has received your request about your data"),
@@ -116,11 +119,12 @@ def compose(message: OutboxMessage) -> EmailMessage:
     if locale not in config["SUPPORTED_LOCALES"]:
         locale = config["BABEL_DEFAULT_LOCALE"]
     company = config["COMPANY_NAME"]
+    name = display_name(payload.get("name")) if topic.greets_by_name else ""
     try:
         # A request context at BASE_URL, so url_for builds the public links.
         with current_app.test_request_context(base_url=config["BASE_URL"]), force_locale(locale):
             context = {
-                "name": display_name(payload.get("name")) or None, "email": message.recipient, "company": company,
+                "name": name or None, "email": message.recipient, "company": company,
                 "link": topic.link(payload),
                 "lifetime": (format_timedelta(tokens.max_age(topic.token_purpose), threshold=1)
                              if topic.token_purpose else None),
@@ -143,7 +147,7 @@ def compose(message: OutboxMessage) -> EmailMessage:
     # A name stored before the boundaries refused line breaks and controls (or written by a
     # path that skipped them) is cleaned here: Address raises on CR or LF, which failed the
     # message on every attempt, and other controls would travel raw in the header.
-    email["To"] = Address(display_name=display_name(payload.get("name")), addr_spec=message.recipient)
+    email["To"] = Address(display_name=name, addr_spec=message.recipient)
     email["Date"] = format_datetime(utcnow())
     email["Message-ID"] = f"<{message.public_id}@{_domain(config['MAIL_FROM'])}>"
     email["Content-Language"] = locale

@@ -29,11 +29,15 @@ def outbox_dir() -> Path:
     return Path(current_app.instance_path) / "outbox"
 
 
+def written_path(message: OutboxMessage) -> Path:
+    """Where ``message`` is (or would be) written as an ``.eml`` file."""
+    return outbox_dir() / f"{message.created_at:%Y%m%dT%H%M%S}-{message.topic}-{message.public_id}.eml"
+
+
 def write_file(email: EmailMessage, message: OutboxMessage) -> Path:
     """Write ``email`` under instance/outbox/; a retry rewrites the same file."""
-    folder = outbox_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{message.created_at:%Y%m%dT%H%M%S}-{message.topic}-{message.public_id}.eml"
+    path = written_path(message)
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
     partial.write_bytes(email.as_bytes(policy=SMTP_POLICY))
     os.replace(partial, path)
