@@ -37,6 +37,11 @@ PURPOSES = {
     "password_reset": Purpose("consent-center/password-reset", "PASSWORD_RESET_TOKEN_MAX_AGE", timedelta(hours=2)),
     "email_change": Purpose("consent-center/email-change", "EMAIL_CHANGE_TOKEN_MAX_AGE", timedelta(days=2)),
     "manage_link": Purpose("consent-center/manage-link", "MANAGE_LINK_TOKEN_MAX_AGE", timedelta(days=2)),
+    # The /u/ page's broader buttons: a nonce proves the page was seen, lately.
+    "unsubscribe_all": Purpose("consent-center/unsubscribe-all", "UNSUBSCRIBE_PAGE_NONCE_MAX_AGE",
+                               timedelta(minutes=15)),
+    "unsubscribe_undo": Purpose("consent-center/unsubscribe-undo", "UNSUBSCRIBE_PAGE_NONCE_MAX_AGE",
+                                timedelta(minutes=15)),
 }
 
 
@@ -91,6 +96,33 @@ def read_unsubscribe_token(token: str) -> tuple[str, str]:
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), str) or not isinstance(payload.get("c"), str):
         raise TokenError("invalid")
     return payload["s"], payload["c"]
+
+
+PAGE_NONCE_PURPOSES = ("unsubscribe_all", "unsubscribe_undo")
+
+
+def _link_digest(link_token: str) -> str:
+    return hashlib.sha256(link_token.encode("utf-8")).hexdigest()[:32]
+
+
+def page_nonce(purpose: str, link_token: str, names: list[str]) -> str:
+    """Return a short-lived nonce for one /u/ page button, bound to its link and to what it may touch."""
+    if purpose not in PAGE_NONCE_PURPOSES:
+        raise ValueError(f"{purpose} is not a page nonce purpose")
+    return sign(purpose, {"l": _link_digest(link_token), "n": sorted(names)})
+
+
+def read_page_nonce(purpose: str, nonce: str, link_token: str) -> list[str]:
+    """Return the names a valid nonce of ``purpose`` binds, if it was made for this link; else raise TokenError."""
+    if purpose not in PAGE_NONCE_PURPOSES:
+        raise ValueError(f"{purpose} is not a page nonce purpose")
+    payload = load(purpose, nonce)
+    if not isinstance(payload, dict) or not isinstance(payload.get("l"), str) \
+            or not isinstance(payload.get("n"), list) or not all(isinstance(n, str) for n in payload["n"]):
+        raise TokenError("invalid")
+    if not hmac.compare_digest(payload["l"], _link_digest(link_token)):
+        raise TokenError("invalid")
+    return payload["n"]
 
 
 # Tokens that act on an account die once used: they carry a fingerprint of
