@@ -220,3 +220,11 @@ def test_a_cross_site_button_is_still_refused_before_its_nonce_is_read(client, s
                            headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 403
     assert counts(session) == before
+
+
+def test_the_answer_to_a_one_click_post_carries_no_button_power(bare, session, subject):
+    link = url(subject, "sms")  # e-mail and post stay active: the page would offer "stop everything"
+    answered = bare.post(link, data=ONE_CLICK, content_type="application/x-www-form-urlencoded")
+    assert answered.status_code == 200
+    assert 'name="nonce"' not in answered.get_data(as_text=True)
+    assert nonce(bare.get(link), "all") is not None  # the page itself still offers it

@@ -89,8 +89,12 @@ def _commercial_channels(session: Session) -> list[Channel]:
         .order_by(Channel.position, Channel.code)))
 
 
-def view(session: Session, target: Target, token: str) -> LinkView:
-    """Return what the page of link ``token`` shows about its subject and channel."""
+def view(session: Session, target: Target, token: str | None) -> LinkView:
+    """Return what the page of link ``token`` shows about its subject and channel.
+
+    Without ``token`` (the answer to a one-click POST, read by a mail
+    provider's server) the page carries no nonce, so no broader button.
+    """
     states = current_states(session, target.subject)
 
     def active(channel: Channel) -> bool:
@@ -100,7 +104,7 @@ def view(session: Session, target: Target, token: str) -> LinkView:
     shown = LinkView(target=target, active=active(target.channel),
                      commercial_active=[c for c in _commercial_channels(session) if active(c)])
     # Offered when it would stop more than the link's own button does.
-    if shown.commercial_active and (len(shown.commercial_active) > 1 or not shown.active):
+    if token is not None and shown.commercial_active and (len(shown.commercial_active) > 1 or not shown.active):
         shown.stop_all_nonce = tokens.page_nonce("unsubscribe_all", token, [c.code for c in shown.commercial_active])
     return shown
 

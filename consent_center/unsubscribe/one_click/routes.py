@@ -101,8 +101,10 @@ def unsubscribe(token: str):
     except NonceError:
         return _page(token, target, done=None, refused=action, status=400)
     done = {"action": action, "names": _names(e.channel for e in recorded.events)}
-    if method == "page" and action != "undo":
-        # Undo power goes to the page the person saw, never to a one-click POST.
+    if method == "one_click":
+        # A mail provider's server reads this answer: it gets no button power.
+        return _page(token, target, done=done, buttons=False)
+    if action != "undo":
         done["undo_nonce"] = unsubscribe_links.undo_nonce(token, recorded)
     return _page(token, target, done=done)
 
@@ -112,10 +114,12 @@ def _names(channels) -> list[str]:
     return [channel.name(locale) for channel in channels]
 
 
-def _page(token: str, target, *, done: dict | None, refused: str | None = None, status: int = 200):
+def _page(token: str, target, *, done: dict | None, refused: str | None = None, status: int = 200,
+          buttons: bool = True):
     """The page, answered 200 after a POST too: RFC 8058 wants no redirect."""
+    view = unsubscribe_links.view(db.session, target, token if buttons else None)
     return render_template("unsubscribe/page.html", token=token, done=done, refused=refused, names=_names,
-                           view=unsubscribe_links.view(db.session, target, token)), status
+                           view=view), status
 
 
 def _sent_from_another_site() -> bool:
