@@ -37,6 +37,11 @@ PURPOSES = {
     "password_reset": Purpose("consent-center/password-reset", "PASSWORD_RESET_TOKEN_MAX_AGE", timedelta(hours=2)),
     "email_change": Purpose("consent-center/email-change", "EMAIL_CHANGE_TOKEN_MAX_AGE", timedelta(days=2)),
     "manage_link": Purpose("consent-center/manage-link", "MANAGE_LINK_TOKEN_MAX_AGE", timedelta(days=2)),
+    # The /u/ page's broader buttons: a nonce proves the page was seen, lately.
+    "unsubscribe_all": Purpose("consent-center/unsubscribe-all", "UNSUBSCRIBE_PAGE_NONCE_MAX_AGE",
+                               timedelta(minutes=15)),
+    "unsubscribe_undo": Purpose("consent-center/unsubscribe-undo", "UNSUBSCRIBE_PAGE_NONCE_MAX_AGE",
+                                timedelta(minutes=15)),
 }
 
 
@@ -53,11 +58,15 @@ class ClockSigner(TimestampSigner):
         return int(utcnow().timestamp())
 
 
-def _serializer(purpose: str) -> URLSafeTimedSerializer:
+def _keys() -> list:
+    """The secret keys, oldest first: the last one signs, all of them verify."""
     config = current_app.config
+    return [*config.get("SECRET_KEY_FALLBACKS", []), config["SECRET_KEY"]]
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
     # itsdangerous signs with the last key and verifies with all of them.
-    keys = [*config.get("SECRET_KEY_FALLBACKS", []), config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=PURPOSES[purpose].salt, signer=ClockSigner,
+    return URLSafeTimedSerializer(_keys(), salt=PURPOSES[purpose].salt, signer=ClockSigner,
                                   signer_kwargs={"digest_method": hashlib.sha256})
 
 
@@ -91,6 +100,33 @@ def read_unsubscribe_token(token: str) -> tuple[str, str]:
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), str) or not isinstance(payload.get("c"), str):
         raise TokenError("invalid")
     return payload["s"], payload["c"]
+
+
+PAGE_NONCE_PURPOSES = ("unsubscribe_all", "unsubscribe_undo")
+
+
+def _link_digest(link_token: str) -> str:
+    return hashlib.sha256(link_token.encode("utf-8")).hexdigest()[:32]
+
+
+def page_nonce(purpose: str, link_token: str, names: list[str]) -> str:
+    """Return a short-lived nonce for one /u/ page button, bound to its link and to what it may touch."""
+    if purpose not in PAGE_NONCE_PURPOSES:
+        raise ValueError(f"{purpose} is not a page nonce purpose")
+    return sign(purpose, {"l": _link_digest(link_token), "n": sorted(names)})
+
+
+def read_page_nonce(purpose: str, nonce: str, link_token: str) -> list[str]:
+    """Return the names a valid nonce of ``purpose`` binds, if it was made for this link; else raise TokenError."""
+    if purpose not in PAGE_NONCE_PURPOSES:
+        raise ValueError(f"{purpose} is not a page nonce purpose")
+    payload = load(purpose, nonce)
+    if not isinstance(payload, dict) or not isinstance(payload.get("l"), str) \
+            or not isinstance(payload.get("n"), list) or not all(isinstance(n, str) for n in payload["n"]):
+        raise TokenError("invalid")
+    if not hmac.compare_digest(payload["l"], _link_digest(link_token)):
+        raise TokenError("invalid")
+    return payload["n"]
 
 
 # Tokens that act on an account die once used: they carry a fingerprint of
@@ -130,18 +166,37 @@ def check_account_token(account: Account | None, fingerprint: str) -> None:
         raise TokenError("used")
 
 
+# A subject token (the manage link) names the address it was sent to only
+# as a keyed digest: the payload is readable base64, and a link in a
+# forwarded e-mail or a log must not spell anyone's address. The digest
+# still makes the link die once the address changes.
+def _address_digest(key: str | bytes, purpose: str, subject_public_id: str, email: str) -> str:
+    key = key.encode("utf-8") if isinstance(key, str) else key
+    material = "\x1f".join([PURPOSES[purpose].salt, subject_public_id, email]).encode("utf-8")
+    return hmac.new(key, material, hashlib.sha256).hexdigest()[:32]
+
+
 def subject_token(purpose: str, subject_public_id: str, email: str) -> str:
-    """Return a token naming a subject at an address (manage link)."""
-    return sign(purpose, {"s": subject_public_id, "e": email})
+    """Return a token naming a subject at an address (manage link), the address as a keyed digest."""
+    return sign(purpose, {"s": subject_public_id,
+                          "a": _address_digest(_keys()[-1], purpose, subject_public_id, email)})
 
 
 def read_subject_token(purpose: str, token: str) -> tuple[str, str]:
-    """Return (subject public id, e-mail address) of a valid subject token."""
+    """Return (subject public id, address digest) of a valid subject token, unchecked against the subject."""
     payload = load(purpose, token)
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), str) \
-            or not isinstance(payload.get("e"), str):
+            or not isinstance(payload.get("a"), str):
         raise TokenError("invalid")
-    return payload["s"], payload["e"]
+    return payload["s"], payload["a"]
+
+
+def check_subject_address(purpose: str, subject_public_id: str, digest: str, email: str | None) -> None:
+    """Raise TokenError("used") unless ``email`` is still the address the token was made for."""
+    if email is None or not any(
+            hmac.compare_digest(_address_digest(key, purpose, subject_public_id, email), digest)
+            for key in _keys()):
+        raise TokenError("used")
 
 
 def email_change_token(subject_public_id: str, new_email: str, old_email: str | None) -> str:

@@ -1,5 +1,7 @@
 """Preferences by e-mailed link: the same answer for known and unknown addresses."""
+import base64
 import re
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -109,3 +111,47 @@ def test_the_manage_form_refuses_a_bad_address(client, session):
     response = ask(client, "not-an-address")
     assert response.status_code == 400
     assert outbox_count(session) == 0
+
+
+def _payload(link: str) -> str:
+    """What anyone can read in a link's token: itsdangerous payloads are only base64."""
+    token = link.rsplit("/", 1)[1]
+    compressed = token.startswith(".")  # itsdangerous zlib-compresses a payload when that is shorter
+    data = token.lstrip(".").split(".", 1)[0]
+    raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+    return (zlib.decompress(raw) if compressed else raw).decode("utf-8", "replace")
+
+
+def test_the_manage_link_carries_no_readable_personal_data(client, session, runner, mailbox, known):
+    ask(client, "lena@example.com")
+    deliver(runner)
+    link = mailbox.only("lena@example.com").link()
+    readable = _payload(link)
+    assert "lena" not in readable.lower() and "@" not in readable and "example" not in readable
+    assert known.public_id in readable  # the subject's public id, random, names no one
+    assert client.get(link).status_code == 200
+
+
+def test_a_manage_link_in_the_old_format_is_refused(client, session, known):
+    old = tokens.sign("manage_link", {"s": known.public_id, "e": known.email})
+    assert client.get(f"/manage/{old}").status_code == 404
+
+
+def test_a_manage_link_dies_when_the_address_changes_even_in_another_spelling(client, session, runner, mailbox,
+                                                                            known):
+    ask(client, "LENA@Example.com")
+    deliver(runner)
+    link = mailbox.only("lena@example.com").link()
+    subject = session.scalars(select(Subject).where(Subject.email == "lena@example.com")).one()
+    subject.email = "lena2@example.com"
+    session.commit()
+    assert client.get(link).status_code == 404
+
+
+def test_a_manage_link_survives_a_key_rotation_while_the_old_key_is_a_fallback(app, client, session, known):
+    app.config["SECRET_KEY"] = "the-old-key"
+    link = f"/manage/{tokens.subject_token('manage_link', known.public_id, known.email)}"
+    app.config.update(SECRET_KEY="the-new-key", SECRET_KEY_FALLBACKS=["the-old-key"])
+    assert client.get(link).status_code == 200
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert client.get(link).status_code == 404

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from consent_center.canonical import format_time
 from consent_center.clock import utcnow
 from consent_center.models import Account, ConsentEvent, ConsentState, DataRequest, Receipt, Subject
+from consent_center.models.vocabulary import ActorType
 from consent_center.receipts.documents import document_of
 from consent_center.safe_text import spreadsheet_cell
 
@@ -24,6 +25,17 @@ VERSION = 1
 
 def _time(moment) -> str | None:
     return format_time(moment) if moment else None
+
+
+def trace_shown(event: ConsentEvent) -> dict | None:
+    """Return the trace the person may see: their own (how they chose), never staff's or a tool's.
+
+    A change made by staff or an API client on the person's behalf carries
+    that staff member's or tool's network and browser: their data, not the
+    person's. Its hash then cannot be recomputed from this document alone
+    (the audit export keeps every trace).
+    """
+    return event.trace if event.actor_type == ActorType.SUBJECT else None
 
 
 def subject_export(session: Session, subject: Subject) -> dict:
@@ -81,7 +93,7 @@ def subject_export(session: Session, subject: Subject) -> dict:
             "occurredAt": _time(e.occurred_at),
             "receipt": e.receipt.public_id,
             "evidence": e.evidence,
-            "trace": e.trace,
+            "trace": trace_shown(e),
             "hash": e.hash,
         } for e in events],
         "receipts": [{

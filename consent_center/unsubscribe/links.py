@@ -1,29 +1,31 @@
 """Unsubscribe links: what a signed link names, and the changes it may make.
 
 A link names one subject and one channel (``tokens.unsubscribe_token``).
-It may withdraw that channel, or every commercial channel, and, for a
-short while after, undo that withdrawal ("I clicked by mistake"). It can
-never grant anything else: a link in a forwarded or leaked e-mail must
-not be a way to subscribe someone.
+Alone, it may only withdraw that channel: that is RFC 8058's one-click,
+and the safe direction. The page's broader buttons, stop every commercial
+channel and undo ("I clicked by mistake"), also need a short-lived nonce
+that only the HTML page carries (``tokens.page_nonce``): the one to stop
+everything names the channels the page listed; the one to undo names the
+events the person's own click on the page had just written, and is shown
+only on the page that answered that click. So a link in a forwarded or
+leaked e-mail, or a tool that minted it, can never give consent back or
+undo a mail provider's one-click, and a bare POST stops nothing more.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center import tokens
-from consent_center.clock import utcnow
 from consent_center.ledger import Actor, Recorded, current_states, lock_subject, record_change
 from consent_center.models import Channel, ConsentEvent, Subject
 from consent_center.models.vocabulary import ActorType, Source, Status
 from consent_center.tokens import TokenError
 from consent_center.urls import unsubscribe_url
 
-# How long after an unsubscribe the same link may undo it.
-UNDO_WINDOW = timedelta(days=1)
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 
 
@@ -32,6 +34,10 @@ class LinkError(ValueError):
 
     Deliberately one error: the answer must not tell which.
     """
+
+
+class NonceError(ValueError):
+    """A page button sent without a valid nonce for this link: forged, expired, or from another page."""
 
 
 @dataclass
@@ -49,7 +55,8 @@ class LinkView:
     target: Target
     active: bool
     commercial_active: list[Channel] = field(default_factory=list)
-    undoable: list[ConsentEvent] = field(default_factory=list)
+    # The nonce of the "stop every commercial channel" button, when it is offered.
+    stop_all_nonce: str | None = None
 
 
 def link_for(subject_public_id: str, channel_code: str) -> dict:
@@ -82,29 +89,46 @@ def _commercial_channels(session: Session) -> list[Channel]:
         .order_by(Channel.position, Channel.code)))
 
 
-def view(session: Session, target: Target) -> LinkView:
-    """Return what the page shows about the link's subject and channel."""
+def view(session: Session, target: Target, token: str | None) -> LinkView:
+    """Return what the page of link ``token`` shows about its subject and channel.
+
+    Without ``token`` (the answer to a one-click POST, read by a mail
+    provider's server) the page carries no nonce, so no broader button.
+    """
     states = current_states(session, target.subject)
 
     def active(channel: Channel) -> bool:
         state = states.get(channel.id)
         return state is not None and state.status == Status.GRANTED
 
-    return LinkView(
-        target=target, active=active(target.channel),
-        commercial_active=[c for c in _commercial_channels(session) if active(c)],
-        undoable=undoable(session, target),
-    )
+    shown = LinkView(target=target, active=active(target.channel),
+                     commercial_active=[c for c in _commercial_channels(session) if active(c)])
+    # Offered when it would stop more than the link's own button does.
+    if token is not None and shown.commercial_active and (len(shown.commercial_active) > 1 or not shown.active):
+        shown.stop_all_nonce = tokens.page_nonce("unsubscribe_all", token, [c.code for c in shown.commercial_active])
+    return shown
 
 
-def withdraw(session: Session, target: Target, *, everything: bool, method: str, trace: dict) -> Recorded:
-    """Withdraw the link's channel (or every commercial one) where it is active.
+def withdraw(session: Session, target: Target, *, method: str, trace: dict) -> Recorded:
+    """Withdraw the link's channel where it is active: all a link alone may do."""
+    return _withdraw(session, target, also=None, method=method, trace=trace)
 
-    A channel that is not active is left as it is — a restriction or a
-    refusal stays what it is — so a repeated POST records nothing.
-    """
+
+def withdraw_all(session: Session, target: Target, token: str, nonce: str, *, trace: dict) -> Recorded:
+    """Withdraw the link's channel and the commercial channels its page listed, given that page's nonce."""
+    try:
+        listed = tokens.read_page_nonce("unsubscribe_all", nonce, token)
+    except TokenError:
+        raise NonceError("invalid nonce") from None
+    return _withdraw(session, target, also=listed, method="page", trace=trace)
+
+
+def _withdraw(session: Session, target: Target, *, also: Collection[str] | None, method: str,
+              trace: dict) -> Recorded:
+    # A channel that is not active is left as it is (a restriction or a
+    # refusal stays what it is), so a repeated POST records nothing.
     lock_subject(session, target.subject)
-    channels = _commercial_channels(session) if everything else []
+    channels = [c for c in _commercial_channels(session) if c.code in also] if also is not None else []
     if target.channel not in channels:
         channels.append(target.channel)
     states = current_states(session, target.subject)
@@ -116,39 +140,43 @@ def withdraw(session: Session, target: Target, *, everything: bool, method: str,
         session, target.subject, changes, source=Source.UNSUBSCRIBE_LINK,
         actor=Actor(ActorType.SUBJECT, target.subject.public_id), trace=trace,
         evidence={"link_channel": target.channel.code, "method": method,
-                  "scope": "all_commercial" if everything else "channel"},
+                  "scope": "channel" if also is None else "all_commercial"},
     )
 
 
-def undoable(session: Session, target: Target) -> list[ConsentEvent]:
-    """Return the withdrawals an undo through this link would reverse (maybe none).
+def undo_nonce(token: str, recorded: Recorded) -> str | None:
+    """Return the nonce that lets the page just shown undo what ``recorded`` withdrew (None if nothing)."""
+    withdrawn = [e.public_id for e in recorded.events if e.status == Status.WITHDRAWN]
+    return tokens.page_nonce("unsubscribe_undo", token, withdrawn) if withdrawn else None
 
-    Only the subject's latest change by unsubscribe link, if it withdrew
-    this link's channel less than UNDO_WINDOW ago, and only the channels
-    nothing has changed since.
+
+def undoable(session: Session, target: Target, event_ids: Collection[str]) -> list[ConsentEvent]:
+    """Return the events among ``event_ids`` an undo may still reverse (maybe none).
+
+    Withdrawals of this subject by a page button of an unsubscribe link,
+    on channels nothing has changed since: a replayed undo finds none.
     """
-    last = session.scalars(
+    if not event_ids:
+        return []
+    withdrawn = session.scalars(
         select(ConsentEvent)
-        .where(ConsentEvent.subject_id == target.subject.id, ConsentEvent.source == Source.UNSUBSCRIBE_LINK)
-        .order_by(ConsentEvent.seq.desc()).limit(1)
-    ).first()
-    if last is None or last.status != Status.WITHDRAWN or utcnow() - last.occurred_at > UNDO_WINDOW:
-        return []
-    withdrawn = list(session.scalars(
-        select(ConsentEvent).where(ConsentEvent.receipt_id == last.receipt_id,
-                                   ConsentEvent.status == Status.WITHDRAWN)
-        .order_by(ConsentEvent.seq)))
-    if target.channel.id not in {e.channel_id for e in withdrawn}:
-        return []
+        .where(ConsentEvent.public_id.in_(list(event_ids)), ConsentEvent.subject_id == target.subject.id,
+               ConsentEvent.source == Source.UNSUBSCRIBE_LINK, ConsentEvent.status == Status.WITHDRAWN)
+        .order_by(ConsentEvent.seq)).all()
     states = current_states(session, target.subject)
     return [e for e in withdrawn
-            if states.get(e.channel_id) is not None and states[e.channel_id].event_id == e.id]
+            if (e.evidence or {}).get("method") == "page"
+            and states.get(e.channel_id) is not None and states[e.channel_id].event_id == e.id]
 
 
-def undo(session: Session, target: Target, *, trace: dict) -> Recorded:
-    """Grant again, on the basis they had, the channels the last unsubscribe withdrew."""
+def undo(session: Session, target: Target, token: str, nonce: str, *, trace: dict) -> Recorded:
+    """Grant again, on the basis they had, the channels the nonce's withdrawal took away."""
+    try:
+        event_ids = tokens.read_page_nonce("unsubscribe_undo", nonce, token)
+    except TokenError:
+        raise NonceError("invalid nonce") from None
     lock_subject(session, target.subject)
-    events = undoable(session, target)
+    events = undoable(session, target, event_ids)
     return record_change(
         session, target.subject, {e.channel.code: Status.GRANTED for e in events},
         basis={e.channel.code: e.basis for e in events},

@@ -31,12 +31,17 @@ def request_link(session: Session, email: str) -> None:
 
 
 def subject_for(session: Session, token: str) -> Subject:
-    """Return the subject a valid manage link names, if the address is still theirs."""
+    """Return the subject a valid manage link names, if the address it was sent to is still theirs.
+
+    A link of the old format (the address in clear) is refused: it lived
+    two days, and its page offers a new link at once.
+    """
     try:
-        public_id, email = tokens.read_subject_token("manage_link", token)
+        public_id, digest = tokens.read_subject_token("manage_link", token)
+        subject = session.scalars(select(Subject).where(Subject.public_id == public_id)).first()
+        if subject is None:
+            raise ManageLinkError("invalid")
+        tokens.check_subject_address("manage_link", public_id, digest, subject.email)
     except TokenError:
         raise ManageLinkError("invalid") from None
-    subject = session.scalars(select(Subject).where(Subject.public_id == public_id)).first()
-    if subject is None or subject.email != email:
-        raise ManageLinkError("invalid")
     return subject

@@ -20,6 +20,11 @@ and a button POST that the browser itself marks as cross-site
 (``Sec-Fetch-Site``, or a foreign ``Origin``) is refused.
 The one-click body is accepted from anywhere, since it only ever
 withdraws the link's own channel — the safe direction.
+
+The broader buttons also carry a nonce only the page holds (links.py):
+without it, "stop everything" and "undo" are refused with the page, 400,
+and write nothing. The nonce to undo is rendered only on the page that
+answers the person's own click, never on a GET nor to a one-click POST.
 """
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ from consent_center.unsubscribe import links as unsubscribe_links
 from consent_center.extensions import db, limiter
 from consent_center.web.errors import link_invalid
 from consent_center.web.trace import request_trace
-from consent_center.unsubscribe.links import LinkError
+from consent_center.unsubscribe.links import LinkError, NonceError
 from consent_center.unsubscribe.one_click import bp
 
 PAGE_ACTIONS = {"channel", "all", "undo"}
@@ -85,12 +90,23 @@ def unsubscribe(token: str):
         if _sent_from_another_site():
             return render_template("web/error.html", code=403, reason=None), 403
     trace = request_trace(request)
-    if action == "undo":
-        recorded = unsubscribe_links.undo(db.session, target, trace=trace)
-    else:
-        recorded = unsubscribe_links.withdraw(db.session, target, everything=action == "all",
-                                              method=method, trace=trace)
-    return _page(token, target, done={"action": action, "names": _names(e.channel for e in recorded.events)})
+    nonce = request.form.get("nonce", "")
+    try:
+        if action == "undo":
+            recorded = unsubscribe_links.undo(db.session, target, token, nonce, trace=trace)
+        elif action == "all":
+            recorded = unsubscribe_links.withdraw_all(db.session, target, token, nonce, trace=trace)
+        else:
+            recorded = unsubscribe_links.withdraw(db.session, target, method=method, trace=trace)
+    except NonceError:
+        return _page(token, target, done=None, refused=action, status=400)
+    done = {"action": action, "names": _names(e.channel for e in recorded.events)}
+    if method == "one_click":
+        # A mail provider's server reads this answer: it gets no button power.
+        return _page(token, target, done=done, buttons=False)
+    if action != "undo":
+        done["undo_nonce"] = unsubscribe_links.undo_nonce(token, recorded)
+    return _page(token, target, done=done)
 
 
 def _names(channels) -> list[str]:
@@ -98,10 +114,12 @@ def _names(channels) -> list[str]:
     return [channel.name(locale) for channel in channels]
 
 
-def _page(token: str, target, *, done: dict | None):
+def _page(token: str, target, *, done: dict | None, refused: str | None = None, status: int = 200,
+          buttons: bool = True):
     """The page, answered 200 after a POST too: RFC 8058 wants no redirect."""
-    return render_template("unsubscribe/page.html", token=token, done=done, names=_names,
-                           view=unsubscribe_links.view(db.session, target)), 200
+    view = unsubscribe_links.view(db.session, target, token if buttons else None)
+    return render_template("unsubscribe/page.html", token=token, done=done, refused=refused, names=_names,
+                           view=view), status
 
 
 def _sent_from_another_site() -> bool:
