@@ -48,19 +48,24 @@ def save_preferences(
     """Switch each shown channel to Active if its code is in ``active_codes``.
 
     Switching off withdraws; a channel never asked and left off stays as it is.
+    A channel left on keeps its basis: a switch found on (the soft opt-in of a
+    customer) and saved as it was is no consent given.
     ``account_id`` is None on the page reached by a manage link (no login).
     """
     changes: dict[str, str] = {}
+    basis: dict[str, str] = {}
     for pref in preferences_of(session, subject):
         code = pref.channel.code
         if code in active_codes:
             changes[code] = Status.GRANTED
+            if pref.active:
+                basis[code] = pref.state.basis
         elif pref.active:
             changes[code] = Status.WITHDRAWN
     if account_id is not None:
         trace = trace | {"account": account_id}
     return record_change(
-        session, subject, changes, source=source,
+        session, subject, changes, source=source, basis=basis,
         actor=Actor(ActorType.SUBJECT, subject.public_id), trace=trace,
     )
 
