@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent_center.check.answer import lapses_at
 from consent_center.ledger import Actor, Recorded, current_states, record_change
 from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVersion, Subject
 from consent_center.models.vocabulary import ActorType, Source, Status
@@ -24,6 +25,13 @@ class ChannelPreference:
     @property
     def changed_at(self) -> datetime | None:
         return self.state.changed_at if self.state else None
+
+    @property
+    def lapses_at(self) -> datetime | None:
+        """When this channel's consent lapses, unless renewed (None: it does not lapse)."""
+        if self.state is None:
+            return None
+        return lapses_at(self.state.status, self.state.basis, self.state.changed_at, self.channel.validity_months)
 
     @property
     def policy_version(self) -> PolicyVersion | None:
