@@ -198,8 +198,9 @@ def record_change(
 ) -> Recorded:
     """Record one submission: ``changes`` maps channel code to new status.
 
-    Channels whose status does not change produce no event, unless
-    ``renew`` (a re-confirmation under a new policy version) is set.
+    Channels whose status and legal basis do not change produce no event,
+    unless ``renew`` (a confirmation: a new policy version, a consent about
+    to lapse) is set; ``ledger.changes.change_of`` decides.
     """
     if not changes:
         return Recorded(None)
