@@ -233,7 +233,9 @@ class ConsentChangeSchema(Strict):
 
 
 class ConsentChangeResultSchema(Schema):
-    changed = fields.Boolean(dump_only=True, required=True)
+    changed = fields.Boolean(dump_only=True, required=True, metadata={
+        "description": "false when the channel already had this status on this legal basis; a grant "
+                       "over the soft opt-in or legitimate interest is a change (a consent given)"})
     subject = Text(dump_only=True, required=True)
     events = fields.List(fields.Nested(EventSchema), dump_only=True, required=True)
     receipt = Text(dump_only=True, allow_none=True, required=True,

@@ -55,6 +55,14 @@ def validity_elapsed(changed_at: datetime, validity_months: int | None, at: date
     return validity_months is not None and add_months(changed_at, validity_months) <= at
 
 
+def lapses_at(status: str | None, basis: str | None, changed_at: datetime | None,
+              validity_months: int | None) -> datetime | None:
+    """When a state's consent lapses; None when it does not (no grant on consent, no validity)."""
+    if status not in _ALLOWED or basis != _CONSENT or changed_at is None or validity_months is None:
+        return None
+    return add_months(changed_at, validity_months)
+
+
 @dataclass(frozen=True)
 class ChannelRules:
     """What, besides its state, decides a channel's answer."""

@@ -24,7 +24,12 @@ DPV_LEGAL_BASIS = {
 
 
 def dpv_status(status: str, event_type: str | None = None) -> str:
-    """Return the W3C DPV consent status of a ledger status."""
+    """Return the W3C DPV consent status of a ledger status.
+
+    A confirmation of the same grant (event ``renewed``: re-consent, or a
+    consent confirmed before it lapses) is ``RenewedConsentGiven``; a grant
+    that moves a soft opt-in to consent is ``ConsentGiven`` (event ``given``).
+    """
     if status == Status.GRANTED and event_type == EventType.RENEWED:
         return RENEWED
     return DPV_STATUS.get(status, UNKNOWN)

@@ -19,9 +19,10 @@ from consent_center.receipts import documents as receipts
 from consent_center.ledger.chain import event_hash, hashed_fields
 from consent_center.clock import utcnow
 from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyText, PolicyVersion, Receipt, Subject
-from consent_center.models.vocabulary import ActorType, Basis, EventType, Source, Status
+from consent_center.models.vocabulary import ActorType, EventType, Source, Status
 from consent_center.models.policy import in_force_id, text_shown_id
 from consent_center.signals import consent_recorded
+from consent_center.ledger.changes import HeldState, UnknownBasis, change_of
 from consent_center.ledger.writes import expire_held_states, write
 
 
@@ -76,16 +77,6 @@ class Recorded:
 
     receipt: Receipt | None
     events: list[ConsentEvent] = field(default_factory=list)
-
-
-_EVENT_TYPES = {
-    Status.GRANTED: EventType.GIVEN,
-    Status.WITHDRAWN: EventType.WITHDRAWN,
-    Status.REFUSED: EventType.REFUSED,
-    Status.EXPIRED: EventType.EXPIRED,
-    Status.RESTRICTED: EventType.RESTRICTED,
-    Status.NEVER_ASKED: EventType.DEFAULT,
-}
 
 
 # Built once: composing a statement costs more Python than running it on
@@ -153,18 +144,12 @@ def find_subject_for_change(session: Session, public_id: str) -> Subject | None:
     return subject
 
 
-@dataclass(frozen=True)
-class _State:
-    status: str
-    basis: str
-
-
 @dataclass
 class _Before:
     """What a change starts from, read under the subject's lock."""
 
     channels: dict[str, Channel]  # the channels asked for, by code
-    states: dict[int, _State]  # every state of the subject, by channel id
+    states: dict[int, HeldState]  # every state of the subject, by channel id
     seq: int  # the chain's head: its seq (0 for an empty chain) and hash
     head_hash: str | None
     policy: PolicyVersion | None
@@ -185,7 +170,7 @@ def _before_change(session: Session, subject: Subject, codes: list[str], now) ->
     head = max(chained, key=lambda row: row.seq) if chained else None
     return _Before(
         channels={row.Channel.code: row.Channel for row in rows if row.Channel.code in wanted},
-        states={row.Channel.id: _State(row.status, row.basis) for row in rows if row.status is not None},
+        states={row.Channel.id: HeldState(row.status, row.basis) for row in rows if row.status is not None},
         seq=head.seq if head else 0,
         head_hash=head.hash if head else None,
         policy=rows[0].PolicyVersion if rows else None,
@@ -213,8 +198,9 @@ def record_change(
 ) -> Recorded:
     """Record one submission: ``changes`` maps channel code to new status.
 
-    Channels whose status does not change produce no event, unless
-    ``renew`` (a re-confirmation under a new policy version) is set.
+    Channels whose status and legal basis do not change produce no event,
+    unless ``renew`` (a confirmation: a new policy version, a consent about
+    to lapse) is set; ``ledger.changes.change_of`` decides.
     """
     if not changes:
         return Recorded(None)
@@ -250,7 +236,7 @@ def check_statuses(changes: Mapping[str, str]) -> None:
             raise LedgerError(f"unknown status {status!r} for channel {code!r}")
 
 
-def check_restriction(changes: Mapping[str, str], channels: Mapping[str, Channel], states: Mapping[int, _State],
+def check_restriction(changes: Mapping[str, str], channels: Mapping[str, Channel], states: Mapping[int, HeldState],
                       source: Source) -> None:
     """Refuse (``RestrictedChannel``) a change that would resume processing of a restricted subject.
 
@@ -270,7 +256,7 @@ def check_restriction(changes: Mapping[str, str], channels: Mapping[str, Channel
 
 
 def chain_events(
-    subject, changes: Mapping[str, str], channels: Mapping[str, Channel], states: Mapping[int, _State],
+    subject, changes: Mapping[str, str], channels: Mapping[str, Channel], states: Mapping[int, HeldState],
     seq: int, prev_hash: str | None, policy: PolicyVersion | None, now, receipt_public_id: str, *,
     source: Source, actor: Actor, basis: Mapping[str, str] | None, evidence: dict | None, trace: dict | None,
     renew: bool, event_type: EventType | None,
@@ -285,10 +271,13 @@ def chain_events(
     events: list[ConsentEvent] = []
     rows: list[dict] = []
     for code in sorted(changes, key=lambda c: (channels[c].position, c)):
-        channel, status = channels[code], changes[code]
-        state = states.get(channel.id)
-        previous = state.status if state else None
-        if previous == status and not renew:
+        channel = channels[code]
+        try:
+            change = change_of(states.get(channel.id), changes[code], (basis or {}).get(code), renew=renew,
+                               event_type=event_type)
+        except UnknownBasis as exc:
+            raise LedgerError(str(exc)) from None
+        if change is None:
             continue
         seq += 1
         row = dict(
@@ -296,11 +285,10 @@ def chain_events(
             subject_id=subject.id,
             seq=seq,
             channel_id=channel.id,
-            status=status,
-            previous_status=previous,
-            basis=_basis_for(status, (basis or {}).get(code), state),
-            event_type=event_type or (EventType.RENEWED if renew and previous == status
-                                      else _EVENT_TYPES[Status(status)]),
+            status=change.status,
+            previous_status=change.previous_status,
+            basis=change.basis,
+            event_type=change.event_type,
             source=source,
             actor_type=actor.type,
             actor_id=actor.id,
@@ -347,13 +335,3 @@ def record_defaults(
         event_type=EventType.DEFAULT,
     )
 
-
-def _basis_for(status: str, asked: str | None, state: _State | None) -> str:
-    if asked:
-        if asked not in {str(b) for b in Basis}:
-            raise LedgerError(f"unknown legal basis {asked!r}")
-        return asked
-    if status == Status.GRANTED:
-        return Basis.CONSENT
-    # A withdrawal or expiry ends whatever basis the channel rested on.
-    return state.basis if state else Basis.CONSENT

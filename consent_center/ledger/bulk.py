@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from consent_center.clock import utcnow
 from consent_center.ledger import (
-    Actor, LedgerError, UnknownChannel, _State, chain_events, check_statuses, locked_subjects, signed_receipt,
+    Actor, LedgerError, UnknownChannel, chain_events, check_statuses, locked_subjects, signed_receipt,
 )
+from consent_center.ledger.changes import HeldState
 from consent_center.ledger.writes import expire_held_states, write_many
 from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVersion, Subject
 from consent_center.models.vocabulary import EventType, Source
@@ -83,7 +84,7 @@ class _Head:
 
     def __init__(self) -> None:
         self.seq, self.hash, self.at = 0, None, None
-        self.states: dict[int, _State] = {}
+        self.states: dict[int, HeldState] = {}
         self.stored: set[int] = set()  # channel ids whose state is already written
 
 
@@ -158,7 +159,7 @@ def _one(submission: Submission, head: _Head, channels: dict[str, Channel], poli
                              policy.text(language_of(subject)) if policy else None, now)
     head.seq, head.hash, head.at = seq, prev_hash, now
     for row in rows:
-        head.states[row["channel_id"]] = _State(row["status"], row["basis"])
+        head.states[row["channel_id"]] = HeldState(row["status"], row["basis"])
     return receipt, events, rows
 
 
@@ -180,7 +181,7 @@ def _read_heads(session: Session, subject_ids: set[int], heads: dict[int, _Head]
         .where(_states.c.subject_id.in_(ordered)))
     for subject_id, channel_id, status, basis, seq, hash_, occurred_at in rows:
         head = heads[subject_id]
-        head.states[channel_id] = _State(status, basis)
+        head.states[channel_id] = HeldState(status, basis)
         head.stored.add(channel_id)
         # Every event moves its channel's state: the newest event is the head.
         if seq > head.seq:

@@ -14,11 +14,11 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
-from consent_center.ledger import Actor, record_change
+from consent_center.ledger import Actor, Recorded, current_states, record_change
 from consent_center.outbox.mail.messages import enqueue_email
-from consent_center.check.answer import add_months, validity_elapsed
+from consent_center.check.answer import add_months, lapses_at, validity_elapsed
 from consent_center.models import Channel, ConsentState, ExpiryReminder, Subject
-from consent_center.models.vocabulary import Basis, Source, Status
+from consent_center.models.vocabulary import ActorType, Basis, EventType, Source, Status
 
 
 # A month's end clamps the day (31 Mar - 1 month = 28 Feb), so the newest grant
@@ -97,3 +97,25 @@ def send_reminders(session: Session, *, days_before: int) -> ExpiryRun:
         run.subjects.add(subject.id)
     session.flush()
     return run
+
+
+def renew_consent(session: Session, subject: Subject, code: str, *, source: Source, account_id: int | None,
+                  trace: dict) -> Recorded:
+    """Record the person's confirmation of a consent that lapses: its validity starts again.
+
+    Before the lapse it is a renewal (DPV ``RenewedConsentGiven``); after it
+    (the expiry job not run yet) a consent given again. Only a consent that
+    lapses can be confirmed: anything else records nothing.
+    """
+    channel = session.scalars(select(Channel).where(Channel.code == code, Channel.active.is_(True))).first()
+    state = current_states(session, subject).get(channel.id) if channel else None
+    if state is None:
+        return Recorded(None)
+    lapse = lapses_at(state.status, state.basis, state.changed_at, channel.validity_months)
+    if lapse is None:
+        return Recorded(None)
+    if account_id is not None:
+        trace = trace | {"account": account_id}
+    return record_change(session, subject, {code: Status.GRANTED}, basis={code: Basis.CONSENT}, source=source,
+                         actor=Actor(ActorType.SUBJECT, subject.public_id), trace=trace, renew=True,
+                         event_type=EventType.RENEWED if utcnow() < lapse else EventType.GIVEN)

@@ -2,4 +2,6 @@ from flask import Blueprint
 
 bp = Blueprint("space", __name__)
 
-from consent_center.space import data_routes, profile_routes, reconsent_routes, requests_routes, routes  # noqa: E402,F401
+from consent_center.space import (  # noqa: E402,F401
+    data_routes, profile_routes, reconsent_routes, renewal_routes, requests_routes, routes,
+)

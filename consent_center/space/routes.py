@@ -68,7 +68,8 @@ def preferences():
     if due is not None and session.get(RECONSENT_LATER_KEY) != due.version.label:
         return redirect(url_for("space.reconsent"))
     form.active.data = [p.channel.code for p in prefs if p.active]
-    return render_template("space/preferences.html", form=form, prefs=prefs, reconsent_due=due)
+    return render_template("space/preferences.html", form=form, prefs=prefs, reconsent_due=due,
+                           renew_action=url_for("space.renew"))
 
 
 @bp.get("/history")

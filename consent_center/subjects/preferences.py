@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent_center.check.answer import lapses_at
 from consent_center.ledger import Actor, Recorded, current_states, record_change
 from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVersion, Subject
 from consent_center.models.vocabulary import ActorType, Source, Status
@@ -24,6 +25,13 @@ class ChannelPreference:
     @property
     def changed_at(self) -> datetime | None:
         return self.state.changed_at if self.state else None
+
+    @property
+    def lapses_at(self) -> datetime | None:
+        """When this channel's consent lapses, unless renewed (None: it does not lapse)."""
+        if self.state is None:
+            return None
+        return lapses_at(self.state.status, self.state.basis, self.state.changed_at, self.channel.validity_months)
 
     @property
     def policy_version(self) -> PolicyVersion | None:
@@ -48,19 +56,24 @@ def save_preferences(
     """Switch each shown channel to Active if its code is in ``active_codes``.
 
     Switching off withdraws; a channel never asked and left off stays as it is.
+    A channel left on keeps its basis: a switch found on (the soft opt-in of a
+    customer) and saved as it was is no consent given.
     ``account_id`` is None on the page reached by a manage link (no login).
     """
     changes: dict[str, str] = {}
+    basis: dict[str, str] = {}
     for pref in preferences_of(session, subject):
         code = pref.channel.code
         if code in active_codes:
             changes[code] = Status.GRANTED
+            if pref.active:
+                basis[code] = pref.state.basis
         elif pref.active:
             changes[code] = Status.WITHDRAWN
     if account_id is not None:
         trace = trace | {"account": account_id}
     return record_change(
-        session, subject, changes, source=source,
+        session, subject, changes, source=source, basis=basis,
         actor=Actor(ActorType.SUBJECT, subject.public_id), trace=trace,
     )
 

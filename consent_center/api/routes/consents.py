@@ -52,7 +52,10 @@ def list_consents(caller, subject_id):
           responses={201: schemas.consent_change_result, 200: schemas.consent_change_result})
 def record_consent(caller, subject_id, body):
     """Recorded through the ledger with its receipt: 201 with the event and receipt ids;
-    200 with `"changed": false` when the channel already had that status. Sources
+    200 with `"changed": false` when the channel already had that status on that legal
+    basis: a grant over a soft opt-in or legitimate interest is a consent given (201, an
+    event `given` with its evidence and a receipt); a consent is never replaced by a
+    weaker basis. Sources
     `staff`, `phone`, `paper`, `shop_counter` need `evidence` (a reference or a note).
     The ledger's time is the server's; an earlier `occurred_at` is kept in the evidence.
     While the subject's data is restricted (GDPR art. 18), a grant answers 409
