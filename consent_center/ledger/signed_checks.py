@@ -1,0 +1,146 @@
+"""The ledger against what its receipts signed: each chain's head, each receipt row, each policy text.
+
+A receipt signs the hashes of its events and the hash of the policy text
+shown: the newest receipt of a subject anchors the head of its chain (an
+event deleted from the end breaks no link, but its receipt still signs it),
+and the texts must still hash to what receipts signed. A receipt row must
+carry its own document: its id, its subject and its date.
+"""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from consent_center.canonical import format_time
+from consent_center.ledger.chain import Chain
+from consent_center.ledger.findings import Check, SubjectStream
+from consent_center.models import PolicyText, PolicyVersion, Receipt, Subject
+from consent_center.models.policy import text_sha256
+from consent_center.receipts.documents import ReceiptInvalid, signed_payload, verify_receipt
+from consent_center.receipts.keys import key_ring
+
+
+class HeadAnchors:
+    """Walks beside the chains: each chain must hold every event its newest receipt signed."""
+
+    def __init__(self, session: Session, receipts: Check, batch: int = 1000):
+        self.check = Check("chain heads")
+        self.receipts = receipts
+        self.signed_texts: set[tuple[str, str, str]] = set()  # (label, locale, SHA-256) signed
+        self._keys = dict(key_ring().public)
+        newest = select(func.max(Receipt.id)).group_by(Receipt.subject_id)
+        self._newest = SubjectStream(session.execute(
+            select(Receipt.id, Receipt.subject_id, Receipt.public_id, Receipt.document, Receipt.jws,
+                   Subject.public_id.label("subject_public_id"))
+            .join(Subject, Subject.id == Receipt.subject_id)
+            .where(Receipt.id.in_(newest)).order_by(Receipt.subject_id)
+            .execution_options(yield_per=batch)))
+
+    def chain(self, chain: Chain) -> None:
+        chainless, newest = self._newest.take(chain.subject_id)
+        for receipt in chainless:
+            self._anchor(receipt, None)
+        for receipt in newest:
+            self._anchor(receipt, chain)
+
+    def finish(self) -> None:
+        try:
+            for receipt in self._newest.take(None)[0]:
+                self._anchor(receipt, None)
+        finally:
+            self._newest.close()
+
+    def _anchor(self, receipt, chain: Chain | None) -> None:
+        self.check.checked += 1
+        document = self._signed_document(receipt)
+        if document is None:
+            return
+        policy = document.get("policyVersion") or {}
+        if policy.get("label") and policy.get("textHash"):
+            self.signed_texts.add((policy["label"], policy.get("textLocale"), policy["textHash"]))
+        events = chain.events if chain else []
+        held = {event.public_id: event.hash for event in events}
+        missing = [e for e in document.get("events") or () if held.get(e.get("id")) != e.get("hash")]
+        if not missing:
+            return
+        subject = receipt.subject_public_id
+        last = max(missing, key=lambda e: e.get("seq") or 0)
+        if not events:
+            self.check.found(f"chain of subject {subject} truncated to nothing: receipt {receipt.public_id} "
+                             f"signed event {last.get('id')} (#{last.get('seq')})")
+        elif (last.get("seq") or 0) > events[-1].seq:
+            head = events[-1]
+            self.check.found(f"chain of subject {subject} truncated after event {head.id} (#{head.seq}): "
+                             f"receipt {receipt.public_id} signed event {last.get('id')} (#{last.get('seq')})")
+        else:
+            self.check.found(f"chain of subject {subject}: event {last.get('id')} (#{last.get('seq')}) "
+                             f"is not the one receipt {receipt.public_id} signed")
+
+    def _signed_document(self, receipt) -> dict | None:
+        """The document the receipt's signature covers (checked), or None with the receipt's finding."""
+        if not receipt.jws:
+            return json.loads(receipt.document)  # issued before receipts were signed
+        try:
+            document = verify_receipt(receipt.jws, self._keys).document
+        except ReceiptInvalid as exc:
+            self.receipts.found(f"receipt {receipt.public_id}: {exc}")
+            return None
+        if document.get("consentReceiptID") != receipt.public_id:
+            # Reported by check_receipts when the stored document says so too.
+            return None
+        return document
+
+
+def check_receipts(session: Session, check: Check, signed_texts: set, batch: int = 1000) -> None:
+    """Every receipt row must carry its own document (id, subject, date), the one its JWS signs."""
+    rows = session.execute(
+        select(Receipt.public_id, Receipt.issued_at, Receipt.document, Receipt.jws,
+               Subject.public_id.label("subject_public_id"))
+        .join(Subject, Subject.id == Receipt.subject_id).order_by(Receipt.id)
+        .execution_options(yield_per=batch))
+    try:
+        for row in rows:
+            check.checked += 1
+            document = json.loads(row.document)
+            policy = document.get("policyVersion") or {}
+            if policy.get("label") and policy.get("textHash"):
+                signed_texts.add((policy["label"], policy.get("textLocale"), policy["textHash"]))
+            for finding in _receipt_findings(row, document):
+                check.found(f"receipt {row.public_id} {finding}")
+    finally:
+        rows.close()
+
+
+def _receipt_findings(row, document: dict):
+    if document.get("consentReceiptID") != row.public_id:
+        yield f"carries the document of receipt {document.get('consentReceiptID')}"
+    elif document.get("piiPrincipalId") != row.subject_public_id:
+        yield f"of subject {row.subject_public_id} carries a document of subject {document.get('piiPrincipalId')}"
+    elif document.get("issuedAt") != format_time(row.issued_at):
+        yield f"was issued at {format_time(row.issued_at)} but its document says {document.get('issuedAt')}"
+    if row.jws and signed_payload(row.jws) != row.document:
+        yield "carries a document its signature does not cover"
+
+
+def check_policy_texts(session: Session, signed_texts: set) -> Check:
+    """Re-hash every policy text: it must hash to its stored SHA-256 and to what receipts signed."""
+    check = Check("policy texts")
+    rehashed = {}
+    rows = session.execute(select(PolicyVersion.label, PolicyText.locale, PolicyText.body, PolicyText.sha256)
+                           .join(PolicyVersion, PolicyVersion.id == PolicyText.policy_version_id)
+                           .order_by(PolicyText.id))
+    for label, locale, body, stored in rows:
+        check.checked += 1
+        rehashed[(label, locale)] = digest = text_sha256(body)
+        if digest != stored:
+            check.found(f"policy version {label} ({locale}): the text does not hash to its stored SHA-256")
+    for label, locale, signed in sorted(signed_texts, key=lambda t: tuple(str(x) for x in t)):
+        digest = rehashed.get((label, locale))
+        if digest is None:
+            check.found(f"policy version {label} ({locale}): receipts signed a text that is not stored")
+        elif digest != signed:
+            check.found(f"policy version {label} ({locale}): receipts signed the hash {signed}, "
+                        f"the text now hashes to {digest}")
+    return check
