@@ -238,3 +238,35 @@ def test_the_audit_page_shows_each_check_of_a_broken_run(client, session, ledger
     assert f"subject {ledger.public_id}, channel sms: status granted, the ledger says withdrawn" in page
     run = last_run(session)
     assert not run.ok and run.states_mismatched == 1 and run.started_by.startswith("account:")
+
+
+def test_a_receipt_document_edited_without_its_signature_is_found(runner, session, ledger):
+    withdrawal = next(e for e in events_of(session, ledger) if e.status == "withdrawn")
+    receipt = session.get(Receipt, withdrawal.receipt_id)
+    public_id, edited = receipt.public_id, receipt.document.replace('"withdrawn"', '"granted"')
+    assert edited != receipt.document
+    tamper(update(Receipt).where(Receipt.id == receipt.id).values(document=edited))
+    code, output = verify(runner)
+    assert code == 1 and "receipts: BROKEN" in output
+    assert f"receipt {public_id} carries a document its signature does not cover" in output
+
+
+def test_a_newest_receipt_stripped_of_its_signature_cannot_hide_a_deleted_event(runner, session, ledger):
+    events = events_of(session, ledger)
+    last = events[-1]
+    before = [e for e in events[:-1] if e.channel_id == last.channel_id][-1]
+    receipt = session.get(Receipt, last.receipt_id)
+    document = json.loads(receipt.document)
+    document["events"] = [e for e in document["events"] if e["id"] != last.public_id]
+    from consent_center.canonical import canonical_json
+
+    # The DBA deletes the event, rewrites its receipt without it, and drops the signature.
+    tamper(
+        update(ConsentState).where(ConsentState.subject_id == ledger.id, ConsentState.channel_id == last.channel_id)
+        .values(status=before.status, basis=before.basis, event_id=before.id, changed_at=before.occurred_at),
+        ConsentEvent.__table__.delete().where(ConsentEvent.id == last.id),
+        update(Receipt).where(Receipt.id == receipt.id).values(document=canonical_json(document), jws=None),
+    )
+    code, output = verify(runner)
+    assert code == 1 and "receipts: BROKEN" in output
+    assert f"receipt {receipt.public_id} is unsigned, though receipts before it were signed" in output

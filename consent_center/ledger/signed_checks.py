@@ -9,6 +9,7 @@ carry its own document: its id, its subject and its date.
 from __future__ import annotations
 
 import json
+from itertools import groupby
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,44 +23,76 @@ from consent_center.receipts.documents import ReceiptInvalid, signed_payload, ve
 from consent_center.receipts.keys import key_ring
 
 
-class HeadAnchors:
-    """Walks beside the chains: each chain must hold every event its newest receipt signed."""
+class SignedReceipts:
+    """Walks every receipt beside the chains, by subject then id: each receipt row must carry its
+    own document, and each chain must hold every event its subject's newest receipt signed.
 
-    def __init__(self, session: Session, receipts: Check, batch: int = 1000):
-        self.check = Check("chain heads")
-        self.receipts = receipts
+    Receipts were unsigned only before signing began: one without its JWS
+    after the first signed one has lost it (and with it the anchor of its chain).
+    """
+
+    def __init__(self, session: Session, batch: int = 1000):
+        self.heads = Check("chain heads")
+        self.receipts = Check("receipts")
         self.signed_texts: set[tuple[str, str, str]] = set()  # (label, locale, SHA-256) signed
         self._keys = dict(key_ring().public)
-        newest = select(func.max(Receipt.id)).group_by(Receipt.subject_id)
-        self._newest = SubjectStream(session.execute(
-            select(Receipt.id, Receipt.subject_id, Receipt.public_id, Receipt.document, Receipt.jws,
-                   Subject.public_id.label("subject_public_id"))
+        self._first_signed = session.scalar(select(func.min(Receipt.id)).where(Receipt.jws.is_not(None)))
+        self._rows = SubjectStream(session.execute(
+            select(Receipt.id, Receipt.subject_id, Receipt.public_id, Receipt.issued_at, Receipt.document,
+                   Receipt.jws, Subject.public_id.label("subject_public_id"))
             .join(Subject, Subject.id == Receipt.subject_id)
-            .where(Receipt.id.in_(newest)).order_by(Receipt.subject_id)
+            .order_by(Receipt.subject_id, Receipt.id)
             .execution_options(yield_per=batch)))
 
     def chain(self, chain: Chain) -> None:
-        chainless, newest = self._newest.take(chain.subject_id)
-        for receipt in chainless:
-            self._anchor(receipt, None)
-        for receipt in newest:
-            self._anchor(receipt, chain)
+        chainless, own = self._rows.take(chain.subject_id)
+        self._chainless(chainless)
+        if own:
+            self._subject(own, chain)
 
     def finish(self) -> None:
         try:
-            for receipt in self._newest.take(None)[0]:
-                self._anchor(receipt, None)
+            self._chainless(self._rows.take(None)[0])
         finally:
-            self._newest.close()
+            self._rows.close()
 
-    def _anchor(self, receipt, chain: Chain | None) -> None:
-        self.check.checked += 1
-        document = self._signed_document(receipt)
-        if document is None:
-            return
+    def _chainless(self, rows) -> None:
+        for _, receipts in groupby(rows, key=lambda row: row.subject_id):
+            self._subject(list(receipts), None)
+
+    def _subject(self, receipts: list, chain: Chain | None) -> None:
+        for row in receipts:
+            self.receipts.checked += 1
+            document = json.loads(row.document)
+            self._note_policy(document)
+            for finding in self._row_findings(row, document):
+                self.receipts.found(f"receipt {row.public_id} {finding}")
+        self._anchor(receipts[-1], chain)
+
+    def _row_findings(self, row, document: dict):
+        if document.get("consentReceiptID") != row.public_id:
+            yield f"carries the document of receipt {document.get('consentReceiptID')}"
+        elif document.get("piiPrincipalId") != row.subject_public_id:
+            yield f"of subject {row.subject_public_id} carries a document of subject {document.get('piiPrincipalId')}"
+        elif document.get("issuedAt") != format_time(row.issued_at):
+            yield f"was issued at {format_time(row.issued_at)} but its document says {document.get('issuedAt')}"
+        if row.jws and signed_payload(row.jws) != row.document:
+            yield "carries a document its signature does not cover"
+        if not row.jws and self._first_signed is not None and row.id > self._first_signed:
+            yield "is unsigned, though receipts before it were signed"
+
+    def _note_policy(self, document: dict) -> None:
         policy = document.get("policyVersion") or {}
         if policy.get("label") and policy.get("textHash"):
             self.signed_texts.add((policy["label"], policy.get("textLocale"), policy["textHash"]))
+
+    def _anchor(self, receipt, chain: Chain | None) -> None:
+        """The newest receipt's signed events must all be in the chain, as signed."""
+        self.heads.checked += 1
+        document = self._signed_document(receipt)
+        if document is None:
+            return
+        self._note_policy(document)
         events = chain.events if chain else []
         held = {event.public_id: event.hash for event in events}
         missing = [e for e in document.get("events") or () if held.get(e.get("id")) != e.get("hash")]
@@ -67,61 +100,29 @@ class HeadAnchors:
             return
         subject = receipt.subject_public_id
         last = max(missing, key=lambda e: e.get("seq") or 0)
+        signed = f"receipt {receipt.public_id} signed event {last.get('id')} (#{last.get('seq')})"
         if not events:
-            self.check.found(f"chain of subject {subject} truncated to nothing: receipt {receipt.public_id} "
-                             f"signed event {last.get('id')} (#{last.get('seq')})")
+            self.heads.found(f"chain of subject {subject} truncated to nothing: {signed}")
         elif (last.get("seq") or 0) > events[-1].seq:
             head = events[-1]
-            self.check.found(f"chain of subject {subject} truncated after event {head.id} (#{head.seq}): "
-                             f"receipt {receipt.public_id} signed event {last.get('id')} (#{last.get('seq')})")
+            self.heads.found(f"chain of subject {subject} truncated after event {head.id} (#{head.seq}): {signed}")
         else:
-            self.check.found(f"chain of subject {subject}: event {last.get('id')} (#{last.get('seq')}) "
+            self.heads.found(f"chain of subject {subject}: event {last.get('id')} (#{last.get('seq')}) "
                              f"is not the one receipt {receipt.public_id} signed")
 
     def _signed_document(self, receipt) -> dict | None:
         """The document the receipt's signature covers (checked), or None with the receipt's finding."""
         if not receipt.jws:
-            return json.loads(receipt.document)  # issued before receipts were signed
+            # Issued before receipts were signed (or it lost its JWS: a finding of the row's).
+            return json.loads(receipt.document)
         try:
             document = verify_receipt(receipt.jws, self._keys).document
         except ReceiptInvalid as exc:
             self.receipts.found(f"receipt {receipt.public_id}: {exc}")
             return None
         if document.get("consentReceiptID") != receipt.public_id:
-            # Reported by check_receipts when the stored document says so too.
-            return None
+            return None  # the row's finding: it carries another receipt's document or signature
         return document
-
-
-def check_receipts(session: Session, check: Check, signed_texts: set, batch: int = 1000) -> None:
-    """Every receipt row must carry its own document (id, subject, date), the one its JWS signs."""
-    rows = session.execute(
-        select(Receipt.public_id, Receipt.issued_at, Receipt.document, Receipt.jws,
-               Subject.public_id.label("subject_public_id"))
-        .join(Subject, Subject.id == Receipt.subject_id).order_by(Receipt.id)
-        .execution_options(yield_per=batch))
-    try:
-        for row in rows:
-            check.checked += 1
-            document = json.loads(row.document)
-            policy = document.get("policyVersion") or {}
-            if policy.get("label") and policy.get("textHash"):
-                signed_texts.add((policy["label"], policy.get("textLocale"), policy["textHash"]))
-            for finding in _receipt_findings(row, document):
-                check.found(f"receipt {row.public_id} {finding}")
-    finally:
-        rows.close()
-
-
-def _receipt_findings(row, document: dict):
-    if document.get("consentReceiptID") != row.public_id:
-        yield f"carries the document of receipt {document.get('consentReceiptID')}"
-    elif document.get("piiPrincipalId") != row.subject_public_id:
-        yield f"of subject {row.subject_public_id} carries a document of subject {document.get('piiPrincipalId')}"
-    elif document.get("issuedAt") != format_time(row.issued_at):
-        yield f"was issued at {format_time(row.issued_at)} but its document says {document.get('issuedAt')}"
-    if row.jws and signed_payload(row.jws) != row.document:
-        yield "carries a document its signature does not cover"
 
 
 def check_policy_texts(session: Session, signed_texts: set) -> Check:

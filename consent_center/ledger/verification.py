@@ -12,7 +12,7 @@ from consent_center.clock import utcnow
 from consent_center.ledger.chain import VerifyReport, chains, event_rows, walk_chain
 from consent_center.ledger.findings import Check
 from consent_center.ledger.replay_check import StateReplay
-from consent_center.ledger.signed_checks import HeadAnchors, check_policy_texts, check_receipts
+from consent_center.ledger.signed_checks import SignedReceipts, check_policy_texts
 from consent_center.models import VerificationRun
 
 
@@ -34,8 +34,7 @@ def verify_ledger(session: Session, progress: Callable[[int], None] | None = Non
     """Verify the ledger in one read of each table, each ordered by subject where it is walked
     beside the chains: no query per subject, so it holds on a big ledger."""
     walked = VerifyReport()
-    receipts = Check("receipts")
-    states, heads = StateReplay(session), HeadAnchors(session, receipts)
+    states, receipts = StateReplay(session), SignedReceipts(session)
     rows = event_rows(session)
     try:
         for chain in chains(rows, progress):
@@ -44,14 +43,13 @@ def verify_ledger(session: Session, progress: Callable[[int], None] | None = Non
             else:
                 walked.subjects, walked.events = walked.subjects + 1, walked.events + len(chain.events)
             states.chain(chain)
-            heads.chain(chain)
+            receipts.chain(chain)
     finally:
         rows.close()
         states.finish()
-        heads.finish()
-    check_receipts(session, receipts, heads.signed_texts)
-    texts = check_policy_texts(session, heads.signed_texts)
-    return LedgerReport(walked, [states.check, heads.check, texts, receipts])
+        receipts.finish()
+    texts = check_policy_texts(session, receipts.signed_texts)
+    return LedgerReport(walked, [states.check, receipts.heads, texts, receipts.receipts])
 
 
 def run_verification(session: Session, *, started_by: str,
