@@ -270,3 +270,30 @@ def test_a_newest_receipt_stripped_of_its_signature_cannot_hide_a_deleted_event(
     code, output = verify(runner)
     assert code == 1 and "receipts: BROKEN" in output
     assert f"receipt {receipt.public_id} is unsigned, though receipts before it were signed" in output
+
+
+def test_an_event_appended_behind_the_ledger_is_found_unsigned_by_its_receipt(runner, session, ledger):
+    from consent_center.ledger.chain import event_hash, hashed_fields
+
+    last = events_of(session, ledger)[-1]
+    receipt = session.get(Receipt, last.receipt_id)
+    # INSERT is not refused (append-only): a forged event, hashed and chained right,
+    # pinned to the newest receipt, its state moved along.
+    forged = {c.name: getattr(last, c.name) for c in ConsentEvent.__table__.c if c.name not in ("id", "txid")}
+    forged.update(public_id="00000000-0000-4000-8000-000000000001", seq=last.seq + 1, status="granted",
+                  previous_status=last.status, prev_hash=last.hash)
+    probe = ConsentEvent(**forged)
+    forged["hash"] = event_hash(hashed_fields(
+        probe, subject_public_id=ledger.public_id, channel_code=last.channel.code,
+        policy_label=last.policy_version.label if last.policy_version else None,
+        receipt_public_id=receipt.public_id))
+    session.expunge_all()
+    tamper(ConsentEvent.__table__.insert().values(**forged))
+    forged_id = session.scalar(select(ConsentEvent.id).where(ConsentEvent.public_id == forged["public_id"]))
+    tamper(update(ConsentState).where(ConsentState.subject_id == ledger.id,
+                                      ConsentState.channel_id == forged["channel_id"])
+           .values(status="granted", event_id=forged_id))
+    code, output = verify(runner)
+    assert code == 1, output
+    assert "chains: OK" in output and "states: OK" in output
+    assert f"receipt {receipt.public_id} does not sign event {forged['public_id']}" in output

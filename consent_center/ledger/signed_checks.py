@@ -61,12 +61,24 @@ class SignedReceipts:
             self._subject(list(receipts), None)
 
     def _subject(self, receipts: list, chain: Chain | None) -> None:
+        signs = {}  # receipt public id -> {event public id: hash} its document signs
         for row in receipts:
             self.receipts.checked += 1
             document = json.loads(row.document)
             self._note_policy(document)
             for finding in self._row_findings(row, document):
                 self.receipts.found(f"receipt {row.public_id} {finding}")
+            # A document without an events list names none to check; another receipt's
+            # document is the row's finding already.
+            if "events" in document and document.get("consentReceiptID") == row.public_id:
+                signs[row.public_id] = {e.get("id"): e.get("hash") for e in document["events"] or ()}
+        # INSERT is not refused: an event added behind the ledger, chained and hashed right,
+        # is still signed by no receipt.
+        for event in chain.events if chain else ():
+            signed = signs.get(event.receipt_public_id)
+            if signed is not None and signed.get(event.public_id) != event.hash:
+                self.receipts.found(f"receipt {event.receipt_public_id} does not sign event {event.public_id} "
+                                    f"of subject {chain.subject_public_id}")
         self._anchor(receipts[-1], chain)
 
     def _row_findings(self, row, document: dict):
