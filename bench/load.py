@@ -354,7 +354,8 @@ def audit(url: str, key_dir: str, customers: list[CustomerLog], unsubscribed: li
                         "CONSENT_RECEIPT_KEY_DIR": key_dir}
     verify = subprocess.run([str(Path(sys.executable).with_name("flask")), "--app", "wsgi", "ledger", "verify"],
                             cwd=ROOT, env=env, capture_output=True, text=True)
-    result["ledger_verify"] = verify.stdout.strip() or verify.stderr.strip().splitlines()[-1]
+    # The last line sums the run up (one line per check comes before it).
+    result["ledger_verify"] = (verify.stdout.strip() or verify.stderr.strip()).splitlines()[-1]
     result["ledger_ok"] = verify.returncode == 0
     return result
 
