@@ -354,7 +354,9 @@ def audit(url: str, key_dir: str, customers: list[CustomerLog], unsubscribed: li
                         "CONSENT_RECEIPT_KEY_DIR": key_dir}
     verify = subprocess.run([str(Path(sys.executable).with_name("flask")), "--app", "wsgi", "ledger", "verify"],
                             cwd=ROOT, env=env, capture_output=True, text=True)
-    result["ledger_verify"] = verify.stdout.strip() or verify.stderr.strip().splitlines()[-1]
+    # One line per check, then the summary: "OK: …" last on stdout, or "BROKEN: …" on stderr.
+    summary = [line for line in (verify.stdout + verify.stderr).splitlines() if line.startswith(("OK:", "BROKEN:"))]
+    result["ledger_verify"] = summary[-1] if summary else (verify.stderr.strip() or "no output")
     result["ledger_ok"] = verify.returncode == 0
     return result
 

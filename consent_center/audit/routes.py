@@ -41,12 +41,13 @@ def verify_ledger():
     form = LogoutForm()  # the CSRF token only
     if not form.validate_on_submit():
         return render_template("web/error.html", code=400, reason="csrf"), 400
-    run = run_verification(db.session, started_by=f"account:{current_user.id}")
+    run, _report = run_verification(db.session, started_by=f"account:{current_user.id}")
     if run.ok:
         flash(_("The ledger holds: %(events)s events in %(subjects)s chains verified.",
                 events=run.events, subjects=run.subjects), "success")
     else:
-        flash(_("The ledger is broken: %(reason)s", reason=run.first_break), "error")
+        reason = run.first_break or run.findings.split("\n", 1)[0]
+        flash(_("The ledger is broken: %(reason)s", reason=reason), "error")
     return redirect(url_for("audit.index"))
 
 

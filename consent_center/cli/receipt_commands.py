@@ -1,4 +1,5 @@
 import json
+import re
 import urllib.request
 from pathlib import Path
 
@@ -7,6 +8,10 @@ import click
 from consent_center.receipts.keys import ReceiptKeyError, key_ring, key_store, load_key
 from consent_center.receipts.documents import ReceiptInvalid, verify_receipt
 from consent_center.cli.support import fail
+
+
+# The name the customer space gives a download: the receipt it was served as.
+DOWNLOAD_NAME = re.compile(r"receipt-([A-Za-z0-9-]+)\.json")
 
 
 @click.group("receipt", help="Signed consent receipts and their keys.")
@@ -19,10 +24,11 @@ def group() -> None:
 @click.option("--jwks", "jwks_source", default=None,
               help="A JWKS file or http(s) URL to verify against; the app's own keys by default.")
 def verify(path: Path, jwks_source: str | None) -> None:
-    """Check a downloaded receipt's signature (exit 1 if it does not hold)."""
+    """Check a downloaded receipt's signature, and that it is the receipt it says (exit 1 if not)."""
     keys = _keys_from(jwks_source) if jwks_source else dict(key_ring().public)
+    named = DOWNLOAD_NAME.fullmatch(path.name)
     try:
-        verified = verify_receipt(path.read_text(encoding="utf-8"), keys)
+        verified = verify_receipt(path.read_text(encoding="utf-8"), keys, served_as=named and named.group(1))
     except (ReceiptInvalid, UnicodeDecodeError) as exc:
         click.echo(f"INVALID: {exc}", err=True)
         raise SystemExit(1)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -62,7 +64,7 @@ class VerifyReport:
         return self.first_break is None
 
 
-def _event_rows(session: Session, batch: int = 5000):
+def event_rows(session: Session, batch: int = 5000):
     """Every event row (never an identity-mapped object) with what its hash needs."""
     stmt = (
         select(
@@ -94,28 +96,47 @@ def verify_chains(session: Session, progress=None) -> VerifyReport:
     deletion or a reordering (of ids or of seq) the others.
     """
     report = VerifyReport()
-    rows = _event_rows(session)
+    rows = event_rows(session)
     try:
-        _walk(rows, report, progress)
+        for chain in chains(rows, progress):
+            if not walk_chain(chain, report):
+                break
     finally:
         rows.close()  # a break stops the walk early: release the server-side cursor
     return report
 
 
-def _walk(rows, report: VerifyReport, progress) -> None:
-    current_subject = None
-    previous_hash: str | None = None
-    expected_seq = 1
+@dataclass
+class Chain:
+    """One subject's events as stored, in id order (rows of ``event_rows``)."""
+    subject_id: int
+    subject_public_id: str
+    events: list
+
+
+def chains(rows, progress=None) -> Iterator[Chain]:
+    """Group event rows, ordered by subject then id, into each subject's chain."""
+    chain = None
     for event in rows:
-        subject_pid = event.subject_public_id
         if progress is not None:
             progress(1)
-        if event.subject_id != current_subject:
-            current_subject, previous_hash, expected_seq = event.subject_id, None, 1
-            report.subjects += 1
+        if chain is None or event.subject_id != chain.subject_id:
+            if chain is not None:
+                yield chain
+            chain = Chain(event.subject_id, event.subject_public_id, [])
+        chain.events.append(event)
+    if chain is not None:
+        yield chain
+
+
+def walk_chain(chain: Chain, report: VerifyReport) -> bool:
+    """Check one chain's hashes, links and positions; False (and the break noted) where it breaks."""
+    report.subjects += 1
+    previous_hash: str | None = None
+    for expected_seq, event in enumerate(chain.events, start=1):
         report.events += 1
         fields = hashed_fields(
-            event, subject_public_id=subject_pid, channel_code=event.channel_code,
+            event, subject_public_id=chain.subject_public_id, channel_code=event.channel_code,
             policy_label=event.policy_label, receipt_public_id=event.receipt_public_id,
         )
         reason = None
@@ -126,9 +147,10 @@ def _walk(rows, report: VerifyReport, progress) -> None:
         elif event.seq != expected_seq:
             reason = f"its position is {event.seq}, expected {expected_seq} (deleted or reordered)"
         if reason:
-            report.first_break = ChainBreak(event.id, subject_pid, reason)
-            return
-        previous_hash, expected_seq = event.hash, expected_seq + 1
+            report.first_break = ChainBreak(event.id, chain.subject_public_id, reason)
+            return False
+        previous_hash = event.hash
+    return True
 
 
 def replay_states(session: Session) -> dict[tuple[int, int], tuple[str, str, int]]:

@@ -9,7 +9,7 @@ from consent_center.db import Base, UTCDateTime
 
 
 class VerificationRun(Base):
-    """One walk of every hash chain of the ledger, and what it found."""
+    """One verification of the ledger (its chains, states, heads, policy texts, receipts), and what it found."""
 
     __tablename__ = "ledger_verifications"
 
@@ -23,6 +23,14 @@ class VerificationRun(Base):
     # deleted) and why it breaks its chain.
     first_break_event_id: Mapped[int | None] = mapped_column(BigInteger)
     first_break: Mapped[str | None] = mapped_column(Text)
+    # What the checks beyond the chains found (ledger/verification.py), one
+    # count each: 0 when the check holds.
+    states_mismatched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chains_truncated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    policy_texts_mismatched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    receipts_mismatched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The first findings of every check, one a line (capped: FINDINGS_KEPT).
+    findings: Mapped[str | None] = mapped_column(Text)
     # "cli", or "account:<id>" when run from /audit.
     started_by: Mapped[str] = mapped_column(String(64))
 

@@ -235,11 +235,14 @@ class VerifiedReceipt:
     kid: str
 
 
-def verify_receipt(text: str, keys: dict[str, OKPKey]) -> VerifiedReceipt:
+def verify_receipt(text: str, keys: dict[str, OKPKey], *, served_as: str | None = None) -> VerifiedReceipt:
     """Check a receipt (a download's JSON, or a bare compact JWS) against ``keys`` by kid.
 
     Fails on any changed byte of the JWS, an unknown key, another algorithm,
-    or a readable document that differs from the signed one.
+    a readable document that differs from the signed one, or a download
+    whose receipt id or date (or ``served_as``, the receipt id its file is
+    named after) is not the signed document's: a row serving another
+    receipt's document is refused.
     """
     token, wrapper = _split_download(text)
     segments = token.split(".")
@@ -265,7 +268,32 @@ def verify_receipt(text: str, keys: dict[str, OKPKey]) -> VerifiedReceipt:
             raise ReceiptInvalid("the readable document differs from the signed one")
         if wrapper.get("kid") not in (None, kid):
             raise ReceiptInvalid("the file names another key than the signature")
+        _bound(wrapper, document)
+    if served_as is not None and served_as != document.get("consentReceiptID"):
+        raise ReceiptInvalid(f"the file names receipt {served_as} but its signed document is receipt "
+                             f"{document.get('consentReceiptID')}")
     return VerifiedReceipt(document=document, kid=kid)
+
+
+def _bound(wrapper: dict, document: dict) -> None:
+    """A download's id and date must be its signed document's (receipt_payload writes them from the row)."""
+    if "receipt_id" in wrapper and wrapper["receipt_id"] != document.get("consentReceiptID"):
+        raise ReceiptInvalid(f"the download is receipt {wrapper['receipt_id']} but its signed document is "
+                             f"receipt {document.get('consentReceiptID')}")
+    if "issued_at" in wrapper and wrapper["issued_at"] != document.get("issuedAt"):
+        raise ReceiptInvalid(f"the download is issued at {wrapper['issued_at']} but its signed document at "
+                             f"{document.get('issuedAt')}")
+
+
+def signed_payload(token: str) -> str | None:
+    """Return the payload a compact JWS carries (its signature not checked), or None if unreadable."""
+    segments = token.split(".")
+    if len(segments) != 3:
+        return None
+    try:
+        return base64.urlsafe_b64decode(segments[1] + "=" * (-len(segments[1]) % 4)).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _split_download(text: str) -> tuple[str, dict | None]:
