@@ -13,6 +13,7 @@ import itertools
 import os
 import queue
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from consent_center.extensions import make_engine
 from consent_center.migrate import upgrade
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def backend_url() -> str | None:
@@ -90,9 +92,12 @@ class PostgresDatabases:
     for its database, and still gets one no other test has touched. Each
     ``DROP DATABASE`` waits for a checkpoint (0.5 s on a quiet server, many
     seconds on a busy one): the used copies are dropped in batches of
-    ``batch``, in the background and ``parallel`` at a time, so that the
-    drops of a batch share their checkpoints. Each process (each xdist
-    worker) has its own template, copies and threads.
+    ``batch``, ``parallel`` at a time, so that the drops of a batch share
+    their checkpoints, by a process of their own (``sweep``) that nothing
+    waits for: neither a test nor the end of the run (which waited 25 to 40 s
+    for the last batch and the sweep on a busy server, counted as the
+    teardown of whichever test ran last). Each process (each xdist worker)
+    has its own template, copies and thread.
     """
 
     def __init__(self, server_url: str, *, ready: int = 2, batch: int = 40, parallel: int = 4) -> None:
@@ -111,7 +116,6 @@ class PostgresDatabases:
         self._maker: threading.Thread | None = None
         self._batch, self._parallel = batch, parallel
         self._used: list[str] = []
-        self._dropper = ThreadPoolExecutor(1, thread_name_prefix="test-database-drops")
 
     def _url(self, name: str) -> str:
         return self.server_url.set(database=name).render_as_string(hide_password=False)
@@ -145,39 +149,56 @@ class PostgresDatabases:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         return self._url(name)
 
-    def _drop_now(self, name: str) -> bool:
-        """Drop one copy; a busy server (each drop waits for a checkpoint) gets three tries."""
-        for attempt in range(3):
-            try:
-                with self.admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                return True
-            except OperationalError:
-                time.sleep(1 + attempt)
-        return False
-
-    def _drop_all(self, names: list[str]) -> list[str]:
-        """Drop the copies; return those the server would not drop (close() sweeps them again)."""
-        with ThreadPoolExecutor(self._parallel, thread_name_prefix="test-database-drop") as pool:
-            return [name for name, dropped in zip(names, pool.map(self._drop_now, names)) if not dropped]
-
     def drop(self, url: str) -> None:
-        # Cleaning up is not the test's business: a drop that fails is swept by close().
+        # Cleaning up is not the test's business: a drop that fails is swept again by close().
         self._used.append(make_url(url).database)
         if len(self._used) >= self._batch:
-            self._dropper.submit(self._drop_all, self._used)
+            sweep(self.server_url, self._used, self._parallel)
             self._used = []
 
     def close(self) -> None:
         if self._maker is not None:
             self._taken.put(False)
             self._maker.join()
-        self._dropper.submit(self._drop_all, self._used)
-        self._dropper.shutdown(wait=True)
         with self.admin.connect() as conn:  # the copies made ahead, the empty ones, any a drop missed
             names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
                                  {"prefix": self.template.replace("_", r"\_") + r"\_%"}).scalars().all()
-        left = self._drop_all(names)
-        if not self._drop_now(self.template) or left:
-            print(f"test databases left on the server: {[self.template, *left]}", file=sys.stderr)
+        sweep(self.server_url, sorted({*self._used, *names}) + [self.template], self._parallel)
         self.admin.dispose()
+
+
+# Never waited for; held so that none is collected while it runs (a ResourceWarning).
+_SWEEPERS: list[subprocess.Popen] = []
+
+
+def sweep(server_url, names: list[str], parallel: int) -> None:
+    """Drop these databases from a process of its own, which outlives the run if it must (``_drop``)."""
+    url = server_url.render_as_string(hide_password=False)  # in the environment: no password on a command line
+    _SWEEPERS.append(subprocess.Popen([sys.executable, "-m", "tests.dbs", str(parallel), *names], cwd=ROOT,
+                     env={**os.environ, "CONSENT_TEST_DROP_URL": url},
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True))
+
+
+def _drop(url: str, parallel: int, names: list[str]) -> None:
+    """Drop each database, ``parallel`` at a time (concurrent drops share checkpoints); say which are left."""
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+    def drop_one(name: str) -> bool:
+        for attempt in range(3):  # a busy server's connection timeout: try again
+            try:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return True
+            except OperationalError:
+                time.sleep(1 + attempt)
+        return False
+
+    with ThreadPoolExecutor(parallel, thread_name_prefix="test-database-drop") as pool:
+        left = [name for name, dropped in zip(names, pool.map(drop_one, names)) if not dropped]
+    admin.dispose()
+    if left:
+        print(f"test databases left on the server: {left}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    _drop(os.environ["CONSENT_TEST_DROP_URL"], int(sys.argv[1]), sys.argv[2:])

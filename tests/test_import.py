@@ -1,14 +1,21 @@
 """CSV import of contacts: per-row report, idempotence, never undoing newer choices."""
 import csv
 import io
+import json
+from datetime import datetime, timezone
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from consent_center.extensions import db
 from consent_center.ledger.chain import replay_states, stored_states, verify_chains
 from consent_center.ledger import Actor, current_states, record_change
-from consent_center.models import ConsentEvent, Source, Subject
+from consent_center.models import ConsentEvent, OutboxMessage, Receipt, Source, Subject
+from consent_center.outbox.webhooks import add_endpoint
+from consent_center.subjects.service import create_subject
+
+from .ledger_consistency import assert_ledger_consistent
 
 HEADER = ["external_ref", "email", "phone", "name", "locale", "customer", "consent_email", "consent_sms",
           "consent_newsletter", "basis", "evidence", "collected_at"]
@@ -123,3 +130,65 @@ def test_import_of_ten_thousand_rows_with_bad_rows(runner, session, tmp_path):
     assert event_count(session) == before
     assert verify_chains(session).ok
     assert replay_states(session) == stored_states(session)
+
+
+@pytest.fixture
+def statements(app):
+    """The statements executed (an executemany counts once), but those of the webhook hook:
+    one per receipt, as for any change."""
+    sent = []
+
+    def count(conn, statement, multiparams, params, execution_options):
+        if "webhook_endpoints" not in str(statement):
+            sent.append(statement)
+
+    event.listen(db.engine, "before_execute", count)
+    yield sent
+    event.remove(db.engine, "before_execute", count)
+
+
+def test_an_import_sends_a_few_statements_per_chunk_not_per_row(runner, tmp_path, statements):
+    counts = []
+    for size, first in ((20, 1), (60, 100)):
+        path = write_csv(tmp_path / f"{size}.csv", [good_row(i) for i in range(first, first + size)])
+        statements.clear()
+        result = runner.invoke(args=["import", "contacts", str(path)])
+        assert f"{size} new" in result.output, result.output
+        counts.append(len(statements))
+    assert counts[0] == counts[1] and counts[1] < 30, counts
+
+
+def test_a_restricted_contact_is_refused_and_the_rows_around_it_are_imported(runner, session, tmp_path):
+    subject = create_subject(session, actor=Actor.system(), email="contact2@example.com", external_ref="CRM-2")
+    record_change(session, subject, {"email": "restricted"}, source=Source.RESTRICTION, actor=Actor.system())
+    session.commit()
+    now = datetime.now(timezone.utc).isoformat()
+    rows = [good_row(1), good_row(2, consent_email="granted", collected_at=now), good_row(3)]
+    result = runner.invoke(args=["import", "contacts", str(tmp_path_csv := write_csv(tmp_path / "c.csv", rows))])
+    assert "3 rows: imported 2 (2 new, 0 with changed consents, 0 unchanged); 1 rejected" in result.output
+    assert "line 3: the use of this person's data is restricted" in result.output
+    assert states_by_code(session, "CRM-2")["email"][0] == "restricted"
+    assert states_by_code(session, "CRM-3")["newsletter"] == ("granted", "consent")
+    session.rollback()
+    assert_ledger_consistent(session)
+    again = runner.invoke(args=["import", "contacts", str(tmp_path_csv)])
+    assert "0 new, 0 with changed consents, 2 unchanged); 1 rejected" in again.output
+
+
+def test_each_imported_change_has_its_signed_receipt_and_its_webhook_message(runner, session, tmp_path):
+    add_endpoint(session, "https://crm.example.com/hook")
+    session.commit()
+    path = write_csv(tmp_path / "contacts.csv", [good_row(1), good_row(2, consent_newsletter="")])
+    assert "2 new" in runner.invoke(args=["import", "contacts", str(path)]).output
+    session.rollback()
+    assert_ledger_consistent(session)
+    receipts = session.scalars(select(Receipt).order_by(Receipt.id)).all()
+    # A new contact's starting states, then the file's: two receipts, as create_subject then record_change write.
+    assert [json.loads(r.document)["events"][0]["source"] for r in receipts] == \
+        ["default", "import", "default", "import"]
+    messages = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "consent.changed")
+                               .order_by(OutboxMessage.id)).all()
+    assert [m.payload["data"]["receipt"] for m in messages] == [r.public_id for r in receipts]
+    imported = [e for m in messages for e in m.payload["data"]["events"] if e["source"] == "import"]
+    assert [(e["channel"], e["status"]) for e in imported] == \
+        [("sms", "withdrawn"), ("newsletter", "granted"), ("sms", "withdrawn")]

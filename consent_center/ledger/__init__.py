@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 import weakref
 from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
 from typing import Mapping
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import Row, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, scoped_session
 
 from consent_center.receipts import documents as receipts
@@ -183,6 +184,18 @@ def current_states(session: Session, subject: Subject) -> dict[int, ConsentState
     return {state.channel_id: state for state in rows}
 
 
+def current_statuses_of(session: Session, subject_ids: Collection[int]) -> dict[int, dict[int, Row]]:
+    """The status of every state of many subjects and when it last changed, in one query:
+    subject id -> channel id -> (status, changed_at). Plain rows: no state object to load."""
+    found: dict[int, dict[int, Row]] = {subject_id: {} for subject_id in subject_ids}
+    if found:
+        for row in session.execute(
+                select(_states.c.subject_id, _states.c.channel_id, _states.c.status, _states.c.changed_at)
+                .where(_states.c.subject_id.in_(list(found)))):
+            found[row.subject_id][row.channel_id] = row
+    return found
+
+
 def record_change(
     session: Session,
     subject: Subject,
@@ -321,15 +334,21 @@ def signed_receipt(receipt_public_id: str, subject, source: Source, events: list
                    jws=receipts.sign(serialised), language=document["language"])
 
 
+def default_changes(channels: Iterable[Channel], is_customer: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """A new subject's starting state on each of ``channels``: (status by code, basis by code)."""
+    changes, bases = {}, {}
+    for channel in channels:
+        changes[channel.code], bases[channel.code] = channel.default_for(is_customer)
+    return changes, bases
+
+
 def record_defaults(
     session: Session, subject: Subject, *, actor: Actor, trace: dict | None = None,
     source: Source = Source.DEFAULT,
 ) -> Recorded:
     """Record every active channel's starting state for a new subject."""
     channels = session.scalars(select(Channel).where(Channel.active.is_(True))).all()
-    changes, bases = {}, {}
-    for channel in channels:
-        changes[channel.code], bases[channel.code] = channel.default_for(subject.is_customer)
+    changes, bases = default_changes(channels, subject.is_customer)
     return record_change(
         session, subject, changes, source=source, actor=actor, basis=bases, trace=trace,
         event_type=EventType.DEFAULT,

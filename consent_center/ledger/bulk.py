@@ -39,6 +39,8 @@ from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVer
 from consent_center.models.vocabulary import EventType, Source
 from consent_center.receipts.documents import language_of
 from consent_center.signals import consent_recorded
+from consent_center.ledger import default_changes
+from consent_center.models import Receipt
 
 _events = ConsentEvent.__table__
 _states = ConsentState.__table__
@@ -88,14 +90,28 @@ class _Head:
         self.stored: set[int] = set()  # channel ids whose state is already written
 
 
+def default_submission(subject: Subject, channels: Iterable[Channel], *, actor: Actor,
+                       trace: dict | None = None) -> Submission:
+    """A new subject's starting states on ``channels`` (the active ones), as ``record_defaults`` records them."""
+    changes, bases = default_changes(channels, subject.is_customer)
+    return Submission(subject, changes, source=Source.DEFAULT, actor=actor, basis=bases, trace=trace,
+                      event_type=EventType.DEFAULT)
+
+
 def record_many(
     session: Session, submissions: Iterable[Submission], *, chunk: int = 1000,
     progress: Callable[[int], None] | None = None,
+    each: Callable[[Submission, Receipt | None], None] | None = None,
+    refused: Callable[[Submission, LedgerError], None] | None = None,
 ) -> BulkRecorded:
     """Record every submission, in order; nothing is committed (the caller commits once).
 
     Raises ``LedgerError`` (``UnknownChannel``) as ``record_change`` does;
-    the caller then rolls back, and none of it exists.
+    the caller then rolls back, and none of it exists. With ``refused``, a
+    submission the ledger refuses (``RestrictedChannel``…) is handed to it
+    instead, and the others go on: a refusal writes nothing, as with
+    ``record_change``. ``each`` hears every recorded submission with its
+    receipt (None: it changed nothing), once its chunk is written.
     """
     session.flush()  # subjects the caller added exist before the Core statements
     channels = {c.code: c for c in session.scalars(select(Channel))}
@@ -105,10 +121,17 @@ def record_many(
     iterator = iter(submissions)
     while batch := list(islice(iterator, chunk)):
         _read_heads(session, {s.subject.id for s in batch} - heads.keys(), heads)
-        receipts, rows, states, recorded = [], [], {}, []
+        receipts, rows, states, recorded, outcomes = [], [], {}, [], []
         for submission in batch:
-            receipt, events, event_rows = _one(submission, heads[submission.subject.id], channels, policies)
+            try:
+                receipt, events, event_rows = _one(submission, heads[submission.subject.id], channels, policies)
+            except LedgerError as refusal:
+                if refused is None:
+                    raise
+                refused(submission, refusal)
+                continue
             done.submissions += 1
+            outcomes.append((submission, receipt))
             if receipt is None:
                 continue
             receipts.append(receipt)
@@ -129,6 +152,9 @@ def record_many(
             done.events += len(events)
         for subject in {s.subject.id: s.subject for s in batch}.values():
             expire_held_states(session, subject, heads[subject.id].stored)
+        if each:
+            for submission, receipt in outcomes:
+                each(submission, receipt)
         if progress:
             progress(len(batch))
     return done

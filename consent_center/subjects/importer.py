@@ -2,10 +2,12 @@
 
 The file format (UTF-8, comma-separated, header row) is documented in
 README.md. Rows are validated first, in Python, so a bad row is reported
-and skipped without touching the database; good rows go through
-``subjects.create_subject`` and ``ledger.record_change`` (source ``import``)
-in the command's one transaction. Idempotent on ``external_ref``: a second
-run of the same file records nothing.
+and skipped without touching the database; good rows add their subjects and
+go through the ledger's bulk path, ``ledger.bulk.record_many`` (the starting
+states of a new contact, then the file's, source ``import``: what
+``create_subject`` and ``record_change`` would record, receipts included),
+chunk by chunk in the command's one transaction. Idempotent on
+``external_ref``: a second run of the same file records nothing.
 """
 from __future__ import annotations
 
@@ -19,13 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
-from consent_center.ledger import Actor, RestrictedChannel, current_states, record_change
+from consent_center.ledger import Actor, LedgerError, RestrictedChannel, current_statuses_of
+from consent_center.ledger.bulk import Submission, default_submission, record_many
 from consent_center.models import Channel, Subject
 from consent_center.models.vocabulary import Basis, Source, Status
 from consent_center.safe_text import has_control_characters
 from consent_center.subjects.suppression import suppressed_among
 from consent_center.addresses import LOCALES, AddressError, normalise_email, normalise_phone, phone_region
-from consent_center.subjects.service import SubjectError, create_subject
+from consent_center.subjects.service import SubjectError, add_subject
 
 CONTACT_COLUMNS = ("external_ref", "email", "phone", "name", "locale", "postal_address", "customer")
 OTHER_COLUMNS = ("basis", "evidence", "collected_at")
@@ -178,12 +181,23 @@ def import_contacts(
 
 
 def _import_batch(session, batch: list[ContactRow], channels, report: ImportReport, actor: Actor) -> None:
+    """Import one chunk: its new subjects added, then every change recorded through ``ledger.bulk.record_many``.
+
+    A new contact gets two submissions, as ``create_subject`` then
+    ``record_change`` would record them: its starting states, then the file's.
+    Whether a known contact's row changes anything is the ledger's answer
+    (a receipt or none); a row the ledger refuses (``RestrictedChannel``) is
+    reported, and the other rows go on.
+    """
     by_ref = {s.external_ref: s for s in session.scalars(
         select(Subject).where(Subject.external_ref.in_([r.external_ref for r in batch])))}
     emails = [r.email for r in batch if r.email]
     email_owner = dict(session.execute(
         select(Subject.email, Subject.external_ref).where(Subject.email.in_(emails))).all()) if emails else {}
     suppressed = suppressed_among(session, [r.email for r in batch if r.email and r.external_ref not in by_ref])
+    held = current_statuses_of(session, [s.id for s in by_ref.values()])
+    submissions: list[Submission] = []
+    known: dict[int, ContactRow] = {}  # id() of a known contact's submission -> its row
     for row in batch:
         subject = by_ref.get(row.external_ref)
         if row.email and row.email in email_owner and email_owner[row.email] != row.external_ref:
@@ -194,33 +208,44 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
                                             "not imported"))
             continue
         if subject is None:
-            subject = create_subject(
-                session, actor=actor, email=row.email, name=row.name, locale=row.locale,
-                is_customer=row.is_customer, phone=row.phone, postal_address=row.postal_address,
-                external_ref=row.external_ref,
+            subject = add_subject(
+                session, email=row.email, name=row.name, locale=row.locale, is_customer=row.is_customer,
+                phone=row.phone, postal_address=row.postal_address, external_ref=row.external_ref,
             )
             report.created += 1
-            _record(session, subject, row, row.consents, actor)
+            submissions.append(default_submission(subject, channels.values(), actor=actor))
+            if row.consents:
+                submissions.append(_submission(subject, row, row.consents, actor))
             continue
-        applicable = _newer_than_center(session, subject, row, channels, report)
-        try:
-            changed = _record(session, subject, row, applicable, actor)
-        except RestrictedChannel as exc:
-            # Refused before anything is written: the other rows go on.
-            report.errors.append((row.line, str(exc)))
-            continue
-        if changed:
-            report.changed += 1
-        else:
+        applicable = _newer_than_center(held[subject.id], row, channels, report)
+        if not applicable:
             report.unchanged += 1
+            continue
+        submission = _submission(subject, row, applicable, actor)
+        known[id(submission)] = row
+        submissions.append(submission)
+
+    def each(submission: Submission, receipt) -> None:
+        if id(submission) in known:
+            if receipt is None:
+                report.unchanged += 1
+            else:
+                report.changed += 1
+
+    def refused(submission: Submission, refusal: LedgerError) -> None:
+        if id(submission) not in known or not isinstance(refusal, RestrictedChannel):
+            raise refusal
+        # Refused before anything of it is written: the other rows go on.
+        report.errors.append((known[id(submission)].line, str(refusal)))
+
+    record_many(session, submissions, chunk=len(submissions) or 1, each=each, refused=refused)
 
 
-def _newer_than_center(session, subject: Subject, row: ContactRow, channels, report: ImportReport) -> dict:
+def _newer_than_center(states: dict, row: ContactRow, channels, report: ImportReport) -> dict:
     """For a known contact, keep only states collected after the center's current ones.
 
     An old CRM export must never silently undo a withdrawal made since.
     """
-    states = current_states(session, subject)
     applicable = {}
     for code, status in row.consents.items():
         state = states.get(channels[code].id)
@@ -233,18 +258,15 @@ def _newer_than_center(session, subject: Subject, row: ContactRow, channels, rep
     return applicable
 
 
-def _record(session, subject: Subject, row: ContactRow, consents: dict, actor: Actor) -> bool:
-    if not consents:
-        return False
+def _submission(subject: Subject, row: ContactRow, consents: dict, actor: Actor) -> Submission:
     evidence = {"text": row.evidence, "external_ref": row.external_ref}
     if row.collected_at:
         evidence["collected_at"] = row.collected_at.isoformat()
-    recorded = record_change(
-        session, subject, consents, source=Source.IMPORT, actor=actor,
+    return Submission(
+        subject, consents, source=Source.IMPORT, actor=actor,
         basis={code: row.basis for code, status in consents.items() if status == Status.GRANTED},
         evidence=evidence,
     )
-    return recorded.receipt is not None
 
 
 def count_lines(lines: Iterable[str]) -> int:

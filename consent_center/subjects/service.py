@@ -32,8 +32,19 @@ def create_subject(
         raise SubjectError(str(exc)) from exc
     if email and session.scalars(select(Subject.id).where(Subject.email == email)).first():
         raise SubjectError("a subject with this e-mail address already exists")
-    subject = Subject(email=email, name=name, locale=locale, is_customer=is_customer, **fields)
-    session.add(subject)
+    subject = add_subject(session, email=email, name=name, locale=locale, is_customer=is_customer, **fields)
     session.flush()
     record_defaults(session, subject, actor=actor, trace=trace)
+    return subject
+
+
+def add_subject(session: Session, *, email: str | None, name: str | None, locale: str, is_customer: bool,
+                **fields) -> Subject:
+    """Add a subject whose e-mail address is stored form and free; its starting states are the caller's to record.
+
+    ``create_subject`` records them at once; the import records many in bulk
+    (``ledger.bulk.default_submission``), having checked its addresses in one query.
+    """
+    subject = Subject(email=email, name=name, locale=locale, is_customer=is_customer, **fields)
+    session.add(subject)
     return subject
