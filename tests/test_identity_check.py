@@ -72,8 +72,10 @@ def test_the_check_records_its_method_and_evidence_on_the_request_page_and_in_th
     {"method": "document_seen", "evidence": "   "},
     {"method": "document_seen", "evidence": "Seen", "reference": "ticket\n4411"},
     {"method": "document_seen", "evidence": "Seen", "reference": "x" * 201},
+    {"method": "document_seen", "evidence": "x" * 4001},
+    {"method": "Document_Seen", "evidence": "Seen"},
 ], ids=["nothing", "no-method", "unknown-method", "no-evidence", "blank-evidence", "two-line-reference",
-        "long-reference"])
+        "long-reference", "long-evidence", "method-in-another-case"])
 def test_a_check_without_a_known_method_or_evidence_is_refused_and_writes_nothing(
         client, session, customer, support, data):
     public_id = _file(session, customer, "erasure")
