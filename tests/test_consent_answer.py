@@ -46,6 +46,7 @@ from sqlalchemy import func, select
 from consent_center.models import Channel, ConsentEvent, DataRequest, OutboxMessage, Role
 
 from .conftest import form_post
+from .test_subject_rights import IDENTITY_CHECK
 from .test_api_feed import skip_if_held_back_by_another_database
 
 EMAIL = "camille@example.com"
@@ -136,7 +137,7 @@ class World:
         self.session.rollback()
 
         def act():
-            assert form_post(self.client, page, {}, action=f"{page}/verify").status_code == 302
+            assert form_post(self.client, page, IDENTITY_CHECK, action=f"{page}/verify").status_code == 302
             assert form_post(self.client, page, {}, action=f"{page}/carry-out").status_code == 302
         self.as_staff(SUPPORT, act)
 

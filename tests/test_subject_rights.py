@@ -17,6 +17,9 @@ from consent_center.receipts.documents import verify_receipt
 
 from .conftest import form_post
 
+# How the staff member checked the requester (rights.requests.IDENTITY_METHODS) and the evidence.
+IDENTITY_CHECK = {"method": "known_session", "evidence": "Filed from the customer space"}
+
 CHANNELS = ("email", "sms", "post", "newsletter")
 PERSONAL = {"name": "Camille Martin", "email": "camille@example.com", "phone": "+33612345678",
             "postal_address": "12 rue des Lilas, 75011 Paris"}
@@ -46,7 +49,7 @@ def file_and_verify(client, auth, session, kind):
     request = session.scalars(select(DataRequest).order_by(DataRequest.id.desc())).first()
     auth.login("support@example.com")
     page = f"/admin/requests/{request.public_id}"
-    assert form_post(client, page, {}, action=f"{page}/verify").status_code == 302
+    assert form_post(client, page, IDENTITY_CHECK, action=f"{page}/verify").status_code == 302
     return request.public_id, page
 
 

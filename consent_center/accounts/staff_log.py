@@ -1,4 +1,10 @@
-"""The back office's own log: every staff action, written in the action's transaction."""
+"""The back office's own log: every staff action, written in the action's transaction.
+
+Every state-changing staff page (admin, the requests desk, audit) and every
+state-changing command writes one line: who (an account, or ``cli`` for a
+command run on the server), what, to what, and details that help a reader
+(never a password, a token, a signing secret or a whole API key).
+"""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -11,8 +17,17 @@ from consent_center.models import Account, StaffAction
 def log_staff_action(session: Session, account: Account, action: str, target: str | None = None,
                      **details) -> StaffAction:
     """Add one line to the staff action log; the caller's commit keeps it with the action."""
-    entry = StaffAction(account_id=account.id, occurred_at=utcnow(), action=action,
-                        target=target, details=details)
+    return _add(session, StaffAction(account_id=account.id, via="web", occurred_at=utcnow(), action=action,
+                                     target=target, details=details))
+
+
+def log_command_action(session: Session, action: str, target: str | None = None, **details) -> StaffAction:
+    """Add one line for a command run on the server (``flask --app wsgi …``): the actor is ``cli``."""
+    return _add(session, StaffAction(account_id=None, via="cli", occurred_at=utcnow(), action=action,
+                                     target=target, details=details))
+
+
+def _add(session: Session, entry: StaffAction) -> StaffAction:
     session.add(entry)
     session.flush()
     return entry

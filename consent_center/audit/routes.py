@@ -11,6 +11,7 @@ from sqlalchemy import select
 from consent_center.ledger.asof import counts_as_of, states_as_of
 from consent_center.ledger.history import find_subject, find_subjects, full_history, policy_periods
 from consent_center.accounts.auth.forms import LogoutForm
+from consent_center.accounts.staff_log import log_staff_action
 from consent_center.export.events import MEDIA_TYPES, download_name, stream_events
 from consent_center.export.filters import FORMATS, ExportFilters, FilterError
 from consent_center.extensions import db
@@ -42,6 +43,8 @@ def verify_ledger():
     if not form.validate_on_submit():
         return render_template("web/error.html", code=400, reason="csrf"), 400
     run, _report = run_verification(db.session, started_by=f"account:{current_user.id}")
+    log_staff_action(db.session, current_user, "ledger.verified", None, ok=run.ok, events=run.events,
+                     subjects=run.subjects, first_break=run.first_break)
     if run.ok:
         flash(_("The ledger holds: %(events)s events in %(subjects)s chains verified.",
                 events=run.events, subjects=run.subjects), "success")

@@ -1,6 +1,14 @@
 import click
 
-from consent_center.accounts.api_clients import SCOPES, ApiClientError, create_client, list_clients, revoke_client
+from consent_center.accounts.api_clients import (
+    SCOPES,
+    ApiClientError,
+    create_client,
+    find_client,
+    list_clients,
+    revoke_client,
+)
+from consent_center.accounts.staff_log import log_command_action
 from consent_center.cli.support import committing, fail
 
 
@@ -19,6 +27,9 @@ def create(name: str, scopes: tuple[str, ...]) -> None:
         with committing() as session:
             issued = create_client(session, name, list(scopes))
             client = issued.client
+            # The prefix names the key; the key itself is never logged.
+            log_command_action(session, "api_key.created", f"api_client:{client.id}", name=client.name,
+                               prefix=client.key_prefix, scopes=client.scopes)
             click.echo(f"Created API client {client.id} {client.name!r}, prefix {client.key_prefix}, "
                        f"scopes {' '.join(client.scopes)}.")
             click.echo("Store the key now: it is shown only this once, and only its hash is kept.")
@@ -47,7 +58,11 @@ def revoke(prefix_or_id: str) -> None:
     """Revoke a key, named by its prefix or its id (see `apikey list`)."""
     try:
         with committing() as session:
+            already = (found := find_client(session, prefix_or_id)) is not None and not found.active
             client = revoke_client(session, prefix_or_id)
+            if not already:
+                log_command_action(session, "api_key.revoked", f"api_client:{client.id}", name=client.name,
+                                   prefix=client.key_prefix)
             click.echo(f"Revoked API client {client.id} {client.name!r} ({client.key_prefix}) "
                        f"at {client.revoked_at.isoformat()}.")
     except ApiClientError as exc:

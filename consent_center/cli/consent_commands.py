@@ -2,6 +2,7 @@ import click
 from flask import current_app
 
 from consent_center.policies.expiry import expire_grants, send_reminders
+from consent_center.accounts.staff_log import log_command_action
 from consent_center.cli.support import committing
 
 
@@ -22,5 +23,7 @@ def expire() -> None:
                     bar.update(1)
             run = expire_grants(session, progress=progress)
         reminders = send_reminders(session, days_before=current_app.config["EXPIRY_REMINDER_DAYS"])
+        log_command_action(session, "consent.expiry_run", None, expired=run.expired, people=len(run.subjects),
+                           reminded=reminders.reminded)
     click.echo(f"Expired {run.expired} grants of {len(run.subjects)} people; "
                f"queued reminders for {reminders.reminded} grants of {len(reminders.subjects)} people.")

@@ -5,6 +5,7 @@ import click
 
 from consent_center.subjects.importer import ImportFileError, count_lines, import_contacts
 from consent_center.ledger import Actor
+from consent_center.accounts.staff_log import log_command_action
 from consent_center.cli.support import committing, fail
 from consent_center.safe_text import spreadsheet_cell
 
@@ -29,7 +30,11 @@ def contacts(path: Path, dry_run: bool, report_path: Path | None) -> None:
             with committing() as session:
                 report = import_contacts(session, stream, actor=Actor.system(), progress=bar.update)
                 if dry_run:
-                    session.rollback()
+                    session.rollback()  # a dry run writes nothing but its line in the staff log
+                log_command_action(session, "import.run", f"file:{path.name}"[:200], dry_run=dry_run,
+                                   rows=report.rows, created=report.created, changed=report.changed,
+                                   unchanged=report.unchanged, rejected=len(report.errors),
+                                   kept=len(report.kept))
     except UnicodeDecodeError:
         fail(f"{path} is not UTF-8 text")
     except ImportFileError as exc:

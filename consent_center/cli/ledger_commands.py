@@ -4,6 +4,7 @@ import click
 
 from consent_center.ledger.chain import count_events
 from consent_center.ledger.verification import run_verification
+from consent_center.accounts.staff_log import log_command_action
 from consent_center.cli.support import committing
 
 # What each check says when it holds.
@@ -31,6 +32,8 @@ def verify() -> None:
         total = count_events(session)
         with click.progressbar(length=total, label="Verifying", file=sys.stderr, show_pos=True) as bar:
             run, report = run_verification(session, started_by="cli", progress=bar.update)
+        log_command_action(session, "ledger.verified", None, ok=run.ok, events=run.events, subjects=run.subjects,
+                           first_break=run.first_break)
         ok, events, subjects, first_break = run.ok, run.events, run.subjects, run.first_break
     if first_break is None:
         click.echo(f"chains: OK ({events} events in {subjects} chains verified)")

@@ -3,6 +3,7 @@ from pathlib import Path
 import click
 
 from consent_center.policies.service import PolicyError, publish_policy
+from consent_center.accounts.staff_log import log_command_action
 from consent_center.cli.support import committing, fail, parse_datetime
 
 
@@ -28,6 +29,9 @@ def publish(label: str, path: Path, locale: str, material: bool, effective: str 
             version = publish_policy(session, label, {locale: body},
                                      effective_at=parse_datetime(effective), material=material)
             text = next(t for t in version.texts if t.locale == locale)
+            log_command_action(session, "policy.published", f"policy:{version.label}", locale=locale,
+                               effective_at=version.effective_at.isoformat(), material=version.material,
+                               sha256={locale: text.sha256})
             click.echo(f"Published policy {version.label} ({locale}), effective "
                        f"{version.effective_at.isoformat()}, sha256 {text.sha256}.")
     except PolicyError as exc:

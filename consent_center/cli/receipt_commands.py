@@ -7,7 +7,8 @@ import click
 
 from consent_center.receipts.keys import ReceiptKeyError, key_ring, key_store, load_key
 from consent_center.receipts.documents import ReceiptInvalid, verify_receipt
-from consent_center.cli.support import fail
+from consent_center.accounts.staff_log import log_command_action
+from consent_center.cli.support import committing, fail
 
 
 # The name the customer space gives a download: the receipt it was served as.
@@ -41,7 +42,9 @@ def verify(path: Path, jwks_source: str | None) -> None:
 def rotate_key() -> None:
     """Retire the active signing key (it stays published) and create a new one."""
     store = key_store()
-    old, new = store.rotate()
+    with committing() as session:
+        old, new = store.rotate()
+        log_command_action(session, "receipt_key.rotated", f"key:{old}", retired=old, active=new or None)
     if new:
         click.echo(f"Retired key {old}; receipts are now signed with key {new}.")
     else:

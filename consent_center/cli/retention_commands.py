@@ -3,6 +3,7 @@ import sys
 import click
 
 from consent_center.rights.retention import due_for_erasure, run_retention
+from consent_center.accounts.staff_log import log_command_action
 from consent_center.cli.support import committing
 
 
@@ -20,7 +21,9 @@ def run(dry_run: bool) -> None:
         with click.progressbar(length=total, label="Retention", file=sys.stderr, show_pos=True) as bar:
             report = run_retention(session, dry_run=dry_run, progress=bar.update)
         if dry_run:
-            session.rollback()
+            session.rollback()  # a dry run writes nothing but its line in the staff log
+        log_command_action(session, "retention.run", None, dry_run=dry_run, erased=report.erased,
+                           accounts=len(report.accounts), prospects=len(report.prospects))
     verb = "would erase" if dry_run else "erased"
     click.echo(f"{verb} {report.erased} subject(s): {len(report.accounts)} inactive account(s), "
                f"{len(report.prospects)} prospect(s) past the end of the relationship.")

@@ -4,6 +4,7 @@ from consent_center.accounts.service import AccountError, change_role, create_ac
 from consent_center.ledger import Actor
 from consent_center.models import Role
 from consent_center.accounts.passwords import invite
+from consent_center.accounts.staff_log import log_command_action
 from consent_center.cli.support import committing, fail
 
 
@@ -30,6 +31,8 @@ def create(email: str, password: str | None, role: str, name: str | None, locale
         with committing() as session:
             account = create_account(session, email=email, password=password, role=Role(role),
                                      actor=Actor.system(), name=name, locale=locale)
+            log_command_action(session, "account.created", f"account:{account.id}", email=account.email,
+                               role=account.role, invited=password is None)
             click.echo(f"Created {role} account {account.email} (id {account.id}).")
             if password is None:
                 invite(session, account)
@@ -57,7 +60,10 @@ def set_role(email: str, role: str) -> None:
             account = session.scalars(select(Account).where(Account.email == address)).first()
             if account is None:
                 fail(f"no account {address}")
+            before = account.role
             if change_role(session, account, Role(role)):
+                log_command_action(session, "account.role_changed", f"account:{account.id}", email=address,
+                                   role_before=before, role=account.role)
                 click.echo(f"{address} is now {role}; their sessions have ended.")
             else:
                 click.echo(f"{address} is already {role}.")
@@ -84,4 +90,5 @@ def reset_second_factor(email: str) -> None:
         if account is None:
             fail(f"no account {address}")
         disable(account)
+        log_command_action(session, "account.second_factor_reset", f"account:{account.id}", email=address)
         click.echo(f"Two-step verification is off for {address}; they set it up again at /staff/second-factor.")

@@ -1,6 +1,7 @@
 import click
 
-from consent_center.outbox.webhooks import WebhookError, add_endpoint, disable_endpoint, list_endpoints
+from consent_center.outbox.webhooks import WebhookError, add_endpoint, disable_endpoint, find_endpoint, list_endpoints
+from consent_center.accounts.staff_log import log_command_action
 from consent_center.cli.support import committing, fail
 
 
@@ -17,6 +18,9 @@ def add(url: str, description: str | None) -> None:
     try:
         with committing() as session:
             endpoint = add_endpoint(session, url, description)
+            # The signing secret is printed once and never logged.
+            log_command_action(session, "webhook.created", f"webhook:{endpoint.public_id}", url=endpoint.url,
+                               description=endpoint.description)
             click.echo(f"Webhook {endpoint.public_id} -> {endpoint.url}")
             click.echo("Signing secret (verify webhook-signature with it; shown once):")
             click.echo(endpoint.secret)
@@ -39,7 +43,11 @@ def disable(endpoint_id: str) -> None:
     """Stop sending to an endpoint (messages already queued for it are dropped)."""
     try:
         with committing() as session:
-            disable_endpoint(session, endpoint_id)
+            found = find_endpoint(session, endpoint_id)
+            was_active = found is not None and found.active
+            endpoint = disable_endpoint(session, endpoint_id)
+            if was_active:
+                log_command_action(session, "webhook.disabled", f"webhook:{endpoint.public_id}", url=endpoint.url)
     except WebhookError as exc:
         fail(str(exc))
     click.echo(f"Webhook {endpoint_id} disabled.")

@@ -29,6 +29,11 @@ class DataRequest(Base):
     extension_reason: Mapped[str | None] = mapped_column(Text)
     identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     identity_verified_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    # How staff checked the requester is the subject (rights.requests.IDENTITY_METHODS) and
+    # the evidence: a note and a reference to where the proof is (a ticket, a letter), never a copy.
+    identity_method: Mapped[str | None] = mapped_column(String(32))
+    identity_evidence: Mapped[str | None] = mapped_column(Text)
+    identity_reference: Mapped[str | None] = mapped_column(String(200))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the customer wrote (and, for post-mortem instructions, the wishes).
     details: Mapped[str | None] = mapped_column(Text)

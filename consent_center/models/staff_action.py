@@ -17,11 +17,14 @@ class StaffAction(Base):
     __table_args__ = (Index("ix_staff_actions_occurred_at", "occurred_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    # None for a command run on the server (``via`` "cli"): no account is logged in there.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    # Where the action was taken: "web" (the back office) or "cli" (`flask --app wsgi …`).
+    via: Mapped[str] = mapped_column(String(8), default="web", server_default="web")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     action: Mapped[str] = mapped_column(String(64))
     # What was acted on, as "kind:identifier" (subject:<public id>, policy:<label>…).
     target: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 
-    account: Mapped[Account] = relationship()
+    account: Mapped[Account | None] = relationship()

@@ -3,7 +3,7 @@
 GDPR art. 12(3): an answer within one month of receipt (here 30 days on
 the center's clock), extendable once by up to two further months (61
 days) with a reason the customer is told. What each kind of request does
-to the subject lives in ``subject_rights.py``.
+to the subject lives in ``effects.py``; what staff do on the desk, with their log lines, in ``desk_actions.py``.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
 from consent_center.models import DataRequest, Subject
+from consent_center.safe_text import refused_text
 
 KINDS = ("access", "portability", "restriction", "objection", "erasure", "post_mortem")
 RESPONSE_DAYS = 30
@@ -22,6 +23,16 @@ MAX_EXTENSION_DAYS = 61  # "two further months" (art. 12(3)), at their longest
 SOON_DAYS = 7
 OPEN_STATUSES = ("received", "verified")
 MAX_TEXT = 4000
+MAX_REFERENCE = 200
+
+# How staff may check that the requester is the subject (docs/staff-guide.md says when each fits):
+IDENTITY_METHODS = (
+    "known_session",                 # filed from the person's own customer space, logged in
+    "code_to_address_on_file",       # a one-time code sent to the e-mail address or phone on file, read back
+    "callback_to_number_on_file",    # staff called back the phone number on file
+    "letter_to_address_on_file",     # a code sent by post to the postal address on file, returned
+    "document_seen",                 # an identity document shown in person or on video; no copy is kept
+)
 
 
 class RequestError(ValueError):
@@ -99,15 +110,42 @@ def log_action(request: DataRequest, account_id: int | None, action: str) -> Non
     request.notes = f"{request.notes}\n{line}" if request.notes else line
 
 
-def verify_identity(session: Session, request: DataRequest, *, account_id: int) -> None:
-    """Record that staff checked the requester is the subject."""
+def identity_checked(request: DataRequest) -> bool:
+    """Whether staff recorded how the requester was checked to be the subject (the gate of carrying out)."""
+    return request.identity_verified_at is not None and request.identity_method in IDENTITY_METHODS
+
+
+class IdentityEvidenceError(RequestError):
+    """An identity check recorded without a known method or without its evidence; nothing was written."""
+
+
+def verify_identity(session: Session, request: DataRequest, *, account_id: int, method: str,
+                    evidence: str, reference: str | None = None) -> None:
+    """Record that staff checked the requester is the subject: how, and the evidence.
+
+    The evidence is a note ("code read back on the phone, ticket 4411") and
+    a reference to where any proof is kept; never a copy of a document, and
+    never a direct identifier (the note outlives an erasure).
+    """
+    evidence = (evidence or "").strip()
+    reference = (reference or "").strip()
     if not is_open(request):
         raise RequestError("this request is closed")
-    if request.identity_verified_at is None:
-        request.identity_verified_at = utcnow()
-        request.identity_verified_by = account_id
-        request.status = "verified"
-        log_action(request, account_id, "identity verified")
+    if identity_checked(request):
+        raise RequestError("the identity is already checked")
+    if method not in IDENTITY_METHODS:
+        raise IdentityEvidenceError("method")
+    if not evidence or len(evidence) > MAX_TEXT or refused_text(evidence, multiline=True):
+        raise IdentityEvidenceError("evidence")
+    if len(reference) > MAX_REFERENCE or refused_text(reference):
+        raise IdentityEvidenceError("reference")
+    request.identity_verified_at = utcnow()
+    request.identity_verified_by = account_id
+    request.identity_method = method
+    request.identity_evidence = evidence
+    request.identity_reference = reference or None
+    request.status = "verified"
+    log_action(request, account_id, f"identity verified ({method})")
     session.flush()
 
 

@@ -61,6 +61,32 @@ STAFF_ACTION_LABELS = {
     "api_key.created": _l("Created an API key"),
     "api_key.revoked": _l("Revoked an API key"),
     "import.run": _l("Imported contacts"),
+    "channel.reconsent_required": _l("Required re-consent on a channel"),
+    "channel.reconsent_not_required": _l("Stopped requiring re-consent on a channel"),
+    "webhook.created": _l("Registered a webhook"),
+    "webhook.disabled": _l("Disabled a webhook"),
+    "account.role_changed": _l("Changed a staff member's role"),
+    "account.second_factor_reset": _l("Turned off a staff member's two-step verification"),
+    "account.second_factor_enabled": _l("Turned on their two-step verification"),
+    "account.second_factor_disabled": _l("Turned off their two-step verification"),
+    "request.identity_checked": _l("Checked a requester's identity"),
+    "request.extended": _l("Extended a request's deadline"),
+    "request.carried_out": _l("Carried out a request"),
+    "request.declined": _l("Declined a request"),
+    "request.restriction_lifted": _l("Lifted a restriction"),
+    "ledger.verified": _l("Verified the ledger"),
+    "receipt_key.rotated": _l("Rotated the receipt signing key"),
+    "retention.run": _l("Ran the retention limits"),
+    "consent.expiry_run": _l("Expired lapsed consents"),
+}
+
+# How staff checked a requester is the subject (rights.requests.IDENTITY_METHODS).
+IDENTITY_METHOD_LABELS = {
+    "known_session": _l("Filed from the person's own customer space, logged in"),
+    "code_to_address_on_file": _l("A one-time code sent to the e-mail address or phone number on file, read back"),
+    "callback_to_number_on_file": _l("Called back on the phone number on file"),
+    "letter_to_address_on_file": _l("A code sent by post to the address on file, returned"),
+    "document_seen": _l("An identity document seen in person or on video (no copy kept)"),
 }
 
 
@@ -78,6 +104,7 @@ def template_labels() -> dict:
         "role_label": lambda v: label(ROLE_LABELS, v),
         "actor_label": lambda v: label(ACTOR_LABELS, v),
         "staff_action_label": lambda v: label(STAFF_ACTION_LABELS, v),
+        "identity_method_label": lambda v: label(IDENTITY_METHOD_LABELS, v),
         "request_kind_label": lambda v: label(REQUEST_KIND_LABELS, v),
         "request_status_label": lambda v: label(REQUEST_STATUS_LABELS, v),
         "request_outcome_label": lambda v: label(REQUEST_OUTCOME_LABELS, v),

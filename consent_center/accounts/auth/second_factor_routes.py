@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from consent_center.accounts import second_factor
+from consent_center.accounts.staff_log import log_staff_action
 from consent_center.clock import utcnow
 from consent_center.extensions import db, limiter
 from consent_center.models import Account
@@ -52,6 +53,8 @@ def second_factor_setup():
         if form.validate_on_submit():
             if second_factor.verify(current_user, form.code.data):
                 second_factor.disable(current_user)
+                log_staff_action(db.session, current_user, "account.second_factor_disabled",
+                                 f"account:{current_user.id}")
                 flash(_("Two-step verification is off."), "info")
                 return redirect(url_for("auth.staff_home"))
             flash(_("This code is not valid. Try the code your app shows now."), "error")
@@ -62,6 +65,7 @@ def second_factor_setup():
     if form.validate_on_submit():
         if second_factor.enroll(current_user, secret, form.code.data):
             session.pop("enrolling_secret", None)
+            log_staff_action(db.session, current_user, "account.second_factor_enabled", f"account:{current_user.id}")
             flash(_("Two-step verification is on."), "success")
             return redirect(url_for("auth.staff_home"))
         flash(_("This code is not valid. Try the code your app shows now."), "error")

@@ -2,15 +2,24 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from consent_center.rights import requests as data_requests, effects as subject_rights
+from consent_center.rights import desk_actions, requests as data_requests, effects as subject_rights
 from consent_center.accounts.auth.decorators import roles_required
 from consent_center.extensions import db
 from consent_center.web.forms import kept_form_values
 from consent_center.rights.desk import bp
 
 STAFF = ("support", "admin")
+
+IDENTITY_NOT_CHECKED = _l("The requester's identity is not checked yet: record how it was checked, and the "
+                          "evidence, before carrying out this request. Nothing was done.")
+IDENTITY_EVIDENCE_ERRORS = {
+    "method": _l("Choose how the identity was checked."),
+    "evidence": _l("Write the evidence of the identity check: what was done, and where it is recorded."),
+    "reference": _l("The reference is one line of at most 200 characters."),
+}
 
 
 def _found(public_id: str):
@@ -38,7 +47,9 @@ def _render_detail(found, error: str | None = None, kept: dict | None = None):
     return render_template("rights/detail.html", request_=found, error=error, kept=kept or {},
                            overdue=data_requests.is_overdue(found),
                            restricted=subject_rights.is_restricted(db.session, found.subject),
-                           max_days=data_requests.MAX_EXTENSION_DAYS)
+                           max_days=data_requests.MAX_EXTENSION_DAYS,
+                           identity_checked=data_requests.identity_checked(found),
+                           identity_methods=data_requests.IDENTITY_METHODS)
 
 
 @bp.post("/<public_id>/<action>")
@@ -50,21 +61,24 @@ def act(public_id: str, action: str):
         return _render_detail(found, kept=kept), 400
     try:
         if action == "verify":
-            data_requests.verify_identity(db.session, found, account_id=current_user.id)
+            desk_actions.check_identity(db.session, found, current_user, method=request.form.get("method", ""),
+                                        evidence=request.form.get("evidence", ""),
+                                        reference=request.form.get("reference", ""))
         elif action == "extend":
-            data_requests.extend(db.session, found, days=request.form.get("days", 0, type=int),
-                                 reason=request.form.get("reason", ""), account_id=current_user.id)
+            desk_actions.extend(db.session, found, current_user, days=request.form.get("days", 0, type=int),
+                                reason=request.form.get("reason", ""))
         elif action == "carry-out":
-            subject_rights.carry_out(db.session, found, account_id=current_user.id)
+            desk_actions.carry_out(db.session, found, current_user)
         elif action == "lift":
-            subject_rights.lift(db.session, found, account_id=current_user.id)
+            desk_actions.lift(db.session, found, current_user)
         elif action == "reject":
-            if not data_requests.is_open(found):
-                raise data_requests.RequestError("this request is closed")
-            data_requests.close(db.session, found, status="rejected", outcome="rejected",
-                                account_id=current_user.id)
+            desk_actions.decline(db.session, found, current_user)
         else:
             abort(404)
+    except desk_actions.IdentityNotChecked:
+        return _render_detail(found, error=str(IDENTITY_NOT_CHECKED), kept=kept), 409
+    except data_requests.IdentityEvidenceError as exc:
+        return _render_detail(found, error=str(IDENTITY_EVIDENCE_ERRORS[str(exc)]), kept=kept), 400
     except data_requests.RequestError as exc:
         # A 409 rolls back: nothing of a refused action is written.
         return _render_detail(found, error=str(exc), kept=kept), 409
