@@ -80,6 +80,7 @@ NOT_STAFF_ROUTES = {
     "space.profile": "a customer's own space",
     "space.reconsent": "a customer's own space",
     "space.reconsent_later": "a customer's own space",
+    "space.renew": "a customer's own space",
     "space.requests_list": "a customer's own space",
     "unsubscribe.unsubscribe": "the public: a one-click link",
 }
