@@ -16,6 +16,7 @@ import pytest
 from consent_center.models import Role
 
 from .api_fixtures import assert_problem
+from .conftest import form_post
 
 HUGE = "99999999999999999999999"
 BEYOND_BIGINT = str(2**63)
@@ -98,3 +99,12 @@ def test_a_feed_cursor_beyond_64_bits_is_a_422(api, txid, event_id):
     token = base64.urlsafe_b64encode(f"1.{txid}.{event_id}".encode()).decode().rstrip("=")
     problem = assert_problem(api.get("/events", query_string={"after": token}), 422)
     assert problem["errors"][0]["parameter"] == "after"
+
+
+@pytest.mark.parametrize("action", ["/admin/accounts/{}/disable", "/admin/keys/{}/revoke"])
+@pytest.mark.parametrize("number", [BEYOND_INTEGER, BEYOND_BIGINT, HUGE])
+def test_an_admin_action_on_an_id_beyond_the_column_is_a_404(client, auth, make_account, action, number):
+    make_account("ada@example.com", role=Role.ADMIN, locale="en")
+    auth.login("ada@example.com")
+    response = form_post(client, "/admin/accounts", {}, action=action.format(number))
+    assert response.status_code == 404

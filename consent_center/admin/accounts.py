@@ -59,7 +59,7 @@ def create_account_view():
     return redirect(url_for("admin.accounts"))
 
 
-@bp.post("/accounts/<int:account_id>/disable")
+@bp.post("/accounts/<int(max=2147483647):account_id>/disable")
 @admin_only
 def disable_account(account_id: int):
     form = LogoutForm()  # the CSRF token only

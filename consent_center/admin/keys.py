@@ -48,7 +48,7 @@ def create_key():
     return response[0], 200, {"Cache-Control": "no-store"}
 
 
-@bp.post("/keys/<int:client_id>/revoke")
+@bp.post("/keys/<int(max=2147483647):client_id>/revoke")
 @admin_only
 def revoke_key(client_id: int):
     form = LogoutForm()  # the CSRF token only
