@@ -116,3 +116,15 @@ def test_the_session_setting_a_new_password_stays_and_the_others_end(app, client
 def test_a_customer_account_does_not_change_role(runner, customer):
     result = runner.invoke(args=["user", "set-role", "--email", customer.email, "--role", "admin"])
     assert result.exit_code != 0 and "customer" in result.output
+
+
+def test_a_second_factor_reset_on_the_server_ends_the_sessions_of_the_account(app, client, auth, runner, make_account):
+    # The phone was lost: whoever holds it, or a cookie opened with it, is out.
+    make_account("sam@example.com", role=Role.SUPPORT, locale="en")
+    auth.login("sam@example.com")
+    stolen = copy_of(client, app)
+    assert stolen.get("/admin/").status_code == 200
+    result = runner.invoke(args=["user", "reset-second-factor", "--email", "sam@example.com"])
+    assert result.exit_code == 0, result.output
+    assert is_logged_out(stolen, "/staff")
+    assert is_logged_out(client, "/staff")

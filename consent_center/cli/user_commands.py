@@ -79,6 +79,7 @@ def reset_second_factor(email: str) -> None:
 
     from consent_center.models import Account
     from consent_center.accounts.second_factor import disable
+    from consent_center.accounts.service import end_sessions
     from consent_center.addresses import AddressError, normalise_email
 
     try:
@@ -90,5 +91,7 @@ def reset_second_factor(email: str) -> None:
         if account is None:
             fail(f"no account {address}")
         disable(account)
+        end_sessions(account)  # the lost phone, or a session opened with it, is out
         log_command_action(session, "account.second_factor_reset", f"account:{account.id}", email=address)
-        click.echo(f"Two-step verification is off for {address}; they set it up again at /staff/second-factor.")
+        click.echo(f"Two-step verification is off for {address} and their sessions are ended; "
+                   "they log in again and set it up at /staff/second-factor.")
