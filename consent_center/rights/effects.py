@@ -4,7 +4,9 @@ Every change of a channel goes through the ledger (sources restriction,
 objection, erasure), so each is an event in the history with its receipt.
 
 Erasure pseudonymises: name, e-mail, phone, postal address and external
-reference are cleared, the customer account is deleted, outbox messages
+reference are cleared (the e-mail addresses and the phone number go on the
+suppression list, unless retention erases), the subject takes no change
+any more (``ledger.ErasedSubject``), the customer account is deleted, outbox messages
 to the address and pending newsletter sign-ups are deleted, and the
 subject's request texts are cleared. The consent ledger stays as proof
 under the pseudonymous public id: its hash chain and its receipts cover
@@ -95,6 +97,9 @@ def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "er
     values = personal_values(subject)
     account = session.scalars(select(Account).where(Account.subject_id == subject.id)).first()
     addresses = {a for a in (subject.email, account.email if account else None) if a}
+    if suppress_address and subject.phone:
+        # The number too (E.164, as stored): it must not bring the person back through a CRM.
+        suppress(session, subject.phone, reason=reason)
     changes = {state.channel.code: Status.WITHDRAWN for state in current_states(session, subject).values()}
     # renew: a channel already withdrawn still gets its erasure event.
     record_change(session, subject, changes, source=Source.ERASURE, actor=actor, renew=True,

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
-from consent_center.ledger import Actor, RestrictedChannel, current_states, record_change
+from consent_center.ledger import Actor, ErasedSubject, RestrictedChannel, current_states, record_change
 from consent_center.models import Channel, Subject
 from consent_center.models.vocabulary import Basis, Source, Status
 from consent_center.safe_text import has_control_characters
@@ -183,7 +183,8 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
     emails = [r.email for r in batch if r.email]
     email_owner = dict(session.execute(
         select(Subject.email, Subject.external_ref).where(Subject.email.in_(emails))).all()) if emails else {}
-    suppressed = suppressed_among(session, [r.email for r in batch if r.email and r.external_ref not in by_ref])
+    suppressed = suppressed_among(session, [value for r in batch if r.external_ref not in by_ref
+                                            for value in (r.email, r.phone) if value])
     for row in batch:
         subject = by_ref.get(row.external_ref)
         if row.email and row.email in email_owner and email_owner[row.email] != row.external_ref:
@@ -191,6 +192,10 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
             continue
         if subject is None and row.email in suppressed:
             report.errors.append((row.line, "this e-mail address was erased on request (suppression list); "
+                                            "not imported"))
+            continue
+        if subject is None and row.phone in suppressed:
+            report.errors.append((row.line, "this phone number was erased on request (suppression list); "
                                             "not imported"))
             continue
         if subject is None:
@@ -205,7 +210,7 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
         applicable = _newer_than_center(session, subject, row, channels, report)
         try:
             changed = _record(session, subject, row, applicable, actor)
-        except RestrictedChannel as exc:
+        except (RestrictedChannel, ErasedSubject) as exc:
             # Refused before anything is written: the other rows go on.
             report.errors.append((row.line, str(exc)))
             continue

@@ -1,0 +1,189 @@
+"""Erased subjects stay erased (issue 21, item 2).
+
+An erased subject refuses every change (409 ``erased``); the suppression list
+is checked on PATCH as on POST and holds phone numbers (E.164) as well as
+e-mail addresses; a check on a suppressed identifier answers no and says why.
+"""
+import pytest
+from sqlalchemy import func, select
+
+from consent_center.ledger import Actor, ErasedSubject, record_change
+from consent_center.ledger.bulk import Submission, record_many
+from consent_center.models import ConsentEvent, Source, Subject
+from consent_center.rights.effects import erase
+
+from .api_fixtures import ApiClient, assert_problem
+from .conftest import form_post
+from .test_subject_rights import PERSONAL, answers, file_and_verify, person, staff  # noqa: F401
+
+
+def erased(client, auth, session):
+    """Erase the person through the desk."""
+    _, page = file_and_verify(client, auth, session, "erasure")
+    assert form_post(client, page, {}, action=f"{page}/carry-out").status_code == 302
+    session.rollback()
+
+
+def event_count(session) -> int:
+    session.rollback()
+    count = session.scalar(select(func.count()).select_from(ConsentEvent))
+    session.rollback()
+    return count
+
+
+def subject_of(session, public_id) -> Subject:
+    session.rollback()
+    return session.scalars(select(Subject).where(Subject.public_id == public_id)).one()
+
+
+def test_patch_of_an_erased_subject_is_409_and_brings_nothing_back(
+        client, auth, session, person, staff, make_key):
+    erased(client, auth, session)
+    api = ApiClient(client, make_key())
+    response = api.patch(f"/subjects/{person}", json={
+        "email": PERSONAL["email"], "name": PERSONAL["name"], "phone": PERSONAL["phone"]})
+    body = assert_problem(response, 409, "erased")
+    assert person in body["detail"]
+    subject = subject_of(session, person)
+    assert subject.email is None and subject.name is None and subject.phone is None
+    # A harmless-looking change is refused as well: an erased subject takes none.
+    assert_problem(api.patch(f"/subjects/{person}", json={"locale": "nl"}), 409, "erased")
+    assert subject_of(session, person).locale != "nl"
+
+
+def test_a_consent_write_on_an_erased_subject_is_409_and_the_check_still_says_no(
+        client, auth, session, person, staff, make_key):
+    erased(client, auth, session)
+    api = ApiClient(client, make_key())
+    events = event_count(session)
+    api.patch(f"/subjects/{person}", json={"email": PERSONAL["email"]})
+    response = api.post(f"/subjects/{person}/consents", json={"channel": "email", "status": "granted",
+                                                               "source": "api"})
+    assert_problem(response, 409, "erased")
+    assert event_count(session) == events
+    assert not any(a["allowed"] for a in answers(session, person).values())
+    assert api.get(f"/check?channel=email&subject={person}").get_json()["allowed"] is False
+    # A withdrawal it already has changes nothing and is answered as before.
+    response = api.post(f"/subjects/{person}/consents", json={"channel": "email", "status": "withdrawn",
+                                                               "source": "api"})
+    assert response.status_code == 200 and response.get_json()["changed"] is False
+
+
+def test_staff_cannot_switch_a_channel_on_for_an_erased_subject(client, auth, session, person, staff):
+    erased(client, auth, session)
+    events = event_count(session)
+    response = form_post(client, f"/admin/people/{person}", {"active": ["email"], "method": "phone",
+                                                             "evidence": "phone call, ticket 4411"})
+    assert response.status_code == 409
+    assert "erased" in response.get_data(as_text=True)
+    assert event_count(session) == events
+
+
+def test_the_ledger_refuses_an_erased_subject_on_the_single_and_the_bulk_path(
+        client, auth, session, person, staff):
+    erased(client, auth, session)
+    subject = subject_of(session, person)
+    with pytest.raises(ErasedSubject):
+        record_change(session, subject, {"email": "granted"}, source=Source.IMPORT, actor=Actor.system())
+    session.rollback()
+    subject = subject_of(session, person)
+    with pytest.raises(ErasedSubject):
+        record_many(session, [Submission(subject, {"sms": "granted"}, Source.IMPORT, Actor.system())])
+    session.rollback()
+    # Erasing again (the rights flow) is still possible: it only withdraws.
+    erase(session, subject_of(session, person), actor=Actor.system())
+    session.commit()
+
+
+def test_patch_to_an_erased_address_in_another_spelling_is_refused_as_post_is(
+        client, auth, session, person, staff, make_key, make_subject):
+    erased(client, auth, session)
+    lea = make_subject("lea@example.com")
+    api = ApiClient(client, make_key())
+    for spelling in ("Camille@Example.COM", " camille@example.com "):
+        body = assert_problem(api.patch(f"/subjects/{lea.public_id}", json={"email": spelling}), 409, "conflict")
+        assert "suppression list" in body["detail"] and body["errors"][0]["pointer"] == "/email"
+        body = assert_problem(api.post("/subjects", json={"email": spelling}), 409, "conflict")
+        assert "suppression list" in body["detail"]
+    assert subject_of(session, lea.public_id).email == "lea@example.com"
+    # PATCH then POST consents: nothing came back to write on.
+    response = api.post(f"/subjects/{lea.public_id}/consents", json={"channel": "email", "status": "granted",
+                                                                     "source": "api"})
+    assert response.status_code == 201
+    check = api.get("/check?channel=email&email=camille@example.com").get_json()
+    assert check["allowed"] is False and check["status"] == "suppressed"
+
+
+def test_a_unicode_address_erased_is_refused_in_its_decomposed_and_upper_case_spelling(
+        client, session, make_key, make_subject):
+    zoe = make_subject("zo\u00e9@example.com")
+    erase(session, subject_of(session, zoe.public_id), actor=Actor.system())
+    session.commit()
+    lea = make_subject("lea@example.com")
+    api = ApiClient(client, make_key())
+    decomposed = "ZOE\u0301@Example.com"
+    assert_problem(api.patch(f"/subjects/{lea.public_id}", json={"email": decomposed}), 409, "conflict")
+    assert_problem(api.post("/subjects", json={"email": decomposed}), 409, "conflict")
+    check = api.get("/check", query_string={"channel": "email", "email": decomposed}).get_json()
+    assert check["allowed"] is False and check["status"] == "suppressed"
+
+
+def test_an_erased_phone_number_is_refused_in_national_format_on_patch_and_post(
+        client, auth, session, person, staff, make_key, make_subject):
+    erased(client, auth, session)
+    lea = make_subject("lea@example.com", locale="fr")
+    api = ApiClient(client, make_key())
+    for spelling, country in (("06 12 34 56 78", "FR"), ("+33 6 12 34 56 78", None), ("0033612345678", "FR")):
+        extra = {"country": country} if country else {}
+        body = assert_problem(api.patch(f"/subjects/{lea.public_id}", json={"phone": spelling, **extra}),
+                              409, "conflict")
+        assert "suppression list" in body["detail"] and body["errors"][0]["pointer"] == "/phone"
+        body = assert_problem(api.post("/subjects", json={"phone": spelling, "locale": "fr", **extra}),
+                              409, "conflict")
+        assert body["errors"][0]["pointer"] == "/phone"
+    assert subject_of(session, lea.public_id).phone is None
+    # Another number is fine.
+    response = api.patch(f"/subjects/{lea.public_id}", json={"phone": "06 12 34 56 79"})
+    assert response.status_code == 200 and response.get_json()["phone"] == "+33612345679"
+
+
+def test_retention_erasure_keeps_the_number_off_the_list_as_it_keeps_the_address(
+        client, session, make_key, make_subject):
+    old = make_subject("old@example.com", phone="+33612345670")
+    erase(session, subject_of(session, old.public_id), actor=Actor.system(), reason="retention",
+          suppress_address=False)
+    session.commit()
+    api = ApiClient(client, make_key())
+    assert api.post("/subjects", json={"email": "old@example.com", "phone": "+33612345670"}).status_code == 201
+
+
+def test_a_bulk_check_says_suppressed_for_an_erased_address_among_others_in_input_order(
+        client, auth, session, person, staff, make_key, make_subject):
+    erased(client, auth, session)
+    lea = make_subject("lea@example.com")
+    api = ApiClient(client, make_key())
+    asked = ["lea@example.com", "CAMILLE@example.com", "nobody@example.com", "camille@example.com",
+             "not an address", "lea@example.com"]
+    response = api.post("/check", json={"channel": "email", "emails": asked})
+    results = response.get_json()["results"]
+    assert [r["status"] for r in results] == [
+        results[0]["status"], "suppressed", "unknown", "suppressed", "unknown", results[0]["status"]]
+    assert results[0]["status"] not in ("suppressed", "unknown") and results[0]["subject"] == lea.public_id
+    assert [r.get("email") for r in results[1:4]] == ["camille@example.com", "nobody@example.com",
+                                                       "camille@example.com"]
+    assert all(r["allowed"] is False and r["subject"] is None for r in results[1:5])
+    single = api.get("/check?channel=email&email=Camille@Example.com").get_json()
+    assert single == results[1]
+    allowed = api.post("/check", json={"channel": "email", "emails": asked, "answer": "allowed"}).get_json()
+    assert allowed["allowed"] == [r["allowed"] for r in results]
+
+
+def test_a_suppressed_address_is_allowed_by_no_check_even_when_a_grant_follows(
+        client, auth, session, person, staff, make_key):
+    erased(client, auth, session)
+    api = ApiClient(client, make_key())
+    api.patch(f"/subjects/{person}", json={"email": PERSONAL["email"]})
+    api.post(f"/subjects/{person}/consents", json={"channel": "email", "status": "granted", "source": "api"})
+    for channel in ("email", "sms", "post", "newsletter"):
+        answer = api.get(f"/check?channel={channel}&email={PERSONAL['email']}").get_json()
+        assert answer["allowed"] is False and answer["status"] == "suppressed"
