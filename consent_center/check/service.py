@@ -11,8 +11,8 @@ is allowed (``ALLOWED_STATUSES``); a contact the center does not know is
 
 The answer itself is ``check.answer.consent_answer``'s (re-consent past its
 grace period, validity elapsed, a channel out of use): the rules it needs
-(``ChannelRules``) come with the channel ids from the per-process cache, so
-this adds no query. The bulk query compares each state's time with the
+(``ChannelRules``) come with the channel ids from the per-process cache
+(``check.channels``), so this adds no query. The bulk query compares each state's time with the
 rules' cutoffs (``answer.cutoffs``) and ``answer.answer_from_flags`` decides.
 """
 from __future__ import annotations
@@ -20,10 +20,9 @@ from __future__ import annotations
 import gc
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy import Integer, any_, bindparam, case, func, literal_column, select, union_all
 from sqlalchemy.engine import Connection
 
@@ -41,6 +40,7 @@ from consent_center.check.answer import (
     validity_elapsed,
 )
 from consent_center.addresses import fingerprint, fingerprints, suppression_salt
+from consent_center.check.channels import channel_rules
 from consent_center.check.lookup_addresses import normalise_all_for_lookup
 from consent_center.clock import utcnow
 from consent_center.db import (
@@ -50,7 +50,6 @@ from consent_center.db import (
     isoformat_sql,
 )
 from consent_center.models import (
-    Channel,
     ConsentEvent,
     ConsentState,
     PolicyVersion,
@@ -60,13 +59,12 @@ from consent_center.models import (
 )
 from consent_center.models.vocabulary import ALLOWED_STATUSES, Status
 
-CHANNELS_FRESH = timedelta(minutes=1)
 _ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
 _NEVER_ASKED = Status.NEVER_ASKED.value
 _quote = json.encoder.encode_basestring  # a JSON string, escaped as json.dumps(ensure_ascii=False) does
 
 _s, _st, _pv = Subject.__table__, ConsentState.__table__, PolicyVersion.__table__
-_e, _r, _c = ConsentEvent.__table__, Receipt.__table__, Channel.__table__
+_e, _r = ConsentEvent.__table__, Receipt.__table__
 _sa = SuppressedAddress.__table__
 
 
@@ -147,68 +145,6 @@ EVENT_AT = (
     .order_by(_e.c.seq.desc())
     .limit(1)
 )
-CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months)
-MATERIAL_DATES = select(_pv.c.effective_at).where(_pv.c.material.is_(True)).order_by(_pv.c.effective_at)
-CACHE_KEY = "consent_channel_ids"
-
-
-# --- channels ---------------------------------------------------------------
-
-@dataclass
-class _ChannelCodes:
-    ids: dict[str, int] = field(default_factory=dict)
-    loaded_at: datetime | None = None
-    # Ids of the channels that require re-consent after a material change.
-    reconsent: frozenset[int] = frozenset()
-    # Ids of the channels out of use, and each channel's validity in months.
-    inactive: frozenset[int] = frozenset()
-    validity: dict[int, int | None] = field(default_factory=dict)
-    # When each material policy version came (or comes) into force, oldest first.
-    material_dates: list[datetime] = field(default_factory=list)
-
-
-def _channels(connection: Connection, code: str | None = None) -> _ChannelCodes:
-    extensions = current_app.extensions
-    cache = extensions.get(CACHE_KEY)
-    if cache is None:
-        cache = extensions[CACHE_KEY] = _ChannelCodes()
-    now = utcnow()
-    stale = cache.loaded_at is None or now - cache.loaded_at >= CHANNELS_FRESH
-    if stale or (code is not None and code not in cache.ids):
-        rows = connection.execute(CHANNEL_IDS).all()
-        cache.ids = {row.code: row.id for row in rows}
-        cache.reconsent = frozenset(row.id for row in rows if row.requires_reconsent)
-        cache.inactive = frozenset(row.id for row in rows if not row.active)
-        cache.validity = {row.id: row.validity_months for row in rows}
-        cache.material_dates = [row.effective_at for row in connection.execute(MATERIAL_DATES)]
-        cache.loaded_at = now
-    return cache
-
-
-def channel_id(connection: Connection, code: str) -> int | None:
-    """Return the id of channel ``code`` (cached a minute; reloaded on a miss)."""
-    return _channels(connection, code).ids.get(code)
-
-
-def forget_channels() -> None:
-    """Drop this process's channel cache (a channel or a policy version changed).
-
-    Other processes see the change within ``CHANNELS_FRESH``.
-    """
-    if has_app_context():
-        current_app.extensions.pop(CACHE_KEY, None)
-
-
-def channel_rules(connection: Connection, channel_pk: int) -> ChannelRules:
-    """The rules the consent answer applies on the channel (from the cache: no query while it is fresh)."""
-    cache = _channels(connection)
-    return ChannelRules(
-        active=channel_pk not in cache.inactive,
-        requires_reconsent=channel_pk in cache.reconsent,
-        validity_months=cache.validity.get(channel_pk),
-        material_dates=cache.material_dates,
-        grace=timedelta(days=current_app.config["RECONSENT_GRACE_DAYS"]),
-    )
 
 
 # --- answers ----------------------------------------------------------------

@@ -5,7 +5,7 @@ from flask import request
 from sqlalchemy import select
 
 from consent_center.check.answer import State, consent_answer
-from consent_center.check.service import channel_rules
+from consent_center.check.channels import channel_rules
 from consent_center.clock import utcnow
 from consent_center.subjects.consent_changes import ConsentChangeError, api_actor, record_from_tool
 from consent_center.extensions import db
