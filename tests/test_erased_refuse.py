@@ -4,6 +4,8 @@ An erased subject refuses every change (409 ``erased``); the suppression list
 is checked on PATCH as on POST and holds phone numbers (E.164) as well as
 e-mail addresses; a check on a suppressed identifier answers no and says why.
 """
+import io
+
 import pytest
 from sqlalchemy import func, select
 
@@ -11,6 +13,7 @@ from consent_center.ledger import Actor, ErasedSubject, record_change
 from consent_center.ledger.bulk import Submission, record_many
 from consent_center.models import ConsentEvent, Source, Subject
 from consent_center.rights.effects import erase
+from consent_center.subjects.importer import import_contacts
 
 from .api_fixtures import ApiClient, assert_problem
 from .conftest import form_post
@@ -187,3 +190,13 @@ def test_a_suppressed_address_is_allowed_by_no_check_even_when_a_grant_follows(
     for channel in ("email", "sms", "post", "newsletter"):
         answer = api.get(f"/check?channel={channel}&email={PERSONAL['email']}").get_json()
         assert answer["allowed"] is False and answer["status"] == "suppressed"
+
+
+def test_an_import_row_with_an_erased_phone_number_is_not_imported(client, auth, session, person, staff):
+    erased(client, auth, session)
+    stream = io.StringIO("external_ref,phone,locale\nCRM-9,06 12 34 56 78,fr\nCRM-10,06 12 34 56 79,fr\n")
+    report = import_contacts(session, stream, actor=Actor.system())
+    session.commit()
+    assert [line for line, _ in report.errors] == [2] and "suppression list" in report.errors[0][1]
+    assert report.created == 1
+    assert session.scalars(select(Subject).where(Subject.phone == PERSONAL["phone"])).first() is None
