@@ -23,9 +23,19 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Integer, any_, bindparam, case, func, literal_column, select, union_all
+from sqlalchemy import (
+    Integer,
+    any_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
+from consent_center.addresses import fingerprint, fingerprints, suppression_salt
 from consent_center.check import answer as answers_
 from consent_center.check.answer import (
     COUNTS,
@@ -39,7 +49,6 @@ from consent_center.check.answer import (
     unknown_answer,
     validity_elapsed,
 )
-from consent_center.addresses import fingerprint, fingerprints, suppression_salt
 from consent_center.check.channels import channel_rules
 from consent_center.check.lookup_addresses import normalise_all_for_lookup
 from consent_center.clock import utcnow
