@@ -48,9 +48,9 @@ _SUPPRESSED = {
 }
 
 
-def _refuse_suppressed(session: Session, data: dict) -> None:
-    """Refuse (``SubjectConflict``) an e-mail address or phone number on the suppression list."""
-    field = suppressed_field(session, data)
+def _refuse_suppressed(session: Session, data: dict, subject: Subject | None = None) -> None:
+    """Refuse (``SubjectConflict``) an e-mail address or phone number on the suppression list, new to ``subject``."""
+    field = suppressed_field(session, data, subject)
     if field is not None:
         raise SubjectConflict(field, _SUPPRESSED[field])
 
@@ -117,8 +117,7 @@ def update_from_crm(session: Session, subject: Subject, data: dict) -> Subject:
     if data.get("is_customer") is None:
         data.pop("is_customer", None)
     _refuse_duplicates(session, data, subject.id)
-    _refuse_suppressed(session, {name: data.get(name) for name in ("email", "phone")
-                                 if data.get(name) != getattr(subject, name)})
+    _refuse_suppressed(session, data, subject)
     for name in EDITABLE:
         if name in data:
             setattr(subject, name, data[name])

@@ -1,7 +1,8 @@
 """The suppression list: salted hashes of e-mail addresses and phone numbers erased on request.
 
 An erased address or number must not come back silently through an import,
-the API (POST or PATCH of a subject) or a newsletter sign-up. Only
+the API (POST or PATCH of a subject), the customer's own space or a
+newsletter sign-up. Only
 HMAC-SHA256(salt, stored form) is kept (``addresses.fingerprint``: the
 normalised address, or the number in E.164), never the value itself: the
 list can answer "was this erased?" for a value one already has, and cannot
@@ -10,11 +11,13 @@ secret key): it must stay the same for the life of the list.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent_center.models import SuppressedAddress
+from consent_center.models import Subject, SuppressedAddress
 from consent_center.addresses import AddressError, fingerprint, fingerprints, normalise_email, suppression_salt
 
 
@@ -42,11 +45,26 @@ def is_suppressed(session: Session, email: str | None) -> bool:
     return bool(suppressed_among(session, [email]))
 
 
-def suppressed_field(session: Session, fields: dict) -> str | None:
-    """The first of ``email``, ``phone`` in ``fields`` (stored forms) that is on the list, else None (one query)."""
-    given = {name: fields[name] for name in ("email", "phone") if fields.get(name)}
-    found = suppressed_among(session, list(given.values()))
-    return next((name for name, value in given.items() if value in found), None)
+SUPPRESSIBLE = ("email", "phone")
+
+
+def newly_suppressed(fields: Mapping[str, str | None], found: set[str], subject: Subject | None = None) -> str | None:
+    """The first of ``email``, ``phone`` in ``fields`` (stored forms) that is in ``found`` and not ``subject``'s already.
+
+    A subject keeps what it has: another person's erasure that listed a
+    number they shared takes nothing from it, and saving it again is no change.
+    """
+    for name in SUPPRESSIBLE:
+        value = fields.get(name)
+        if value and value in found and (subject is None or value != getattr(subject, name)):
+            return name
+    return None
+
+
+def suppressed_field(session: Session, fields: Mapping[str, str | None], subject: Subject | None = None) -> str | None:
+    """``newly_suppressed`` of ``fields``, the list asked in one query."""
+    return newly_suppressed(fields, suppressed_among(session, [fields[n] for n in SUPPRESSIBLE if fields.get(n)]),
+                            subject)
 
 
 def suppressed_among(session: Session, stored: list[str]) -> set[str]:
