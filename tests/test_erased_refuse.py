@@ -320,3 +320,15 @@ def test_an_import_row_giving_a_known_contact_an_erased_address_or_number_is_ref
     assert "phone number" in report.errors[1][1] and "suppression list" in report.errors[1][1]
     assert (report.created, report.changed) == (0, 1)
     assert event_count(session) == events + 1  # Noa's sms grant, and nothing for Lea or Max
+
+
+def test_a_customer_account_cannot_bring_an_erased_address_back_through_staff(
+        client, auth, session, person, staff, runner):
+    erased(client, auth, session)
+    result = runner.invoke(args=["user", "create", "--email", "Camille@Example.com", "--role", "customer"])
+    assert result.exit_code != 0 and "suppression list" in result.output
+    session.rollback()
+    assert session.scalars(select(Subject).where(Subject.email == "camille@example.com")).first() is None
+    # A staff login is no contact: the address may open one.
+    result = runner.invoke(args=["user", "create", "--email", "camille@example.com", "--role", "auditor"])
+    assert result.exit_code == 0, result.output
