@@ -154,7 +154,7 @@ def register_errorhandlers(app: Flask) -> None:
     from flask import render_template
 
     from consent_center.extensions import db
-    from consent_center.ledger import RestrictedChannel
+    from consent_center.ledger import ErasedSubject, RestrictedChannel
     from consent_center.web.errors import register
     from consent_center.web.problems import Problem, is_api_request, problem_response
 
@@ -168,6 +168,14 @@ def register_errorhandlers(app: Flask) -> None:
         if is_api_request():
             return problem_response(Problem("restricted", f"Not recorded: {error}.").body())
         return render_template("web/error.html", code=409, reason="restricted"), 409
+
+    @app.errorhandler(ErasedSubject)
+    def erased(error: ErasedSubject):
+        # Whatever surface tried to write for an erased subject: nothing is written.
+        db.session.rollback()
+        if is_api_request():
+            return problem_response(Problem("erased", f"Not recorded: {error}.").body())
+        return render_template("web/error.html", code=409, reason="erased"), 409
 
 
 def register_commands(app: Flask) -> None:

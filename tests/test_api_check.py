@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from consent_center.policies.channels import create_channel
 from consent_center.check import service as checks
+from consent_center.check.channels import channel_id
 from consent_center.check import lookup_addresses
 from consent_center.check.lookup_addresses import fast_normalise, normalise_all_for_lookup, normalise_for_lookup
 from consent_center.db import TextArrayLiteral, text_array_literal
@@ -243,7 +244,7 @@ def test_bulk_statements_are_never_prepared(app, session, answer):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("psycopg prepares statements; SQLite has no plans to reuse")
     with db.read_engine.connect() as connection:
-        channel_pk = checks.channel_id(connection, "email")
+        channel_pk = channel_id(connection, "email")
         for _ in range(12):
             if answer == "full":
                 checks.check_many_json(connection, "email", channel_pk, "email", ["a@example.com"])

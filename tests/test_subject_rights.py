@@ -7,7 +7,8 @@ from sqlalchemy import inspect, select, text
 from consent_center.subjects import crm
 from consent_center.unsubscribe import newsletter
 from consent_center.ledger.chain import verify_chains
-from consent_center.check.service import channel_id, check_one
+from consent_center.check.channels import channel_id
+from consent_center.check.service import check_one
 from consent_center.extensions import db
 from consent_center.ledger import Actor, current_states, record_change
 from consent_center.models import Account, ConsentEvent, DataRequest, OutboxMessage, Receipt, Role, Source, Subject

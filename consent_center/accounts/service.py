@@ -13,6 +13,7 @@ from consent_center.ledger import Actor
 from consent_center.models import Account, Role, Subject
 from consent_center.addresses import AddressError, normalise_email
 from consent_center.subjects.service import create_subject
+from consent_center.subjects.suppression import is_suppressed
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256  # zxcvbn is quadratic in length; no one types more
@@ -72,6 +73,9 @@ def create_account(
     if role == Role.CUSTOMER:
         subject = session.scalars(select(Subject).where(Subject.email == email)).first()
         if subject is None:
+            if is_suppressed(session, email):  # erased on request: no login brings the person back as a contact
+                raise AccountError("this e-mail address was erased at its owner's request (suppression list); "
+                                   "it cannot be added again")
             subject = create_subject(
                 session, actor=actor, email=email, name=name, locale=locale, is_customer=True
             )

@@ -30,7 +30,11 @@ Authenticate with `Authorization: Bearer <key>` (`flask --app wsgi apikey create
 (`application/problem+json`); problem types: {", ".join(f"`urn:consent-center:problem:{t}`" for t in TYPES)}.
 
 Status values: `granted` (the only one that is `allowed`), `withdrawn`, `refused`, `expired`,
-`never_asked`, `restricted`, and `unknown` for a contact the center does not know.
+`never_asked`, `restricted`, and `unknown` for a contact the center does not know;
+`suppressed` for an e-mail address the center no longer knows because it was erased at its
+owner's request (never `allowed`). An erased subject takes no change: a write answers 409
+`urn:consent-center:problem:erased`; an e-mail address or phone number on the suppression
+list is refused on `POST` and `PATCH /subjects` (409 `conflict`).
 """
 
 

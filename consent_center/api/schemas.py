@@ -16,9 +16,10 @@ from consent_center.subjects.consent_changes import API_SOURCES, SETTABLE_STATUS
 from consent_center.models.vocabulary import Basis, EventType, Source, Status
 
 STATUSES = [str(s) for s in Status]
-# Check answers only: a contact the center does not know; a grant that lapsed for want of
-# re-consent after a material policy change (on a channel that requires it).
-CHECK_STATUSES = [*STATUSES, "unknown", "reconsent_required"]
+# Check answers only: a contact the center does not know, or no longer knows (erased on
+# request, on the suppression list); a grant that lapsed for want of re-consent after a
+# material policy change (on a channel that requires it).
+CHECK_STATUSES = [*STATUSES, "unknown", "suppressed", "reconsent_required"]
 BASES = [str(b) for b in Basis]
 LOCALES = ["fr", "nl", "en"]
 MAX_ID = 64
@@ -83,6 +84,8 @@ class CheckResultSchema(Schema):
     channel = Text(dump_only=True, required=True)
     status = Text(dump_only=True, required=True, validate=validate.OneOf(CHECK_STATUSES), metadata={
         "description": "the ledger's status; `unknown` for a contact the center does not know; "
+                       "`suppressed` for an e-mail address erased at its owner's request (on the "
+                       "suppression list: never to be contacted); "
                        "`expired` also for a consent past its channel's validity that the expiry job has "
                        "not recorded yet; `reconsent_required` for a grant made before a material policy "
                        "version whose grace period is over, on a channel that requires re-consent (not allowed)"})

@@ -10,8 +10,10 @@ the auditor's as-of view. It reads no clock and no database.
 
 The safe answer is no (invariant 5): only a grant counts, and not
 
-- from a contact the center does not know (``unknown``) or never asked on
-  the channel (``never_asked``);
+- from a contact the center does not know (``unknown``), or no longer knows
+  because it was erased at its owner's request and its address is on the
+  suppression list (``suppressed``), or never asked on the channel
+  (``never_asked``);
 - on a channel taken out of use (``channel_inactive``);
 - for a consent past its channel's validity, ``add_months(changed_at,
   validity_months) <= at``, even before the expiry job has recorded it
@@ -35,6 +37,7 @@ from typing import Protocol
 from consent_center.models.vocabulary import ALLOWED_STATUSES, Basis, Status
 
 UNKNOWN = "unknown"
+SUPPRESSED = "suppressed"
 RECONSENT_REQUIRED = "reconsent_required"
 VALIDITY_ELAPSED = "validity_elapsed"
 CHANNEL_INACTIVE = "channel_inactive"
@@ -191,9 +194,13 @@ def answer_from_flags(status: str | None, basis: str | None, stale: bool, expire
         return Answer(False, answer.status, answer.reason)
 
 
-def unknown_answer() -> Answer:
-    """A contact the center does not know."""
-    return Answer(False, UNKNOWN, UNKNOWN)
+def unknown_answer(suppressed: bool = False) -> Answer:
+    """A contact the center does not know; ``suppressed``: one erased on request, its address on the list.
+
+    The write paths keep a suppressed address off every subject, so it only
+    ever names no one: the answer says why the center does not know it.
+    """
+    return Answer(False, SUPPRESSED, SUPPRESSED) if suppressed else Answer(False, UNKNOWN, UNKNOWN)
 
 
 def consent_answer(state: StateLike | None, rules: ChannelRules, at: datetime) -> Answer:

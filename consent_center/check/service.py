@@ -11,8 +11,8 @@ is allowed (``ALLOWED_STATUSES``); a contact the center does not know is
 
 The answer itself is ``check.answer.consent_answer``'s (re-consent past its
 grace period, validity elapsed, a channel out of use): the rules it needs
-(``ChannelRules``) come with the channel ids from the per-process cache, so
-this adds no query. The bulk query compares each state's time with the
+(``ChannelRules``) come with the channel ids from the per-process cache
+(``check.channels``), so this adds no query. The bulk query compares each state's time with the
 rules' cutoffs (``answer.cutoffs``) and ``answer.answer_from_flags`` decides.
 """
 from __future__ import annotations
@@ -20,13 +20,22 @@ from __future__ import annotations
 import gc
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app, has_app_context
-from sqlalchemy import Integer, any_, bindparam, case, func, literal_column, select
+from flask import current_app
+from sqlalchemy import (
+    Integer,
+    any_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
+from consent_center.addresses import fingerprint, fingerprints, suppression_salt
 from consent_center.check import answer as answers_
 from consent_center.check.answer import (
     COUNTS,
@@ -40,6 +49,7 @@ from consent_center.check.answer import (
     unknown_answer,
     validity_elapsed,
 )
+from consent_center.check.channels import channel_rules
 from consent_center.check.lookup_addresses import normalise_all_for_lookup
 from consent_center.clock import utcnow
 from consent_center.db import (
@@ -49,22 +59,22 @@ from consent_center.db import (
     isoformat_sql,
 )
 from consent_center.models import (
-    Channel,
     ConsentEvent,
     ConsentState,
     PolicyVersion,
     Receipt,
     Subject,
+    SuppressedAddress,
 )
 from consent_center.models.vocabulary import ALLOWED_STATUSES, Status
 
-CHANNELS_FRESH = timedelta(minutes=1)
 _ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
 _NEVER_ASKED = Status.NEVER_ASKED.value
 _quote = json.encoder.encode_basestring  # a JSON string, escaped as json.dumps(ensure_ascii=False) does
 
 _s, _st, _pv = Subject.__table__, ConsentState.__table__, PolicyVersion.__table__
-_e, _r, _c = ConsentEvent.__table__, Receipt.__table__, Channel.__table__
+_e, _r = ConsentEvent.__table__, Receipt.__table__
+_sa = SuppressedAddress.__table__
 
 
 def _state_of(key_column, match, *columns):
@@ -104,6 +114,22 @@ _STATE_STATEMENTS = {
           for by, match in matches.items()}
     for how, matches in _MATCH_MANY.items()
 }
+# The full bulk answer by e-mail also says which addresses asked are on the
+# suppression list, in the same query: their digests (``fingerprints``), bound
+# as one parameter too, come back as rows of their own, with no public id.
+_DIGESTS_FROM_JSON = select(
+    func.json_each(bindparam("digests", type_=TextListAsJSON())).table_valued("value").c.value)
+_SUPPRESSED_ROWS = {
+    how: select(_sa.c.digest.label("key"), *(literal_column("NULL").label(name) for name in (
+        "public_id", "status", "basis", "lapse", "changed_at", "label"))).where(match)
+    for how, match in {"json": _sa.c.digest.in_(_DIGESTS_FROM_JSON),
+                       "any": _sa.c.digest == any_(bindparam("digests", type_=TextArrayLiteral()))}.items()
+}
+_ANSWER_STATEMENTS = {
+    how: {"email": union_all(statements["email"], _SUPPRESSED_ROWS[how]), "subject": statements["subject"]}
+    for how, statements in _STATE_STATEMENTS.items()
+}
+SUPPRESSED = select(_sa.c.id).where(_sa.c.digest == bindparam("digest"))
 # Granted states only: the rest is "not allowed" whatever it is.
 _GRANTED_STATEMENTS = {
     how: {by: select(_KEY_OF[by].label("key"))
@@ -128,74 +154,13 @@ EVENT_AT = (
     .order_by(_e.c.seq.desc())
     .limit(1)
 )
-CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months)
-MATERIAL_DATES = select(_pv.c.effective_at).where(_pv.c.material.is_(True)).order_by(_pv.c.effective_at)
-CACHE_KEY = "consent_channel_ids"
-
-
-# --- channels ---------------------------------------------------------------
-
-@dataclass
-class _ChannelCodes:
-    ids: dict[str, int] = field(default_factory=dict)
-    loaded_at: datetime | None = None
-    # Ids of the channels that require re-consent after a material change.
-    reconsent: frozenset[int] = frozenset()
-    # Ids of the channels out of use, and each channel's validity in months.
-    inactive: frozenset[int] = frozenset()
-    validity: dict[int, int | None] = field(default_factory=dict)
-    # When each material policy version came (or comes) into force, oldest first.
-    material_dates: list[datetime] = field(default_factory=list)
-
-
-def _channels(connection: Connection, code: str | None = None) -> _ChannelCodes:
-    extensions = current_app.extensions
-    cache = extensions.get(CACHE_KEY)
-    if cache is None:
-        cache = extensions[CACHE_KEY] = _ChannelCodes()
-    now = utcnow()
-    stale = cache.loaded_at is None or now - cache.loaded_at >= CHANNELS_FRESH
-    if stale or (code is not None and code not in cache.ids):
-        rows = connection.execute(CHANNEL_IDS).all()
-        cache.ids = {row.code: row.id for row in rows}
-        cache.reconsent = frozenset(row.id for row in rows if row.requires_reconsent)
-        cache.inactive = frozenset(row.id for row in rows if not row.active)
-        cache.validity = {row.id: row.validity_months for row in rows}
-        cache.material_dates = [row.effective_at for row in connection.execute(MATERIAL_DATES)]
-        cache.loaded_at = now
-    return cache
-
-
-def channel_id(connection: Connection, code: str) -> int | None:
-    """Return the id of channel ``code`` (cached a minute; reloaded on a miss)."""
-    return _channels(connection, code).ids.get(code)
-
-
-def forget_channels() -> None:
-    """Drop this process's channel cache (a channel or a policy version changed).
-
-    Other processes see the change within ``CHANNELS_FRESH``.
-    """
-    if has_app_context():
-        current_app.extensions.pop(CACHE_KEY, None)
-
-
-def channel_rules(connection: Connection, channel_pk: int) -> ChannelRules:
-    """The rules the consent answer applies on the channel (from the cache: no query while it is fresh)."""
-    cache = _channels(connection)
-    return ChannelRules(
-        active=channel_pk not in cache.inactive,
-        requires_reconsent=channel_pk in cache.reconsent,
-        validity_months=cache.validity.get(channel_pk),
-        material_dates=cache.material_dates,
-        grace=timedelta(days=current_app.config["RECONSENT_GRACE_DAYS"]),
-    )
 
 
 # --- answers ----------------------------------------------------------------
 
-def _answer(channel: str, row, asked_by: str, asked: str, rules: ChannelRules, at: datetime) -> dict:
-    decided = consent_answer(row, rules, at)
+def _answer(channel: str, row, asked_by: str, asked: str, rules: ChannelRules, at: datetime,
+            suppressed: bool = False) -> dict:
+    decided = consent_answer(row, rules, at) if row is not None else unknown_answer(suppressed)
     if row is None or row.status is None:
         answer = {"allowed": decided.allowed, "channel": channel, "status": decided.status, "basis": None,
                   "policy_version": None, "changed_at": None}
@@ -212,13 +177,19 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+def _suppressed(connection: Connection, email: str) -> bool:
+    """Whether ``email`` (stored form) is on the suppression list: asked only of an address no subject has."""
+    digest = fingerprint(email, suppression_salt(current_app.config))
+    return connection.execute(SUPPRESSED, {"digest": digest}).first() is not None
+
+
 def check_one(connection: Connection, channel: str, channel_pk: int, *, email: str | None = None,
               subject: str | None = None) -> dict:
     """Answer for one contact, by e-mail (already normalised) or subject id."""
     rules, now = channel_rules(connection, channel_pk), utcnow()
     if email is not None:
         row = connection.execute(BY_EMAIL, {"key": email, "channel_id": channel_pk}).first()
-        return _answer(channel, row, "email", email, rules, now)
+        return _answer(channel, row, "email", email, rules, now, row is None and _suppressed(connection, email))
     row = connection.execute(BY_SUBJECT, {"key": subject, "channel_id": channel_pk}).first()
     return _answer(channel, row, "subject", subject, rules, now)
 
@@ -228,9 +199,10 @@ def check_at(connection: Connection, channel: str, channel_pk: int, at: datetime
     """Answer as of ``at`` from the ledger, naming the event and receipt behind it."""
     asked_by, asked = ("email", email) if email is not None else ("subject", subject)
     rules = channel_rules(connection, channel_pk)
-    answer = _answer(channel, None, asked_by, asked, rules, at)
-    answer.update(at=at.isoformat(), event=None, receipt=None)
     found = connection.execute(SUBJECT_BY[asked_by], {"key": asked}).first()
+    suppressed = found is None and asked_by == "email" and _suppressed(connection, asked)
+    answer = _answer(channel, None, asked_by, asked, rules, at, suppressed)
+    answer.update(at=at.isoformat(), event=None, receipt=None)
     if found is None:
         return answer
     answer["subject"] = found.public_id
@@ -325,26 +297,34 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     check's time. Free text is escaped as json.dumps escapes it; the
     vocabulary codes and the time (formatted by the database) need no
     escaping. An e-mail address that is not valid is answered ``unknown``
-    with ``"invalid": true`` rather than failing the other 99,999.
+    with ``"invalid": true`` rather than failing the other 99,999; one that
+    no subject has and is on the suppression list, ``suppressed``.
     """
     keys, wanted = _lookup_keys(asked_by, asked)
     rules, now = channel_rules(connection, channel_pk), utcnow()
+    by_email = asked_by == "email"
+    by_digest = dict(zip(fingerprints(wanted, suppression_salt(current_app.config)), wanted)) if by_email else {}
     active = rules.active
     quoted_channel = _quote(channel)
     nothing = '"basis":null,"policy_version":null,"changed_at":null'
     unknown = f'{{"allowed":false,"channel":{quoted_channel},"status":"{unknown_answer().status}",{nothing}'
+    suppressed = f'{{"allowed":false,"channel":{quoted_channel},"status":"{unknown_answer(True).status}",{nothing}'
     never = answer_from_flags(None, None, False, False, active)
     never_asked = (f'{{"allowed":{"true" if never.allowed else "false"},"channel":{quoted_channel},'
                    f'"status":"{never.status}",{nothing}')
     labels: dict[str | None, str] = {None: "null"}
-    by_email = asked_by == "email"
     # One answer per distinct contact found, shared by its duplicates. The rows
     # are unpacked in the statement's column order: by name costs more than the rest.
     answers: dict[str, str] = {}
     # Where nothing lapsed, the answer depends on the status alone (tests/test_answer_rules.py): one per status.
     counted: dict[str, answers_.Answer] = {}
-    rows = _rows_of(connection, _STATE_STATEMENTS, asked_by, wanted, channel_pk, **_lapse_params(rules, now))
+    on_list: set[str] = set()
+    params = _lapse_params(rules, now) | ({"digests": list(by_digest)} if by_email else {})
+    rows = _rows_of(connection, _ANSWER_STATEMENTS, asked_by, wanted, channel_pk, **params)
     for key, public_id, status, basis, lapse, changed_at, label in rows:
+        if public_id is None:  # a digest on the suppression list, not a subject
+            on_list.add(by_digest[key])
+            continue
         if status is None:
             text = never_asked
         else:
@@ -365,6 +345,8 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
         if answer is None:
             if key is None:
                 answer = f'{unknown},"email":{_quote(original)},"subject":null,"invalid":true}}'
+            elif key in on_list:
+                answer = answers[key] = f'{suppressed},"email":{_quote(key)},"subject":null}}'
             else:
                 answer = answers[key] = (f'{unknown},"email":{_quote(key)},"subject":null}}' if by_email
                                          else f'{unknown},"subject":{_quote(key)}}}')

@@ -56,6 +56,22 @@ class RestrictedChannel(LedgerError):
         self.codes = codes
 
 
+class ErasedSubject(LedgerError):
+    """A change of a subject erased at its owner's request (GDPR art. 17).
+
+    Erasure withdrew every channel and left the subject a pseudonym under
+    which the ledger stays as proof; nothing may be recorded for it again,
+    whoever asks (customer space, API, staff, import, newsletter). Only the
+    erasure itself (source ``erasure``) writes; a change that would move no
+    channel (an unsubscribe link used again) writes nothing and is not refused.
+    """
+
+    def __init__(self, public_id: str) -> None:
+        super().__init__(f"subject {public_id} was erased at its owner's request (GDPR art. 17): "
+                         f"no consent can be recorded for it")
+        self.public_id = public_id
+
+
 # What a change may set while the subject is restricted: nothing that resumes processing.
 WHILE_RESTRICTED = frozenset({Status.WITHDRAWN, Status.REFUSED, Status.EXPIRED, Status.RESTRICTED})
 
@@ -94,7 +110,9 @@ _POLICY_ID = in_force_id(_AT)
 # is the chain's head); the policy version in force and the text of it the
 # receipt names. A channel without a state comes with NULLs.
 _BEFORE_CHANGE = (
-    select(Channel, _states.c.status, _states.c.basis, _events.c.seq, _events.c.hash, PolicyVersion, PolicyText)
+    select(Channel, _states.c.status, _states.c.basis, _events.c.seq, _events.c.hash, PolicyVersion, PolicyText,
+           select(Subject.erased_at).where(Subject.id == bindparam("subject_id")).scalar_subquery()
+           .label("erased_at"))
     .outerjoin(_states, and_(_states.c.channel_id == Channel.id, _states.c.subject_id == bindparam("subject_id")))
     .outerjoin(_events, _events.c.id == _states.c.event_id)
     .outerjoin(PolicyVersion, PolicyVersion.id == _POLICY_ID)
@@ -155,6 +173,7 @@ class _Before:
     head_hash: str | None
     policy: PolicyVersion | None
     policy_text: PolicyText | None
+    erased: bool  # read under the lock: an erasure committed meanwhile is seen
 
 
 def _before_change(session: Session, subject: Subject, codes: list[str], now) -> _Before:
@@ -176,6 +195,7 @@ def _before_change(session: Session, subject: Subject, codes: list[str], now) ->
         head_hash=head.hash if head else None,
         policy=rows[0].PolicyVersion if rows else None,
         policy_text=rows[0].PolicyText if rows else None,
+        erased=bool(rows) and rows[0].erased_at is not None,
     )
 
 
@@ -231,7 +251,7 @@ def record_change(
     events, rows, _, _ = chain_events(
         subject, changes, channels, states, before.seq, before.head_hash, policy, now, receipt_public_id,
         source=source, actor=actor, basis=basis, evidence=evidence, trace=trace, renew=renew,
-        event_type=event_type)
+        event_type=event_type, erased=before.erased)
     if not events:
         expire_held_states(session, subject, states)
         return Recorded(None)
@@ -272,13 +292,15 @@ def chain_events(
     subject, changes: Mapping[str, str], channels: Mapping[str, Channel], states: Mapping[int, HeldState],
     seq: int, prev_hash: str | None, policy: PolicyVersion | None, now, receipt_public_id: str, *,
     source: Source, actor: Actor, basis: Mapping[str, str] | None, evidence: dict | None, trace: dict | None,
-    renew: bool, event_type: EventType | None,
+    renew: bool, event_type: EventType | None, erased: bool = False,
 ) -> tuple[list[ConsentEvent], list[dict], int, str | None]:
     """The events of one submission, chained after ``seq``/``prev_hash``: (events, their rows, new head).
 
     The one place that decides which channels move, with which event type
     and basis, and what each event's hash covers (``record_change`` and
-    ``ledger.bulk.record_many`` both call it).
+    ``ledger.bulk.record_many`` both call it). Refuses a restricted subject's
+    change that would resume processing (``RestrictedChannel``) and any change
+    of an ``erased`` subject but the erasure's own (``ErasedSubject``).
     """
     check_restriction(changes, channels, states, source)
     events: list[ConsentEvent] = []
@@ -318,6 +340,8 @@ def chain_events(
         ))
         events.append(event)
         rows.append(row)
+    if erased and events and source != Source.ERASURE:
+        raise ErasedSubject(subject.public_id)
     return events, rows, seq, prev_hash
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from consent_center.check.answer import Answer, State, consent_answer
-from consent_center.check.service import channel_rules
+from consent_center.check.channels import channel_rules
 from consent_center.models import Channel, ConsentEvent, Subject
 
 

@@ -82,10 +82,11 @@ class BulkRecorded:
 class _Head:
     """A subject's chain as the bulk path carries it: its head and its states."""
 
-    __slots__ = ("seq", "hash", "at", "states", "stored")
+    __slots__ = ("seq", "hash", "at", "states", "stored", "erased")
 
     def __init__(self) -> None:
         self.seq, self.hash, self.at = 0, None, None
+        self.erased = False
         self.states: dict[int, HeldState] = {}
         self.stored: set[int] = set()  # channel ids whose state is already written
 
@@ -106,9 +107,9 @@ def record_many(
 ) -> BulkRecorded:
     """Record every submission, in order; nothing is committed (the caller commits once).
 
-    Raises ``LedgerError`` (``UnknownChannel``) as ``record_change`` does;
+    Raises ``LedgerError`` (``UnknownChannel``, ``ErasedSubject``…) as ``record_change`` does;
     the caller then rolls back, and none of it exists. With ``refused``, a
-    submission the ledger refuses (``RestrictedChannel``…) is handed to it
+    submission the ledger refuses (``RestrictedChannel``, ``ErasedSubject``…) is handed to it
     instead, and the others go on: a refusal writes nothing, as with
     ``record_change``. ``each`` hears every recorded submission with its
     receipt (None: it changed nothing), once its chunk is written.
@@ -177,7 +178,7 @@ def _one(submission: Submission, head: _Head, channels: dict[str, Channel], poli
     events, rows, seq, prev_hash = chain_events(
         subject, changes, channels, head.states, head.seq, head.hash, policy, now, receipt_public_id,
         source=submission.source, actor=submission.actor, basis=submission.basis, evidence=submission.evidence,
-        trace=submission.trace, renew=submission.renew, event_type=submission.event_type)
+        trace=submission.trace, renew=submission.renew, event_type=submission.event_type, erased=head.erased)
     if not events:
         return None, [], []
     asked = [channels[code] for code in changes]
@@ -190,16 +191,21 @@ def _one(submission: Submission, head: _Head, channels: dict[str, Channel], poli
 
 
 def _read_heads(session: Session, subject_ids: set[int], heads: dict[int, _Head]) -> None:
-    """Lock the subjects (PostgreSQL), then read their states and chain heads in one query."""
+    """Lock the subjects (PostgreSQL) and see which were erased, then read their states and chain heads."""
     if not subject_ids:
         return
     ordered = sorted(subject_ids)
-    if session.get_bind().dialect.name != "sqlite":
+    subjects = select(Subject.id, Subject.erased_at).where(Subject.id.in_(ordered)).order_by(Subject.id)
+    locks = session.get_bind().dialect.name != "sqlite"
+    if locks:
         # In id order, as every bulk writer takes them: two bulks never wait on each other in a cycle.
-        session.execute(select(Subject.id).where(Subject.id.in_(ordered)).order_by(Subject.id).with_for_update())
+        subjects = subjects.with_for_update()
+    erased = {subject_id for subject_id, erased_at in session.execute(subjects) if erased_at is not None}
+    if locks:
         locked_subjects(session).update(ordered)
     for subject_id in ordered:
         heads[subject_id] = _Head()
+        heads[subject_id].erased = subject_id in erased
     rows = session.execute(
         select(_states.c.subject_id, _states.c.channel_id, _states.c.status, _states.c.basis,
                _events.c.seq, _events.c.hash, _events.c.occurred_at)

@@ -23,7 +23,7 @@ from sqlalchemy import BigInteger, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from consent_center.check.answer import State, consent_answer
-from consent_center.check.service import channel_rules
+from consent_center.check.channels import channel_rules
 from consent_center.clock import utcnow
 from consent_center.db import BIGINT_MAX
 from consent_center.ledger.serialise import public_event

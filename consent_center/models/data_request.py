@@ -49,7 +49,7 @@ class DataRequest(Base):
 
 
 class SuppressedAddress(Base):
-    """The salted hash (HMAC-SHA256) of an erased e-mail address: never resubscribe it silently."""
+    """The salted hash (HMAC-SHA256) of an erased e-mail address or E.164 number: never take it back silently."""
 
     __tablename__ = "suppressed_addresses"
 

@@ -6,7 +6,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from consent_center.check.service import forget_channels
+from consent_center.check.channels import forget_channels
 from consent_center.models import Channel
 from consent_center.models.vocabulary import Basis, Status
 

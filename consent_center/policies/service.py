@@ -73,7 +73,7 @@ def publish_policy(
     for locale, body in sorted(texts.items()):
         version.texts.append(PolicyText(locale=locale, body=body, sha256=text_sha256(body)))
     session.flush()
-    from consent_center.check.service import forget_channels  # checks -> subjects -> ledger -> policies: import late
+    from consent_center.check.channels import forget_channels  # checks -> subjects -> ledger -> policies: import late
 
     forget_channels()  # the check API's re-consent cutoffs follow the material versions
     return version

@@ -2,7 +2,10 @@
 
 One function, ``erase``, for an erasure request and for retention alike.
 Every channel is withdrawn through the ledger (source erasure); then go:
-the subject's name, e-mail, phone, postal address and external reference;
+the subject's name, e-mail, phone, postal address and external reference
+(the e-mail addresses and the phone number go on the suppression list,
+unless retention erases; the subject takes no change any more,
+``ledger.ErasedSubject``);
 the customer account; every e-mail to or about the person, queued or sent,
 and the ``.eml`` copies the file backend wrote (old and new addresses of a
 change included); the newsletter sign-ups; the texts of their requests;
@@ -66,6 +69,9 @@ def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "er
     if suppress_address:
         for address in sorted(current):
             suppress(session, address, reason=reason)
+        if subject.phone:
+            # The number too (E.164, as stored): it must not bring the person back through a CRM.
+            suppress(session, subject.phone, reason=reason)
     forget_emails(session, emails)
     forget_signups(session, signups)
     targets = [f"subject:{subject.public_id}"] + ([f"account:{account.id}"] if account else [])

@@ -7,7 +7,9 @@ from flask_login import current_user
 
 from consent_center import tokens
 from consent_center.extensions import db
-from consent_center.subjects.rectification import RectificationError, confirm_change, pending_change, rectify
+from consent_center.subjects.rectification import (
+    RectificationError, SuppressedValue, confirm_change, pending_change, rectify,
+)
 from consent_center.space import bp
 from consent_center.space.forms import ConfirmForm, ProfileForm
 from consent_center.space.routes import customer_required
@@ -23,6 +25,10 @@ def profile():
             asked = rectify(db.session, subject, current_user, name=form.name.data, phone=form.phone.data,
                             postal_address=form.postal_address.data, locale=form.locale.data,
                             email=form.email.data)
+        except SuppressedValue:
+            # Less than the API tells a CRM: not that the number was erased, nor whose it was.
+            form.phone.errors = [_("This phone number cannot be used. Nothing was changed.")]
+            return render_template("space/profile.html", form=form), 409
         except RectificationError as exc:
             getattr(form, exc.field).errors = [_("Please check this field.")]
             return render_template("space/profile.html", form=form), 422

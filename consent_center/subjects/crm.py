@@ -3,7 +3,9 @@
 E-mail addresses and phone numbers are normalised as everywhere (``addresses``):
 a national phone number is read in ``country``, else in ``addresses.phone_region``.
 Creating goes through ``subjects.create_subject``, which records each
-channel's starting state in the ledger.
+channel's starting state in the ledger. An address or number on the
+suppression list is refused on creation and on change alike; an erased
+subject takes no change at all.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from consent_center.ledger import Actor
 from consent_center.models import Subject
-from consent_center.subjects.suppression import is_suppressed
+from consent_center.subjects.suppression import suppressed_field
 from consent_center.addresses import AddressError, normalise_email, normalise_phone, phone_region
 from consent_center.subjects.service import create_subject
 
@@ -30,7 +32,27 @@ class SubjectFieldError(ValueError):
 
 
 class SubjectConflict(SubjectFieldError):
-    """Another subject already has this e-mail address or external reference."""
+    """Another subject already has this e-mail address or external reference, or it was erased."""
+
+
+class SubjectErased(ValueError):
+    """The subject was erased at its owner's request: it takes no change."""
+
+    def __init__(self, public_id: str) -> None:
+        super().__init__(f"Subject {public_id} was erased at its owner's request; it takes no change.")
+
+
+_SUPPRESSED = {
+    "email": "This e-mail address was erased at its owner's request (suppression list); it cannot be added again.",
+    "phone": "This phone number was erased at its owner's request (suppression list); it cannot be added again.",
+}
+
+
+def _refuse_suppressed(session: Session, data: dict, subject: Subject | None = None) -> None:
+    """Refuse (``SubjectConflict``) an e-mail address or phone number on the suppression list, new to ``subject``."""
+    field = suppressed_field(session, data, subject)
+    if field is not None:
+        raise SubjectConflict(field, _SUPPRESSED[field])
 
 
 def _clean(data: dict, locale: str) -> dict:
@@ -75,9 +97,7 @@ def create_from_crm(session: Session, data: dict, *, actor: Actor, trace: dict |
     if not data.get("email") and not data.get("phone") and not data.get("postal_address"):
         raise SubjectFieldError("email", "Give at least an e-mail address, a phone number or a postal address.")
     _refuse_duplicates(session, data)
-    if is_suppressed(session, data.get("email")):
-        raise SubjectConflict("email", "This e-mail address was erased at its owner's request "
-                                       "(suppression list); it cannot be added again.")
+    _refuse_suppressed(session, data)
     try:
         return create_subject(session, actor=actor, trace=trace, **data)
     except IntegrityError:
@@ -87,7 +107,9 @@ def create_from_crm(session: Session, data: dict, *, actor: Actor, trace: dict |
 
 
 def update_from_crm(session: Session, subject: Subject, data: dict) -> Subject:
-    """Change the given fields of ``subject`` (null clears a field)."""
+    """Change the given fields of ``subject`` (null clears a field); never of an erased subject."""
+    if subject.erased_at is not None:
+        raise SubjectErased(subject.public_id)
     locale = data.get("locale") or subject.locale
     data = _clean(data, locale)
     if data.get("locale") is None:
@@ -95,6 +117,7 @@ def update_from_crm(session: Session, subject: Subject, data: dict) -> Subject:
     if data.get("is_customer") is None:
         data.pop("is_customer", None)
     _refuse_duplicates(session, data, subject.id)
+    _refuse_suppressed(session, data, subject)
     for name in EDITABLE:
         if name in data:
             setattr(subject, name, data[name])

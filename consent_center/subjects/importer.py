@@ -21,15 +21,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
-from consent_center.ledger import Actor, LedgerError, RestrictedChannel, current_statuses_of
+from consent_center.ledger import Actor, ErasedSubject, LedgerError, RestrictedChannel, current_statuses_of
 from consent_center.ledger.bulk import Submission, default_submission, record_many
 from consent_center.models import Channel, Subject
 from consent_center.models.vocabulary import Basis, Source, Status
 from consent_center.safe_text import has_control_characters
-from consent_center.subjects.suppression import suppressed_among
+from consent_center.subjects.suppression import newly_suppressed, suppressed_among
 from consent_center.addresses import LOCALES, AddressError, normalise_email, normalise_phone, phone_region
 from consent_center.subjects.service import SubjectError, add_subject
 
+_SUPPRESSED = {
+    "email": "this e-mail address was erased on request (suppression list); not imported",
+    "phone": "this phone number was erased on request (suppression list); not imported",
+}
 CONTACT_COLUMNS = ("external_ref", "email", "phone", "name", "locale", "postal_address", "customer")
 OTHER_COLUMNS = ("basis", "evidence", "collected_at")
 CONSENT_PREFIX = "consent_"
@@ -194,7 +198,7 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
     emails = [r.email for r in batch if r.email]
     email_owner = dict(session.execute(
         select(Subject.email, Subject.external_ref).where(Subject.email.in_(emails))).all()) if emails else {}
-    suppressed = suppressed_among(session, [r.email for r in batch if r.email and r.external_ref not in by_ref])
+    suppressed = suppressed_among(session, [value for r in batch for value in (r.email, r.phone) if value])
     held = current_statuses_of(session, [s.id for s in by_ref.values()])
     submissions: list[Submission] = []
     known: dict[int, ContactRow] = {}  # id() of a known contact's submission -> its row
@@ -203,9 +207,10 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
         if row.email and row.email in email_owner and email_owner[row.email] != row.external_ref:
             report.errors.append((row.line, "this e-mail address belongs to another contact"))
             continue
-        if subject is None and row.email in suppressed:
-            report.errors.append((row.line, "this e-mail address was erased on request (suppression list); "
-                                            "not imported"))
+        # A new contact, or a known one given an address or number it does not have: not on the list.
+        listed = newly_suppressed({"email": row.email, "phone": row.phone}, suppressed, subject)
+        if listed is not None:
+            report.errors.append((row.line, _SUPPRESSED[listed]))
             continue
         if subject is None:
             subject = add_subject(
@@ -233,7 +238,7 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
                 report.changed += 1
 
     def refused(submission: Submission, refusal: LedgerError) -> None:
-        if id(submission) not in known or not isinstance(refusal, RestrictedChannel):
+        if id(submission) not in known or not isinstance(refusal, (RestrictedChannel, ErasedSubject)):
             raise refusal
         # Refused before anything of it is written: the other rows go on.
         report.errors.append((known[id(submission)].line, str(refusal)))

@@ -5,6 +5,12 @@ e-mail address changes nothing until its owner opens the link sent to it;
 the current address is told of the request. The link carries the current
 address too, so it dies once used (or once the address changed otherwise);
 confirming locks the subject's row first, so it is used once under concurrency.
+
+An address or number on the suppression list (erased at its owner's
+request) is never taken: a phone number is refused (``SuppressedValue``);
+a new e-mail address is treated as a taken one, no link goes to it and the
+page says the same either way; a link to an address listed since it was
+sent is dead, as a used one.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from sqlalchemy.orm import Session
 from consent_center import tokens
 from consent_center.outbox.mail import enqueue_email
 from consent_center.models import Account, Subject
+from consent_center.subjects.suppression import suppressed_field
 from consent_center.addresses import LOCALES, AddressError, normalise_email, normalise_phone, phone_region
 
 
@@ -24,6 +31,10 @@ class RectificationError(ValueError):
     def __init__(self, field: str) -> None:
         super().__init__(field)
         self.field = field
+
+
+class SuppressedValue(RectificationError):
+    """A phone number on the suppression list: it cannot be used; nothing was written."""
 
 
 def rectify(session: Session, subject: Subject, account: Account | None, *, name: str | None, phone: str | None,
@@ -37,6 +48,8 @@ def rectify(session: Session, subject: Subject, account: Account | None, *, name
             phone = normalise_phone(phone, phone_region(locale, current_app.config["JURISDICTION"]))
         except AddressError:
             raise RectificationError("phone") from None
+        if suppressed_field(session, {"phone": phone}, subject):
+            raise SuppressedValue("phone")
     new_email = None
     if email and email.strip():
         try:
@@ -53,8 +66,9 @@ def rectify(session: Session, subject: Subject, account: Account | None, *, name
         account.locale = locale
     if new_email:
         taken = session.scalars(select(Subject.id).where(Subject.email == new_email)).first() or \
-            session.scalars(select(Account.id).where(Account.email == new_email)).first()
-        if not taken:  # a taken address gets no link; the page says the same either way
+            session.scalars(select(Account.id).where(Account.email == new_email)).first() or \
+            suppressed_field(session, {"email": new_email})
+        if not taken:  # a taken or erased address gets no link; the page says the same either way
             # No name: the new address is not confirmed yet (the mail greets generically).
             enqueue_email(session, topic="email_change", to=new_email, locale=locale,
                           subject=subject.public_id, new=new_email, old=subject.email)
@@ -81,7 +95,8 @@ def pending_change(session: Session, token: str, *, lock: bool = False) -> tuple
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     subject = session.scalars(query).first()
-    if subject is None or subject.erased_at is not None or subject.email != payload.get("o"):
+    if subject is None or subject.erased_at is not None or subject.email != payload.get("o") \
+            or suppressed_field(session, {"email": payload["e"]}):
         raise tokens.TokenError("used")
     return subject, payload["e"]
 

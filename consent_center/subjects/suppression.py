@@ -1,34 +1,34 @@
-"""The suppression list: salted hashes of e-mail addresses erased on request.
+"""The suppression list: salted hashes of e-mail addresses and phone numbers erased on request.
 
-An erased address must not come back silently through an import, the API
-or a newsletter sign-up. Only HMAC-SHA256(salt, normalised address) is
-kept, never the address: the list can answer "was this address erased?"
-for an address one already has, and cannot be read back. The salt is
-``CONSENT_SUPPRESSION_SALT`` (falling back to the secret key): it must stay
-the same for the life of the list.
+An erased address or number must not come back silently through an import,
+the API (POST or PATCH of a subject), the customer's own space or a
+newsletter sign-up. Only
+HMAC-SHA256(salt, stored form) is kept (``addresses.fingerprint``: the
+normalised address, or the number in E.164), never the value itself: the
+list can answer "was this erased?" for a value one already has, and cannot
+be read back. The salt is ``CONSENT_SUPPRESSION_SALT`` (falling back to the
+secret key): it must stay the same for the life of the list.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
+from collections.abc import Mapping
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent_center.models import SuppressedAddress
-from consent_center.addresses import AddressError, normalise_email
+from consent_center.models import Subject, SuppressedAddress
+from consent_center.addresses import AddressError, fingerprint, fingerprints, normalise_email, suppression_salt
 
 
-def address_digest(email: str) -> str:
-    """Return the salted hash of a normalised e-mail address."""
-    salt = current_app.config.get("SUPPRESSION_SALT") or current_app.config["SECRET_KEY"]
-    return hmac.new(salt.encode("utf-8"), email.encode("utf-8"), hashlib.sha256).hexdigest()
+def address_digest(stored: str) -> str:
+    """Return the salted hash of a normalised e-mail address or an E.164 number."""
+    return fingerprint(stored, suppression_salt(current_app.config))
 
 
-def suppress(session: Session, email: str, *, reason: str) -> None:
-    """Put ``email`` on the suppression list (once)."""
-    digest = address_digest(email)
+def suppress(session: Session, stored: str, *, reason: str) -> None:
+    """Put ``stored`` (a normalised address or an E.164 number) on the suppression list (once)."""
+    digest = address_digest(stored)
     if session.scalars(select(SuppressedAddress.id).where(SuppressedAddress.digest == digest)).first() is None:
         session.add(SuppressedAddress(digest=digest, reason=reason))
         session.flush()
@@ -42,14 +42,35 @@ def is_suppressed(session: Session, email: str | None) -> bool:
         email = normalise_email(email)
     except AddressError:
         return False
-    digest = address_digest(email)
-    return session.scalars(select(SuppressedAddress.id).where(SuppressedAddress.digest == digest)).first() is not None
+    return bool(suppressed_among(session, [email]))
 
 
-def suppressed_among(session: Session, emails: list[str]) -> set[str]:
-    """Which of these normalised addresses are on the list (one query)."""
-    if not emails:
+SUPPRESSIBLE = ("email", "phone")
+
+
+def newly_suppressed(fields: Mapping[str, str | None], found: set[str], subject: Subject | None = None) -> str | None:
+    """The first of ``email``, ``phone`` in ``fields`` (stored forms) that is in ``found`` and not ``subject``'s already.
+
+    A subject keeps what it has: another person's erasure that listed a
+    number they shared takes nothing from it, and saving it again is no change.
+    """
+    for name in SUPPRESSIBLE:
+        value = fields.get(name)
+        if value and value in found and (subject is None or value != getattr(subject, name)):
+            return name
+    return None
+
+
+def suppressed_field(session: Session, fields: Mapping[str, str | None], subject: Subject | None = None) -> str | None:
+    """``newly_suppressed`` of ``fields``, the list asked in one query."""
+    return newly_suppressed(fields, suppressed_among(session, [fields[n] for n in SUPPRESSIBLE if fields.get(n)]),
+                            subject)
+
+
+def suppressed_among(session: Session, stored: list[str]) -> set[str]:
+    """Which of these normalised addresses or E.164 numbers are on the list (one query)."""
+    if not stored:
         return set()
-    by_digest = {address_digest(email): email for email in emails}
+    by_digest = dict(zip(fingerprints(stored, suppression_salt(current_app.config)), stored))
     found = session.scalars(select(SuppressedAddress.digest).where(SuppressedAddress.digest.in_(list(by_digest))))
     return {by_digest[d] for d in found}

@@ -29,6 +29,7 @@ TYPES = {
     "not-found": (404, "Not found"),
     "conflict": (409, "Conflict"),
     "restricted": (409, "Processing restricted"),
+    "erased": (409, "Subject erased"),
     "too-large": (413, "Request too large"),
     "unsupported-media-type": (415, "Unsupported media type"),
     "rate-limited": (429, "Too many requests"),

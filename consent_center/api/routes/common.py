@@ -1,7 +1,7 @@
 """What several views share: finding a subject or a channel, or answering a problem."""
 from __future__ import annotations
 
-from consent_center.check.service import channel_id
+from consent_center.check.channels import channel_id
 from consent_center.subjects.crm import find_subject
 from consent_center.extensions import db, quick_read
 from consent_center.ledger import find_subject_for_change

@@ -5,12 +5,12 @@ from flask import request
 from sqlalchemy import select
 
 from consent_center.check.answer import State, consent_answer
-from consent_center.check.service import channel_rules
+from consent_center.check.channels import channel_rules
 from consent_center.clock import utcnow
 from consent_center.subjects.consent_changes import ConsentChangeError, api_actor, record_from_tool
 from consent_center.extensions import db
 from consent_center.ledger.serialise import public_event
-from consent_center.ledger import RestrictedChannel, current_states
+from consent_center.ledger import ErasedSubject, RestrictedChannel, current_states
 from consent_center.models import ConsentEvent
 from consent_center.subjects.preferences import active_channels
 from consent_center.web.trace import request_trace
@@ -59,7 +59,8 @@ def record_consent(caller, subject_id, body):
     `staff`, `phone`, `paper`, `shop_counter` need `evidence` (a reference or a note).
     The ledger's time is the server's; an earlier `occurred_at` is kept in the evidence.
     While the subject's data is restricted (GDPR art. 18), a grant answers 409
-    (`urn:consent-center:problem:restricted`) and nothing is written."""
+    (`urn:consent-center:problem:restricted`) and nothing is written. A subject erased at its
+    owner's request takes no change: 409 (`urn:consent-center:problem:erased`)."""
     subject = subject_or_404(subject_id, for_change=True)
     try:
         recorded = record_from_tool(
@@ -72,6 +73,8 @@ def record_consent(caller, subject_id, body):
     except RestrictedChannel as exc:
         raise Problem("restricted", f"Not recorded: {exc}. Only a withdrawal or a refusal can be "
                                     "recorded until then.") from None
+    except ErasedSubject as exc:
+        raise Problem("erased", f"Not recorded: {exc}.") from None
     receipt = recorded.receipt.public_id if recorded.receipt else None
     connection, now = db.session.connection(), utcnow()
     events = [public_event(e, subject=subject.public_id, channel=body["channel"], receipt=receipt,

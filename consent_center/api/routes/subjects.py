@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import request, url_for
 
 from consent_center.subjects.consent_changes import api_actor
-from consent_center.subjects.crm import SubjectConflict, SubjectFieldError, create_from_crm, update_from_crm
+from consent_center.subjects.crm import (
+    SubjectConflict, SubjectErased, SubjectFieldError, create_from_crm, update_from_crm,
+)
 from consent_center.extensions import db
 from consent_center.web.trace import request_trace
 from consent_center.api import schemas
@@ -24,7 +26,8 @@ def _field_problem(exc: SubjectFieldError) -> Problem:
 def create_subject(caller, body):
     """E-mail normalised (email-validator), phone to E.164 (phonenumbers; a national number
     is read in `country`, else the locale's country, else FR). Its channels start at their
-    defaults, recorded in the ledger. 409 when the e-mail or external_ref is taken."""
+    defaults, recorded in the ledger. 409 when the e-mail or external_ref is taken, or when
+    the e-mail address or phone number was erased at its owner's request (suppression list)."""
     try:
         subject = create_from_crm(db.session, body, actor=api_actor(caller.id),
                                   trace=request_trace(request, api_client=str(caller.id)))
@@ -46,9 +49,14 @@ def get_subject(caller, subject_id):
           errors=(409,))
 def update_subject(caller, subject_id, body):
     """Only the fields given change; `null` clears one. A subject keeps at least an e-mail
-    address, a phone number or a postal address."""
-    subject = subject_or_404(subject_id)
+    address, a phone number or a postal address. 409 (`conflict`) for an e-mail address or
+    phone number on the suppression list, as on creation; 409 (`erased`) for a subject
+    erased at its owner's request, which takes no change."""
+    # Locked as read: an erasure committed meanwhile is seen, never written over.
+    subject = subject_or_404(subject_id, for_change=True)
     try:
         return update_from_crm(db.session, subject, body)
+    except SubjectErased as exc:
+        raise Problem("erased", str(exc)) from None
     except SubjectFieldError as exc:
         raise _field_problem(exc) from None

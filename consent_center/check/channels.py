@@ -1,0 +1,83 @@
+"""The channels as the checks read them: their ids and the rules of their answer, cached.
+
+The consent check must not pay a query for what rarely changes: the channel
+ids by code, which channels are out of use or require re-consent, each
+channel's validity and the dates of the material policy versions are read
+once and kept a minute per process (``CHANNELS_FRESH``), or until
+``forget_channels`` (a channel or a policy version changed here).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from consent_center.check.answer import ChannelRules
+from consent_center.clock import utcnow
+from consent_center.models import Channel, PolicyVersion
+
+CHANNELS_FRESH = timedelta(minutes=1)
+_c, _pv = Channel.__table__, PolicyVersion.__table__
+CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months)
+MATERIAL_DATES = select(_pv.c.effective_at).where(_pv.c.material.is_(True)).order_by(_pv.c.effective_at)
+CACHE_KEY = "consent_channel_ids"
+
+
+@dataclass
+class _ChannelCodes:
+    ids: dict[str, int] = field(default_factory=dict)
+    loaded_at: datetime | None = None
+    # Ids of the channels that require re-consent after a material change.
+    reconsent: frozenset[int] = frozenset()
+    # Ids of the channels out of use, and each channel's validity in months.
+    inactive: frozenset[int] = frozenset()
+    validity: dict[int, int | None] = field(default_factory=dict)
+    # When each material policy version came (or comes) into force, oldest first.
+    material_dates: list[datetime] = field(default_factory=list)
+
+
+def _channels(connection: Connection, code: str | None = None) -> _ChannelCodes:
+    extensions = current_app.extensions
+    cache = extensions.get(CACHE_KEY)
+    if cache is None:
+        cache = extensions[CACHE_KEY] = _ChannelCodes()
+    now = utcnow()
+    stale = cache.loaded_at is None or now - cache.loaded_at >= CHANNELS_FRESH
+    if stale or (code is not None and code not in cache.ids):
+        rows = connection.execute(CHANNEL_IDS).all()
+        cache.ids = {row.code: row.id for row in rows}
+        cache.reconsent = frozenset(row.id for row in rows if row.requires_reconsent)
+        cache.inactive = frozenset(row.id for row in rows if not row.active)
+        cache.validity = {row.id: row.validity_months for row in rows}
+        cache.material_dates = [row.effective_at for row in connection.execute(MATERIAL_DATES)]
+        cache.loaded_at = now
+    return cache
+
+
+def channel_id(connection: Connection, code: str) -> int | None:
+    """Return the id of channel ``code`` (cached a minute; reloaded on a miss)."""
+    return _channels(connection, code).ids.get(code)
+
+
+def forget_channels() -> None:
+    """Drop this process's channel cache (a channel or a policy version changed).
+
+    Other processes see the change within ``CHANNELS_FRESH``.
+    """
+    if has_app_context():
+        current_app.extensions.pop(CACHE_KEY, None)
+
+
+def channel_rules(connection: Connection, channel_pk: int) -> ChannelRules:
+    """The rules the consent answer applies on the channel (from the cache: no query while it is fresh)."""
+    cache = _channels(connection)
+    return ChannelRules(
+        active=channel_pk not in cache.inactive,
+        requires_reconsent=channel_pk in cache.reconsent,
+        validity_months=cache.validity.get(channel_pk),
+        material_dates=cache.material_dates,
+        grace=timedelta(days=current_app.config["RECONSENT_GRACE_DAYS"]),
+    )
