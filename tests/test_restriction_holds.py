@@ -116,3 +116,28 @@ def test_an_import_row_granting_a_restricted_channel_is_reported_as_an_error(
     session.commit()
     assert [line for line, _ in report.errors] == [2] and "restricted" in report.errors[0][1]
     assert event_count(session) == events
+
+
+def test_withdrawing_every_restricted_channel_does_not_lift_the_restriction(
+        client, auth, session, person, staff, make_key):
+    # The restriction is the person's, not their channels': once each channel is
+    # withdrawn, none is "restricted", yet only the request flow may lift it.
+    page = restricted(client, auth, session, person)
+    api = ApiClient(client, make_key())
+    for code in statuses(session, person):
+        response = api.post(f"/subjects/{person}/consents", json={"channel": code, "status": "withdrawn",
+                                                                   "source": "api"})
+        assert response.status_code == 201
+    assert {s for s, _ in statuses(session, person).values()} == {"withdrawn"}
+    events = event_count(session)
+    response = api.post(f"/subjects/{person}/consents", json={"channel": "email", "status": "granted",
+                                                               "source": "api"})
+    assert_problem(response, 409, "restricted")
+    assert event_count(session) == events
+    assert f"{page}/lift" in client.get(page).get_data(as_text=True)  # the desk still offers the lift
+    # Lifted through the request: every channel stays withdrawn, and a grant works again.
+    assert form_post(client, page, {}, action=f"{page}/lift").status_code == 302
+    assert {s for s, _ in statuses(session, person).values()} == {"withdrawn"}
+    response = api.post(f"/subjects/{person}/consents", json={"channel": "email", "status": "granted",
+                                                               "source": "api"})
+    assert response.status_code == 201

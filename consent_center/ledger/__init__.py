@@ -112,7 +112,9 @@ _POLICY_ID = in_force_id(_AT)
 _BEFORE_CHANGE = (
     select(Channel, _states.c.status, _states.c.basis, _events.c.seq, _events.c.hash, PolicyVersion, PolicyText,
            select(Subject.erased_at).where(Subject.id == bindparam("subject_id")).scalar_subquery()
-           .label("erased_at"))
+           .label("erased_at"),
+           select(Subject.restricted_at).where(Subject.id == bindparam("subject_id")).scalar_subquery()
+           .label("restricted_at"))
     .outerjoin(_states, and_(_states.c.channel_id == Channel.id, _states.c.subject_id == bindparam("subject_id")))
     .outerjoin(_events, _events.c.id == _states.c.event_id)
     .outerjoin(PolicyVersion, PolicyVersion.id == _POLICY_ID)
@@ -174,6 +176,7 @@ class _Before:
     policy: PolicyVersion | None
     policy_text: PolicyText | None
     erased: bool  # read under the lock: an erasure committed meanwhile is seen
+    restricted: bool  # likewise for a restriction (GDPR art. 18) in force
 
 
 def _before_change(session: Session, subject: Subject, codes: list[str], now) -> _Before:
@@ -196,6 +199,7 @@ def _before_change(session: Session, subject: Subject, codes: list[str], now) ->
         policy=rows[0].PolicyVersion if rows else None,
         policy_text=rows[0].PolicyText if rows else None,
         erased=bool(rows) and rows[0].erased_at is not None,
+        restricted=bool(rows) and rows[0].restricted_at is not None,
     )
 
 
@@ -251,7 +255,7 @@ def record_change(
     events, rows, _, _ = chain_events(
         subject, changes, channels, states, before.seq, before.head_hash, policy, now, receipt_public_id,
         source=source, actor=actor, basis=basis, evidence=evidence, trace=trace, renew=renew,
-        event_type=event_type, erased=before.erased)
+        event_type=event_type, erased=before.erased, restricted=before.restricted)
     if not events:
         expire_held_states(session, subject, states)
         return Recorded(None)
@@ -270,14 +274,18 @@ def check_statuses(changes: Mapping[str, str]) -> None:
 
 
 def check_restriction(changes: Mapping[str, str], channels: Mapping[str, Channel], states: Mapping[int, HeldState],
-                      source: Source) -> None:
+                      source: Source, restricted: bool = False) -> None:
     """Refuse (``RestrictedChannel``) a change that would resume processing of a restricted subject.
 
-    ``states`` holds every state of the subject, read under its lock: the
-    subject is restricted while any of them is. Only the rights flow
-    (source ``restriction``) moves a restricted subject's channels freely.
+    ``restricted`` is the subject's own mark (``Subject.restricted_at``), set
+    by the restriction and cleared only by its lift: withdrawing every
+    restricted channel does not end it. ``states`` holds every state of the
+    subject, read under its lock; a state still ``restricted`` counts too.
+    Only the rights flow (source ``restriction``) moves a restricted
+    subject's channels freely.
     """
-    if source == Source.RESTRICTION or not any(s.status == Status.RESTRICTED for s in states.values()):
+    if source == Source.RESTRICTION or not (restricted or any(s.status == Status.RESTRICTED
+                                                               for s in states.values())):
         return
     refused = []
     for code, status in changes.items():
@@ -292,7 +300,7 @@ def chain_events(
     subject, changes: Mapping[str, str], channels: Mapping[str, Channel], states: Mapping[int, HeldState],
     seq: int, prev_hash: str | None, policy: PolicyVersion | None, now, receipt_public_id: str, *,
     source: Source, actor: Actor, basis: Mapping[str, str] | None, evidence: dict | None, trace: dict | None,
-    renew: bool, event_type: EventType | None, erased: bool = False,
+    renew: bool, event_type: EventType | None, erased: bool = False, restricted: bool = False,
 ) -> tuple[list[ConsentEvent], list[dict], int, str | None]:
     """The events of one submission, chained after ``seq``/``prev_hash``: (events, their rows, new head).
 
@@ -302,7 +310,7 @@ def chain_events(
     change that would resume processing (``RestrictedChannel``) and any change
     of an ``erased`` subject but the erasure's own (``ErasedSubject``).
     """
-    check_restriction(changes, channels, states, source)
+    check_restriction(changes, channels, states, source, restricted)
     events: list[ConsentEvent] = []
     rows: list[dict] = []
     for code in sorted(changes, key=lambda c: (channels[c].position, c)):

@@ -82,11 +82,11 @@ class BulkRecorded:
 class _Head:
     """A subject's chain as the bulk path carries it: its head and its states."""
 
-    __slots__ = ("seq", "hash", "at", "states", "stored", "erased")
+    __slots__ = ("seq", "hash", "at", "states", "stored", "erased", "restricted")
 
     def __init__(self) -> None:
         self.seq, self.hash, self.at = 0, None, None
-        self.erased = False
+        self.erased = self.restricted = False
         self.states: dict[int, HeldState] = {}
         self.stored: set[int] = set()  # channel ids whose state is already written
 
@@ -178,7 +178,8 @@ def _one(submission: Submission, head: _Head, channels: dict[str, Channel], poli
     events, rows, seq, prev_hash = chain_events(
         subject, changes, channels, head.states, head.seq, head.hash, policy, now, receipt_public_id,
         source=submission.source, actor=submission.actor, basis=submission.basis, evidence=submission.evidence,
-        trace=submission.trace, renew=submission.renew, event_type=submission.event_type, erased=head.erased)
+        trace=submission.trace, renew=submission.renew, event_type=submission.event_type, erased=head.erased,
+        restricted=head.restricted)
     if not events:
         return None, [], []
     asked = [channels[code] for code in changes]
@@ -195,17 +196,21 @@ def _read_heads(session: Session, subject_ids: set[int], heads: dict[int, _Head]
     if not subject_ids:
         return
     ordered = sorted(subject_ids)
-    subjects = select(Subject.id, Subject.erased_at).where(Subject.id.in_(ordered)).order_by(Subject.id)
+    subjects = (select(Subject.id, Subject.erased_at, Subject.restricted_at)
+                .where(Subject.id.in_(ordered)).order_by(Subject.id))
     locks = session.get_bind().dialect.name != "sqlite"
     if locks:
         # In id order, as every bulk writer takes them: two bulks never wait on each other in a cycle.
         subjects = subjects.with_for_update()
-    erased = {subject_id for subject_id, erased_at in session.execute(subjects) if erased_at is not None}
+    marks = session.execute(subjects).all()
+    erased = {subject_id for subject_id, erased_at, _ in marks if erased_at is not None}
+    restricted = {subject_id for subject_id, _, restricted_at in marks if restricted_at is not None}
     if locks:
         locked_subjects(session).update(ordered)
     for subject_id in ordered:
         heads[subject_id] = _Head()
         heads[subject_id].erased = subject_id in erased
+        heads[subject_id].restricted = subject_id in restricted
     rows = session.execute(
         select(_states.c.subject_id, _states.c.channel_id, _states.c.status, _states.c.basis,
                _events.c.seq, _events.c.hash, _events.c.occurred_at)

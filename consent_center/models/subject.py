@@ -33,6 +33,9 @@ class Subject(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Set by erasure (subject_rights.erase): only the pseudonymous public id remains.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by a restriction (GDPR art. 18), cleared only by its lift: the
+    # person's, so withdrawing every restricted channel does not end it.
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<Subject {self.public_id}>"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent_center.clock import utcnow
 from consent_center.ledger import Actor, Recorded, current_states, record_change
 from consent_center.models import Channel, DataRequest, Subject
 from consent_center.models.vocabulary import Basis, EventType, Source, Status
@@ -30,12 +31,17 @@ def restrict(session: Session, subject: Subject, *, actor: Actor) -> Recorded:
         if state is None and not channel.active:
             continue
         changes[channel.code] = Status.RESTRICTED
-    return record_change(session, subject, changes, source=Source.RESTRICTION, actor=actor,
-                         event_type=EventType.RESTRICTED)
+    recorded = record_change(session, subject, changes, source=Source.RESTRICTION, actor=actor,
+                             event_type=EventType.RESTRICTED)
+    subject.restricted_at = subject.restricted_at or utcnow()
+    session.flush()
+    return recorded
 
 
 def is_restricted(session: Session, subject: Subject) -> bool:
-    return any(s.status == Status.RESTRICTED for s in current_states(session, subject).values())
+    """Restricted until the lift, even once every restricted channel was withdrawn."""
+    return subject.restricted_at is not None or any(
+        s.status == Status.RESTRICTED for s in current_states(session, subject).values())
 
 
 def lift_restriction(session: Session, subject: Subject, *, actor: Actor) -> Recorded:
@@ -48,8 +54,11 @@ def lift_restriction(session: Session, subject: Subject, *, actor: Actor) -> Rec
         before = state.event.previous_status if state.event.event_type == EventType.RESTRICTED else None
         changes[state.channel.code] = before or Status.NEVER_ASKED
         bases[state.channel.code] = state.basis
-    return record_change(session, subject, changes, source=Source.RESTRICTION, actor=actor, basis=bases,
-                         event_type=EventType.LIFTED)
+    recorded = record_change(session, subject, changes, source=Source.RESTRICTION, actor=actor, basis=bases,
+                             event_type=EventType.LIFTED)
+    subject.restricted_at = None
+    session.flush()
+    return recorded
 
 
 def object_to_marketing(session: Session, subject: Subject, *, actor: Actor) -> Recorded:
