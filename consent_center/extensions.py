@@ -11,6 +11,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from consent_center.canonical import stored_json
@@ -21,6 +22,9 @@ QUICK_READ = "consent_quick_read"
 # Without a ping per checkout, a connection idle longer than a firewall's or
 # PgBouncer's idle timeout would fail its next request: replace it before.
 POOL_RECYCLE_SECONDS = 280
+SQLITE_BUSY_TIMEOUT_MS = 30000
+# How long the checkpoint after an erasure waits for readers: a request must not hang on it.
+CHECKPOINT_BUSY_TIMEOUT_MS = 200
 
 
 class Database:
@@ -99,7 +103,10 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # A deleted or overwritten row's bytes are zeroed, not left in free
+            # pages where a copy of the file would keep an erased person.
+            cursor.execute("PRAGMA secure_delete=ON")
             # Reads of the check and the export: the file mapped rather than
             # copied through read(), and a 16 MB page cache per connection.
             cursor.execute("PRAGMA mmap_size=1073741824")
@@ -118,6 +125,28 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     # pool, and the next requests reconnect.
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS,
                          json_serializer=stored_json)
+
+
+def checkpoint_wal(engine: Engine) -> bool:
+    """On SQLite, copy the WAL into the database file and empty it; return whether it completed.
+
+    The WAL holds every page version written since the last checkpoint, an
+    erased person's included. Best effort: a reader still on an older
+    snapshot makes it busy (False), and a later checkpoint overwrites them.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(**{QUICK_READ: True})  # no BEGIN: a checkpoint runs outside a transaction
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_TIMEOUT_MS}")
+            try:
+                busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()[0]
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    except OperationalError:
+        return False
+    return not busy
 
 
 def _is_read_only_request() -> bool:

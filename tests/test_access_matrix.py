@@ -92,7 +92,7 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
         "health.healthz", "health.readyz", "jwks.jwks", "branding.brand_css",
         "privacy.current", "privacy.diff", "privacy.version", "privacy.versions",
         "public.subscribe", "public.subscribe_sent", "public.confirm_signup", "public.manage",
-        "public.manage_sent", "public.manage_preferences",
+        "public.manage_sent", "public.manage_preferences", "public.manage_renew",
         "unsubscribe.page", "unsubscribe.unsubscribe",
         # A signed link from an e-mail: the token, not a login, is the key.
         "space.confirm_email",
@@ -103,7 +103,7 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
     "customer": (CUSTOMERS, {
         "space.preferences", "space.history", "space.my_data", "space.my_data_csv", "space.my_data_json",
         "space.profile", "space.receipts_list", "space.reconsent", "space.reconsent_later",
-        "space.requests_list",
+        "space.requests_list", "space.renew",
     }),
     "customer A's data": (CUSTOMER_A_DATA, {"space.receipt", "space.receipt_download", "space.request_detail"}),
     "support": (SUPPORT, {

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from freezegun import freeze_time
@@ -11,7 +12,7 @@ from consent_center.ledger import Actor, record_change
 from consent_center.models import Channel, ConsentEvent, Receipt
 from consent_center.models.vocabulary import ActorType, Source
 
-from .conftest import account_by_email, form_post
+from .conftest import account_by_email, csrf_from, form_post
 from .ledger_consistency import assert_ledger_consistent
 
 
@@ -105,3 +106,15 @@ def test_renewing_needs_the_csrf_token_and_a_login(client, auth, session, subscr
     auth.login(subscriber)
     assert client.post("/space/preferences/renew", data={"channel": "newsletter"}).status_code == 400
     assert session.scalars(select(ConsentEvent).where(ConsentEvent.event_type == "renewed")).all() == []
+
+
+def test_the_same_confirmation_sent_twice_from_the_space_records_one_renewal(client, auth, session, subscriber):
+    with freeze_time("2025-12-20 08:00:00", real_asyncio=True) as frozen:
+        auth.login(subscriber)
+        html = client.get("/space/preferences").get_data(as_text=True)
+        value = re.search(r'formaction="/space/preferences/renew" name="channel" value="([^"]+)"', html).group(1)
+        sent = {"csrf_token": csrf_from(html), "channel": value}
+        assert client.post("/space/preferences/renew", data=sent).status_code == 302
+        frozen.tick(60)
+        assert client.post("/space/preferences/renew", data=sent).status_code == 302
+    assert len(session.scalars(select(ConsentEvent).where(ConsentEvent.event_type == "renewed")).all()) == 1

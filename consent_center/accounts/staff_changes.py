@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
-from consent_center.after_commit import remove_after_commit
+from consent_center.after_commit import remove_after_commit, remove_unless_committed
 from consent_center.ledger import Actor, Recorded, current_states, record_change
 from consent_center.models import Account, ConsentEvent, Subject
 from consent_center.models.vocabulary import ActorType, Source, Status
@@ -34,25 +35,35 @@ class Proof:
     data: bytes
 
 
-def store_proof(instance_path: str, proof: Proof, *, max_bytes: int) -> dict:
-    """Keep the file under instance/proofs/ named by its SHA-256; return what the event keeps.
-
-    Content addressing makes a second upload of the same file harmless, and a
-    file orphaned by a rolled-back request is never referenced by anything.
-    """
+def check_proof(proof: Proof, *, max_bytes: int) -> dict:
+    """Refuse an empty or too large proof (``StaffChangeError``); return what the event keeps of it."""
     if not proof.data:
         raise StaffChangeError("empty_proof")
     if len(proof.data) > max_bytes:
         raise StaffChangeError("proof_too_large")
-    digest = hashlib.sha256(proof.data).hexdigest()
+    return {"sha256": hashlib.sha256(proof.data).hexdigest(),
+            "filename": Path(proof.filename or "proof").name[:200], "size": len(proof.data)}
+
+
+def store_proof(session: Session, instance_path: str, proof: Proof, digest: str) -> None:
+    """Keep the file under instance/proofs/ named by its SHA-256, unless the transaction does not commit.
+
+    Written before the commit, so an event that commits never cites a
+    missing file; a file this call wrote goes again if the transaction
+    ends without a commit (a file already there stays: an earlier event
+    may cite it). A crash between the write and the commit leaves a file
+    nothing cites, never an event without its proof. Content addressing
+    makes a second upload of the same file harmless.
+    """
     folder = Path(instance_path) / "proofs"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / digest
-    if not path.exists():
-        partial = folder / f".{digest}.{os.getpid()}.part"
-        partial.write_bytes(proof.data)
-        partial.replace(path)
-    return {"sha256": digest, "filename": Path(proof.filename or "proof").name[:200], "size": len(proof.data)}
+    if path.exists():
+        return
+    partial = folder / f".{digest}.{os.getpid()}.part"
+    partial.write_bytes(proof.data)
+    partial.replace(path)
+    remove_unless_committed(session, [path])
 
 
 def record_on_behalf(
@@ -63,19 +74,22 @@ def record_on_behalf(
     staff: Account,
     method: str,
     evidence_text: str,
-    proof: dict | None,
+    proof: Proof | None,
     trace: dict,
 ) -> Recorded:
     """Record the customer's choices as staff heard or read them, with the evidence.
 
     A channel checked becomes granted, one unchecked that was granted is
     withdrawn; the staff action log gets a line in the same transaction.
+    The proof file is stored only when an event cites it: a change that
+    changes nothing, or is refused, keeps no file an erasure could not find.
     """
     evidence_text = (evidence_text or "").strip()
     if not evidence_text:
         raise StaffChangeError("evidence_required")
     if method not in CONTACT_METHODS:
         raise StaffChangeError("unknown_method")
+    kept_proof = check_proof(proof, max_bytes=current_app.config["PROOF_MAX_BYTES"]) if proof else None
     states = current_states(session, subject)
     changes: dict[str, str] = {}
     for channel in active_channels(session):
@@ -85,18 +99,20 @@ def record_on_behalf(
         elif state is not None and state.status == Status.GRANTED:
             changes[channel.code] = Status.WITHDRAWN
     evidence = {"text": evidence_text, "method": method, "staff_account": staff.id}
-    if proof:
-        evidence["proof"] = proof
+    if kept_proof:
+        evidence["proof"] = kept_proof
     recorded = record_change(
         session, subject, changes, source=Source.STAFF,
         actor=Actor(ActorType.ACCOUNT, str(staff.id)), evidence=evidence,
         trace=trace | {"account": staff.id},
     )
+    if kept_proof and recorded.receipt is not None:
+        store_proof(session, current_app.instance_path, proof, kept_proof["sha256"])
     log_staff_action(
         session, staff, "consent.recorded_on_behalf", f"subject:{subject.public_id}",
         method=method, receipt=recorded.receipt.public_id if recorded.receipt else None,
         changes={e.channel.code: e.status for e in recorded.events},
-        proof_sha256=proof["sha256"] if proof else None,
+        proof_sha256=kept_proof["sha256"] if kept_proof and recorded.receipt else None,
     )
     return recorded
 

@@ -11,7 +11,7 @@ from consent_center.ledger import RestrictedChannel
 from consent_center.ledger.history import find_subject, find_subjects, full_history
 from consent_center.extensions import db
 from consent_center.subjects.preferences import preferences_of
-from consent_center.accounts.staff_changes import Proof, StaffChangeError, record_on_behalf, store_proof
+from consent_center.accounts.staff_changes import Proof, StaffChangeError, record_on_behalf
 from consent_center.web.trace import request_trace
 from consent_center.admin import bp
 from consent_center.admin.forms import OnBehalfForm
@@ -59,12 +59,9 @@ def record_for_person(public_id: str):
     form.active.choices = [SelectChoice(p.channel.code, p.channel.code) for p in preferences_of(db.session, found)]
     if not form.validate_on_submit():
         return _render_person(found, form, 400)
-    proof = None
     upload = form.proof.data
+    proof = Proof(upload.filename, upload.read()) if upload and upload.filename else None
     try:
-        if upload and upload.filename:
-            proof = store_proof(current_app.instance_path, Proof(upload.filename, upload.read()),
-                                max_bytes=current_app.config["PROOF_MAX_BYTES"])
         recorded = record_on_behalf(
             db.session, found, set(form.active.data or []), staff=current_user, method=form.method.data,
             evidence_text=form.evidence.data, proof=proof, trace=request_trace(request),

@@ -100,16 +100,19 @@ def send_reminders(session: Session, *, days_before: int) -> ExpiryRun:
 
 
 def renew_consent(session: Session, subject: Subject, code: str, *, source: Source, account_id: int | None,
-                  trace: dict) -> Recorded:
+                  trace: dict, seen_seq: int | None = None) -> Recorded:
     """Record the person's confirmation of a consent that lapses: its validity starts again.
 
     Before the lapse it is a renewal (DPV ``RenewedConsentGiven``); after it
     (the expiry job not run yet) a consent given again. Only a consent that
-    lapses can be confirmed: anything else records nothing.
+    lapses can be confirmed: anything else records nothing. ``seen_seq``,
+    the sequence number of the event the page showed, makes it a
+    confirmation of that consent: sent again (a double click, a replay)
+    it finds a newer event and records nothing.
     """
     channel = session.scalars(select(Channel).where(Channel.code == code, Channel.active.is_(True))).first()
     state = current_states(session, subject).get(channel.id) if channel else None
-    if state is None:
+    if state is None or (seen_seq is not None and state.event.seq != seen_seq):
         return Recorded(None)
     lapse = lapses_at(state.status, state.basis, state.changed_at, channel.validity_months)
     if lapse is None:

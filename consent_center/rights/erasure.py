@@ -22,6 +22,7 @@ name); ``erase`` returns the events whose evidence still names the person
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import select
@@ -29,8 +30,10 @@ from sqlalchemy.orm import Session
 
 from consent_center.accounts.staff_changes import forget_proofs
 from consent_center.accounts.staff_log import ERASED, scrub_staff_log
+from consent_center.after_commit import run_after_commit
 from consent_center.canonical import canonical_json
 from consent_center.clock import utcnow
+from consent_center.extensions import checkpoint_wal
 from consent_center.ledger import Actor, current_states, record_change
 from consent_center.models import Account, ConsentEvent, DataRequest, Subject
 from consent_center.models.vocabulary import EventType, Source, Status
@@ -87,6 +90,8 @@ def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "er
     subject.is_customer = False
     subject.erased_at = utcnow()
     session.flush()
+    # SQLite's WAL keeps the pages as they were before (secure_delete zeroes the file's own free space).
+    run_after_commit(session, partial(checkpoint_wal, session.get_bind()))
     naming = _evidence_naming(session, subject, values)
     return naming + [e for e in kept_proofs if e not in naming]
 

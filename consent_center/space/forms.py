@@ -1,6 +1,6 @@
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from consent_center.web.forms import Form
 
@@ -27,9 +27,3 @@ class ProfileForm(Form):
 
 class ConfirmForm(Form):
     """A button, so a link scanner's GET confirms nothing."""
-
-
-class RenewForm(Form):
-    """A consent the customer confirms before it lapses: the channel's code."""
-
-    channel = StringField(validators=[DataRequired(), Length(max=40)])

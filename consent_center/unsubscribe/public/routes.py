@@ -14,7 +14,8 @@ from consent_center.policies.service import render_markdown
 from consent_center.unsubscribe.newsletter import SignupError
 from consent_center.subjects.preferences import preferences_of, save_preferences
 from consent_center.web.rate_limits import address_key, address_limit, public_limit
-from consent_center.subjects.forms import PreferencesForm
+from consent_center.subjects.forms import PreferencesForm, RenewForm, flash_renewal
+from consent_center.policies.expiry import renew_consent
 from consent_center.web.errors import link_invalid
 from consent_center.web.trace import request_trace
 from consent_center.unsubscribe.public import bp
@@ -114,15 +115,40 @@ def manage_preferences(token: str):
         except RestrictedChannel:
             flash(str(RESTRICTED_MESSAGE), "error")
             form.active.data = [p.channel.code for p in prefs if p.active]
-            return render_template("space/preferences.html", form=form, prefs=prefs,
-                                   form_action=url_for("public.manage_preferences", token=token),
-                                   managed_by_link=True), 409
+            return _manage_page(token, form, prefs), 409
         _flash_changes(recorded)
         return redirect(url_for("public.manage_preferences", token=token))
     form.active.data = [p.channel.code for p in prefs if p.active]
-    return render_template("space/preferences.html", form=form, prefs=prefs,
+    return _manage_page(token, form, prefs)
+
+
+@bp.post("/manage/<token>/renew")
+def manage_renew(token: str):
+    """The "Confirm it" button of a consent that lapses (the reminder e-mail links to the manage page)."""
+    try:
+        subject = manage_links.subject_for(db.session, token)
+    except ManageLinkError:
+        return link_invalid(url_for("public.manage"), _("Receive a new link by e-mail"))
+    form = RenewForm()
+    if not form.validate():
+        return render_template("web/error.html", code=400, reason="form"), 400
+    code, seen_seq = form.renewal()
+    try:
+        recorded = renew_consent(db.session, subject, code, source=Source.MANAGE_LINK, account_id=None,
+                                 trace=request_trace(request), seen_seq=seen_seq)
+    except RestrictedChannel:
+        flash(str(RESTRICTED_MESSAGE), "error")
+        prefs = preferences_of(db.session, subject)
+        form = PreferencesForm(formdata=None, active=[p.channel.code for p in prefs if p.active])
+        return _manage_page(token, form, prefs), 409
+    flash_renewal(recorded)
+    return redirect(url_for("public.manage_preferences", token=token))
+
+
+def _manage_page(token: str, form: PreferencesForm, prefs) -> str:
+    return render_template("space/preferences.html", form=form, prefs=prefs, managed_by_link=True,
                            form_action=url_for("public.manage_preferences", token=token),
-                           managed_by_link=True)
+                           renew_action=url_for("public.manage_renew", token=token))
 
 
 def _flash_changes(recorded) -> None:
