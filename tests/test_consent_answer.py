@@ -266,7 +266,7 @@ SITUATIONS = {
     "never_asked": Situation(never_asked, PAST_GRACE, False, "never_asked"),
     "never_asked_channel_added_later": Situation(never_asked_no_state, PAST_GRACE, False, "never_asked"),
     "unknown_contact": Situation(unknown, PAST_GRACE, False, "unknown"),
-    "erased_subject": Situation(erased, PAST_GRACE, False, "withdrawn", email_status="unknown"),
+    "erased_subject": Situation(erased, PAST_GRACE, False, "withdrawn", email_status="suppressed"),
     # The grant's webhook and export row say allowed: it was, on a channel then in use.
     "inactive_channel": Situation(inactive_channel, PAST_GRACE, False, None, event_allowed=True),
     # As of a past moment: past the grace period then, withdrawn since.

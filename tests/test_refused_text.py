@@ -43,8 +43,10 @@ def test_a_postal_address_keeps_its_lines_but_not_a_bidi_override(api):
 
 def test_a_mail_to_a_legacy_name_with_a_line_break_is_delivered_with_a_clean_name(session, runner, mailbox):
     # Written before the boundaries refused it: straight into the database.
-    message = enqueue_email(session, topic="double_opt_in", to="reader@example.com", locale="en",
-                            name="Zoé\r\nBcc: evil@example.com\u202e\x1b", signup="0" * 32)
+    # (A manage link greets by name; a sign-up's confirmation greets no one.)
+    message = enqueue_email(session, topic="manage_link", to="reader@example.com", locale="en",
+                            name="Zoé\r\nBcc: evil@example.com\u202e\x1b", subject="a" * 24,
+                            email="reader@example.com")
     session.commit()
     result = deliver(runner)
     assert "Delivered 1, to retry 0, dead 0." in result.output

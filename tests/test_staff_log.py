@@ -81,6 +81,7 @@ NOT_STAFF_ROUTES = {
     "space.reconsent": "a customer's own space",
     "space.reconsent_later": "a customer's own space",
     "space.renew": "a customer's own space",
+    "public.manage_renew": "the public: a manage link",
     "space.requests_list": "a customer's own space",
     "unsubscribe.unsubscribe": "the public: a one-click link",
 }
