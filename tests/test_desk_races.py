@@ -24,7 +24,8 @@ from consent_center.accounts.service import create_account
 from consent_center.extensions import db
 from consent_center.ledger import Actor
 from consent_center.models import ConsentEvent, DataRequest, OutboxMessage, Role, StaffAction, Subject
-from consent_center.models.vocabulary import Source
+from consent_center.models.vocabulary import EventType, Source
+from consent_center.rights import effects
 from consent_center.rights.requests import file_request, verify_identity
 
 from .conftest import csrf_from
@@ -112,7 +113,8 @@ def served(request, databases, tmp_path_factory):
 class Desk:
     """A customer's request on a served desk, and the support member who handles it."""
 
-    def __init__(self, make_app, server: Gunicorn, name: str, kind: str, *, verified: bool) -> None:
+    def __init__(self, make_app, server: Gunicorn, name: str, kind: str, *, verified: bool,
+                 carried_out: bool = False) -> None:
         self.app, self.server = make_app(), server
         with self.app.app_context():
             staff = create_account(db.session, email=f"sam.{name}@example.com", password=PASSWORD,
@@ -122,6 +124,8 @@ class Desk:
             request = file_request(db.session, customer.subject, kind)
             if verified:
                 verify_identity(db.session, request, account_id=staff.id, **CHECK)
+            if carried_out:
+                effects.carry_out(db.session, request, account_id=staff.id)
             db.session.commit()
             self.staff_email, self.public_id, self.subject_id = staff.email, request.public_id, customer.subject.id
             db.session.remove()
@@ -162,8 +166,8 @@ class Desk:
 def desk(served):
     made = []
 
-    def make(kind: str, *, verified: bool) -> Desk:
-        made.append(Desk(*served, uuid.uuid4().hex[:8], kind, verified=verified))
+    def make(kind: str, **state) -> Desk:
+        made.append(Desk(*served, uuid.uuid4().hex[:8], kind, **state))
         return made[-1]
     yield make
     for one in made:
@@ -228,3 +232,29 @@ def test_carrying_out_racing_a_decline_gives_one_outcome(desk):
         assert found.status == "rejected" and one.lines() == ["request.declined"]
         assert one.emails("request_completed") == 0
     assert found.notes.count("completed:") + found.notes.count("rejected:") == 1
+
+
+def test_six_concurrent_extensions_push_the_due_date_back_once(desk):
+    one = desk("access", verified=True)
+    due = one.request().due_at
+    answers = one.post_at_once([("extend", {"days": str(10 + i), "reason": f"reason {i}"}) for i in range(CLIENTS)])
+    statuses = [status for status, _text in answers]
+    assert sorted(statuses) == [302] + [409] * (CLIENTS - 1), statuses
+    assert all("a request can be extended only once" in text for status, text in answers if status == 409)
+    [winner] = [i for i, (status, _text) in enumerate(answers) if status == 302]
+    found = one.request()
+    assert (found.due_at - due).days == 10 + winner and found.extension_reason == f"reason {winner}"
+    assert one.lines() == ["request.extended"]
+
+
+def test_six_concurrent_lifts_of_a_restriction_lift_it_once(desk):
+    one = desk("restriction", verified=True, carried_out=True)
+    answers = one.post_at_once([("lift", {})] * CLIENTS)
+    statuses = [status for status, _text in answers]
+    assert sorted(statuses) == [302] + [409] * (CLIENTS - 1), statuses
+    assert all("the restriction is already lifted" in text for status, text in answers if status == 409)
+    assert one.lines() == ["request.restriction_lifted"]
+    assert one.request().notes.count("restriction lifted") == 1
+    lifted = one.read(lambda session: list(session.scalars(select(ConsentEvent.channel_id).where(
+        ConsentEvent.subject_id == one.subject_id, ConsentEvent.event_type == EventType.LIFTED))))
+    assert lifted and len(lifted) == len(set(lifted))
