@@ -23,7 +23,14 @@ from consent_center import create_app
 from consent_center.accounts.service import create_account
 from consent_center.extensions import db
 from consent_center.ledger import Actor
-from consent_center.models import ConsentEvent, DataRequest, OutboxMessage, Role, StaffAction, Subject
+from consent_center.models import (
+    ConsentEvent,
+    DataRequest,
+    OutboxMessage,
+    Role,
+    StaffAction,
+    Subject,
+)
 from consent_center.models.vocabulary import EventType, Source
 from consent_center.rights import effects
 from consent_center.rights.requests import file_request, verify_identity
