@@ -29,6 +29,7 @@ pytest_plugins = ["tests.api_fixtures", "tests.mail_fixtures"]
 OWN_PROCESSES = (
     "tests/browser/",
     "tests/test_concurrency.py",
+    "tests/test_desk_races.py",
     "tests/test_outbox_workers.py",
     "tests/test_single_use_links.py",
     "tests/test_worker_crash.py",

@@ -18,6 +18,7 @@ from consent_center.outbox.webhooks import (
     find_endpoint,
     last_messages,
     list_endpoints,
+    logged_url,
 )
 from consent_center.admin import admin_only, bp
 from consent_center.admin.forms import WebhookForm
@@ -57,7 +58,7 @@ def add_webhook():
         form.url.errors = [URL_ERRORS.get(error.code, URL_ERRORS["url"])]
         return _render(form, 400)
     log_staff_action(db.session, current_user, "webhook.created", f"webhook:{endpoint.public_id}",
-                     url=endpoint.url, description=endpoint.description)
+                     url=logged_url(endpoint.url), description=endpoint.description)
     # The secret is on this page and nowhere else: no redirect, and the page is not cached.
     response = _render(WebhookForm(formdata=None), created=endpoint)
     return response[0], 200, {"Cache-Control": "no-store"}
@@ -75,6 +76,7 @@ def disable_webhook(public_id: str):
     if endpoint.active:
         disable_endpoint(db.session, endpoint.public_id)
         log_staff_action(db.session, current_user, "webhook.disabled", f"webhook:{endpoint.public_id}",
-                         url=endpoint.url)
-    flash(_("The webhook %(url)s receives nothing more.", url=endpoint.url), "success")
+                         url=logged_url(endpoint.url))
+    # The flash rides in the session cookie (signed, not encrypted): the address without its secrets.
+    flash(_("The webhook %(url)s receives nothing more.", url=logged_url(endpoint.url)), "success")
     return redirect(url_for("admin.webhooks"))

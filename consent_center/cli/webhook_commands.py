@@ -1,6 +1,13 @@
 import click
 
-from consent_center.outbox.webhooks import WebhookError, add_endpoint, disable_endpoint, find_endpoint, list_endpoints
+from consent_center.outbox.webhooks import (
+    WebhookError,
+    add_endpoint,
+    disable_endpoint,
+    find_endpoint,
+    list_endpoints,
+    logged_url,
+)
 from consent_center.accounts.staff_log import log_command_action
 from consent_center.cli.support import committing, fail
 
@@ -19,7 +26,8 @@ def add(url: str, description: str | None) -> None:
         with committing() as session:
             endpoint = add_endpoint(session, url, description)
             # The signing secret is printed once and never logged.
-            log_command_action(session, "webhook.created", f"webhook:{endpoint.public_id}", url=endpoint.url,
+            log_command_action(session, "webhook.created", f"webhook:{endpoint.public_id}",
+                               url=logged_url(endpoint.url),
                                description=endpoint.description)
             click.echo(f"Webhook {endpoint.public_id} -> {endpoint.url}")
             click.echo("Signing secret (verify webhook-signature with it; shown once):")
@@ -47,7 +55,8 @@ def disable(endpoint_id: str) -> None:
             was_active = found is not None and found.active
             endpoint = disable_endpoint(session, endpoint_id)
             if was_active:
-                log_command_action(session, "webhook.disabled", f"webhook:{endpoint.public_id}", url=endpoint.url)
+                log_command_action(session, "webhook.disabled", f"webhook:{endpoint.public_id}",
+                                   url=logged_url(endpoint.url))
     except WebhookError as exc:
         fail(str(exc))
     click.echo(f"Webhook {endpoint_id} disabled.")

@@ -12,7 +12,7 @@ import base64
 import json
 import secrets
 import time
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
@@ -90,6 +90,25 @@ def check_url(url: str) -> str:
         raise WebhookError(f"{exc}: webhooks go to public addresses only "
                            "(unless CONSENT_WEBHOOK_ALLOWED_NETWORKS lists the network)", "local") from exc
     return url.strip()
+
+
+def logged_url(url: str) -> str:
+    """The endpoint's address as a log keeps it: scheme, host, port and path only.
+
+    A receiver's token in the query string, a fragment, or a user name and
+    password before the host (an endpoint stored before they were refused)
+    are the receiver's secrets: the staff log, shown on /admin/log, never
+    holds them. The endpoint keeps its whole address, for delivery.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""  # not an address a webhook was registered with: nothing of it is logged
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    return urlunsplit((parts.scheme, host if port is None else f"{host}:{port}", parts.path, "", ""))
 
 
 def add_endpoint(session: Session, url: str, description: str | None = None) -> WebhookEndpoint:

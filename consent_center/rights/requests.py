@@ -71,8 +71,19 @@ def request_of(session: Session, subject: Subject, public_id: str) -> DataReques
         DataRequest.subject_id == subject.id, DataRequest.public_id == public_id)).first()
 
 
-def find_request(session: Session, public_id: str) -> DataRequest | None:
-    return session.scalars(select(DataRequest).where(DataRequest.public_id == public_id)).first()
+def find_request(session: Session, public_id: str, *, lock: bool = False) -> DataRequest | None:
+    """The request with ``public_id``, whoever's it is (the desk); None if there is none.
+
+    With ``lock``, the request's row stays locked until the transaction
+    ends and is read afresh once locked (PostgreSQL: SELECT ... FOR UPDATE;
+    SQLite's writers hold the database's lock from BEGIN IMMEDIATE): of
+    concurrent desk actions on one request, each sees what the one before
+    it did, so a request is checked, carried out or declined once.
+    """
+    query = select(DataRequest).where(DataRequest.public_id == public_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).first()
 
 
 def is_open(request: DataRequest) -> bool:

@@ -22,8 +22,8 @@ IDENTITY_EVIDENCE_ERRORS = {
 }
 
 
-def _found(public_id: str):
-    found = data_requests.find_request(db.session, public_id)
+def _found(public_id: str, *, lock: bool = False):
+    found = data_requests.find_request(db.session, public_id, lock=lock)
     if found is None:
         abort(404)
     return found
@@ -55,7 +55,8 @@ def _render_detail(found, error: str | None = None, kept: dict | None = None):
 @bp.post("/<public_id>/<action>")
 @roles_required(*STAFF)
 def act(public_id: str, action: str):
-    found = _found(public_id)
+    # Locked: the same action posted twice at once (two staff, a double-click) is taken once.
+    found = _found(public_id, lock=True)
     kept, spoiled = kept_form_values()
     if spoiled:
         return _render_detail(found, kept=kept), 400
