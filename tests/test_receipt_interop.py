@@ -19,13 +19,15 @@ import jwt
 import pytest
 from joserfc import jws as joserfc_jws
 from joserfc.errors import BadSignatureError, SecurityWarning
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, OKPKey
 from jwcrypto import jwk as jwcrypto_jwk
 from jwcrypto import jws as jwcrypto_jws
 from sqlalchemy import select
 
 from consent_center.models import Receipt
+from consent_center.receipts.algorithms import REGISTRY
 from consent_center.receipts.keys import key_ring
+from consent_center.receipts.verification import ReceiptInvalid, verify_receipt
 
 from .conftest import form_post
 
@@ -256,3 +258,18 @@ def test_the_receipt_page_tells_how_to_verify_without_us(served, client):
     assert "python -m consent_center.receipts.verify" in html and "EdDSA" in html
     assert "/.well-known/jwks.json" in html
 
+
+
+def test_an_eddsa_signature_by_an_ed448_key_is_refused_even_when_handed_that_key(served):
+    """EdDSA names Ed448 too (why RFC 9864 deprecated the name): only Ed25519 keys sign receipts."""
+    ed448 = OKPKey.generate_key("Ed448", parameters={"kid": header_of(served.token)["kid"]})
+    payload = served.token.split(".")[1]
+    token = joserfc_jws.serialize_compact(header_of(served.token), decoded(payload), ed448, registry=REGISTRY)
+    with pytest.raises(ReceiptInvalid, match="Ed25519"):
+        verify_receipt(token, {ed448.kid: ed448})
+
+
+def test_a_download_naming_another_algorithm_than_its_signature_is_refused(served, tmp_path):
+    forged = {**json.loads(served.download), "alg": "Ed25519"}
+    result = standalone_verify(tmp_path, served, download=json.dumps(forged))
+    assert result.returncode == 1 and "algorithm" in result.stderr

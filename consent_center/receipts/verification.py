@@ -15,7 +15,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
-from consent_center.receipts.algorithms import REGISTRY, SIGNING_ALGORITHM, VERIFIED_ALGORITHMS
+from consent_center.receipts.algorithms import CURVE, REGISTRY, SIGNING_ALGORITHM, VERIFIED_ALGORITHMS
 
 
 class ReceiptInvalid(ValueError):
@@ -50,6 +50,9 @@ def verify_receipt(text: str, keys: dict[str, OKPKey], *, served_as: str | None 
     key = keys.get(kid) if isinstance(kid, str) else None
     if key is None:
         raise ReceiptInvalid(f"no published key has the kid {kid!r}")
+    if not isinstance(key, OKPKey) or key.curve_name != CURVE:
+        # "EdDSA" also names Ed448: the curve is pinned here, not by the token.
+        raise ReceiptInvalid(f"the key {kid!r} is not an Ed25519 key")
     try:
         signed = jws.deserialize_compact(token, key, registry=REGISTRY)
     except JoseError as exc:
@@ -63,6 +66,8 @@ def verify_receipt(text: str, keys: dict[str, OKPKey], *, served_as: str | None 
             raise ReceiptInvalid("the readable document differs from the signed one")
         if wrapper.get("kid") not in (None, kid):
             raise ReceiptInvalid("the file names another key than the signature")
+        if wrapper.get("alg") not in (None, header["alg"]):
+            raise ReceiptInvalid("the file names another algorithm than the signature")
         _bound(wrapper, document)
     if served_as is not None and served_as != document.get("consentReceiptID"):
         raise ReceiptInvalid(f"the file names receipt {served_as} but its signed document is receipt "
