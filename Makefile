@@ -9,7 +9,7 @@ PORT ?= 5000
 # servers of their own share one of them (OWN_PROCESSES in tests/conftest.py).
 TEST_WORKERS ?= auto
 
-.PHONY: install demo test axe-core translations clean
+.PHONY: install demo test node-tools translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,14 +34,15 @@ demo: install instance/secret_key
 	$(BIN)/flask --app wsgi outbox deliver & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-# axe-core for the browser tests, where npm is there (they skip, saying why, without it).
-axe-core:
-	@if [ ! -f node_modules/axe-core/axe.min.js ]; then \
+# The tests' Node tools, where npm is there (the tests that need them skip, saying why, without it):
+# axe-core for the browser tests, jose to verify receipts as a third party would.
+node-tools:
+	@if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -f node_modules/jose/package.json ]; then \
 	  if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
-	  else echo "npm not found: the browser tests will be skipped"; fi; \
+	  else echo "npm not found: the browser tests and the npm jose receipt check will be skipped"; fi; \
 	fi
 
-test: install axe-core
+test: install node-tools
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
 translations:

@@ -21,7 +21,7 @@ def test_receipt_answers_the_document_and_a_jws_that_verifies(api, make_subject,
     response = api.get(f"/receipts/{receipt_id}")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["receipt_id"] == receipt_id and body["alg"] == "Ed25519"
+    assert body["receipt_id"] == receipt_id and body["alg"] == "EdDSA"
     assert body["document"]["consentReceiptID"] == receipt_id
     assert body["jwks_uri"].endswith("/.well-known/jwks.json")
     path = tmp_path / "receipt.json"

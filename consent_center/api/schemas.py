@@ -311,8 +311,9 @@ class ReceiptSchema(Schema):
     issued_at = Text(dump_only=True, required=True)
     document = fields.Dict(dump_only=True, required=True,
                            metadata={"description": "Kantara Consent Receipt v1.1 with ISO/IEC TS 27560 fields"})
-    jws = Text(dump_only=True, allow_none=True, metadata={"description": "compact JWS (Ed25519) over the document"})
-    alg = Text(dump_only=True, allow_none=True)
+    jws = Text(dump_only=True, allow_none=True, metadata={"description": "compact JWS (EdDSA, an Ed25519 key) over the document"})
+    alg = Text(dump_only=True, allow_none=True, metadata={
+        "description": "the JWS algorithm: EdDSA (RFC 8037); Ed25519 in receipts signed before it"})
     kid = Text(dump_only=True, allow_none=True)
     jwks_uri = Text(dump_only=True, required=True)
 

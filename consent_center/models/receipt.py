@@ -20,7 +20,7 @@ class Receipt(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Canonical JSON of the receipt document (Kantara Consent Receipt v1.1).
     document: Mapped[str] = mapped_column(Text)
-    # Compact JWS (Ed25519) whose payload is exactly ``document``; None only
+    # Compact JWS (EdDSA, an Ed25519 key) whose payload is exactly ``document``; None only
     # for receipts issued before receipts were signed.
     jws: Mapped[str | None] = mapped_column(Text)
     # The receipt's language: which policy text (and hash) the subject was shown.

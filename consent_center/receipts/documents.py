@@ -3,35 +3,33 @@
 The fields follow the Kantara Consent Receipt Specification v1.1, with
 the additions of ISO/IEC TS 27560 that the ledger knows (legal basis,
 event type, policy version and text hash, ledger events and hashes). The
-ledger signs each document as a compact JWS (Ed25519, RFC 8037 and RFC
-9864) in the transaction that records the change; the payload is exactly
-the canonical JSON stored in ``Receipt.document``.
+ledger signs each document as a compact JWS (``EdDSA`` with an Ed25519
+key, RFC 8037; ``receipts/algorithms.py``) in the transaction that records
+the change; the payload is exactly the canonical JSON stored in
+``Receipt.document``. Verifying one needs only the public keys
+(``receipts/verification.py``).
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import current_app
 from joserfc import jws
-from joserfc.errors import JoseError
-from joserfc.jwk import OKPKey
-from joserfc.jws import JWSRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center.canonical import canonical_json, format_time
 from consent_center.models import Channel, ConsentEvent, PolicyText, PolicyVersion, Receipt, Subject
 from consent_center.models.vocabulary import Basis, Source
-from consent_center.receipts.keys import ALGORITHM, key_ring
+from consent_center.receipts.algorithms import REGISTRY, SIGNING_ALGORITHM
+from consent_center.receipts.keys import key_ring
+# Verification lives apart (it needs no app); these names are read from here too.
+from consent_center.receipts.verification import (ReceiptInvalid, VerifiedReceipt, jws_header,  # noqa: F401
+                                                  signed_payload, verify_receipt)
 
 KANTARA_VERSION = "KI-CR-v1.1.0"
 JWKS_PATH = "/.well-known/jwks.json"
-# Only Ed25519 is ever accepted: no "none", no algorithm chosen by the token.
-_REGISTRY = JWSRegistry(algorithms=[ALGORITHM])
 
 COLLECTION_METHODS = {
     Source.DEFAULT: "channel default at account creation",
@@ -168,8 +166,8 @@ def serialise(document: dict) -> str:
 def sign(document_json: str) -> str:
     """Return the compact JWS of ``document_json`` with the active receipt key."""
     key = key_ring().active
-    header = {"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}
-    return jws.serialize_compact(header, document_json, key, registry=_REGISTRY)
+    header = {"alg": SIGNING_ALGORITHM, "kid": key.kid, "typ": "JWT"}
+    return jws.serialize_compact(header, document_json, key, registry=REGISTRY)
 
 
 # Reading receipts ----------------------------------------------------------
@@ -201,9 +199,16 @@ def document_of(receipt: Receipt) -> dict:
 
 def key_id_of(receipt: Receipt) -> str | None:
     """Return the kid that signed the receipt (None if it is unsigned)."""
-    if not receipt.jws:
-        return None
-    return _header(receipt.jws.split(".", 1)[0]).get("kid")
+    return _signature_header(receipt).get("kid")
+
+
+def algorithm_of(receipt: Receipt) -> str | None:
+    """Return the JWS algorithm the receipt was signed with (``EdDSA``; ``Ed25519`` before it)."""
+    return _signature_header(receipt).get("alg")
+
+
+def _signature_header(receipt: Receipt) -> dict:
+    return jws_header(receipt.jws.split(".", 1)[0]) if receipt.jws else {}
 
 
 def receipt_payload(receipt: Receipt) -> dict:
@@ -217,114 +222,7 @@ def receipt_payload(receipt: Receipt) -> dict:
         "issued_at": format_time(receipt.issued_at),
         "document": document_of(receipt),
         "jws": receipt.jws,
-        "alg": ALGORITHM if receipt.jws else None,
+        "alg": algorithm_of(receipt),
         "kid": key_id_of(receipt),
         "jwks_uri": current_app.config["BASE_URL"] + JWKS_PATH,
     }
-
-
-# Verifying receipts --------------------------------------------------------
-
-class ReceiptInvalid(ValueError):
-    """A receipt whose signature, key or content does not hold."""
-
-
-@dataclass(frozen=True)
-class VerifiedReceipt:
-    document: dict
-    kid: str
-
-
-def verify_receipt(text: str, keys: dict[str, OKPKey], *, served_as: str | None = None) -> VerifiedReceipt:
-    """Check a receipt (a download's JSON, or a bare compact JWS) against ``keys`` by kid.
-
-    Fails on any changed byte of the JWS, an unknown key, another algorithm,
-    a readable document that differs from the signed one, or a download
-    whose receipt id or date (or ``served_as``, the receipt id its file is
-    named after) is not the signed document's: a row serving another
-    receipt's document is refused.
-    """
-    token, wrapper = _split_download(text)
-    segments = token.split(".")
-    if len(segments) != 3 or not all(_is_canonical_base64url(s) for s in segments):
-        raise ReceiptInvalid("not a compact JWS (three canonical base64url parts)")
-    header = _header(segments[0])
-    if header.get("alg") != ALGORITHM:
-        raise ReceiptInvalid(f"algorithm {header.get('alg')!r} refused: receipts are signed with {ALGORITHM}")
-    kid = header.get("kid")
-    key = keys.get(kid) if isinstance(kid, str) else None
-    if key is None:
-        raise ReceiptInvalid(f"no published key has the kid {kid!r}")
-    try:
-        signed = jws.deserialize_compact(token, key, registry=_REGISTRY)
-    except JoseError as exc:
-        raise ReceiptInvalid(f"the signature does not verify ({exc.error})") from None
-    try:
-        document = json.loads(signed.payload)
-    except ValueError:
-        raise ReceiptInvalid("the signed payload is not JSON") from None
-    if wrapper is not None:
-        if "document" in wrapper and wrapper["document"] != document:
-            raise ReceiptInvalid("the readable document differs from the signed one")
-        if wrapper.get("kid") not in (None, kid):
-            raise ReceiptInvalid("the file names another key than the signature")
-        _bound(wrapper, document)
-    if served_as is not None and served_as != document.get("consentReceiptID"):
-        raise ReceiptInvalid(f"the file names receipt {served_as} but its signed document is receipt "
-                             f"{document.get('consentReceiptID')}")
-    return VerifiedReceipt(document=document, kid=kid)
-
-
-def _bound(wrapper: dict, document: dict) -> None:
-    """A download's id and date must be its signed document's (receipt_payload writes them from the row)."""
-    if "receipt_id" in wrapper and wrapper["receipt_id"] != document.get("consentReceiptID"):
-        raise ReceiptInvalid(f"the download is receipt {wrapper['receipt_id']} but its signed document is "
-                             f"receipt {document.get('consentReceiptID')}")
-    if "issued_at" in wrapper and wrapper["issued_at"] != document.get("issuedAt"):
-        raise ReceiptInvalid(f"the download is issued at {wrapper['issued_at']} but its signed document at "
-                             f"{document.get('issuedAt')}")
-
-
-def signed_payload(token: str) -> str | None:
-    """Return the payload a compact JWS carries (its signature not checked), or None if unreadable."""
-    segments = token.split(".")
-    if len(segments) != 3:
-        return None
-    try:
-        return base64.urlsafe_b64decode(segments[1] + "=" * (-len(segments[1]) % 4)).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _split_download(text: str) -> tuple[str, dict | None]:
-    text = text.strip()
-    if not text.startswith("{"):
-        return text, None
-    try:
-        wrapper = json.loads(text)
-    except ValueError:
-        raise ReceiptInvalid("the file is neither a receipt download (JSON) nor a compact JWS") from None
-    token = wrapper.get("jws") if isinstance(wrapper, dict) else None
-    if not isinstance(token, str) or not token:
-        raise ReceiptInvalid("the receipt carries no signature (\"jws\")")
-    return token, wrapper
-
-
-def _is_canonical_base64url(segment: str) -> bool:
-    # A decoder ignores stray characters and the spare bits of the last one;
-    # re-encoding makes every byte of the JWS count.
-    try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError):
-        return False
-    return bool(segment) and base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") == segment
-
-
-def _header(segment: str) -> dict:
-    try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (binascii.Error, ValueError):
-        raise ReceiptInvalid("the JWS header is not base64url JSON") from None
-    if not isinstance(header, dict):
-        raise ReceiptInvalid("the JWS header is not a JSON object")
-    return header

@@ -28,7 +28,8 @@ from flask import Flask, current_app
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OKPKey
 
-ALGORITHM = "Ed25519"
+from consent_center.receipts.algorithms import CURVE, SIGNING_ALGORITHM
+
 ACTIVE_FILE = "active.jwk"
 RETIRED_DIR = "retired"
 
@@ -60,8 +61,13 @@ class KeyRing:
 
 
 def public_jwk(key: OKPKey) -> dict:
-    """Return the public JWK of ``key`` with its kid, algorithm and use."""
-    return key.as_dict(private=False, kid=key.kid, alg=ALGORITHM, use="sig")
+    """Return the public JWK of ``key`` with its kid, algorithm (RFC 8037: ``EdDSA``) and use.
+
+    Every key says ``EdDSA``, those that signed receipts under the earlier
+    name included: libraries verify new receipts by it, and the verifier
+    here accepts either name with any of these keys.
+    """
+    return key.as_dict(private=False, kid=key.kid, alg=SIGNING_ALGORITHM, use="sig")
 
 
 def load_key(text: str, *, private: bool) -> OKPKey:
@@ -72,20 +78,35 @@ def load_key(text: str, *, private: bool) -> OKPKey:
         key = OKPKey.import_key(data)
     except (JoseError, ValueError, TypeError) as exc:
         raise ReceiptKeyError(f"not an Ed25519 key (JWK or PEM): {exc}") from None
-    if key.curve_name != "Ed25519":
+    if key.curve_name != CURVE:
         raise ReceiptKeyError(f"an Ed25519 key is needed, not {key.curve_name}")
     if private and not key.is_private:
         raise ReceiptKeyError("a private key is needed to sign")
     return _with_thumbprint_kid(key, private=private)
 
 
+def keys_of_jwks(jwks: dict) -> dict[str, OKPKey]:
+    """Return the Ed25519 keys of a JWK Set by the kid it gives them; other keys are not receipt keys."""
+    keys = {}
+    for data in jwks["keys"]:
+        if data.get("kty") == "OKP" and data.get("crv") == CURVE:
+            key = load_key(json.dumps(data), private=False)
+            keys[data.get("kid") or key.kid] = key
+    return keys
+
+
+# The key material only: a JWK's "alg" would bind the key to one name of
+# the algorithm (joserfc refuses the other), and receipts carry either.
+_MATERIAL = {"kty", "crv", "x", "d"}
+
+
 def _with_thumbprint_kid(key: OKPKey, *, private: bool) -> OKPKey:
-    kid = key.thumbprint()
-    return OKPKey.import_key(key.as_dict(private=private), {"kid": kid})
+    material = {name: value for name, value in key.as_dict(private=private).items() if name in _MATERIAL}
+    return OKPKey.import_key(material, {"kid": key.thumbprint()})
 
 
 def generate_key() -> OKPKey:
-    return _with_thumbprint_kid(OKPKey.generate_key(ALGORITHM), private=True)
+    return _with_thumbprint_kid(OKPKey.generate_key(CURVE), private=True)
 
 
 class KeyStore:

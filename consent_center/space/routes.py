@@ -101,7 +101,7 @@ def receipt(public_id: str):
     if found is None:
         abort(404)  # someone else's receipt does not exist, as far as this customer knows
     return render_template("space/receipt.html", receipt=found, document=receipts.document_of(found),
-                           kid=receipts.key_id_of(found))
+                           kid=receipts.key_id_of(found), alg=receipts.algorithm_of(found))
 
 
 @bp.get("/receipts/<public_id>.json")

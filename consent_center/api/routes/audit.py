@@ -16,7 +16,7 @@ from consent_center.api.routes.common import field_problem
 @endpoint("/receipts/<receipt_id>", scope="audit:read", tag="Audit", response=schemas.receipt, raw=True,
           summary="A consent receipt and its signature")
 def receipt(caller, receipt_id):
-    """Verify `jws` with the key `kid` of `jwks_uri` (Ed25519); its payload is `document`."""
+    """Verify `jws` with the key `kid` of `jwks_uri` (alg `EdDSA`, RFC 8037); its payload is `document`."""
     found = find_receipt(db.session, receipt_id) if len(receipt_id) <= 64 else None
     if found is None:
         raise Problem("not-found", f"There is no receipt {receipt_id!r}.")
