@@ -62,7 +62,9 @@ def test_an_auditor_filters_the_history_and_downloads_an_export(live_server, new
     download = download_info.value
     assert download.suggested_filename.endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
-    assert [(row["channel"], row["status"]) for row in rows] == [("sms", "granted"), ("sms", "withdrawn")]
+    # The account's soft opt-in, the consent given over it (a change of basis), the withdrawal.
+    assert [(row["channel"], row["status"], row["basis"]) for row in rows] == [
+        ("sms", "granted", "soft_opt_in"), ("sms", "granted", "consent"), ("sms", "withdrawn", "consent")]
     assert {row["subject_id"] for row in rows} == {public_id}
 
 
