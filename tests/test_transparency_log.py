@@ -7,7 +7,7 @@ never with the module that made them.
 """
 import base64
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -37,7 +37,7 @@ def change(session, email, changes, moment):
 @pytest.fixture
 def ledger(session):
     publish_policy(session, "2018-11-26", {"fr": "Politique 2018", "en": "Policy 2018"},
-                   effective_at=datetime(2018, 11, 26, tzinfo=timezone.utc))
+                   effective_at=datetime(2018, 11, 26, tzinfo=UTC))
     session.commit()
     change(session, "a@example.com", {"newsletter": "withdrawn", "sms": "withdrawn"}, "2026-02-02 10:00:00")
     change(session, "b@example.com", {"newsletter": "granted"}, "2026-02-02 11:00:00")
@@ -356,3 +356,25 @@ def test_a_checkpoint_that_does_not_verify_is_refused(runner, kept, tmp_path):
     forged.write_text("\n".join(lines))
     code, output = verify_against(runner, forged)
     assert code == 1 and f"log: BROKEN against checkpoint {forged}: the checkpoint does not verify" in output
+
+
+def test_postgres_an_open_transaction_holds_its_events_and_later_ones_back(runner, session, ledger):
+    """Indexes follow commit order: an event of a transaction still open is not integrated, nor
+    any event after it, until it commits; then it takes the next index (ledger/feed.py)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: a second writer waits for the first to commit")
+    from sqlalchemy.orm import Session
+
+    before = event_count(session)
+    other = Session(db.engine)
+    subject = other.scalars(select(Subject).where(Subject.email == "b@example.com")).one()
+    record_change(other, subject, {"sms": "granted"}, source=Source.API, actor=Actor.system())
+    other.flush()  # an id taken, not committed
+    try:
+        change(session, "c@example.com", {"newsletter": "granted"}, "2026-02-05 10:00:00")
+        assert f"Log: {before} events" in checkpoint(runner)
+        other.commit()
+        assert f"Log: {before + 2} events" in checkpoint(runner)
+    finally:
+        other.close()
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 0

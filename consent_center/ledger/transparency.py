@@ -8,8 +8,8 @@ verify --checkpoint`` recomputes it from the content (log_check.py).
 Integration runs apart from the write path (``flask ledger checkpoint``
 and the outbox worker), so a consent change costs what it did before. It
 gives log indexes in commit order, as the change feed reads it (feed.py):
-on PostgreSQL only events of transactions older than the oldest one still
-running, in ``(txid, id)`` order, so no event can commit behind the log's
+on PostgreSQL only events of transactions older than the oldest one of this
+database still running, in ``(txid, id)`` order, so no event can commit behind the log's
 end; on SQLite, whose writers are serialised, in id order. Integrators take
 turns: each first updates the one ``log_state`` row, which holds the row
 lock (PostgreSQL) or the writer lock (SQLite) until it commits.
@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
-from consent_center.ledger.feed import SAFE_HORIZON
 from consent_center.ledger import merkle
 from consent_center.models import ConsentEvent, LogLeaf, LogNode, LogState
 
@@ -55,10 +54,11 @@ def integrate(session: Session, *, batch: int = BATCH) -> int:
     postgres = session.get_bind().dialect.name == "postgresql"
     e = ConsentEvent.__table__
     last = (state.last_txid, state.last_event_id)
+    horizon = _database_horizon(session) if postgres else None
     while True:
         stmt = select(e.c.id, e.c.txid, e.c.hash).limit(batch)
         if postgres:
-            stmt = stmt.where(tuple_(e.c.txid, e.c.id) > tuple_(*last), e.c.txid < SAFE_HORIZON
+            stmt = stmt.where(tuple_(e.c.txid, e.c.id) > tuple_(*last), e.c.txid < horizon
                               ).order_by(e.c.txid, e.c.id)
         else:
             stmt = stmt.where(e.c.id > last[1]).order_by(e.c.id)
@@ -66,10 +66,7 @@ def integrate(session: Session, *, batch: int = BATCH) -> int:
         if not rows:
             break
         leaves, nodes = [], []
-
-        def keep(level: int, index: int, digest: bytes) -> None:
-            nodes.append({"level": level, "index": index, "hash": digest})
-
+        keep = _collector(nodes)
         for row in rows:
             leaves.append({"index": frontier.size, "event_id": row.id})
             frontier.append(merkle.leaf_hash(leaf_data(row.hash)), keep)
@@ -81,6 +78,36 @@ def integrate(session: Session, *, batch: int = BATCH) -> int:
             size=frontier.size, last_txid=last[0], last_event_id=last[1]))
     session.flush()
     return frontier.size
+
+
+def _collector(nodes: list):
+    def keep(level: int, index: int, digest: bytes) -> None:
+        nodes.append({"level": level, "index": index, "hash": digest})
+    return keep
+
+
+def _database_horizon(session: Session) -> int:
+    """PostgreSQL: a txid below which every transaction of this database has ended.
+
+    The feed's ``pg_snapshot_xmin`` is the cluster's: a transaction left open
+    in another database would hold the log back. Only this database's can
+    write events, so: the snapshot's xmax (any transaction given an id later
+    is above it), lowered to the oldest of this database's transactions still
+    running (a prepared one included). Read once per integration: PostgreSQL
+    keeps ``pg_stat_activity`` as the transaction first read it.
+    """
+    xmax = session.scalar(text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"))
+    running = session.scalar(text(
+        "SELECT min(xid) FROM ("
+        " SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+        " UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database = current_database()"
+        ") AS running"))
+    # backend_xid is a 32-bit xid, txid its 64-bit form: compare within the current epoch.
+    if running is not None:
+        running += xmax - (xmax & 0xFFFFFFFF) - (0x100000000 if (running > (xmax & 0xFFFFFFFF)) else 0)
+        return min(xmax, running)
+    return xmax
 
 
 def _hashes(session: Session, nodes: list[merkle.Node]) -> list[bytes]:

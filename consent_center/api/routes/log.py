@@ -7,8 +7,19 @@ from consent_center.api import schemas
 from consent_center.api.endpoints import endpoint
 from consent_center.api.routes.common import field_problem
 from consent_center.extensions import db
-from consent_center.ledger.checkpoints import all_checkpoints, checkpoint_of_size, latest_checkpoint, origin, verifiers
-from consent_center.ledger.transparency import NotInLog, consistency_proof, inclusion_proof, log_size
+from consent_center.ledger.checkpoints import (
+    all_checkpoints,
+    checkpoint_of_size,
+    latest_checkpoint,
+    origin,
+    verifiers,
+)
+from consent_center.ledger.transparency import (
+    NotInLog,
+    consistency_proof,
+    inclusion_proof,
+    log_size,
+)
 from consent_center.web.problems import Problem
 
 
