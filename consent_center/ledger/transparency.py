@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, text, tuple_, update
+from sqlalchemy import and_, insert, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from consent_center.ledger import merkle
@@ -121,8 +121,12 @@ def _read(session: Session, nodes) -> dict[merkle.Node, bytes]:
     if not nodes:
         return {}
     n = LogNode.__table__
-    rows = session.execute(select(n.c.level, n.c.idx, n.c.hash)
-                           .where(tuple_(n.c.level, n.c.idx).in_(nodes))).all()
+    by_level: dict[int, list[int]] = {}
+    for level, index in nodes:
+        by_level.setdefault(level, []).append(index)
+    # One primary-key range per level: SQLite scans the table for a row-value IN.
+    rows = session.execute(select(n.c.level, n.c.idx, n.c.hash).where(or_(
+        *(and_(n.c.level == level, n.c.idx.in_(indexes)) for level, indexes in by_level.items())))).all()
     return {(row.level, row.idx): bytes(row.hash) for row in rows}
 
 
