@@ -74,6 +74,11 @@ def load_settings(instance_path: str) -> dict:
         "CONTROLLER_PHONE": _env("CONTROLLER_PHONE"),
         "RECEIPT_SIGNING_KEY": _env("RECEIPT_SIGNING_KEY"),
         "RECEIPT_KEY_DIR": _env("RECEIPT_KEY_DIR"),
+        # The transparency log: its checkpoint key (as the receipt key), how often it signs, its name.
+        "CHECKPOINT_SIGNING_KEY": _env("CHECKPOINT_SIGNING_KEY"),
+        "CHECKPOINT_KEY_DIR": _env("CHECKPOINT_KEY_DIR"),
+        "CHECKPOINT_SECONDS": _env_int("CHECKPOINT_SECONDS", 60, minimum=0),
+        "CHECKPOINT_ORIGIN": _env("CHECKPOINT_ORIGIN"),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Said every time: Flask-Limiter's instance is shared, and without the

@@ -102,6 +102,7 @@ LOGGED_COMMANDS = {
     "webhook disable": "webhook.disabled",
     "ledger verify": "ledger.verified",
     "receipt rotate-key": "receipt_key.rotated",
+    "ledger rotate-checkpoint-key": "checkpoint_key.rotated",
     "retention run": "retention.run",
     "consent expire": "consent.expiry_run",
 }
@@ -110,6 +111,8 @@ NOT_LOGGED_COMMANDS = {
     "apikey list": "reads only",
     "webhook list": "reads only",
     "receipt verify": "reads only",
+    "ledger checkpoints": "reads only",
+    "ledger checkpoint": "the log's routine (cron, the outbox worker): each checkpoint is its own record",
     "export events": "reads only (writes a file)",
     "db upgrade": "the schema, before there is a log to write to",
     "demo": "seeds a demo database",
@@ -309,6 +312,7 @@ def _cli_cases(tmp_path, session):
         "webhook disable": None,  # its id is known once added
         "ledger verify": ["ledger", "verify"],
         "receipt rotate-key": ["receipt", "rotate-key"],
+        "ledger rotate-checkpoint-key": ["ledger", "rotate-checkpoint-key"],
         "retention run": ["retention", "run"],
         "consent expire": ["consent", "expire"],
     }

@@ -6,6 +6,7 @@ import click
 from flask import current_app
 
 from consent_center.extensions import db
+from consent_center.ledger.checkpoints import make_checkpoint
 from consent_center.outbox.queue import count_due, deliver_due, registered_kinds
 
 
@@ -22,6 +23,8 @@ def group() -> None:
 def deliver(once: bool, kinds: tuple[str, ...], batch: int, interval: float) -> None:
     """Deliver due messages, with retries and exponential back-off.
 
+    Each turn also adds new events to the transparency log and signs a
+    checkpoint when one is due (as `ledger checkpoint`).
     Without --once, runs until SIGINT or SIGTERM, finishing the message in
     hand. Any number of workers may run at once: each message is leased
     by one of them.
@@ -38,6 +41,7 @@ def deliver(once: bool, kinds: tuple[str, ...], batch: int, interval: float) -> 
             with click.progressbar(length=due, label="Delivering", file=sys.stderr, show_pos=True) as bar:
                 tally = deliver_due(session, limit=batch, kinds=kinds_list, progress=bar.update)
             _report(tally)
+            checkpoint_log(session)
             return
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -60,7 +64,21 @@ def run(session, *, stop: threading.Event, interval: float, limit: int, kinds: l
         else:
             if tally.total:
                 _report(tally)
+        checkpoint_log(session)
         stop.wait(interval)
+
+
+def checkpoint_log(session) -> None:
+    """Add new events to the transparency log, and sign a checkpoint when one is due."""
+    try:
+        size, signed = make_checkpoint(session)
+        session.commit()
+    except Exception as exc:  # noqa: BLE001 (the log waits for the next turn; delivery goes on)
+        session.rollback()
+        click.echo(f"Transparency log: {exc.__class__.__name__}: {exc}", err=True)
+        return
+    if signed is not None:
+        click.echo(f"Checkpoint signed: {size} events.")
 
 
 def _report(tally) -> None:

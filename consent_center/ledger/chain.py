@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center.canonical import canonical_json, format_time
-from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVersion, Receipt, Subject
+from consent_center.models import Channel, ConsentEvent, ConsentState, LogLeaf, PolicyVersion, Receipt, Subject
 
 
 def event_hash(fields: dict) -> str:
@@ -64,8 +64,12 @@ class VerifyReport:
         return self.first_break is None
 
 
-def event_rows(session: Session, batch: int = 5000):
-    """Every event row (never an identity-mapped object) with what its hash needs."""
+def event_rows(session: Session, batch: int = 5000, *, log_order: bool = False):
+    """Every event row (never an identity-mapped object) with what its hash needs.
+
+    By subject then id; with ``log_order``, only events in the transparency
+    log, by log index (``log_index``).
+    """
     stmt = (
         select(
             *ConsentEvent.__table__.c,
@@ -76,9 +80,13 @@ def event_rows(session: Session, batch: int = 5000):
         .join(Channel, Channel.id == ConsentEvent.channel_id)
         .join(Receipt, Receipt.id == ConsentEvent.receipt_id)
         .outerjoin(PolicyVersion, PolicyVersion.id == ConsentEvent.policy_version_id)
-        .order_by(ConsentEvent.subject_id, ConsentEvent.id)
         .execution_options(yield_per=batch)
     )
+    if log_order:
+        stmt = (stmt.add_columns(LogLeaf.index.label("log_index"))
+                .join(LogLeaf, LogLeaf.event_id == ConsentEvent.id).order_by(LogLeaf.index))
+    else:
+        stmt = stmt.order_by(ConsentEvent.subject_id, ConsentEvent.id)
     return session.execute(stmt)
 
 

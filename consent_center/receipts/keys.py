@@ -1,4 +1,5 @@
-"""The keys that sign consent receipts: one active Ed25519 key, the retired ones still published.
+"""The keys that sign consent receipts (and, apart, the log's checkpoints): one active Ed25519
+key, the retired ones still published.
 
 Where they live (``CONSENT_RECEIPT_KEY_DIR``, by default ``instance/receipt_keys``)::
 
@@ -112,19 +113,21 @@ def generate_key() -> OKPKey:
 class KeyStore:
     """The receipt keys of one app, loaded once per process."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, purpose: str = "RECEIPT", folder: str = "receipt_keys") -> None:
         self.app = app
-        configured = app.config.get("RECEIPT_SIGNING_KEY")
+        self.purpose, self.folder = purpose, folder
+        configured = app.config.get(f"{purpose}_SIGNING_KEY")
         # Read now, so a bad setting stops the app at start rather than at the first receipt.
-        self.configured = load_key(_read_setting(configured), private=True) if configured else None
+        self.configured = (load_key(_read_setting(configured, f"CONSENT_{purpose}_SIGNING_KEY"), private=True)
+                           if configured else None)
         self._ring: KeyRing | None = None
         self._fingerprint: tuple | None = None
 
     @property
     def directory(self) -> Path:
         # Resolved late: tests (and deployments) may move the instance folder after start.
-        explicit = self.app.config.get("RECEIPT_KEY_DIR")
-        return Path(explicit) if explicit else Path(self.app.instance_path) / "receipt_keys"
+        explicit = self.app.config.get(f"{self.purpose}_KEY_DIR")
+        return Path(explicit) if explicit else Path(self.app.instance_path) / self.folder
 
     def ring(self) -> KeyRing:
         """Return the keys, creating the signing key on first use."""
@@ -236,7 +239,7 @@ def _jwk_text(key: OKPKey, *, private: bool) -> str:
     return json.dumps(data, sort_keys=True, indent=2) + "\n"
 
 
-def _read_setting(value: str) -> str:
+def _read_setting(value: str, setting: str) -> str:
     value = value.strip()
     if value.startswith("{") or value.startswith("-----BEGIN"):
         return value
@@ -244,17 +247,24 @@ def _read_setting(value: str) -> str:
         return Path(value).read_text(encoding="utf-8")
     except OSError as exc:
         raise ReceiptKeyError(
-            f"CONSENT_RECEIPT_SIGNING_KEY is neither a JWK, a PEM key nor a readable file: {exc}"
+            f"{setting} is neither a JWK, a PEM key nor a readable file: {exc}"
         ) from None
 
 
 def init_app(app: Flask) -> None:
     """Attach the app's key store (reads ``CONSENT_RECEIPT_SIGNING_KEY`` now, if set)."""
     app.extensions["consent_receipt_keys"] = KeyStore(app)
+    # The transparency log's checkpoints have keys of their own, kept and rotated the same way
+    # (CONSENT_CHECKPOINT_SIGNING_KEY, CONSENT_CHECKPOINT_KEY_DIR, instance/checkpoint_keys).
+    app.extensions["consent_checkpoint_keys"] = KeyStore(app, "CHECKPOINT", "checkpoint_keys")
 
 
 def key_store() -> KeyStore:
     return current_app.extensions["consent_receipt_keys"]
+
+
+def checkpoint_key_store() -> KeyStore:
+    return current_app.extensions["consent_checkpoint_keys"]
 
 
 def key_ring() -> KeyRing:

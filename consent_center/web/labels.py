@@ -76,6 +76,7 @@ STAFF_ACTION_LABELS = {
     "request.restriction_lifted": _l("Lifted a restriction"),
     "ledger.verified": _l("Verified the ledger"),
     "receipt_key.rotated": _l("Rotated the receipt signing key"),
+    "checkpoint_key.rotated": _l("Rotated the transparency log's checkpoint key"),
     "retention.run": _l("Ran the retention limits"),
     "consent.expiry_run": _l("Expired lapsed consents"),
 }
