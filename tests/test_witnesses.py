@@ -335,3 +335,10 @@ def test_plain_verify_names_an_event_missing_from_the_log(runner, session, histo
     db.session.commit()
     code, output = verify(runner)
     assert code == 1 and "log: BROKEN" in output and "log index 2 holds no event" in output
+
+
+def test_a_returned_checkpoint_saved_with_crlf_line_ends_still_verifies(runner, returned):
+    kept = returned / f"checkpoint-{sizes_in(returned)[0]}.txt"
+    kept.write_bytes(kept.read_bytes().replace(b"\n", b"\r\n"))
+    result = runner.invoke(args=["ledger", "verify", "--checkpoint", str(kept)])
+    assert result.exit_code == 0, result.output

@@ -103,7 +103,8 @@ def _verify_log(paths: list[Path], verifier_key: str | None) -> bool:
     notes = []
     for path in paths:
         try:
-            notes.append(path.read_text(encoding="utf-8"))
+            # A mail client may have saved it with CRLF line ends: the signature covers the LF text.
+            notes.append(path.read_text(encoding="utf-8").replace("\r\n", "\n"))
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"--checkpoint: cannot read {path}: {exc}")
     with committing() as session:
