@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     check_secret_key(app)
     check_brand_colours(app)
+    check_witnesses(app)
     trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
@@ -67,6 +68,13 @@ def check_brand_colours(app: Flask) -> None:
     from consent_center.web.branding import check_colours
 
     check_colours(app)
+
+
+def check_witnesses(app: Flask) -> None:
+    """Refuse a witness e-mail address that is no address: the checkpoints would never reach it."""
+    from consent_center.outbox.witnesses import check_witness_emails
+
+    check_witness_emails(app)
 
 
 def trust_proxies(app: Flask) -> None:
@@ -134,12 +142,14 @@ def register_deliverers(app: Flask) -> None:
     """What the outbox worker delivers, by message kind, and what fills it."""
     from consent_center.outbox.mail import deliver_email
     from consent_center.outbox.queue import register_deliverer
-    from consent_center.signals import consent_recorded
+    from consent_center.signals import checkpoint_signed, consent_recorded
     from consent_center.outbox.webhooks import deliver_webhook, enqueue_consent_changed
+    from consent_center.outbox.witnesses import enqueue_checkpoint
 
     register_deliverer("email", deliver_email)
     register_deliverer("webhook", deliver_webhook)
     consent_recorded.connect(enqueue_consent_changed)
+    checkpoint_signed.connect(enqueue_checkpoint)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -125,6 +125,9 @@ def load_settings(instance_path: str) -> dict:
         # Webhooks go to public addresses only, and to these networks (comma-separated CIDRs,
         # e.g. 127.0.0.0/8 for a receiver on this machine): outbox/destinations.py.
         "WEBHOOK_ALLOWED_NETWORKS": _env_networks("WEBHOOK_ALLOWED_NETWORKS"),
+        # Witnesses (outbox/witnesses.py): each signed checkpoint of the log is e-mailed to these
+        # addresses (comma-separated: the DPO, an auditor), checked at start.
+        "WITNESS_EMAILS": _env_list("WITNESS_EMAILS"),
         # The JSON API (api/): bulk bodies may be larger than forms.
         "API_MAX_BODY": int(_env("API_MAX_BODY", str(20 * 1024 * 1024))),
         "API_BULK_LIMIT": int(_env("API_BULK_LIMIT", "100000")),

@@ -7,3 +7,8 @@ _signals = Namespace()
 # flush, with session=, subject=, receipt=, events=. Receivers may add rows
 # to the same session (an outbox message) and must not commit.
 consent_recorded = _signals.signal("consent-recorded")
+
+# Sent by ledger.checkpoints.make_checkpoint inside the signing transaction,
+# after the flush, with session=, checkpoint= (the LogCheckpoint), verifier_key=
+# (its C2SP verifier key): receivers copy it to witnesses through the outbox.
+checkpoint_signed = _signals.signal("checkpoint-signed")

@@ -112,7 +112,8 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
     }),
     "audit": (AUDIT, {
         "audit.index", "audit.counts", "audit.export_events", "audit.export_form", "audit.policies",
-        "audit.search", "audit.subject", "audit.verify_ledger",
+        "audit.search", "audit.subject", "audit.verify_ledger", "audit.download_checkpoint",
+        "audit.download_verifier_key",
     }),
     "admin": (ADMIN, {
         "admin.accounts", "admin.create_account_view", "admin.disable_account", "admin.channels",

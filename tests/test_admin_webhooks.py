@@ -32,7 +32,7 @@ def actions(session):
 
 def test_an_admin_registers_a_webhook_and_sees_its_secret_once(client, session, admin):
     assert "No webhook yet." in client.get("/admin/webhooks").get_data(as_text=True)
-    response = form_post(client, "/admin/webhooks", {"url": URL, "description": "CRM"})
+    response = form_post(client, "/admin/webhooks", {"url": URL, "description": "CRM", "topics": "consent.changed"})
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)
@@ -41,7 +41,7 @@ def test_an_admin_registers_a_webhook_and_sees_its_secret_once(client, session, 
     assert endpoint.secret.startswith("whsec_") and endpoint.secret in html
     assert "it is shown only once" in html
     assert actions(session) == [("webhook.created", f"webhook:{endpoint.public_id}",
-                                 {"url": URL, "description": "CRM"})]
+                                 {"url": URL, "description": "CRM", "topics": ["consent.changed"]})]
     # Never again: the list shows the address, the events and the state, not the secret.
     html = client.get("/admin/webhooks").get_data(as_text=True)
     assert URL in html and "consent.changed" in html and "Nothing sent yet" in html
@@ -49,7 +49,7 @@ def test_an_admin_registers_a_webhook_and_sees_its_secret_once(client, session, 
 
 
 def test_an_admin_disables_a_webhook(client, session, admin):
-    form_post(client, "/admin/webhooks", {"url": URL})
+    form_post(client, "/admin/webhooks", {"url": URL, "topics": "consent.changed"})
     (endpoint,) = endpoints(session)
     page = client.get("/admin/webhooks").get_data(as_text=True)
     action = f"/admin/webhooks/{endpoint.public_id}/disable"
@@ -67,7 +67,7 @@ def test_an_admin_disables_a_webhook(client, session, admin):
 
 
 def test_disabling_needs_the_csrf_token(client, session, admin):
-    form_post(client, "/admin/webhooks", {"url": URL})
+    form_post(client, "/admin/webhooks", {"url": URL, "topics": "consent.changed"})
     (endpoint,) = endpoints(session)
     assert client.post(f"/admin/webhooks/{endpoint.public_id}/disable").status_code == 400
     assert endpoints(session)[0].active is True
@@ -85,7 +85,7 @@ def test_disabling_needs_the_csrf_token(client, session, admin):
     ("https://crm.example.com/" + "a" * 2000, "longer than 2000 characters"),
 ])
 def test_an_invalid_url_gives_a_clear_error_and_writes_nothing(client, session, admin, url, message):
-    response = form_post(client, "/admin/webhooks", {"url": url, "description": "CRM"})
+    response = form_post(client, "/admin/webhooks", {"url": url, "description": "CRM", "topics": "consent.changed"})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert message in html
@@ -95,14 +95,14 @@ def test_an_invalid_url_gives_a_clear_error_and_writes_nothing(client, session, 
 
 
 def test_plain_http_to_localhost_is_accepted_for_tests(client, session, admin):
-    response = form_post(client, "/admin/webhooks", {"url": "http://127.0.0.1:8080/hook"})
+    response = form_post(client, "/admin/webhooks", {"url": "http://127.0.0.1:8080/hook", "topics": "consent.changed"})
     assert response.status_code == 200
     assert endpoints(session)[0].url == "http://127.0.0.1:8080/hook"
 
 
 def test_the_list_shows_the_last_delivery(client, session, runner, admin, customer):
     port = free_port()
-    form_post(client, "/admin/webhooks", {"url": f"http://127.0.0.1:{port}/hook"})
+    form_post(client, "/admin/webhooks", {"url": f"http://127.0.0.1:{port}/hook", "topics": "consent.changed"})
     record_change(session, customer.subject, {"newsletter": "granted"}, source=Source.API, actor=Actor.system())
     session.commit()
     assert "Waiting to be sent" in client.get("/admin/webhooks").get_data(as_text=True)

@@ -72,7 +72,8 @@ def test_anonymous_visitors_are_sent_to_login(app, client):
 
 
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.ADMIN])
-def test_auditors_and_admins_see_every_page(app, client, auth, make_account, person, role):
+def test_auditors_and_admins_see_every_page(app, client, runner, auth, make_account, person, role):
+    assert runner.invoke(args=["ledger", "checkpoint"]).exit_code == 0  # the latest checkpoint's download
     make_account("staff@example.com", role=role)
     auth.login("staff@example.com")
     for method, url in audit_urls(app, person.public_id):

@@ -233,7 +233,8 @@ EXERCISES = {
                                                                              "scopes": ["consent:read"]}),
     ("admin.revoke_key", None): _revoke_key,
     ("admin.add_webhook", None): lambda c, s, p: form_post(c, "/admin/webhooks",
-                                                           {"url": "https://tool.example.com/hook"}),
+                                                           {"url": "https://tool.example.com/hook",
+                                                            "topics": "consent.changed"}),
     ("admin.disable_webhook", None): _disable_webhook,
     ("admin.import_upload", None): lambda c, s, p: form_post(c, "/admin/import", {"file": (_import_file(), "c.csv")},
                                                              content_type="multipart/form-data"),
@@ -283,7 +284,7 @@ def test_each_staff_route_writes_its_line_naming_the_staff_member(app, client, s
 
 def test_a_new_key_and_a_webhook_secret_are_never_in_the_log(client, session, admin):
     page = form_post(client, "/admin/keys", {"name": "Mailer", "scopes": ["consent:read"]}).get_data(as_text=True)
-    form_post(client, "/admin/webhooks", {"url": "https://tool.example.com/hook"})
+    form_post(client, "/admin/webhooks", {"url": "https://tool.example.com/hook", "topics": "consent.changed"})
     session.rollback()
     client_row = session.scalars(select(ApiClient)).one()
     key = re.search(rf"({re.escape(client_row.key_prefix)}[A-Za-z0-9_\-.]+)", page).group(1)

@@ -296,7 +296,8 @@ def test_a_deleted_chain_is_caught_by_the_kept_checkpoint(runner, session, kept)
     rebuild_log(runner)
     code, output = verify_against(runner, kept)
     assert code == 1
-    assert f"log: BROKEN against checkpoint {kept}: the first {kept_size(kept)} events no longer hash" in output
+    assert f"log: BROKEN against checkpoint {kept} (size {kept_size(kept)}): the first {kept_size(kept)} events " \
+        "no longer hash" in output
 
 
 def test_a_truncated_ledger_is_caught_by_the_kept_checkpoint(runner, session, kept):
@@ -312,7 +313,8 @@ def test_a_truncated_ledger_is_caught_by_the_kept_checkpoint(runner, session, ke
     code, output = verify_against(runner, kept)
     assert code == 1
     size = kept_size(kept)
-    assert f"log: BROKEN against checkpoint {kept}: the log holds {size - 1} events, fewer than the {size}" in output
+    assert f"log: BROKEN against checkpoint {kept} (size {size}): the log holds {size - 1} events, fewer than " \
+        f"the {size}" in output
 
 
 def test_a_withdrawal_rewritten_as_a_grant_with_every_hash_recomputed_is_caught(runner, session, kept):
@@ -336,7 +338,8 @@ def test_a_withdrawal_rewritten_as_a_grant_with_every_hash_recomputed_is_caught(
     rebuild_log(runner)
     code, output = verify_against(runner, kept)
     assert code == 1
-    assert f"log: BROKEN against checkpoint {kept}: the first {kept_size(kept)} events no longer hash" in output
+    assert f"log: BROKEN against checkpoint {kept} (size {kept_size(kept)}): the first {kept_size(kept)} events " \
+        "no longer hash" in output
 
 
 def test_a_rewritten_event_whose_log_was_left_alone_is_caught(runner, session, kept):
@@ -346,7 +349,7 @@ def test_a_rewritten_event_whose_log_was_left_alone_is_caught(runner, session, k
         db.session.execute(sql("UPDATE consent_events SET source = 'import' WHERE id = :e", e=event.id))
     db.session.commit()
     code, output = verify_against(runner, kept)
-    assert code == 1 and f"log: BROKEN against checkpoint {kept}" in output
+    assert code == 1 and f"log: BROKEN against checkpoint {kept} (size {kept_size(kept)})" in output
 
 
 def test_a_checkpoint_that_does_not_verify_is_refused(runner, kept, tmp_path):
@@ -355,7 +358,9 @@ def test_a_checkpoint_that_does_not_verify_is_refused(runner, kept, tmp_path):
     lines[1] = str(int(lines[1]) - 1)
     forged.write_text("\n".join(lines))
     code, output = verify_against(runner, forged)
-    assert code == 1 and f"log: BROKEN against checkpoint {forged}: the checkpoint does not verify" in output
+    size = kept_size(forged)
+    assert code == 1 and f"log: BROKEN against checkpoint {forged} (size {size}): the checkpoint does not verify" \
+        in output
 
 
 def test_postgres_an_open_transaction_holds_its_events_and_later_ones_back(runner, session, ledger):

@@ -297,7 +297,7 @@ def test_the_admin_page_and_the_command_line_refuse_the_metadata_address(client,
     make_account("ada@example.com", role=Role.ADMIN, locale="en")
     auth.login("ada@example.com")
     url = "https://169.254.169.254/latest/meta-data/"
-    response = form_post(client, "/admin/webhooks", {"url": url})
+    response = form_post(client, "/admin/webhooks", {"url": url, "topics": "consent.changed"})
     assert response.status_code == 400
     assert "points inside a private network or to this machine" in response.get_data(as_text=True)
     result = runner.invoke(args=["webhook", "add", "--url", url])

@@ -115,10 +115,18 @@ class ImportForm(Form):
 
 
 class WebhookForm(Form):
-    """A new webhook endpoint: where to POST `consent.changed` events."""
+    """A new webhook endpoint: where to POST `consent.changed` events, `log.checkpoint` ones, or both."""
 
     url = URLField(_l("Address (URL) of the receiver"),
                    validators=[DataRequired(message=_l("Give the receiver's address.")),
                                Length(max=2000, message=_l("The address is longer than %(num)s characters.",
                                                            num=2000))])
     description = StringField(_l("Description (optional)"), validators=[Length(max=200)])
+    topics = SelectMultipleField(
+        _l("What it receives"),
+        choices=[SelectChoice("consent.changed", _l("Consent changes (consent.changed), for a marketing tool")),
+                 SelectChoice("log.checkpoint",
+                              _l("Signed checkpoints of the consent log (log.checkpoint), for a witness"))],
+        default=["consent.changed"],
+        validators=[DataRequired(message=_l("Choose what the receiver is sent."))],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())

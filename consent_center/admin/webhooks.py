@@ -19,6 +19,7 @@ from consent_center.outbox.webhooks import (
     last_messages,
     list_endpoints,
     logged_url,
+    topics_of,
 )
 from consent_center.admin import admin_only, bp
 from consent_center.admin.forms import WebhookForm
@@ -37,6 +38,7 @@ def _render(form: WebhookForm, status: int = 200, created=None):
     endpoints = list_endpoints(db.session)
     return render_template("admin/webhooks.html", form=form, endpoints=endpoints, created=created,
                            last=last_messages(db.session) if endpoints else {}, topic=TOPIC,
+                           topics_of=topics_of,
                            action_form=LogoutForm()), status
 
 
@@ -53,12 +55,13 @@ def add_webhook():
     if not form.validate_on_submit():
         return _render(form, 400)
     try:
-        endpoint = add_endpoint(db.session, form.url.data, (form.description.data or "").strip() or None)
+        endpoint = add_endpoint(db.session, form.url.data, (form.description.data or "").strip() or None,
+                                form.topics.data)
     except WebhookError as error:
         form.url.errors = [URL_ERRORS.get(error.code, URL_ERRORS["url"])]
         return _render(form, 400)
     log_staff_action(db.session, current_user, "webhook.created", f"webhook:{endpoint.public_id}",
-                     url=logged_url(endpoint.url), description=endpoint.description)
+                     url=logged_url(endpoint.url), description=endpoint.description, topics=topics_of(endpoint))
     # The secret is on this page and nowhere else: no redirect, and the page is not cached.
     response = _render(WebhookForm(formdata=None), created=endpoint)
     return response[0], 200, {"Cache-Control": "no-store"}

@@ -16,6 +16,7 @@ from consent_center.export.events import MEDIA_TYPES, download_name, stream_even
 from consent_center.export.filters import FORMATS, ExportFilters, FilterError
 from consent_center.extensions import db
 from consent_center.models import Channel, PolicyVersion, Source, Status
+from consent_center.ledger.checkpoints import checkpoint_file_name, latest_checkpoint, verifiers
 from consent_center.ledger.verification import last_verification, run_verification
 from consent_center.audit import bp
 from consent_center.audit.forms import parse_as_of
@@ -34,7 +35,8 @@ def _as_of():
 
 @bp.get("/")
 def index():
-    return render_template("audit/index.html", last_run=last_verification(db.session), form=LogoutForm())
+    return render_template("audit/index.html", last_run=last_verification(db.session), form=LogoutForm(),
+                           checkpoint=latest_checkpoint(db.session))
 
 
 @bp.post("/verification")
@@ -118,3 +120,23 @@ def export_events(format: str):
         stream_with_context(chunks), content_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{download_name(format)}"'},
     )
+
+
+def _download(text: str, filename: str) -> Response:
+    return Response(text, mimetype="text/plain",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/log/checkpoint")
+def download_checkpoint():
+    """The latest signed checkpoint, as a file to keep where the operator cannot change it."""
+    latest = latest_checkpoint(db.session)
+    if latest is None:
+        abort(404)
+    return _download(latest.note, checkpoint_file_name(latest.tree_size))
+
+
+@bp.get("/log/key")
+def download_verifier_key():
+    """The verifier key of the active checkpoint key."""
+    return _download(verifiers()[0].encode() + "\n", "verifier-key.txt")

@@ -4,8 +4,8 @@ from pathlib import Path
 import click
 
 from consent_center.ledger.chain import count_events
-from consent_center.ledger.checkpoints import all_checkpoints, make_checkpoint, verifiers
-from consent_center.ledger.log_check import LogBroken, check_checkpoint
+from consent_center.ledger.checkpoints import all_checkpoints, checkpoint_file_name, make_checkpoint, verifiers
+from consent_center.ledger.log_check import check_checkpoints
 from consent_center.ledger.signed_note import NoteError, Verifier
 from consent_center.receipts.keys import checkpoint_key_store
 from consent_center.ledger.verification import run_verification
@@ -18,7 +18,9 @@ HOLDS = {
     "chain heads": "chains hold every event their newest receipt signed",
     "policy texts": "policy texts hash to their stored SHA-256 and to what receipts signed",
     "receipts": "receipts carry their own document, the one their signature covers",
+    "log": "events hash to the root of the latest signed checkpoint",
 }
+KEY_FILE = "verifier-key.txt"
 
 
 @click.group("ledger", help="The consent ledger.")
@@ -27,21 +29,25 @@ def group() -> None:
 
 
 @group.command("verify")
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A signed checkpoint kept elsewhere: the log must extend it (RFC 9162 consistency).")
+@click.option("--checkpoint", "checkpoint_paths", multiple=True,
+              type=click.Path(exists=True, file_okay=True, dir_okay=True, path_type=Path),
+              help="A signed checkpoint kept elsewhere, or a folder of them (what a witness returned; "
+                   f"{KEY_FILE} in it is skipped); repeat for more: the log must extend each "
+                   "(RFC 9162 consistency).")
 @click.option("--key", "verifier_key", default=None,
               help="The checkpoint's verifier key (C2SP, or a file holding it); the app's checkpoint keys "
                    "by default.")
-def verify(checkpoint_file: Path | None, verifier_key: str | None) -> None:
+def verify(checkpoint_paths: tuple[Path, ...], verifier_key: str | None) -> None:
     """Walk every subject's hash chain, replay the ledger against the stored states, check each
     chain's head, policy text and receipt against what receipts signed; exit 1 on any finding.
 
-    With --checkpoint, also prove that today's log extends that checkpoint.
+    The log line checks the log against its latest signed checkpoint. With
+    --checkpoint, also prove that today's log extends each checkpoint given.
     The run is recorded (the last one shows on /audit).
     """
     log_ok = True
-    if checkpoint_file is not None:
-        log_ok = _verify_log(checkpoint_file, verifier_key)
+    if checkpoint_paths:
+        log_ok = _verify_log(_checkpoint_files(checkpoint_paths), verifier_key)
     with committing() as session:
         total = count_events(session)
         with click.progressbar(length=total, label="Verifying", file=sys.stderr, show_pos=True) as bar:
@@ -54,6 +60,9 @@ def verify(checkpoint_file: Path | None, verifier_key: str | None) -> None:
     else:
         click.echo(f"chains: BROKEN: {first_break}", err=True)
     for check in report.checks:
+        if check.ok and check.name == "log" and not check.checked:
+            click.echo("log: OK (no checkpoint signed yet)")
+            continue
         if check.ok:
             click.echo(f"{check.name}: OK ({check.checked} {HOLDS[check.name]})")
             continue
@@ -65,25 +74,48 @@ def verify(checkpoint_file: Path | None, verifier_key: str | None) -> None:
     if ok and not log_ok:
         raise SystemExit(1)
     if ok:
-        click.echo(f"OK: {events} events in {subjects} chains verified; states, chain heads, policy texts "
-                   "and receipts hold.")
+        click.echo(f"OK: {events} events in {subjects} chains verified; states, chain heads, policy texts, "
+                   "receipts and the log hold.")
         return
     click.echo(f"BROKEN: {first_break or 'see the findings above'}", err=True)
     click.echo(f"({events} events in {subjects} chains read)", err=True)
     raise SystemExit(1)
 
 
-def _verify_log(path: Path, verifier_key: str | None) -> bool:
-    """Check the log against the checkpoint in ``path``; say so, naming the file."""
+def _checkpoint_files(paths: tuple[Path, ...]) -> list[Path]:
+    """The files given, and every file of each folder given but its verifier key, by name."""
+    files: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted((p for p in path.iterdir() if p.is_file() and p.name != KEY_FILE),
+                       key=lambda p: (len(p.name), p.name))  # checkpoint-9 before checkpoint-10
+        if not found:
+            fail(f"--checkpoint: {path} holds no checkpoint")
+        files.extend(found)
+    return files
+
+
+def _verify_log(paths: list[Path], verifier_key: str | None) -> bool:
+    """Check the log against the checkpoint in each of ``paths``; say so, naming each file and its size."""
     keys = [_verifier(verifier_key)] if verifier_key else verifiers()
-    with committing() as session:
+    notes = []
+    for path in paths:
         try:
-            checkpoint, size = check_checkpoint(session, path.read_text(encoding="utf-8"), keys, keys[0].name)
-        except LogBroken as exc:
-            click.echo(f"log: BROKEN against checkpoint {path}: {exc}", err=True)
-            return False
-    click.echo(f"log: OK (the log of {size} events extends checkpoint {path} of {checkpoint.size} events)")
-    return True
+            # A mail client may have saved it with CRLF line ends: the signature covers the LF text.
+            notes.append(path.read_text(encoding="utf-8").replace("\r\n", "\n"))
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"--checkpoint: cannot read {path}: {exc}")
+    with committing() as session:
+        size, outcomes = check_checkpoints(session, notes, keys, keys[0].name)
+    for path, outcome in zip(paths, outcomes):
+        if outcome.broken:
+            size_named = "?" if outcome.size is None else outcome.size
+            click.echo(f"log: BROKEN against checkpoint {path} (size {size_named}): {outcome.broken}", err=True)
+        else:
+            click.echo(f"log: OK (the log of {size} events extends checkpoint {path} of {outcome.size} events)")
+    return all(outcome.broken is None for outcome in outcomes)
 
 
 def _verifier(text: str) -> Verifier:
@@ -113,10 +145,17 @@ def checkpoint(force: bool) -> None:
 @group.command("checkpoints")
 @click.option("--size", type=click.IntRange(min=1), default=None, help="Print the signed note of this size alone.")
 @click.option("--latest", is_flag=True, help="Print the latest signed note alone.")
-def checkpoints(size: int | None, latest: bool) -> None:
-    """List the signed checkpoints (size, time, root), or print one's signed note."""
+@click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Write every signed note as DIR/checkpoint-<size>.txt, and DIR/{KEY_FILE}; "
+                   "a different file already there is never overwritten.")
+def checkpoints(size: int | None, latest: bool, export_dir: Path | None) -> None:
+    """List the signed checkpoints (size, time, root), print one's signed note, or export them all."""
     with committing() as session:
         rows = [(c.tree_size, c.created_at, c.root_hash, c.note) for c in all_checkpoints(session)]
+    if export_dir is not None:
+        _export(export_dir, [(checkpoint_file_name(r[0]), r[3]) for r in rows]
+                + [(KEY_FILE, verifiers()[0].encode() + "\n")])
+        return
     if size is not None or latest:
         chosen = [r for r in rows if r[0] == size] if size is not None else rows[-1:]
         if not chosen:
@@ -139,3 +178,31 @@ def rotate_checkpoint_key() -> None:
     else:
         click.echo(f"Key {old} (from CONSENT_CHECKPOINT_SIGNING_KEY) is now kept in {store.directory}/retired; "
                    "set CONSENT_CHECKPOINT_SIGNING_KEY to the new key and restart.")
+
+
+def _export(directory: Path, files: list[tuple[str, str]]) -> None:
+    """Write each (name, text) under ``directory``; refuse, before writing anything, where a different file is."""
+    clashes = [name for name, text in files
+               if (directory / name).exists() and _read(directory / name) != text]
+    if clashes:
+        fail(f"refusing to overwrite {len(clashes)} different file(s) in {directory}: {', '.join(clashes[:5])} "
+             "(move them away, or export to another folder)")
+    directory.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with click.progressbar(files, label="Exporting", file=sys.stderr, show_pos=True) as bar:
+        for name, text in bar:
+            path = directory / name
+            if path.exists():
+                continue  # the same text: already kept
+            partial = path.with_name(path.name + ".part")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(path)
+            written += 1
+    click.echo(f"{len(files) - 1} checkpoints and the verifier key in {directory} ({written} files written).")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -3,7 +3,8 @@
 A checkpoint is signed when the log grew and ``CONSENT_CHECKPOINT_SECONDS``
 passed since the last one (``flask ledger checkpoint``, the outbox worker);
 its key is the checkpoint key, kept and rotated as the receipt keys are
-(receipts/keys.py), and named by the log's origin.
+(receipts/keys.py), and named by the log's origin. Each one is copied to the
+witnesses (outbox/witnesses.py) in the transaction that signs it.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from consent_center.ledger.signed_note import Checkpoint, Verifier, sign_note
 from consent_center.ledger.transparency import integrate, root_at
 from consent_center.models import LogCheckpoint
 from consent_center.receipts.keys import checkpoint_key_store
+from consent_center.signals import checkpoint_signed
 
 
 def origin() -> str:
@@ -36,6 +38,11 @@ def verifiers() -> list[Verifier]:
     name = origin()
     ordered = [ring.active_kid] + sorted(kid for kid in ring.public if kid != ring.active_kid)
     return [Verifier(name, ring.public[kid].public_key) for kid in ordered]
+
+
+def checkpoint_file_name(size: int) -> str:
+    """The name a checkpoint's note is kept under: in the witness mail, the export, the download."""
+    return f"checkpoint-{size}.txt"
 
 
 def latest_checkpoint(session: Session) -> LogCheckpoint | None:
@@ -70,4 +77,6 @@ def make_checkpoint(session: Session, *, force: bool = False) -> tuple[int, LogC
                                note=sign_note(body.text(), body.origin, key.private_key), created_at=now)
     session.add(checkpoint)
     session.flush()
+    # The witnesses' copies are written with it: a checkpoint exists exactly when they are on their way.
+    checkpoint_signed.send(session, checkpoint=checkpoint, verifier_key=verifier.encode())
     return size, checkpoint

@@ -29,6 +29,8 @@ class VerificationRun(Base):
     chains_truncated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     policy_texts_mismatched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     receipts_mismatched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Leaves of the log that differ from their event, are missing, or a root unlike the latest checkpoint's.
+    log_mismatched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The first findings of every check, one a line (capped: FINDINGS_KEPT).
     findings: Mapped[str | None] = mapped_column(Text)
     # "cli", or "account:<id>" when run from /audit.

@@ -3,7 +3,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent_center.clock import utcnow
@@ -15,7 +15,7 @@ def new_endpoint_id() -> str:
 
 
 class WebhookEndpoint(Base):
-    """A receiver of `consent.changed` events (Standard Webhooks)."""
+    """A receiver of `consent.changed` events, of `log.checkpoint` ones (a witness), or both (Standard Webhooks)."""
 
     __tablename__ = "webhook_endpoints"
 
@@ -26,5 +26,8 @@ class WebhookEndpoint(Base):
     # "whsec_" + base64 of 32 random bytes: the receiver verifies signatures with it.
     secret: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What it is sent: consent changes (a marketing tool), signed checkpoints of the log (a witness).
+    receives_consent_changes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    receives_checkpoints: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,4 +1,5 @@
-"""Webhooks: `consent.changed` events for marketing tools, signed per Standard Webhooks.
+"""Webhooks: `consent.changed` events for marketing tools, `log.checkpoint` ones for witnesses
+(outbox/witnesses.py), signed per Standard Webhooks.
 
 Every consent change writes one outbox message per active endpoint in the
 same transaction (a receiver of ``signals.consent_recorded``); the outbox
@@ -12,6 +13,7 @@ import base64
 import json
 import secrets
 import time
+from collections.abc import Collection
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import current_app, has_app_context
@@ -38,6 +40,9 @@ from consent_center.outbox.queue import PermanentFailure, enqueue_for_each
 
 KIND = "webhook"
 TOPIC = "consent.changed"
+CHECKPOINT_TOPIC = "log.checkpoint"
+# What an endpoint may be sent, in the order pages list them.
+TOPICS = (TOPIC, CHECKPOINT_TOPIC)
 TIMEOUT_SECONDS = 10
 MAX_URL = 2000
 # The most of a receiver's answer ever read: its status is all that counts.
@@ -111,13 +116,24 @@ def logged_url(url: str) -> str:
     return urlunsplit((parts.scheme, host if port is None else f"{host}:{port}", parts.path, "", ""))
 
 
-def add_endpoint(session: Session, url: str, description: str | None = None) -> WebhookEndpoint:
-    """Register an endpoint with a new secret; flush."""
+def add_endpoint(session: Session, url: str, description: str | None = None,
+                 topics: Collection[str] = (TOPIC,)) -> WebhookEndpoint:
+    """Register an endpoint that receives ``topics`` (of TOPICS), with a new secret; flush."""
+    if not topics or not set(topics) <= set(TOPICS):
+        raise WebhookError(f"an endpoint receives one or more of {', '.join(TOPICS)}", "topics")
     endpoint = WebhookEndpoint(url=check_url(url), description=description,
+                               receives_consent_changes=TOPIC in topics,
+                               receives_checkpoints=CHECKPOINT_TOPIC in topics,
                                secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
     session.add(endpoint)
     session.flush()
     return endpoint
+
+
+def topics_of(endpoint: WebhookEndpoint) -> list[str]:
+    """What ``endpoint`` is sent, of TOPICS."""
+    return [topic for topic, receives in zip(TOPICS, (endpoint.receives_consent_changes,
+                                                      endpoint.receives_checkpoints)) if receives]
 
 
 def disable_endpoint(session: Session, public_id: str) -> WebhookEndpoint:
@@ -168,11 +184,12 @@ def event_payload(subject: Subject, receipt: Receipt, events: list[ConsentEvent]
 
 
 _endpoints = WebhookEndpoint.__table__
-_ACTIVE_ENDPOINTS = select(_endpoints.c.public_id).where(_endpoints.c.active.is_(True))
+_ACTIVE_ENDPOINTS = select(_endpoints.c.public_id).where(_endpoints.c.active.is_(True),
+                                                          _endpoints.c.receives_consent_changes.is_(True))
 
 
 def enqueue_consent_changed(session: Session, *, subject, receipt, events) -> None:
-    """Receiver of ``consent_recorded``: one outbox message per active endpoint."""
+    """Receiver of ``consent_recorded``: one outbox message per active endpoint that receives consent changes."""
     enqueue_for_each(session, kind=KIND, topic=TOPIC, recipients=_ACTIVE_ENDPOINTS,
                      payload=event_payload(subject, receipt, events))
 

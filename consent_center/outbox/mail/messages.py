@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from consent_center import tokens, urls
 from consent_center.clock import utcnow
 from consent_center.extensions import db
+from consent_center.ledger.checkpoints import checkpoint_file_name
 from consent_center.models import Account, OutboxMessage
 from consent_center.outbox.queue import PermanentFailure, enqueue
 from consent_center.safe_text import display_name
@@ -37,6 +38,10 @@ class Topic:
     # False for a mail to an address nobody has confirmed yet: anyone may have typed it, so
     # nothing typed with it (a name) is echoed; the mail greets generically.
     greets_by_name: bool = True
+    # Files sent with it, read from the payload: (file name, text).
+    attachments: Callable[[dict], list[tuple[str, str]]] | None = None
+    # False for a mail that is plain text alone (a witness keeps and reads it with its tools).
+    html: bool = True
 
 
 def _expiring_channels(payload: dict, locale: str) -> dict:
@@ -64,6 +69,14 @@ def _email_change_link(payload: dict) -> str:
 
 def _space_link(payload: dict) -> str:
     return urls.profile_url()
+
+
+def _log_key_link(payload: dict) -> str:
+    return urls.external_url("consent_log.key")
+
+
+def _checkpoint_file(payload: dict) -> list[tuple[str, str]]:
+    return [(checkpoint_file_name(payload["tree_size"]), payload["note"])]
 
 
 def _account_link(purpose: str) -> Callable[[dict], str]:
@@ -96,6 +109,9 @@ TOPICS = {
                               None, _request_link),
     "request_completed": Topic(_l("%(company)s has answered your request about your data"),
                                None, _request_link),
+    # To a witness (outbox/witnesses.py): the signed checkpoint to keep, and its verifier key.
+    "checkpoint": Topic(_l("A signed checkpoint of the %(company)s consent log, to keep"), None,
+                        _log_key_link, greets_by_name=False, attachments=_checkpoint_file, html=False),
 }
 
 
@@ -135,12 +151,18 @@ def compose(message: OutboxMessage) -> EmailMessage:
                 context |= topic.context(payload, locale)
             subject = str(topic.subject) % {"company": company}
             text = render_template(f"outbox/mail/{message.topic}.txt", **context)
-            html = render_template(f"outbox/mail/{message.topic}.html", subject=subject, **context)
+            html = (render_template(f"outbox/mail/{message.topic}.html", subject=subject, **context)
+                    if topic.html else None)
     finally:
         db.session.rollback()  # no transaction stays open across the network
     email = EmailMessage()
     email.set_content(text)
-    email.add_alternative(html, subtype="html")
+    if html is not None:
+        email.add_alternative(html, subtype="html")
+    for filename, content in topic.attachments(payload) if topic.attachments else ():
+        # As bytes (base64): the file arrives byte for byte, its line ends those the signature covers.
+        email.add_attachment(content.encode(), maintype="text", subtype="plain", filename=filename,
+                             params={"charset": "utf-8"})
     # Headers after the body: making it multipart moves Content-* headers into the parts.
     email["Subject"] = subject
     email["From"] = config["MAIL_FROM"]
