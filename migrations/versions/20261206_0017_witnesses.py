@@ -1,14 +1,14 @@
 """witnesses: what each webhook endpoint receives (consent changes, log checkpoints); the log check's count
 
-Revision ID: 0024
+Revision ID: 0017
 Revises: 0016
-Create Date: 2026-12-13 10:00:00
+Create Date: 2026-12-06 18:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0024'
+revision = '0017'
 down_revision = '0016'
 branch_labels = None
 depends_on = None
