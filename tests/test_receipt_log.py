@@ -95,7 +95,7 @@ def test_the_verifier_checks_the_log_part_with_the_log_key(tmp_path, served, inc
     status, out, err = run_verifier(tmp_path, served, download, capsys, key)
     assert status == 0, err
     assert out.startswith(f"OK: receipt {served.receipt_id}")
-    assert f"Log: included: every event of the receipt is in log localhost/consent-log" in out
+    assert "Log: included: every event of the receipt is in log localhost/consent-log" in out
     key_file = tmp_path / "log.key"
     key_file.write_text(key + "\n")
     assert run_verifier(tmp_path, served, download, capsys, str(key_file))[0] == 0

@@ -100,9 +100,9 @@ def _check_entry(entry: object, documented: dict[str, str], checkpoint: Checkpoi
     if type(index) is not int or not 0 <= index < checkpoint.size:
         raise LogPartInvalid(f"entry {event}: leaf index {index!r} is outside the checkpoint's tree")
     path = entry.get("inclusion_path")
+    if not isinstance(path, list):
+        raise LogPartInvalid(f"entry {event}: the inclusion path is not a list")
     try:
-        if not isinstance(path, list):
-            raise ValueError
         hashes = [base64.b64decode(h, validate=True) for h in path]
         leaf = merkle.leaf_hash(leaf_data(event_hash))
     except (TypeError, ValueError, binascii.Error):

@@ -33,7 +33,11 @@ from consent_center.ledger.receipt_log_check import (
 )
 from consent_center.ledger.signed_note import NoteError, Verifier
 from consent_center.receipts.keys import ReceiptKeyError, keys_of_jwks
-from consent_center.receipts.verification import ReceiptInvalid, VerifiedReceipt, verify_receipt
+from consent_center.receipts.verification import (
+    ReceiptInvalid,
+    VerifiedReceipt,
+    verify_receipt,
+)
 
 # The name the customer space gives a download: the receipt it was served as.
 DOWNLOAD_NAME = re.compile(r"receipt-([A-Za-z0-9-]+)\.json")
