@@ -161,7 +161,9 @@
     return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
   }
 
-  // The checkpoint a signed note carries, if the verifier key's signature on it holds; else null.
+  // The checkpoint a signed note carries, if the verifier key's signature on it holds; else null,
+  // or OTHER_KEY when no signature line is by that key at all (after a key rotation, say).
+  var OTHER_KEY = {};
   async function openCheckpoint(note, verifier) {
     if (typeof note !== "string") { return null; }
     note = note.replace(/\r\n/g, "\n");
@@ -185,7 +187,7 @@
       if (root.length !== 32) { return null; }
       return {origin: body[0], size: Number(body[1]), root: root};
     }
-    return null;
+    return OTHER_KEY;
   }
 
   // --- RFC 9162 §2.1.3.2: the root an inclusion proof leads to ---------------------------------
@@ -211,6 +213,7 @@
     if (log === undefined || log === null) { return {kind: "info", key: "log_absent"}; }
     if (log.status === "pending") { return {kind: "info", key: "log_pending"}; }
     var checkpoint = await openCheckpoint(log.checkpoint, verifier);
+    if (checkpoint === OTHER_KEY) { return {kind: "error", key: "log_other_key"}; }
     if (!checkpoint) { throw new Refused("log_bad_checkpoint"); }
     if (checkpoint.origin !== log.log_id || checkpoint.size !== log.tree_size ||
         toBase64(checkpoint.root, false) !== log.root_hash) {
@@ -250,7 +253,7 @@
   async function compareCheckpoints(ours, pasted, published, verifier) {
     if (pasted) {
       var theirs = await openCheckpoint(pasted.trim() + "\n", verifier);
-      if (!theirs) { return {kind: "error", key: "cp_pasted_bad"}; }
+      if (!theirs || theirs === OTHER_KEY) { return {kind: "error", key: "cp_pasted_bad"}; }
       var vars = {size: ours.size, other: theirs.size, low: Math.min(ours.size, theirs.size),
                   high: Math.max(ours.size, theirs.size)};
       if (theirs.size !== ours.size) { return {kind: "error", key: "cp_mismatch", vars: vars}; }
@@ -260,7 +263,7 @@
       return {kind: "success", key: "cp_matches", vars: vars};
     }
     var now = published && await openCheckpoint(published, verifier);
-    if (!now) { return {kind: "info", key: "cp_none"}; }
+    if (!now || now === OTHER_KEY) { return {kind: "info", key: "cp_none"}; }
     if (now.size === ours.size) {
       return equal(now.root, ours.root) ? {kind: "success", key: "cp_published_matches", vars: {size: ours.size}}
                                         : {kind: "error", key: "cp_fork", vars: {size: ours.size}};
