@@ -90,6 +90,7 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
         "auth.index", "auth.login", "auth.forgot_password", "auth.forgot_password_sent",
         "auth.reset_password", "auth.accept_invitation", "auth.second_factor_login", "auth.set_language",
         "health.healthz", "health.readyz", "jwks.jwks", "branding.brand_css",
+        "consent_log.checkpoint", "consent_log.key", "verify_page.verify",
         "privacy.current", "privacy.diff", "privacy.version", "privacy.versions",
         "public.subscribe", "public.subscribe_sent", "public.confirm_signup", "public.manage",
         "public.manage_sent", "public.manage_preferences", "public.manage_renew",
@@ -127,7 +128,8 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
     "api consent:write": (api_group("consent:write"), {"api.record_consent"}),
     "api subjects:write": (api_group("subjects:write"), {
         "api.create_subject", "api.get_subject", "api.update_subject"}),
-    "api audit:read": (api_group("audit:read"), {"api.export_events", "api.receipt"}),
+    "api audit:read": (api_group("audit:read"), {"api.export_events", "api.receipt", "api.log_inclusion",
+                                                  "api.log_consistency", "api.log_checkpoints"}),
 }
 EXPECTED = {endpoint: outcomes for outcomes, endpoints in GROUPS.values() for endpoint in endpoints}
 

@@ -144,7 +144,21 @@ def another_size(download):
     return forged
 
 
+def one_entry_twice(download):
+    forged = copy.deepcopy(download)
+    forged["log"]["entries"][1] = forged["log"]["entries"][0]
+    return forged
+
+
+def index_as_text(download):
+    forged = copy.deepcopy(download)
+    forged["log"]["entries"][0]["leaf_index"] = str(forged["log"]["entries"][0]["leaf_index"])
+    return forged
+
+
 @pytest.mark.parametrize("forge, why", [
+    (one_entry_twice, "it proves 1 of the 2 events the receipt names"),
+    (index_as_text, "is outside the checkpoint's tree"),
     (tampered_path, "the inclusion proof does not lead to the checkpoint's root"),
     (tampered_checkpoint_root, "the checkpoint does not verify with the log key"),
     (another_event, "is not an event the signed receipt names"),

@@ -21,7 +21,7 @@ def test_the_verify_page_is_public_and_translated(client, locale):
     html = response.get_data(as_text=True)
     assert f'<html lang="{locale}">' in html and f"<h1>{HEADINGS[locale]}</h1>" in html
     messages = json.loads(re.search(r'<script type="application/json" id="verify-messages">(.*?)</script>',
-                                    html, re.S).group(1))
+                                    html, re.DOTALL).group(1))
     assert messages["no_ed25519"] and "{size}" in messages["cp_mismatch"]
 
 
