@@ -116,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     from consent_center.accounts.auth import bp as auth_bp
     from consent_center.web.health import bp as health_bp
     from consent_center.receipts.jwks import bp as jwks_bp
+    from consent_center.receipts.verify_page import bp as verify_page_bp
     from consent_center.ledger.well_known import bp as consent_log_bp
     from consent_center.policies.privacy import bp as privacy_bp
     from consent_center.unsubscribe.public import bp as public_bp
@@ -127,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(branding_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(jwks_bp)
+    app.register_blueprint(verify_page_bp)
     app.register_blueprint(consent_log_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(space_bp, url_prefix="/space")

@@ -317,6 +317,28 @@ class ReceiptSchema(Schema):
         "description": "the JWS algorithm: EdDSA (RFC 8037); Ed25519 in receipts signed before it"})
     kid = Text(dump_only=True, allow_none=True)
     jwks_uri = Text(dump_only=True, required=True)
+    log = fields.Nested("ReceiptLogSchema", dump_only=True, required=True, metadata={
+        "description": "where the receipt's events stand in the transparency log"})
+
+
+class ReceiptLogEntrySchema(Schema):
+    event = Text(dump_only=True, required=True, metadata={"description": "an event the document names"})
+    event_hash = Text(dump_only=True, required=True, metadata={"description": "the leaf: the event's hash (hex)"})
+    leaf_index = fields.Integer(dump_only=True, required=True)
+    inclusion_path = fields.List(Text(), dump_only=True, required=True,
+                                 metadata={"description": "base64 of a SHA-256 hash (RFC 9162 §2.1), each"})
+
+
+class ReceiptLogSchema(Schema):
+    """`pending` until every event is covered by a signed checkpoint; then `included`, with their proofs."""
+
+    status = Text(dump_only=True, required=True, validate=validate.OneOf(("included", "pending")))
+    log_id = Text(dump_only=True, metadata={"description": "the log's origin"})
+    tree_size = fields.Integer(dump_only=True, metadata={"description": "the latest signed checkpoint's size"})
+    root_hash = Text(dump_only=True, metadata={"description": "base64 of the checkpoint's root hash"})
+    checkpoint = Text(dump_only=True, metadata={"description": "the signed checkpoint (C2SP signed note)"})
+    entries = fields.List(fields.Nested(ReceiptLogEntrySchema), dump_only=True,
+                          metadata={"description": "one inclusion proof (RFC 9162 §2.1.3) per event"})
 
 
 class ExportQuerySchema(Query):

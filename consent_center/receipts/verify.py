@@ -3,8 +3,12 @@
 What a customer or an auditor runs, from a plain ``pip install
 consent-center``: no settings, no secret key, no database, no app. The
 keys come from where they say (the JWK Set the center publishes, fetched
-or saved), never from the file being checked. Exit 0 with ``OK: …``, 1
-with ``INVALID: <why>``, 2 when the JWK Set or the file cannot be read.
+or saved), never from the file being checked. With ``--log-key`` (the
+transparency log's C2SP verifier key, as published at
+``/.well-known/consent-log/key``) it also checks the download's log part:
+the signed checkpoint and each event's inclusion proof. Exit 0 with
+``OK: …`` (and a ``Log: …`` line), 1 with ``INVALID: <why>``, 2 when the
+JWK Set, the log key or the file cannot be read.
 ``flask --app wsgi receipt verify`` is the same check on the server, where
 it may use the center's own keys.
 """
@@ -19,8 +23,21 @@ from pathlib import Path
 
 from joserfc.jwk import OKPKey
 
+from consent_center.ledger.receipt_log_check import (
+    ABSENT,
+    PENDING,
+    UNCHECKED,
+    LogPartInvalid,
+    LogVerdict,
+    check_log_part,
+)
+from consent_center.ledger.signed_note import NoteError, Verifier
 from consent_center.receipts.keys import ReceiptKeyError, keys_of_jwks
-from consent_center.receipts.verification import ReceiptInvalid, VerifiedReceipt, verify_receipt
+from consent_center.receipts.verification import (
+    ReceiptInvalid,
+    VerifiedReceipt,
+    verify_receipt,
+)
 
 # The name the customer space gives a download: the receipt it was served as.
 DOWNLOAD_NAME = re.compile(r"receipt-([A-Za-z0-9-]+)\.json")
@@ -30,17 +47,57 @@ class Unreadable(RuntimeError):
     """A JWK Set or a receipt file that cannot be read at all."""
 
 
+def _read_source(source: str) -> str:
+    if source.startswith(("http://", "https://")):
+        with urllib.request.urlopen(source, timeout=10) as response:  # the scheme is checked above
+            return response.read().decode("utf-8")
+    return Path(source).read_text(encoding="utf-8")
+
+
 def fetch_jwks(source: str) -> dict[str, OKPKey]:
     """Return the receipt keys of the JWK Set in the file or at the http(s) URL ``source``."""
     try:
-        if source.startswith(("http://", "https://")):
-            with urllib.request.urlopen(source, timeout=10) as response:  # the scheme is checked above
-                text = response.read().decode("utf-8")
-        else:
-            text = Path(source).read_text(encoding="utf-8")
-        return keys_of_jwks(json.loads(text))
+        return keys_of_jwks(json.loads(_read_source(source)))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, ReceiptKeyError) as exc:
         raise Unreadable(f"cannot read the JWKS from {source}: {exc}") from None
+
+
+def log_key(source: str) -> Verifier:
+    """Return the log's verifier key: given as is (``name+hash+key``), or in a file or at an http(s) URL."""
+    try:
+        if "+" in source and not source.startswith(("http://", "https://")) and not Path(source).is_file():
+            return Verifier.decode(source)
+        return Verifier.decode(_read_source(source))
+    except (OSError, ValueError, NoteError) as exc:
+        raise Unreadable(f"cannot read the log key from {source}: {exc}") from None
+
+
+def check_log(path: Path, verified: VerifiedReceipt, verifier: Verifier | None) -> LogVerdict:
+    """Check the log part of the (verified) download in ``path``; LogPartInvalid if it fails."""
+    try:
+        download = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        download = None  # a bare compact JWS: no log part
+    log = download.get("log") if isinstance(download, dict) else None
+    try:
+        return check_log_part(log, verified.document, verifier)
+    except LogPartInvalid as exc:
+        raise ReceiptInvalid(f"the log part: {exc}") from None
+
+
+def log_verdict(verdict: LogVerdict) -> str:
+    """Return the line that says where the receipt's events stand in the transparency log."""
+    if verdict.status == ABSENT:
+        return "Log: this download carries no log part (it predates the transparency log); not checked."
+    if verdict.status == PENDING:
+        return ("Log: pending: the receipt's events are not yet covered by a signed checkpoint. "
+                "Download the receipt again after the next checkpoint to get their inclusion proofs.")
+    if verdict.status == UNCHECKED:
+        return ("Log: not checked: give the log's verifier key with --log-key "
+                "(https://…/.well-known/consent-log/key, or a saved copy) to check the inclusion proofs.")
+    indexes = ", ".join(str(i) for i in verdict.leaf_indexes)
+    return (f"Log: included: every event of the receipt is in log {verdict.log_id} (leaf {indexes}) "
+            f"under the signed checkpoint of {verdict.tree_size} events.")
 
 
 def check_file(path: Path, keys: dict[str, OKPKey]) -> VerifiedReceipt:
@@ -70,9 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", type=Path, help="a receipt download (receipt-<id>.json) or a bare compact JWS")
     parser.add_argument("--jwks", required=True, metavar="FILE_OR_URL",
                         help="the center's public keys: https://…/.well-known/jwks.json, or a saved copy")
+    parser.add_argument("--log-key", metavar="VERIFIER", default=None,
+                        help="the transparency log's verifier key (name+hash+key), or a file or URL holding it: "
+                             "https://…/.well-known/consent-log/key")
     arguments = parser.parse_args(argv)
     try:
-        verified = check_file(arguments.file, fetch_jwks(arguments.jwks))
+        keys = fetch_jwks(arguments.jwks)
+        verifier = log_key(arguments.log_key) if arguments.log_key else None
+        verified = check_file(arguments.file, keys)
+        log = check_log(arguments.file, verified, verifier)
     except Unreadable as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
@@ -80,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"INVALID: {exc}", file=sys.stderr)
         return 1
     print(verdict(verified))
+    print(log_verdict(log))
     return 0
 
 

@@ -10,6 +10,8 @@ from flask_login import current_user, login_required
 
 from consent_center.receipts import documents as receipts
 from consent_center.ledger import RestrictedChannel
+from consent_center.ledger.receipt_log import receipt_download as download_of
+from consent_center.ledger.receipt_log import receipt_log
 from consent_center.web.labels import RESTRICTED_MESSAGE
 from consent_center.extensions import db
 from consent_center.subjects.preferences import history_of, preferences_of, save_preferences
@@ -100,8 +102,10 @@ def receipt(public_id: str):
     found = receipts.receipt_of(db.session, current_user.subject, public_id)
     if found is None:
         abort(404)  # someone else's receipt does not exist, as far as this customer knows
-    return render_template("space/receipt.html", receipt=found, document=receipts.document_of(found),
-                           kid=receipts.key_id_of(found), alg=receipts.algorithm_of(found))
+    document = receipts.document_of(found)
+    return render_template("space/receipt.html", receipt=found, document=document,
+                           kid=receipts.key_id_of(found), alg=receipts.algorithm_of(found),
+                           log=receipt_log(db.session, document))
 
 
 @bp.get("/receipts/<public_id>.json")
@@ -110,6 +114,6 @@ def receipt_download(public_id: str):
     found = receipts.receipt_of(db.session, current_user.subject, public_id)
     if found is None:
         abort(404)
-    body = json.dumps(receipts.receipt_payload(found), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    body = json.dumps(download_of(db.session, found), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     return Response(body, content_type="application/json; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="receipt-{found.public_id}.json"'})

@@ -35,6 +35,7 @@ from .conftest import ROOT, VIEWPORTS, axe_violations, shoot
 SKIPPED = {
     "static": "files", "branding.brand_css": "a stylesheet", "jwks.jwks": "JSON",
     "health.healthz": "probe", "health.readyz": "probe",
+    "consent_log.checkpoint": "plain text", "consent_log.key": "plain text",
     "audit.export_events": "a file download (test_staff_journeys downloads it)",
     "space.my_data_csv": "a file download", "space.my_data_json": "a file download",
     "space.receipt_download": "a file download (test_customer_journey downloads it)",

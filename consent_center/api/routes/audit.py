@@ -6,7 +6,8 @@ from flask import Response, stream_with_context
 from consent_center.export.events import MEDIA_TYPES, download_name, stream_events
 from consent_center.export.filters import ExportFilters, FilterError
 from consent_center.extensions import db
-from consent_center.receipts.documents import find_receipt, receipt_payload
+from consent_center.ledger.receipt_log import receipt_download
+from consent_center.receipts.documents import find_receipt
 from consent_center.api import schemas
 from consent_center.api.endpoints import endpoint
 from consent_center.web.problems import Problem
@@ -16,11 +17,13 @@ from consent_center.api.routes.common import field_problem
 @endpoint("/receipts/<receipt_id>", scope="audit:read", tag="Audit", response=schemas.receipt, raw=True,
           summary="A consent receipt and its signature")
 def receipt(caller, receipt_id):
-    """Verify `jws` with the key `kid` of `jwks_uri` (alg `EdDSA`, RFC 8037); its payload is `document`."""
+    """Verify `jws` with the key `kid` of `jwks_uri` (alg `EdDSA`, RFC 8037); its payload is `document`.
+    `log` holds each event's RFC 9162 inclusion proof against the latest signed checkpoint, or
+    `{"status": "pending"}` until they are covered by one (ask again after the next checkpoint)."""
     found = find_receipt(db.session, receipt_id) if len(receipt_id) <= 64 else None
     if found is None:
         raise Problem("not-found", f"There is no receipt {receipt_id!r}.")
-    return receipt_payload(found)
+    return receipt_download(db.session, found)
 
 
 @endpoint("/export/events", scope="audit:read", tag="Audit", query=schemas.export_query,
