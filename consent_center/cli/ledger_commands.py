@@ -10,7 +10,7 @@ from consent_center.ledger.signed_note import NoteError, Verifier
 from consent_center.receipts.keys import checkpoint_key_store
 from consent_center.ledger.verification import run_verification
 from consent_center.accounts.staff_log import log_command_action
-from consent_center.cli.support import committing, fail
+from consent_center.cli.support import committing, fail, rotate_signing_key
 
 # What each check says when it holds.
 HOLDS = {
@@ -169,15 +169,8 @@ def checkpoints(size: int | None, latest: bool, export_dir: Path | None) -> None
 @group.command("rotate-checkpoint-key")
 def rotate_checkpoint_key() -> None:
     """Retire the active checkpoint key (its verifier key stays known) and create a new one."""
-    store = checkpoint_key_store()
-    with committing() as session:
-        old, new = store.rotate()
-        log_command_action(session, "checkpoint_key.rotated", f"key:{old}", retired=old, active=new or None)
-    if new:
-        click.echo(f"Retired checkpoint key {old}; checkpoints are now signed with key {new}.")
-    else:
-        click.echo(f"Key {old} (from CONSENT_CHECKPOINT_SIGNING_KEY) is now kept in {store.directory}/retired; "
-                   "set CONSENT_CHECKPOINT_SIGNING_KEY to the new key and restart.")
+    rotate_signing_key(checkpoint_key_store(), action="checkpoint_key.rotated",
+                       setting="CONSENT_CHECKPOINT_SIGNING_KEY", signs="checkpoints")
 
 
 def _export(directory: Path, files: list[tuple[str, str]]) -> None:

@@ -5,8 +5,7 @@ import click
 from consent_center.receipts import verify as receipt_check
 from consent_center.receipts.keys import key_ring, key_store
 from consent_center.receipts.verification import ReceiptInvalid
-from consent_center.accounts.staff_log import log_command_action
-from consent_center.cli.support import committing, fail
+from consent_center.cli.support import fail, rotate_signing_key
 
 
 @click.group("receipt", help="Signed consent receipts and their keys.")
@@ -38,12 +37,5 @@ def verify(path: Path, jwks_source: str | None) -> None:
 @group.command("rotate-key")
 def rotate_key() -> None:
     """Retire the active signing key (it stays published) and create a new one."""
-    store = key_store()
-    with committing() as session:
-        old, new = store.rotate()
-        log_command_action(session, "receipt_key.rotated", f"key:{old}", retired=old, active=new or None)
-    if new:
-        click.echo(f"Retired key {old}; receipts are now signed with key {new}.")
-    else:
-        click.echo(f"Key {old} (from CONSENT_RECEIPT_SIGNING_KEY) is now kept in {store.directory}/retired; "
-                   "set CONSENT_RECEIPT_SIGNING_KEY to the new key and restart.")
+    rotate_signing_key(key_store(), action="receipt_key.rotated", setting="CONSENT_RECEIPT_SIGNING_KEY",
+                       signs="receipts")

@@ -35,3 +35,21 @@ def parse_datetime(value: str | None) -> datetime | None:
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 date or time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def rotate_signing_key(store, *, action: str, setting: str, signs: str) -> None:
+    """Retire ``store``'s active key (it stays published) and make a new one, logged as ``action``.
+
+    A key given by ``setting`` cannot be replaced from here: its public part
+    is kept among the retired ones, and the operator sets the new key.
+    """
+    from consent_center.accounts.staff_log import log_command_action
+
+    with committing() as session:
+        old, new = store.rotate()
+        log_command_action(session, action, f"key:{old}", retired=old, active=new or None)
+    if new:
+        click.echo(f"Retired key {old}; {signs} are now signed with key {new}.")
+    else:
+        click.echo(f"Key {old} (from {setting}) is now kept in {store.directory}/retired; "
+                   f"set {setting} to the new key and restart.")
