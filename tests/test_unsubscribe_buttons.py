@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from consent_center import tokens
 from consent_center.ledger import Actor
-from consent_center.models import ConsentEvent, ConsentState, Receipt, Subject
+from consent_center.models import ConsentEvent
 from consent_center.policies.service import publish_policy
 from consent_center.subjects.service import create_subject
+
+from .test_unsubscribe import counts, states, url
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 SAME_SITE = {"Sec-Fetch-Site": "same-origin", "Accept-Language": "en"}
@@ -34,23 +35,6 @@ def subject(session):
 def bare(app):
     """A client that keeps no cookie, like a mail provider's server."""
     return app.test_client(use_cookies=False)
-
-
-def url(subject, channel="email"):
-    return f"/u/{tokens.unsubscribe_token(subject.public_id, channel)}"
-
-
-def counts(session):
-    session.rollback()
-    return tuple(session.scalar(select(func.count()).select_from(m)) for m in (ConsentEvent, ConsentState, Receipt))
-
-
-def states(session, subject):
-    """The subject's states; ``subject`` may be its public id (a 4xx answer rolled back, detaching the object)."""
-    public_id = subject if isinstance(subject, str) else subject.public_id
-    session.rollback()
-    rows = session.scalars(select(ConsentState).join(Subject).where(Subject.public_id == public_id))
-    return {s.channel.code: s.status for s in rows}
 
 
 def nonce(response, action: str) -> str | None:
