@@ -40,7 +40,16 @@ from consent_center.extensions import db
 from consent_center.ledger import Actor, append_only, merkle, record_change
 from consent_center.ledger.chain import event_hash, event_rows, hashed_fields
 from consent_center.ledger.transparency import leaf_data
-from consent_center.models import ConsentEvent, ConsentState, LogLeaf, LogNode, PolicyText, Receipt, Source, Subject
+from consent_center.models import (
+    ConsentEvent,
+    ConsentState,
+    LogLeaf,
+    LogNode,
+    PolicyText,
+    Receipt,
+    Source,
+    Subject,
+)
 from consent_center.models.policy import text_sha256
 from consent_center.policies.service import publish_policy
 from consent_center.receipts.documents import serialise, sign
