@@ -8,9 +8,10 @@ then the ledger is altered in SQL, the append-only triggers dropped as a
 DBA could. Where the kind says so, the operator also covers their tracks
 with the server's own code and keys, the strongest case: chain hashes
 recomputed (chain.py), receipts re-signed with the receipt key, states set
-to match, the log rebuilt and its checkpoints signed again. Each kind must
-make ``ledger verify --checkpoint`` exit 1 and be named by exactly the
-lines below; on the honest ledger it exits 0.
+to match, the log rebuilt and its checkpoints signed again; then every
+check passes against the server's new checkpoint, and only the one held
+outside objects. Each kind must make ``ledger verify --checkpoint`` exit 1
+and be named by exactly the lines below; on the honest ledger it exits 0.
 
 | kind | what the operator does | caught by |
 |---|---|---|
@@ -286,12 +287,17 @@ def swap_receipt_document():
     (edit_policy_text, {"policy texts"}),
     (swap_receipt_document, {"receipts"}),
 ], ids=lambda value: getattr(value, "__name__", None))
-def test_each_kind_of_tampering_is_caught_by_its_check(runner, session, held, tamper, caught_by):
+def test_each_kind_of_tampering_is_caught_by_its_check(runner, client, session, held, tamper, caught_by, tmp_path):
     with append_only.lifted(db.session.connection()):
         cover = tamper()
     db.session.commit()
     if cover is not None:
         sign_log_again(runner, None if cover == REBUILT else cover)
+        # The tracks are covered: against the checkpoint the server signs now, every line holds.
+        served = tmp_path / "served.txt"
+        served.write_text(client.get("/.well-known/consent-log/checkpoint").get_data(as_text=True))
+        code, caught, output = verify(runner, SimpleNamespace(note=served, key=held.key))
+        assert code == 0 and caught == set(), output
     code, caught, output = verify(runner, held)
     assert code == 1, output
     assert caught == caught_by, output
