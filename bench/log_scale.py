@@ -1,24 +1,19 @@
 """The transparency log by size, on SQLite and PostgreSQL alternated: no false alarm, and its times.
 
     python bench/log_scale.py --postgres-server postgresql+psycopg://postgres@127.0.0.1:5432 \\
-        [--subjects 10000 --events 100000] [--sizes 100000,1000000] [--repeats 3]
+        [--sizes 100000,1000000] [--repeats 3] [--proofs 200] [--no-sqlite]
 
-For each database (a new SQLite file; a new PostgreSQL database on the
-server, dropped at the end) the honest base is seeded through the ledger's
-bulk path (bench/seed.py), a checkpoint is signed and held outside (a
-file), and ``flask ledger verify --checkpoint FILE`` must find nothing: no
-false alarm. Then, for each size, each measure is taken ``--repeats``
-times, the databases alternated: the log emptied and every event integrated
-again with a checkpoint signed (``make_checkpoint``), inclusion proofs of
-events spread over the log, consistency proofs from sizes spread below it.
-Every proof is checked by tests/test_merkle.py's verifier, written from
-RFC 9162 apart from the module that made it.
-
-Past the seeded size the base grows by copies of its events (new public
-ids, positions past the originals in their chains): the log only reads each
-event's id, transaction and stored hash, so its times are those of real
-events, but the copies' hashes do not cover their content and ``ledger
-verify`` is not run on them.
+For each size, a base on each database (a new SQLite file; a new
+PostgreSQL database on the server; both removed after) is seeded through
+the ledger's bulk path (bench/seed.py: ten events a subject by default,
+receipts signed), a checkpoint is signed and held outside (a file), and
+``flask ledger verify --checkpoint FILE`` must find nothing: no false
+alarm. Then each measure is taken ``--repeats`` times, the databases
+alternated: the log emptied and every event integrated again with a
+checkpoint signed (``make_checkpoint``), inclusion proofs of random events,
+consistency proofs from random sizes. Every proof is checked by
+tests/test_merkle.py's verifier, written from RFC 9162 apart from the
+module that made it.
 """
 from __future__ import annotations
 
@@ -44,9 +39,6 @@ from consent_center.ledger.checkpoints import latest_checkpoint, make_checkpoint
 from consent_center.ledger.transparency import consistency_proof, inclusion_proof, leaf_data  # noqa: E402
 from consent_center.models import ConsentEvent, LogLeaf  # noqa: E402
 from tests.test_merkle import rfc_verify_consistency, rfc_verify_inclusion  # noqa: E402
-
-_COPIED = ("subject_id", "channel_id", "status", "previous_status", "basis", "event_type", "source", "actor_type",
-           "actor_id", "policy_version_id", "receipt_id", "occurred_at", "evidence", "trace", "prev_hash", "hash")
 
 
 class Base:
@@ -111,29 +103,6 @@ def prepare(base: Base, subjects: int, events: int) -> None:
     print(f"{base.name}: ledger verify --checkpoint: no finding ({took:.1f} s)\n  " + "\n  ".join(lines), flush=True)
 
 
-def grow(session, size: int) -> int:
-    """Copy the seeded events (ids up to the first copy's) until the base holds ``size``; return the count."""
-    table = ConsentEvent.__table__
-    count = session.scalar(select(func.count()).select_from(table))
-    if count >= size:
-        return count
-    copies = session.scalar(select(func.count()).select_from(table).where(table.c.public_id.like("%.%")))
-    originals = count - copies
-    top = session.scalar(select(func.max(table.c.seq)).where(table.c.public_id.not_like("%.%")))
-    columns = ", ".join(_COPIED)
-    while count < size:
-        take = min(size - count, originals)
-        session.execute(text(
-            f"INSERT INTO consent_events (public_id, seq, {columns}) "
-            f"SELECT substr(public_id, 1, 26) || '.' || CAST(:copy AS TEXT), seq + :shift, {columns} "
-            f"FROM consent_events WHERE public_id NOT LIKE '%.%' ORDER BY id LIMIT :take"),
-            # The count before each copy names it: unique, and its positions past every earlier one's.
-            {"copy": count, "shift": count * (top + 1), "take": take})
-        session.commit()
-        count = session.scalar(select(func.count()).select_from(table))
-    return count
-
-
 def reintegrate(session) -> float:
     """Empty the log, then integrate every event and sign a checkpoint; return the seconds."""
     for statement in ("DELETE FROM log_checkpoints", "DELETE FROM log_nodes", "DELETE FROM log_leaves",
@@ -188,63 +157,66 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def measure(bases: list[Base], size: int, repeats: int, proofs: int) -> list[tuple]:
+    """Each measure ``repeats`` times, the bases alternated; one table row a base."""
+    measured = {base.name: {"integrate": [], "inclusion": [], "consistency": [], "load": []} for base in bases}
+    for repeat in range(repeats):
+        for base in bases:
+            got = measured[base.name]
+            got["load"].append(load())
+            got["integrate"].append(base.run(reintegrate))
+            got["inclusion"].extend(base.run(inclusion_times, proofs))
+            got["consistency"].extend(base.run(consistency_times, proofs))
+            print(f"{base.name} {size:,} #{repeat + 1}: integrate + sign {got['integrate'][-1]:.1f} s "
+                  f"(load {got['load'][-1]})", flush=True)
+    return [(base.name, size, spread(measured[base.name]["integrate"], 1, 1),
+             spread(measured[base.name]["inclusion"], 1000, 2), spread(measured[base.name]["consistency"], 1000, 2),
+             "; ".join(measured[base.name]["load"])) for base in bases]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subjects", type=int, default=10_000)
-    parser.add_argument("--events", type=int, default=100_000, help="the honest base, seeded")
-    parser.add_argument("--sizes", default="100000,1000000", help="log sizes measured, comma-separated")
+    parser.add_argument("--sizes", default="100000,1000000", help="events of each base, comma-separated")
+    parser.add_argument("--events-per-subject", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--proofs", type=int, default=200, help="inclusion and consistency proofs a repeat")
     parser.add_argument("--postgres-server", default=None, help="postgresql+psycopg://user@host:port")
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="log-scale-"))
-    bases, admin, name = [], None, f"cc_log_scale_{secrets.token_hex(4)}"
-    if not args.no_sqlite:
-        bases.append(Base("SQLite", f"sqlite:///{folder / 'bench.sqlite3'}", folder))
-    if args.postgres_server:
-        admin = create_engine(f"{args.postgres_server}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        bases.append(Base("PostgreSQL", f"{args.postgres_server}/{name}", folder))
-    try:
-        for base in bases:
-            prepare(base, args.subjects, args.events)
-        rows = []
-        for size in (int(s) for s in args.sizes.split(",")):
-            for base in bases:
-                started = time.perf_counter()
-                size_held = base.run(grow, size)
-                print(f"{base.name}: {size_held:,} events ({time.perf_counter() - started:.0f} s to grow)", flush=True)
-            measured = {base.name: {"integrate": [], "inclusion": [], "consistency": [], "load": []} for base in bases}
-            for repeat in range(args.repeats):
-                for base in bases:  # alternated
-                    got = measured[base.name]
-                    got["load"].append(load())
-                    got["integrate"].append(base.run(reintegrate))
-                    got["inclusion"].extend(base.run(inclusion_times, args.proofs))
-                    got["consistency"].extend(base.run(consistency_times, args.proofs))
-                    print(f"{base.name} {size:,} #{repeat + 1}: integrate + sign {got['integrate'][-1]:.1f} s "
-                          f"(load {got['load'][-1]})", flush=True)
-            for base in bases:
-                got = measured[base.name]
-                rows.append((base.name, size, spread(got["integrate"], 1, 1), spread(got["inclusion"], 1000, 2),
-                             spread(got["consistency"], 1000, 2), "; ".join(got["load"])))
-        print("\n| database | events | integrate all + sign, s | inclusion proof, ms | consistency proof, ms "
-              "| load (1, 5, 15 min) at each repeat |")
-        print("|---|---:|---:|---:|---:|---|")
-        for row in rows:
-            print(f"| {row[0]} | {row[1]:,} | {row[2]} | {row[3]} | {row[4]} | {row[5]} |")
-        print("\nmedian (min–max) over the repeats; proofs: every one timed, "
-              f"{args.proofs} a repeat, each checked by the RFC 9162 verifier of tests/test_merkle.py")
-    finally:
-        for base in bases:
-            for engine in set(base.engines):
-                engine.dispose()
+    admin = (create_engine(f"{args.postgres_server}/postgres", isolation_level="AUTOCOMMIT")
+             if args.postgres_server else None)
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        bases, name = [], f"cc_log_scale_{secrets.token_hex(4)}"
+        if not args.no_sqlite:
+            bases.append(Base("SQLite", f"sqlite:///{folder / f'{size}.sqlite3'}", folder))
         if admin is not None:
             with admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            admin.dispose()
+                conn.execute(text(f"CREATE DATABASE {name}"))
+            bases.append(Base("PostgreSQL", f"{args.postgres_server}/{name}", folder))
+        try:
+            for base in bases:
+                prepare(base, size // args.events_per_subject, size)
+            rows.extend(measure(bases, size, args.repeats, args.proofs))
+        finally:
+            for base in bases:
+                for engine in set(base.engines):
+                    engine.dispose()
+            for path in folder.glob(f"{size}.sqlite3*"):
+                path.unlink()
+            if admin is not None:
+                with admin.connect() as conn:
+                    conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    if admin is not None:
+        admin.dispose()
+    print("\n| database | events | integrate all + sign, s | inclusion proof, ms | consistency proof, ms "
+          "| load (1, 5, 15 min) at each repeat |")
+    print("|---|---:|---:|---:|---:|---|")
+    for row in rows:
+        print(f"| {row[0]} | {row[1]:,} | {row[2]} | {row[3]} | {row[4]} | {row[5]} |")
+    print("\nmedian (min–max): integration over the repeats, proofs over every one timed "
+          f"({args.proofs} a repeat), each checked by the RFC 9162 verifier of tests/test_merkle.py")
     return 0
 
 
