@@ -279,6 +279,16 @@ def test_plain_verify_checks_the_log_against_the_latest_checkpoint(runner, sessi
     assert f"log: OK ({total} events hash to the root of the latest signed checkpoint)" in output
 
 
+def test_the_log_keeps_its_name_when_a_command_runs_without_the_servers_base_url(app, runner, session, history):
+    # `make demo` signs under http://127.0.0.1:PORT; the README's commands run without that setting.
+    app.config["BASE_URL"] = "http://127.0.0.1:5077"
+    checkpoint(runner)
+    app.config["BASE_URL"] = "http://localhost:5000"
+    code, output = verify(runner)
+    assert code == 0, output
+    assert "127.0.0.1:5077/consent-log" in runner.invoke(args=["ledger", "checkpoints", "--latest"]).output
+
+
 def rewrite_first_withdrawal_with_every_hash_recomputed(session, *, leaves_too: bool):
     subject = session.scalars(select(Subject).where(Subject.email == "a@example.com")).one()
     first_withdrawal = session.scalars(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
+from consent_center.extensions import db
 from consent_center.ledger.signed_note import Checkpoint, Verifier, sign_note
 from consent_center.ledger.transparency import integrate, root_at
 from consent_center.models import LogCheckpoint
@@ -24,10 +25,18 @@ from consent_center.signals import checkpoint_signed
 
 
 def origin() -> str:
-    """The log's name: ``CONSENT_CHECKPOINT_ORIGIN``, or the base URL's host and path + ``/consent-log``."""
+    """The log's name: ``CONSENT_CHECKPOINT_ORIGIN``; else the name its first checkpoint was signed
+    under; else the base URL's host and path + ``/consent-log``.
+
+    A log keeps the name it was born with: a command run without the server's
+    ``CONSENT_BASE_URL`` (or after the site moved) still checks its checkpoints.
+    """
     configured = current_app.config.get("CHECKPOINT_ORIGIN")
     if configured:
         return configured
+    first = db.session.scalar(select(LogCheckpoint.note).order_by(LogCheckpoint.tree_size).limit(1))
+    if first:
+        return first.split("\n", 1)[0]
     base = urlsplit(current_app.config["BASE_URL"])
     return f"{base.netloc}{base.path.rstrip('/')}/consent-log"
 
