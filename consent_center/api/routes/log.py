@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 
-from consent_center.api import schemas
+from consent_center.api import log_schemas as schemas
 from consent_center.api.endpoints import endpoint
 from consent_center.api.routes.common import field_problem
 from consent_center.extensions import db
