@@ -1,0 +1,1 @@
+"""Inbound hooks: what providers tell the center (SMS keywords, bounces and complaints)."""
