@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from consent_center.inbound.mail import arf, mailgun, postmark, sendgrid, ses, sns
-from consent_center.inbound.mail.feedback import BadSignature, Kind, Malformed, diagnostic, moment
+from consent_center.inbound.mail.feedback import BadSignature, Kind, Malformed, authenticate_secret, diagnostic, moment
 
 from . import mail_providers as mp
 
@@ -42,15 +42,15 @@ def test_moments_are_read_as_utc_or_refused():
 
 def test_postmark_secret_as_basic_auth_or_header_and_its_records():
     basic = base64.b64encode(b"postmark:s3cret-\xc3\xa9").decode()
-    postmark.authenticate({"Authorization": f"Basic {basic}"}, "s3cret-é")
-    postmark.authenticate({"x-consent-hook-secret": "s3cret-é"}, "s3cret-é")
+    authenticate_secret({"Authorization": f"Basic {basic}"}, "s3cret-é")
+    authenticate_secret({"x-consent-hook-secret": "s3cret-é"}, "s3cret-é")
     wrong = base64.b64encode(b"postmark:s3cret").decode()
     for headers in ({}, {"Authorization": f"Basic {wrong}"}, {"Authorization": "Basic !!!"},
                     {"Authorization": "Bearer s3cret-é"}, {"X-Consent-Hook-Secret": "s3cret-e\u0301"}):
         with pytest.raises(BadSignature):
-            postmark.authenticate(headers, "s3cret-é")
+            authenticate_secret(headers, "s3cret-é")
     with pytest.raises(BadSignature):  # a hook without a secret accepts nothing
-        postmark.authenticate({"X-Consent-Hook-Secret": ""}, "")
+        authenticate_secret({"X-Consent-Hook-Secret": ""}, "")
 
     hard = postmark.parse(mp.postmark_bounce("Jane@Example.org"))
     assert hard.key == "Bounce:4323372036854775807" and hard.sent_at is None
@@ -86,13 +86,15 @@ def test_sendgrid_signature_holds_only_over_the_exact_timestamp_and_body():
     ]
     headers, body = mp.sendgrid_request(events, 1772359205)
     sendgrid.verify(headers, body, key)
-    notice = sendgrid.parse(headers, body)
-    assert [(i.kind, i.address) for i in notice.items] == [
+    notices = sendgrid.parse(headers, body)
+    assert [(i.kind, i.address) for n in notices for i in n.items] == [
         (Kind.HARD_BOUNCE, "jane@example.org"), (Kind.SOFT_BOUNCE, "joe@example.org"),
         (Kind.COMPLAINT, "ann@example.org"), (Kind.DELIVERY, "bob@example.org"), (Kind.COMPLAINT, "eve@example.org")]
-    assert notice.ignored == ("deferred", "dropped") and notice.sent_at == datetime.fromtimestamp(1772359205, timezone.utc)
-    assert notice.key.startswith("batch:") and "@" not in notice.items[0].diagnostic
-    assert sendgrid.parse(*mp.sendgrid_request(events[:1], 1772359205)).key == "ev-1"
+    assert [n.ignored for n in notices if not n.items] == [("deferred",), ("dropped",)]
+    assert [n.key for n in notices] == [f"ev-{i}" for i in range(1, 8)]
+    assert {n.sent_at for n in notices} == {datetime.fromtimestamp(1772359205, timezone.utc)}
+    # Each event keeps its own part of the batch as evidence.
+    assert json.loads(notices[0].raw) == events[0] and "@" not in notices[0].items[0].diagnostic
 
     tampered = [
         (headers, body.replace(b"jane@", b"john@")),

@@ -8,6 +8,9 @@ decides what an item changes.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -21,6 +24,9 @@ DIAGNOSTIC_MAX = 200
 # unknown"): the address is kept where erasure finds it, never inside free text.
 _ADDRESS_LIKE = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# Where a provider that signs nothing (Postmark, a relay of ARF reports) may carry the hook's secret,
+# besides the password of HTTP basic auth.
+SECRET_HEADER = "X-Consent-Hook-Secret"
 
 
 class Kind(StrEnum):
@@ -62,14 +68,15 @@ class Feedback:
 
 @dataclass(frozen=True)
 class Notice:
-    """What one accepted request carries."""
+    """One event a provider reports (a request carries one, or a batch of them)."""
 
-    key: str  # the provider's id of the request: a second one with this key changes nothing
+    key: str  # the provider's id of the event: a second one with this key changes nothing
     sent_at: datetime | None  # the moment the provider signed, for the replay window
     items: tuple[Feedback, ...] = ()
     # For the operator, never acted on (an SNS subscription's confirmation address).
     note: str = ""
     ignored: tuple[str, ...] = ()  # the events read and deliberately left alone, by name
+    raw: str | None = None  # this event's own part of a batch (None: the whole request)
 
 
 def diagnostic(*parts: object) -> str:
@@ -126,3 +133,22 @@ def header(headers: Mapping[str, str], name: str) -> str:
         wanted = name.lower()
         value = next((v for k, v in headers.items() if k.lower() == wanted), None)
     return value or ""
+
+
+def authenticate_secret(headers: Mapping[str, str], secret: str) -> None:
+    """Accept the request when it carries the hook's secret (basic auth password or header); else BadSignature."""
+    offered = header(headers, SECRET_HEADER) or _basic_password(header(headers, "Authorization"))
+    # Compared as bytes: compare_digest refuses non-ASCII text, which a visitor may send.
+    if not offered or not secret or not hmac.compare_digest(offered.encode("utf-8"), secret.encode("utf-8")):
+        raise BadSignature("the hook's secret is missing or wrong")
+
+
+def _basic_password(authorization: str) -> str:
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[2]

@@ -12,40 +12,14 @@ https://postmarkapp.com/developer/api/bounce-api#bounce-types
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-from collections.abc import Mapping
-
-from consent_center.inbound.mail.feedback import (BadSignature, Feedback, Kind, Malformed, Notice, diagnostic,
-                                                  header, json_body, moment, text_field)
-
-SECRET_HEADER = "X-Consent-Hook-Secret"
+from consent_center.inbound.mail.feedback import (Feedback, Kind, Malformed, Notice, diagnostic, json_body, moment,
+                                                  text_field)
 
 # Postmark's bounce types, by what they say of the address. The others (AutoResponder,
 # Unsubscribe, Subscribe, AddressChange, SpamNotification, ManuallyDeactivated, DMARCPolicy,
 # TemplateRenderingFailed, …) say nothing of whether the address receives mail: left alone.
 HARD_TYPES = frozenset({"HardBounce", "BadEmailAddress"})
 SOFT_TYPES = frozenset({"SoftBounce", "Transient", "DnsError", "Blocked"})
-
-
-def authenticate(headers: Mapping[str, str], secret: str) -> None:
-    """Accept the request when it carries the hook's secret (basic auth password or header); else BadSignature."""
-    offered = header(headers, SECRET_HEADER) or _basic_password(header(headers, "Authorization"))
-    # Compared as bytes: compare_digest refuses non-ASCII text, which a visitor may send.
-    if not offered or not secret or not hmac.compare_digest(offered.encode("utf-8"), secret.encode("utf-8")):
-        raise BadSignature("the hook's secret is missing or wrong")
-
-
-def _basic_password(authorization: str) -> str:
-    scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() != "basic":
-        return ""
-    try:
-        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return ""
-    return decoded.partition(":")[2]
 
 
 def parse(body: bytes) -> Notice:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
+import json
 from collections.abc import Mapping
 
 from cryptography.exceptions import InvalidSignature
@@ -65,30 +65,28 @@ def verify(headers: Mapping[str, str], body: bytes, key: ec.EllipticCurvePublicK
         raise BadSignature("the signature does not hold") from None
 
 
-def parse(headers: Mapping[str, str], body: bytes) -> Notice:
-    """Read a verified batch into a Notice; Malformed when it is not SendGrid's."""
+def parse(headers: Mapping[str, str], body: bytes) -> list[Notice]:
+    """Read a verified batch into a Notice per event, keyed by its sg_event_id; Malformed when it is not SendGrid's."""
     sent_at = moment(header(headers, TIMESTAMP_HEADER), what="the timestamp header")
     events = json_body(body)
     if not isinstance(events, list) or not events or len(events) > MAX_EVENTS:
         raise Malformed(f"SendGrid sends a JSON array of 1 to {MAX_EVENTS} events")
-    items, ignored, ids = [], [], []
-    for event in events:
-        if not isinstance(event, dict):
-            raise Malformed("an event is not an object")
-        event_id = text_field(event, "sg_event_id")
-        ids.append(event_id)
-        kind = _kind(event)
-        if kind is None:
-            ignored.append(text_field(event, "event"))
-            continue
-        items.append(Feedback(
-            kind, text_field(event, "email"), moment(event.get("timestamp"), what="timestamp"),
-            message_id=text_field(event, "sg_message_id", required=False), event_id=event_id,
-            diagnostic=diagnostic(event.get("event"), event.get("type"), event.get("status"),
-                                  event.get("bounce_classification"), event.get("reason"))))
-    # SendGrid retries a batch whole: its events' ids name it.
-    key = ids[0] if len(ids) == 1 else "batch:" + hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
-    return Notice(key=key, sent_at=sent_at, items=tuple(items), ignored=tuple(ignored))
+    return [_notice(event, sent_at) for event in events]
+
+
+def _notice(event: object, sent_at) -> Notice:
+    if not isinstance(event, dict):
+        raise Malformed("an event is not an object")
+    event_id = text_field(event, "sg_event_id")
+    raw = json.dumps(event, ensure_ascii=False)
+    kind = _kind(event)
+    if kind is None:
+        return Notice(key=event_id, sent_at=sent_at, ignored=(text_field(event, "event"),), raw=raw)
+    item = Feedback(kind, text_field(event, "email"), moment(event.get("timestamp"), what="timestamp"),
+                    message_id=text_field(event, "sg_message_id", required=False), event_id=event_id,
+                    diagnostic=diagnostic(event.get("event"), event.get("type"), event.get("status"),
+                                          event.get("bounce_classification"), event.get("reason")))
+    return Notice(key=event_id, sent_at=sent_at, items=(item,), raw=raw)
 
 
 def _kind(event: dict) -> Kind | None:
