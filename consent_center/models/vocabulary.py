@@ -35,6 +35,8 @@ class Source(StrEnum):
     RESTRICTION = "restriction"
     OBJECTION = "objection"
     RECONSENT = "reconsent"
+    # The person reported a message as spam (their mailbox provider told an e-mail hook, or an ARF report).
+    COMPLAINT = "complaint"
 
 
 class Medium(StrEnum):

@@ -28,6 +28,7 @@ SOURCE_LABELS = {
     Source.RESTRICTION: _l("Restriction request"),
     Source.OBJECTION: _l("Objection"),
     Source.RECONSENT: _l("Confirmation after a policy change"),
+    Source.COMPLAINT: _l("You reported one of our e-mails as spam"),
 }
 
 BASIS_LABELS = {
