@@ -135,6 +135,11 @@ def load_settings(instance_path: str) -> dict:
         "API_AUTH_FAILURE_LIMIT": _env("API_AUTH_FAILURE_LIMIT", "30 per minute"),
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "") or "",
         "API_FEED_PAGE_MAX": int(_env("API_FEED_PAGE_MAX", "1000")),
+        # Amazon SES through SNS (inbound/providers/email_ses.py): the certificate(s) SNS signs with,
+        # pinned (PEM text or a PEM file's path); without one, fetched from a checked SigningCertURL
+        # unless fetching is off (a server without internet access).
+        "SNS_CERTIFICATE": _env("SNS_CERTIFICATE", "") or "",
+        "SNS_FETCH_CERTIFICATES": _env_bool("SNS_FETCH_CERTIFICATES", True),
         # The back office: largest proof file staff may attach to a change.
         "PROOF_MAX_BYTES": _env_int("PROOF_MAX_BYTES", 5 * 1024 * 1024),
         # `consent expire`: how many days before a grant lapses its reminder goes out.
