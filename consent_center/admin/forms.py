@@ -75,7 +75,7 @@ class ChannelForm(Form):
     purpose_nl = TextAreaField(_l("Purpose in Dutch"), validators=[Length(max=500)])
     purpose_en = TextAreaField(_l("Purpose in English"), validators=[Length(max=500)])
     default = SelectField(_l("Default state and legal basis"), choices=DEFAULT_CHOICES)
-    medium = SelectField(_l("Reaches the person by"), choices=MEDIUM_CHOICES)
+    medium = SelectField(_l("Reaches the person by"), choices=MEDIUM_CHOICES, default="email")
     validity_months = IntegerField(_l("Consent validity in months (optional)"),
                                    validators=[Optional(), NumberRange(min=1, max=240)])
 
