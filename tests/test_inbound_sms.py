@@ -158,3 +158,37 @@ def test_an_unreadable_sender_is_kept_and_changes_nothing(client, session, polic
     hook, url = make_hook(session)
     answer = post_generic(client, url, hook, sms("STOP", sender="not a number"), at=NOW)
     assert answer.status_code == 200 and answer.json["accepted"][0]["outcome"] == "unreadable_number"
+
+
+@freeze_time(NOW)
+def test_an_unknown_number_is_suppressed_so_an_import_cannot_allow_it_and_start_lifts_it(
+        client, session, policy, runner, tmp_path, api):
+    pytest.importorskip("consent_center.subjects.channel_suppression")  # the suppression lists (issue 23, item 4)
+    from .test_import import good_row, write_csv
+
+    hook, url = make_hook(session)
+    answer = post_generic(client, url, hook, sms("STOP SMS", sender="06 12 34 56 78", id="SM1"), at=NOW)
+    assert answer.json["accepted"][0]["outcome"] == "suppressed"
+    contacts = tmp_path / "contacts.csv"
+    write_csv(contacts, [good_row(1, consent_sms="granted")])
+    assert runner.invoke(args=["import", "contacts", str(contacts)]).exit_code == 0
+    session.rollback()
+    imported = session.scalars(select(Subject).where(Subject.phone == "+33612345678")).one()
+    assert states(session, imported.public_id)["sms"][0] == "granted"  # what the file said …
+    check = api.get(f"/check?channel=sms&subject={imported.public_id}")
+    assert check.status_code == 200 and check.json["allowed"] is False  # … but never "allowed"
+    # The number has a subject now, whose SMS no text stopped: a START gives nothing, the suppression stays.
+    after = post_generic(client, url, hook, sms("START", sender="+33612345678", id="SM2"), at=NOW)
+    assert after.json["accepted"][0]["outcome"] == "nothing_to_restart"
+    assert api.get(f"/check?channel=sms&subject={imported.public_id}").json["allowed"] is False
+
+
+@freeze_time(NOW)
+def test_start_from_a_number_still_unknown_lifts_its_own_suppression(client, session, policy):
+    pytest.importorskip("consent_center.subjects.channel_suppression")
+    hook, url = make_hook(session)
+    post_generic(client, url, hook, sms("STOP", sender="+33699887766", id="SM1"), at=NOW)
+    lifted = post_generic(client, url, hook, sms("START", sender="+33699887766", id="SM2"), at=NOW)
+    assert lifted.json["accepted"][0]["outcome"] == "lifted"
+    again = post_generic(client, url, hook, sms("START", sender="+33699887766", id="SM3"), at=NOW)
+    assert again.json["accepted"][0]["outcome"] == "nothing_to_restart"
