@@ -177,3 +177,20 @@ def test_admin_creates_and_revokes_a_hook_with_csrf_and_staff_log(client, sessio
     assert [a.action for a in log][-2:] == ["hook.created", "hook.revoked"] and log[-1].via == "web"
     assert hook.secret not in client.get("/admin/hooks").get_data(as_text=True)
     assert re.search(r"Revoked on", client.get("/admin/hooks").get_data(as_text=True))
+
+
+@freeze_time(NOW)
+def test_auditors_see_and_export_the_messages_and_the_command_exports_them(client, session, runner, make_account,
+                                                                          auth, tmp_path):
+    hook, url = make_hook(session)
+    assert post_generic(client, url, hook, sms("Bonjour", id="SM-a"), at=NOW).status_code == 200
+    make_account("aude@example.com", role=Role.AUDITOR, locale="en")
+    auth.login("aude@example.com")
+    page = client.get("/audit/inbound").get_data(as_text=True)
+    assert "SM-a" in page and "+33612345678" in page and "ignored" in page
+    export = client.get("/audit/inbound/messages.jsonl", buffered=True)
+    row = json.loads(export.get_data(as_text=True).splitlines()[0])
+    assert export.status_code == 200 and row["provider_message_id"] == "SM-a" and row["hook"] == hook.public_id
+    out = tmp_path / "inbound.jsonl"
+    assert runner.invoke(args=["hook", "messages", "--export", str(out)]).exit_code == 0
+    assert json.loads(out.read_text())["payload"] == row["payload"]
