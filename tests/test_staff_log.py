@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import click
 import pyotp
@@ -111,6 +112,7 @@ LOGGED_COMMANDS = {
     "ledger rotate-checkpoint-key": "checkpoint_key.rotated",
     "retention run": "retention.run",
     "consent expire": "consent.expiry_run",
+    "suppression ingest-arf": "suppression.arf_ingested",
 }
 
 NOT_LOGGED_COMMANDS = {
@@ -334,6 +336,7 @@ def _cli_cases(tmp_path, session):
         "ledger rotate-checkpoint-key": ["ledger", "rotate-checkpoint-key"],
         "retention run": ["retention", "run"],
         "consent expire": ["consent", "expire"],
+        "suppression ingest-arf": ["suppression", "ingest-arf", str(Path(__file__).parent / "data" / "arf_abuse.eml")],
     }
 
 

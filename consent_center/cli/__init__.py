@@ -7,6 +7,7 @@ from flask import Flask
 def register(app: Flask) -> None:
     from consent_center.cli import (
         apikey_commands,
+        arf_commands,
         consent_commands,
         db_commands,
         demo,
@@ -22,7 +23,7 @@ def register(app: Flask) -> None:
         webhook_commands,
     )
 
-    for module in (apikey_commands, consent_commands, db_commands, demo, export_commands, hook_commands,
+    for module in (apikey_commands, arf_commands, consent_commands, db_commands, demo, export_commands, hook_commands,
                    import_commands, ledger_commands, outbox_commands, policy_commands, receipt_commands,
                    retention_commands, user_commands, webhook_commands):
         app.cli.add_command(module.group)

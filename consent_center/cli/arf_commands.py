@@ -8,11 +8,17 @@ import click
 
 from consent_center.accounts.staff_log import log_command_action
 from consent_center.cli.support import committing, fail
-from consent_center.inbound.mail.arf_files import FileReport, ingest_reports
+from consent_center.inbound.arf_files import FileReport, ingest_reports
 from consent_center.inbound.mail.arf import messages
 
 
-@click.command("ingest-arf")
+# Until the lists branch's `suppression` group is on main: then its module adds this command to it.
+@click.group("suppression", help="Suppression lists.")
+def group() -> None:
+    pass
+
+
+@group.command("ingest-arf")
 @click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
 def ingest_arf(path: Path) -> None:
     """Read abuse reports (RFC 5965 ARF): one .eml file, a directory of them, or an mbox file.

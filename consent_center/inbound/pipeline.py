@@ -8,6 +8,8 @@ so six copies posted at once record one message and change things once.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -43,11 +45,19 @@ def receive(session: Session, kind: str, provider_name: str, hook_id: str, reque
     provider.verify(hook, request)
     if not hook.active:
         raise RevokedHook(f"this hook was revoked on {hook.revoked_at.isoformat()}: remove it from the provider")
-    messages = provider.parse(request)
+    return provider, accept(session, provider, hook, provider.parse(request), request.now, request.body)
+
+
+def accept(session: Session, provider: Provider, hook: InboundHook, messages: list[Inbound], now: datetime,
+           body: bytes = b"") -> Result:
+    """Keep each new message once as evidence and act on it: a verified request's, or a command's read from files.
+
+    ``body`` is the evidence of a message that carries no part of its own.
+    """
     _check_messages(messages)
     result = Result()
     for inbound in messages:
-        message = _new_message(session, hook, inbound, request)
+        message = _new_message(session, hook, inbound, now, body)
         if message is None:
             result.duplicates.append(inbound.message_id)
             continue
@@ -55,7 +65,7 @@ def receive(session: Session, kind: str, provider_name: str, hook_id: str, reque
         _settle(message, handled)
         result.handled.append((message, handled))
     session.flush()
-    return provider, result
+    return result
 
 
 def _check_messages(messages: list[Inbound]) -> None:
@@ -70,7 +80,8 @@ def _check_messages(messages: list[Inbound]) -> None:
         raise Malformed("the same message id twice in one request")
 
 
-def _new_message(session: Session, hook: InboundHook, inbound: Inbound, request: HookRequest) -> InboundMessage | None:
+def _new_message(session: Session, hook: InboundHook, inbound: Inbound, now: datetime,
+                 body: bytes) -> InboundMessage | None:
     """Keep the message as evidence, or return None when its id was seen on this hook already.
 
     The insert runs in a savepoint: a copy being recorded at the same moment
@@ -81,8 +92,8 @@ def _new_message(session: Session, hook: InboundHook, inbound: Inbound, request:
                                            InboundMessage.provider_message_id == inbound.message_id)
     if session.scalar(seen) is not None:
         return None
-    message = InboundMessage(hook_id=hook.id, provider_message_id=inbound.message_id, received_at=request.now,
-                             payload=inbound.raw if inbound.raw is not None else request.body.decode("utf-8", "replace"),
+    message = InboundMessage(hook_id=hook.id, provider_message_id=inbound.message_id, received_at=now,
+                             payload=inbound.raw if inbound.raw is not None else body.decode("utf-8", "replace"),
                              outcome="received", details={})
     try:
         with session.begin_nested():

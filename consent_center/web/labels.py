@@ -69,6 +69,7 @@ STAFF_ACTION_LABELS = {
     "webhook.disabled": _l("Disabled a webhook"),
     "hook.created": _l("Created an inbound hook"),
     "hook.revoked": _l("Revoked an inbound hook"),
+    "suppression.arf_ingested": _l("Read abuse reports from files"),
     "account.role_changed": _l("Changed a staff member's role"),
     "account.second_factor_reset": _l("Turned off a staff member's two-step verification"),
     "account.second_factor_enabled": _l("Turned on their two-step verification"),

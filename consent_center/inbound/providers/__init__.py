@@ -2,7 +2,15 @@
 from __future__ import annotations
 
 from consent_center.inbound.registry import PROVIDERS, Provider
-from consent_center.inbound.providers import sms_generic, sms_twilio  # noqa: F401  (they register)
+from consent_center.inbound.providers import (  # noqa: F401  (they register)
+    email_arf,
+    email_mailgun,
+    email_postmark,
+    email_sendgrid,
+    email_ses,
+    sms_generic,
+    sms_twilio,
+)
 
 
 def provider_for(kind: str, name: str) -> Provider | None:
