@@ -26,8 +26,9 @@ from consent_center.receipts.documents import verify_receipt
 from consent_center.receipts.keys import key_ring
 
 from .conftest import PASSWORD, csrf_from, form_post
-from .inbound_fixtures import make_hook, post_generic, sms
+from .inbound_fixtures import make_hook, path_of, post_generic, sms
 from .mail_fixtures import deliver
+from .mail_providers import postmark_complaint, sendgrid_public, sendgrid_request
 
 OLD_EMAIL_TYPED, OLD_EMAIL = " Renee.Dupont@Example.BE ", "renee.dupont@example.be"
 NEW_EMAIL_TYPED, NEW_EMAIL = "R.Dupont+News@Example.ORG", "r.dupont+news@example.org"
@@ -177,6 +178,16 @@ def live_a_whole_life(app, client, auth, session, runner) -> str:
         assert answer.status_code == 200, answer.get_data(as_text=True)
     session.rollback()
     assert session.scalars(select(ConsentEvent).where(ConsentEvent.source == "sms_keyword")).first() is not None
+    # Their mailbox provider reports them for spam (the address as typed), and SendGrid an open of the old one.
+    mail_hook, mail_url = make_hook(session, "postmark", kind="email")
+    answer = client.post(path_of(mail_url), data=postmark_complaint(NEW_EMAIL_TYPED),
+                         headers={"X-Consent-Hook-Secret": mail_hook.secret, "Content-Type": "application/json"})
+    assert answer.get_json()["accepted"][0]["outcome"] == "complained", answer.get_data(as_text=True)
+    grid_hook, grid_url = make_hook(session, "sendgrid", kind="email", secret=sendgrid_public())
+    at = int(datetime.now(timezone.utc).timestamp())
+    headers, body = sendgrid_request([{"email": OLD_EMAIL_TYPED.strip(), "timestamp": at, "event": "open",
+                                       "sg_event_id": "ev-open"}], at)
+    assert client.post(path_of(grid_url), data=body, headers=headers).status_code == 200
     deliver(runner)
     assert mails(app, NEW_EMAIL, "manage_link") and mails(app, NEW_EMAIL, "request_received")
     return public_id

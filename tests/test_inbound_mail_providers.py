@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from consent_center.inbound.mail import arf, mailgun, postmark, sendgrid, ses, sns
-from consent_center.inbound.mail.feedback import BadSignature, Kind, Malformed, authenticate_secret, diagnostic, moment
+from consent_center.inbound.mail.adapter import REDACTED, messages, redact
+from consent_center.inbound.mail.feedback import (BadSignature, Kind, Malformed, Notice, authenticate_secret, diagnostic,
+                                                  moment)
 
 from . import mail_providers as mp
 
@@ -299,3 +301,19 @@ def test_arf_files_are_read_one_a_directory_or_an_mbox(tmp_path):
     (tmp_path / "dir" / "b.eml").write_bytes(report)
     (tmp_path / "dir" / ".hidden").write_bytes(b"x")
     assert [name for name, _ in arf.messages(tmp_path / "dir")] == ["b.eml"]
+
+
+def test_evidence_keeps_only_its_own_address_in_any_escaping():
+    text = json.dumps({"Message": json.dumps({"to": ["Jane@Example.org", "joe@example.org"],
+                                              "from": "news@shop.example", "name": "ren\u00e9e@example.com"})})
+    kept = redact(text, "jane@example.org")
+    assert "Jane@Example.org" in kept and "joe@" not in kept and "shop.example" not in kept
+    assert json.loads(json.loads(kept)["Message"])["to"] == ["Jane@Example.org", REDACTED]
+    assert redact(json.dumps({"e": "renée@example.com"}), "renée@example.com") == json.dumps({"e": "renée@example.com"})
+    assert "@" not in redact("mailto:a@b.c <x@y.z> (p@q.r)", None)
+    # A multi-recipient notification: one message per recipient, each keeping only its own address.
+    items, _ = ses.parse(mp.ses_delivery(["a@example.org", "b@example.org"]))
+    first, second = messages([Notice(key="n-1", sent_at=None, items=items)], mp.ses_delivery(["a@example.org",
+                                                                                              "b@example.org"]).encode())
+    assert (first.message_id, second.message_id) == ("n-1:1", "n-1:2")
+    assert "a@example.org" in first.raw and "b@example.org" not in first.raw and "a@example.org" not in second.raw

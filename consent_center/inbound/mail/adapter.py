@@ -24,8 +24,8 @@ REDACTED = "<redacted>"
 # A secret given for a provider that signs nothing (it goes into a URL's credentials).
 MIN_SECRET = 24
 # Wider than a valid address on purpose: whatever looks like one is judged. A JSON escape
-# (\u00e9) is part of an address; any other backslash (\" in SNS's Message) is not.
-_PART = r"(?:\\u[0-9a-fA-F]{4}|[^\s<>\"'(),;:\[\]\\])+"
+# (\u00e9, or \\u00e9 inside SNS's Message) is part of an address; any other backslash is not.
+_PART = r"(?:\\+u[0-9a-fA-F]{4}|[^\s<>\"'(),;:\[\]\\])+"
 _ADDRESS_LIKE = re.compile(_PART + "@" + _PART)
 
 T = TypeVar("T")
@@ -83,7 +83,7 @@ def redact(text: str, keep: str | None) -> str:
 
 
 def _unescaped(found: str) -> str:
-    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), found)
+    return re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), found)
 
 
 def shared_secret(given: str | None) -> str:
