@@ -41,7 +41,8 @@ SIGNED_FIELDS = {
 }
 DIGESTS = {"1": hashes.SHA1, "2": hashes.SHA256}
 CERTIFICATE_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
-# The name on every certificate SNS signs with; checked on a fetched one (a pinned one is trusted as given).
+# The name on the certificates SNS signs with (or a regional SNS host's); checked on a fetched one
+# (a pinned one is trusted as given).
 CERTIFICATE_NAME = "sns.amazonaws.com"
 FETCH_TIMEOUT = 5
 FETCH_MAX_BYTES = 64 * 1024
@@ -143,8 +144,8 @@ class Fetcher:
             certificate = x509.load_pem_x509_certificate(self._open(url))
         except (OSError, ValueError):
             raise BadSignature("SNS's certificate could not be fetched or read") from None
-        names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        if [name.value for name in names] != [CERTIFICATE_NAME]:
+        names = [name.value for name in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        if len(names) != 1 or not (names[0] == CERTIFICATE_NAME or CERTIFICATE_HOST.fullmatch(str(names[0]))):
             raise BadSignature("the certificate is not SNS's")
         with self._lock:
             # A few certificates in use at once; a flood of made-up URLs is refused above.
