@@ -267,9 +267,10 @@ def verify_against(runner, path):
 
 def rebuild_log(runner):
     """What an operator covering their tracks does: the log rebuilt over today's events, and signed."""
-    for statement in ("DELETE FROM log_checkpoints", "DELETE FROM log_nodes", "DELETE FROM log_leaves",
-                      "UPDATE log_state SET size = 0, last_txid = 0, last_event_id = 0"):
-        db.session.execute(sql(statement))
+    with append_only.lifted(db.session.connection()):  # the log's tables are append-only too (0023)
+        for statement in ("DELETE FROM log_checkpoints", "DELETE FROM log_nodes", "DELETE FROM log_leaves",
+                          "UPDATE log_state SET size = 0, last_txid = 0, last_event_id = 0"):
+            db.session.execute(sql(statement))
     db.session.commit()
     checkpoint(runner, "--force")
 

@@ -4,7 +4,8 @@ The hash chain *detects* an edit, a deletion or a reordering; these
 triggers *refuse* them, on SQLite and PostgreSQL (TRUNCATE too there).
 Migration 0004 installs them with ``install``; tests that must tamper with
 the ledger (to prove ``ledger verify`` catches it) lift them with
-``lifted`` and put them back. This SQL is part of a migration: change it
+``lifted`` and put them back, with those of the transparency log's tables
+(log_append_only.py, migration 0023). This SQL is part of a migration: change it
 only together with a new migration that drops and re-creates them.
 
 SQLite drops a table's triggers with the table, and Alembic's batch mode
@@ -17,6 +18,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from sqlalchemy.engine import Connection
+
+from consent_center.ledger import log_append_only
 
 MESSAGE = "consent_events is append-only"
 
@@ -74,9 +77,12 @@ def remove(connection: Connection) -> None:
 
 @contextmanager
 def lifted(connection: Connection):
-    """Drop the triggers for the block, then put them back (tests that tamper)."""
+    """Drop the triggers of the events and of the log's tables (log_append_only.py) for the block,
+    as a DBA could, then put them back (tests and benches that tamper)."""
     remove(connection)
+    log_append_only.remove(connection)
     try:
         yield
     finally:
         install(connection)
+        log_append_only.install(connection)
