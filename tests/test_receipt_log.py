@@ -100,7 +100,7 @@ def test_the_verifier_checks_the_log_part_with_the_log_key(tmp_path, served, inc
     key_file.write_text(key + "\n")
     assert run_verifier(tmp_path, served, download, capsys, str(key_file))[0] == 0
     status, out, _ = run_verifier(tmp_path, served, download, capsys)
-    assert status == 0 and "Log: not checked: give the log's verifier key with --log-key" in out
+    assert status == 0 and "Log: not checked: give the log's verifier keys with --log-key" in out
 
 
 def test_the_verifier_says_a_pending_download_is_pending(tmp_path, client, served, capsys):
