@@ -11,7 +11,7 @@ from consent_center.ledger.checkpoints import (
     verifier_list,
     verifiers,
 )
-from consent_center.ledger.log_check import check_checkpoints
+from consent_center.ledger.log_check import Outcome, check_checkpoints
 from consent_center.ledger.signed_note import NoteError, Verifier, read_verifiers
 from consent_center.receipts.keys import checkpoint_key_store
 from consent_center.ledger.verification import run_verification
@@ -51,16 +51,16 @@ def verify(checkpoint_paths: tuple[Path, ...], verifier_key: str | None) -> None
     --checkpoint, also prove that today's log extends each checkpoint given.
     The run is recorded (the last one shows on /audit).
     """
-    log_ok = True
-    if checkpoint_paths:
-        log_ok = _verify_log(_checkpoint_files(checkpoint_paths), verifier_key)
+    held = _verify_log(_checkpoint_files(checkpoint_paths), verifier_key) if checkpoint_paths else []
     with committing() as session:
         total = count_events(session)
         with click.progressbar(length=total, label="Verifying", file=sys.stderr, show_pos=True) as bar:
-            run, report = run_verification(session, started_by="cli", progress=bar.update)
+            run, report = run_verification(session, started_by="cli", progress=bar.update, held=held)
         log_command_action(session, "ledger.verified", None, ok=run.ok, events=run.events, subjects=run.subjects,
-                           first_break=run.first_break)
+                           first_break=run.first_break, checkpoints_held=run.checkpoints_held,
+                           checkpoints_inconsistent=run.checkpoints_inconsistent)
         ok, events, subjects, first_break = run.ok, run.events, run.subjects, run.first_break
+        inconsistent = run.checkpoints_inconsistent
     if first_break is None:
         click.echo(f"chains: OK ({events} events in {subjects} chains verified)")
     else:
@@ -77,13 +77,16 @@ def verify(checkpoint_paths: tuple[Path, ...], verifier_key: str | None) -> None
             click.echo(f"  {finding}", err=True)
         if check.count > len(check.findings):
             click.echo(f"  … and {check.count - len(check.findings)} more", err=True)
-    if ok and not log_ok:
-        raise SystemExit(1)
     if ok:
+        kept = f", and the log extends the {len(held)} checkpoint(s) kept elsewhere" if held else ""
         click.echo(f"OK: {events} events in {subjects} chains verified; states, chain heads, policy texts, "
-                   "receipts and the log hold.")
+                   f"receipts and the log hold{kept}.")
         return
-    click.echo(f"BROKEN: {first_break or 'see the findings above'}", err=True)
+    if inconsistent and first_break is None and report.ok:
+        click.echo(f"BROKEN: the log does not extend {inconsistent} of the {len(held)} checkpoint(s) kept "
+                   "elsewhere (see above)", err=True)
+    else:
+        click.echo(f"BROKEN: {first_break or 'see the findings above'}", err=True)
     click.echo(f"({events} events in {subjects} chains read)", err=True)
     raise SystemExit(1)
 
@@ -103,8 +106,9 @@ def _checkpoint_files(paths: tuple[Path, ...]) -> list[Path]:
     return files
 
 
-def _verify_log(paths: list[Path], verifier_key: str | None) -> bool:
-    """Check the log against the checkpoint in each of ``paths``; say so, naming each file and its size."""
+def _verify_log(paths: list[Path], verifier_key: str | None) -> list[tuple[str, Outcome]]:
+    """Check the log against the checkpoint in each of ``paths``; say so, naming each file and its size;
+    return each file's outcome, for the run's record."""
     keys = _verifiers(verifier_key) if verifier_key else verifiers()
     notes = []
     for path in paths:
@@ -121,7 +125,7 @@ def _verify_log(paths: list[Path], verifier_key: str | None) -> bool:
             click.echo(f"log: BROKEN against checkpoint {path} (size {size_named}): {outcome.broken}", err=True)
         else:
             click.echo(f"log: OK (the log of {size} events extends checkpoint {path} of {outcome.size} events)")
-    return all(outcome.broken is None for outcome in outcomes)
+    return [(str(path), outcome) for path, outcome in zip(paths, outcomes)]
 
 
 def _verifiers(text: str) -> list[Verifier]:
