@@ -8,7 +8,7 @@ from consent_center.ledger.verification import last_verification
 from consent_center.models import Role
 from consent_center.receipts.keys import checkpoint_key_store
 
-from .test_transparency_log import checkpoint, ledger  # noqa: F401
+from .log_fixtures import checkpoint, ledger, well_known  # noqa: F401  (ledger: a fixture)
 
 
 def fork_of(note: str) -> str:
@@ -22,7 +22,7 @@ def test_the_run_records_each_kept_checkpoint_and_the_audit_page_shows_it(
         runner, client, session, ledger, tmp_path, make_account, auth):  # noqa: F811
     checkpoint(runner, "--force")
     kept, forked = tmp_path / "kept.txt", tmp_path / "forked.txt"
-    kept.write_text(client.get("/.well-known/consent-log/checkpoint").get_data(as_text=True))
+    kept.write_text(well_known(client, "checkpoint"))
     size = int(kept.read_text().split("\n")[1])
     root = kept.read_text().split("\n")[2]
 

@@ -13,15 +13,10 @@ from consent_center.ledger.signed_note import sign_note
 expect = pytest.importorskip("playwright.sync_api").expect
 
 from ..conftest import form_post
+from ..log_fixtures import signed_note as checkpoint
 from ..test_receipt_interop import served_receipt
 
 DESKTOP = pytest.mark.parametrize("viewport", ["desktop"])  # one viewport: test_every_page covers the phone
-
-
-def checkpoint(runner):
-    result = runner.invoke(args=["ledger", "checkpoint", "--force"])
-    assert result.exit_code == 0, result.output
-    return result.output[result.output.index("\n") + 1:]  # the signed note
 
 
 @pytest.fixture
