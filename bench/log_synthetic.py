@@ -106,24 +106,24 @@ def python_log(size: int) -> tuple[merkle.Frontier, dict]:
     return frontier, nodes
 
 
-def check_small(base: Base) -> None:
+def check_small(base: Base, size: int = SMALL) -> None:
     """The SQL stores what the app stores: every node, and the root of every prefix."""
     with base.active():
         from consent_center.extensions import db
         with db.engine.connect() as connection:
-            build_log(connection, SMALL, progress=lambda _: None)
-        frontier, expected = python_log(SMALL)
+            build_log(connection, size, progress=lambda _: None)
+        frontier, expected = python_log(size)
         stored = {(row.level, row.idx): bytes(row.hash)
                   for row in db.session.execute(text("SELECT level, idx, hash FROM log_nodes"))}
         assert stored == expected, "the SQL's subtree hashes differ from the app's"
         prefix = merkle.Frontier()
-        for n in range(1, SMALL + 1):
+        for n in range(1, size + 1):
             prefix.append(merkle.leaf_hash(synthetic_data(n - 1)))
             assert root_at(db.session, n) == prefix.root(), n
         assert prefix.root() == frontier.root()
         db.session.remove()
-    print(f"SQL build checked against the app on {SMALL} leaves: {len(expected)} nodes equal, "
-          f"the roots of all {SMALL} prefixes equal", flush=True)
+    print(f"SQL build checked against the app on {size} leaves: {len(expected)} nodes equal, "
+          f"the roots of all {size} prefixes equal", flush=True)
 
 
 def cut_back(session, size: int) -> None:
