@@ -23,6 +23,17 @@ REFUSED = [
     "DELETE FROM log_state",
     "UPDATE log_state SET size = 0, last_txid = 0, last_event_id = 0",
     "UPDATE log_state SET id = 2",
+    # PostgreSQL's upsert fires the UPDATE triggers.
+    "INSERT INTO log_nodes (level, idx, hash) SELECT level, idx, hash FROM log_nodes WHERE level = 0 AND idx = 0 "
+    "ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash",
+]
+# SQLite's REPLACE deletes the row in the way without firing its DELETE trigger: refused before.
+REPLACED = [
+    "REPLACE INTO log_nodes (level, idx, hash) SELECT level, idx, zeroblob(32) FROM log_nodes WHERE level = 0",
+    "INSERT OR REPLACE INTO log_leaves (idx, event_id) SELECT idx + 100, event_id FROM log_leaves WHERE idx = 0",
+    "REPLACE INTO log_checkpoints SELECT id, tree_size, root_hash, key_hash, 'forged', created_at FROM log_checkpoints",
+    "REPLACE INTO log_state (id, size, last_txid, last_event_id) VALUES (1, 0, 0, 0)",
+    "REPLACE INTO consent_events SELECT * FROM consent_events WHERE seq = 1",
 ]
 
 
@@ -56,12 +67,16 @@ def test_the_log_refuses_every_change_but_growth_and_lifting_drops_the_triggers(
             before = counts(connection)
             size = connection.execute(text("SELECT size FROM log_state")).scalar()
             connection.rollback()
-            for statement in REFUSED + (truncates if engine.dialect.name == "postgresql" else []):
+            extra = truncates if engine.dialect.name == "postgresql" else REPLACED
+            events = connection.execute(text("SELECT count(*) FROM consent_events")).scalar()
+            connection.rollback()
+            for statement in REFUSED + extra:
                 with pytest.raises(DBAPIError) as caught:
                     connection.execute(text(statement))
                 connection.rollback()
                 assert "append-only" in str(caught.value) or "only grows" in str(caught.value), statement
             assert counts(connection) == before
+            assert connection.execute(text("SELECT count(*) FROM consent_events")).scalar() == events
             # What the integrator does: the same size to take the lock, a larger one to grow.
             connection.execute(text("UPDATE log_state SET size = size"))
             connection.execute(text("UPDATE log_state SET size = :n, last_event_id = 0"), {"n": size + 1})

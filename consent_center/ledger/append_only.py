@@ -28,10 +28,17 @@ _SQLITE_INSTALL = [
     BEGIN SELECT RAISE(ABORT, '{MESSAGE}: UPDATE refused'); END""",
     f"""CREATE TRIGGER consent_events_no_delete BEFORE DELETE ON consent_events
     BEGIN SELECT RAISE(ABORT, '{MESSAGE}: DELETE refused'); END""",
+    # INSERT OR REPLACE deletes the event in the way without firing the DELETE trigger (unless
+    # recursive_triggers is on): an insert over any of an event's keys is refused first (0023).
+    f"""CREATE TRIGGER consent_events_no_replace BEFORE INSERT ON consent_events
+    WHEN EXISTS (SELECT 1 FROM consent_events WHERE id = NEW.id OR public_id = NEW.public_id
+                 OR (subject_id = NEW.subject_id AND seq = NEW.seq))
+    BEGIN SELECT RAISE(ABORT, '{MESSAGE}: INSERT over an event already there refused'); END""",
 ]
 _SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS consent_events_no_update",
     "DROP TRIGGER IF EXISTS consent_events_no_delete",
+    "DROP TRIGGER IF EXISTS consent_events_no_replace",
 ]
 
 _POSTGRES_INSTALL = [

@@ -24,6 +24,15 @@ from sqlalchemy.engine import Connection
 
 FROZEN = ("log_leaves", "log_nodes", "log_checkpoints")
 STATE = "log_state"
+# SQLite's INSERT OR REPLACE deletes the row in the way without firing its DELETE trigger (unless
+# recursive_triggers is on): an insert whose keys are taken is refused first. (PostgreSQL's
+# INSERT … ON CONFLICT DO UPDATE fires the UPDATE triggers.)
+TAKEN = {
+    "log_leaves": "idx = NEW.idx OR event_id = NEW.event_id",
+    "log_nodes": "level = NEW.level AND idx = NEW.idx",
+    "log_checkpoints": "id = NEW.id OR tree_size = NEW.tree_size",
+    "log_state": "id = NEW.id",
+}
 MESSAGE = "is append-only"
 SHRINK = "log_state only grows: an UPDATE that lowers its size or changes its id refused"
 
@@ -41,12 +50,17 @@ def _sqlite_install() -> list[str]:
         WHEN NEW.size < OLD.size OR NEW.id <> OLD.id
         BEGIN SELECT RAISE(ABORT, '{SHRINK}'); END""",
     ]
+    for table, taken in TAKEN.items():
+        statements.append(f"""CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table}
+        WHEN EXISTS (SELECT 1 FROM {table} WHERE {taken})
+        BEGIN SELECT RAISE(ABORT, '{table} {MESSAGE}: INSERT over a row already there refused'); END""")
     return statements
 
 
 def _sqlite_drop() -> list[str]:
     names = [f"{table}_no_{op}" for table in FROZEN for op in ("update", "delete")]
-    return [f"DROP TRIGGER IF EXISTS {name}" for name in [*names, f"{STATE}_no_delete", f"{STATE}_no_shrink"]]
+    names += [f"{STATE}_no_delete", f"{STATE}_no_shrink", *(f"{table}_no_replace" for table in TAKEN)]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
 
 
 _POSTGRES_FUNCTIONS = [

@@ -1,5 +1,6 @@
 """the transparency log's tables append-only (leaves, stored subtrees and checkpoints never change,
-the log state never shrinks); verification runs record the checkpoints kept elsewhere they checked
+the log state never shrinks; on SQLite, INSERT OR REPLACE refused on them and on the events);
+verification runs record the checkpoints kept elsewhere they checked
 
 Revision ID: 0023
 Revises: 0017
@@ -8,7 +9,7 @@ Create Date: 2026-12-07 20:00:00
 from alembic import op
 import sqlalchemy as sa
 
-from consent_center.ledger import log_append_only
+from consent_center.ledger import append_only, log_append_only
 
 
 revision = '0023'
@@ -19,6 +20,10 @@ depends_on = None
 
 def upgrade() -> None:
     log_append_only.install(op.get_bind())
+    if op.get_bind().dialect.name == "sqlite":
+        # The events' triggers as append_only.py now has them: INSERT OR REPLACE refused too.
+        append_only.remove(op.get_bind())
+        append_only.install(op.get_bind())
     # Not in batch mode: SQLite adds a column with a default in place.
     op.add_column('ledger_verifications', sa.Column('checkpoints_held', sa.Integer(), server_default='0',
                                                     nullable=False))
