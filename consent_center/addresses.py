@@ -18,6 +18,8 @@ from email_validator import EmailNotValidError, validate_email
 LANGUAGE_REGIONS = {"fr": ("FR", "BE"), "nl": ("NL", "BE"), "en": ()}
 LOCALES = tuple(LANGUAGE_REGIONS)
 REGIONS = ("FR", "BE", "NL")
+# Every country phonenumbers can read a national number in (ISO 3166 alpha-2).
+PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 class AddressError(ValueError):
