@@ -7,7 +7,6 @@ unknown, invalid and erased numbers are never allowed.
 import io
 
 import pytest
-from freezegun import freeze_time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -40,9 +39,10 @@ def subject(api, **fields) -> str:
     return response.get_json()["id"]
 
 
-def consent(api, public_id, status, channel="sms"):
+def consent(api, public_id, status, channel="sms") -> dict:
     response = api.post(f"/subjects/{public_id}/consents", json={"channel": channel, "status": status, "source": "api"})
     assert response.status_code in (200, 201), response.get_json()
+    return response.get_json()
 
 
 def check(api, phone, channel="sms", **query):
@@ -138,54 +138,47 @@ def test_a_shared_number_is_allowed_only_if_everyone_with_it_allows_it(api):
 
 
 def test_erased_and_unknown_numbers_are_never_allowed(api, session):
-    gone = subject(api, email="gone@example.com", phone=LEA)
     stays = subject(api, email="stays@example.com", phone=JAN)
-    shared = subject(api, email="shared@example.com", phone=JAN)
-    for public_id in (gone, stays, shared):
+    gone = subject(api, email="gone@example.com", phone=JAN)
+    for public_id in (gone, stays):
         consent(api, public_id, "granted")
-    assert all(bulk(api, [LEA, JAN], answer="allowed")["allowed"])
-    # Erased at its owner's request: the number goes on the suppression list, also where
+    assert bulk(api, [JAN], answer="allowed")["allowed"] == [True]
+    # Erased at its owner's request: the number goes on the suppression list, also while
     # another subject still has it; the other's "yes" does not speak for the erased person.
-    for public_id in (gone, shared):
-        erase(session, session.scalars(select(Subject).where(Subject.public_id == public_id)).one(),
-              actor=Actor.system())
+    erase(session, session.scalars(select(Subject).where(Subject.public_id == gone)).one(), actor=Actor.system())
     session.commit()
-    for number in (LEA, "06 12 34 56 78", JAN):
-        body = check(api, number).get_json()
+    for number, region in ((JAN, "FR"), ("06-12345678", "NL"), ("0031 6 12345678", "BE")):
+        body = check(api, number, region=region).get_json()
         assert (body["allowed"], body["status"], body["subject"]) == (False, "suppressed", None), number
-    asked = [LEA, JAN, "+33687654321", "06 87 65 43 21"]
+    asked = [JAN, "+33687654321", "06 87 65 43 21", "0031612345678"]
     results = bulk(api, asked)["results"]
-    assert [(r["status"], r["allowed"]) for r in results] == [("suppressed", False)] * 2 + [("unknown", False)] * 2
+    assert [(r["status"], r["allowed"]) for r in results] == [("suppressed", False)] + [("unknown", False)] * 2 + [
+        ("suppressed", False)]
     assert bulk(api, asked, answer="allowed")["allowed"] == [False] * 4
-    with freeze_time("2100-01-01"):
-        past = check(api, JAN, at="2099-01-01T00:00:00Z").get_json()
+    past = check(api, JAN, at="2020-01-01T00:00:00Z").get_json()
     assert (past["allowed"], past["status"]) == (False, "suppressed")
     # The write paths refuse an erased number to anyone new, in any spelling.
-    assert_problem(api.post("/subjects", json={"email": "new@example.com", "phone": "06 12 34 56 78"}), 409)
+    assert_problem(api.post("/subjects", json={"email": "new@example.com", "phone": "06-12345678",
+                                               "country": "NL"}), 409)
 
 
-def test_as_of_a_moment_by_phone_names_the_event_and_receipt(app, api, session):
-    with freeze_time("2026-03-01T09:00:00Z"):
-        lea = subject(api, email="lea@example.com", phone=LEA)
-        consent(api, lea, "granted")
-    with freeze_time("2026-03-10T09:00:00Z"):
-        consent(api, lea, "withdrawn")
-        late = subject(api, email="late@example.com", phone=LEA)
-    with freeze_time("2026-04-01T00:00:00Z"):
-        then = check(api, "06 12 34 56 78", at="2026-03-03T00:00:00Z").get_json()
-        unknown = check(api, "+33699999999", at="2026-03-03T00:00:00Z").get_json()
-        invalid = check(api, "+3361234", at="2026-03-03T00:00:00Z")
-    # Léa's grant stood then; the subject who has the number now was not known: not allowed.
-    assert (then["allowed"], then["status"], then["subject"], then["shared_by"]) == (False, "unknown", late, 2)
-    assert then["at"] == "2026-03-03T00:00:00+00:00" and then["phone"] == LEA
-    assert (unknown["status"], unknown["event"], unknown["receipt"]) == ("unknown", None, None)
-    assert_problem(invalid, 422, "validation-error")
-    with freeze_time("2026-04-01T00:00:00Z"):
-        alone = subject(api, email="alone@example.com", phone=JAN)
-        consent(api, alone, "granted")
-        answer = check(api, JAN, at="2026-04-01T00:00:00Z").get_json()
-    assert (answer["allowed"], answer["subject"]) == (True, alone) and answer["event"] and answer["receipt"]
-    for body in (then, unknown, answer):
+def test_as_of_a_moment_by_phone_names_the_event_and_receipt(app, api):
+    lea = subject(api, email="lea@example.com", phone=LEA)
+    granted = consent(api, lea, "granted")["events"][0]
+    consent(api, lea, "withdrawn")
+    then = check(api, "06 12 34 56 78", at=granted["occurred_at"]).get_json()
+    assert (then["allowed"], then["status"], then["subject"]) == (True, "granted", lea)
+    assert (then["event"], then["receipt"], then["phone"]) == (granted["id"], granted["receipt"], LEA)
+    assert "shared_by" not in then
+    # Someone given the number since was not known then: the number was not allowed.
+    late = subject(api, email="late@example.com", phone=LEA)
+    shared = check(api, LEA, at=granted["occurred_at"]).get_json()
+    assert (shared["allowed"], shared["status"], shared["subject"], shared["shared_by"]) == (
+        False, "unknown", late, 2)
+    unknown = check(api, "+33699999999", at=granted["occurred_at"]).get_json()
+    assert (unknown["status"], unknown["event"], unknown["receipt"], unknown["subject"]) == ("unknown", None, None, None)
+    assert_problem(check(api, "+3361234", at=granted["occurred_at"]), 422, "validation-error")
+    for body in (then, shared, unknown):
         assert_matches_spec(app, body, "CheckResult")
 
 
@@ -232,7 +225,7 @@ e164_shaped = st.tuples(st.sampled_from(PLAIN_COUNTRY_CODES), st.integers(1, 9),
                         st.text("0123456789", min_size=3, max_size=13)).map(lambda t: f"+{t[0]}{t[1]}{t[2]}")
 
 
-@settings(max_examples=600, derandomize=True, deadline=None)
+@settings(max_examples=150, derandomize=True, deadline=None)
 @given(e164_shaped)
 def test_a_number_the_fast_path_takes_is_its_own_stored_form_if_valid(number):
     assert fast_normalise(number) == number
@@ -242,7 +235,7 @@ def test_a_number_the_fast_path_takes_is_its_own_stored_form_if_valid(number):
         pass  # not valid: looked up, found by no one, then flagged (invalid_misses)
 
 
-@settings(max_examples=200, derandomize=True, deadline=None)
+@settings(max_examples=60, derandomize=True, deadline=None)
 @given(st.lists(st.one_of(e164_shaped, st.sampled_from(
     ["06 12 34 56 78", "0470 12 34 56", "", "+", "+330612345678", "x\ny", "0033612345678", "+1 212 555 0100"])),
     max_size=8))
