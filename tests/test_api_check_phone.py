@@ -70,7 +70,8 @@ def test_every_spelling_of_a_number_reaches_the_subject_whatever_form_it_was_wri
     for public_id in (lea, jan, lotte, imported.public_id, tom.public_id):
         consent(api, public_id, "granted")
     spellings = {
-        lea: [LEA, "06 12 34 56 78", "0612345678", "+33 6 12 34 56 78", "0033612345678", "+33 (0)6 12 34 56 78"],
+        lea: [LEA, "06 12 34 56 78", "0612345678", "+33 6 12 34 56 78", "0033612345678", "+33 (0)6 12 34 56 78",
+              "\uff0b\uff13\uff13\uff16\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"],  # full-width
         jan: [JAN, ("06-12345678", "NL"), ("06 12345678", "nl"), "0031612345678", "+31 6 1234 5678"],
         lotte: [LOTTE, ("0470 12 34 56", "BE"), "+32 470 12 34 56", "0032470123456"],
         imported.public_id: ["+33751000001", "07 51 00 00 01"],
