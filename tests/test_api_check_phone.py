@@ -4,14 +4,15 @@ Numbers are looked up in E.164 whatever spelling they are written or asked
 in; a number several subjects have is allowed only if every one allows it;
 unknown, invalid and erased numbers are never allowed.
 """
+import hashlib
+import hmac
 import io
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from consent_center.addresses import AddressError, normalise_phone
+from consent_center.addresses import AddressError, fingerprints, normalise_phone
 from consent_center.check.by_phone import decisive
 from consent_center.check.lookup_phones import (
     PLAIN_COUNTRY_CODES,
@@ -249,3 +250,10 @@ def test_spellings_that_are_not_stored_forms_take_the_slow_path():
                    "+44 20 7946 0958", "+390612345678"):
         assert fast_normalise(number) is None, number
     assert normalise_for_lookup("+330612345678", "FR") == LEA  # the national 0 after +33, dropped
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(st.text(min_size=1, max_size=150), st.lists(st.text(max_size=40), max_size=4))
+def test_fingerprints_are_hmac_sha256(salt, values):
+    assert fingerprints(values, salt) == [
+        hmac.new(salt.encode(), value.encode(), hashlib.sha256).hexdigest() for value in values]
