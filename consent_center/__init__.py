@@ -123,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     from consent_center.rights.desk import bp as requests_desk_bp
     from consent_center.space import bp as space_bp
     from consent_center.unsubscribe.one_click import bp as unsubscribe_bp
+    from consent_center.inbound.receive import bp as hooks_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(branding_bp)
@@ -137,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(requests_desk_bp, url_prefix="/admin/requests")
     app.register_blueprint(public_bp)
     app.register_blueprint(unsubscribe_bp)
+    app.register_blueprint(hooks_bp)
     api.init_app(app)
 
 

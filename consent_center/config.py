@@ -51,6 +51,20 @@ def _env_networks(name: str) -> list[str]:
     return networks
 
 
+# SMS keywords per language (inbound/keywords.py): each replaced by CONSENT_SMS_STOP_WORDS_FR and
+# the like, comma-separated. Stop words are those the issue and the French "STOP au 36xxx" expect.
+SMS_STOP_WORDS = {
+    "fr": ("STOP", "STOP SMS", "ARRET", "ARRÊT"),
+    "nl": ("STOP", "STOPPEN", "AFMELDEN"),
+    "en": ("STOP", "UNSUBSCRIBE", "END", "QUIT", "CANCEL"),
+}
+SMS_START_WORDS = {
+    "fr": ("START", "REPRENDRE"),
+    "nl": ("START", "AANMELDEN"),
+    "en": ("START", "UNSTOP"),
+}
+
+
 def load_settings(instance_path: str) -> dict:
     """Return the app settings from the environment."""
     database_url = _env("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'consent_center.sqlite3'}"
@@ -135,6 +149,16 @@ def load_settings(instance_path: str) -> dict:
         "API_AUTH_FAILURE_LIMIT": _env("API_AUTH_FAILURE_LIMIT", "30 per minute"),
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "") or "",
         "API_FEED_PAGE_MAX": int(_env("API_FEED_PAGE_MAX", "1000")),
+        # Inbound hooks (inbound/, docs/integration-sms.md): requests per minute per hook and sending
+        # address, the replay window of signed timestamps, the largest body, the SMS stop and start words.
+        "HOOK_RATE_LIMIT": _env("HOOK_RATE_LIMIT", "300 per minute"),
+        "HOOK_TOLERANCE_SECONDS": _env_int("HOOK_TOLERANCE_SECONDS", 300),
+        "HOOK_MAX_BODY": _env_int("HOOK_MAX_BODY", 1024 * 1024),
+        "SMS_STOP_WORDS": {lang: tuple(_env_list(f"SMS_STOP_WORDS_{lang.upper()}")) or words
+                           for lang, words in SMS_STOP_WORDS.items()},
+        "SMS_START_WORDS": {lang: tuple(_env_list(f"SMS_START_WORDS_{lang.upper()}")) or words
+                            for lang, words in SMS_START_WORDS.items()},
+        "SMS_STOP_MAX_WORDS": _env_int("SMS_STOP_MAX_WORDS", 6),
         # The back office: largest proof file staff may attach to a change.
         "PROOF_MAX_BYTES": _env_int("PROOF_MAX_BYTES", 5 * 1024 * 1024),
         # `consent expire`: how many days before a grant lapses its reminder goes out.

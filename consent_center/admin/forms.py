@@ -75,7 +75,7 @@ class ChannelForm(Form):
     purpose_nl = TextAreaField(_l("Purpose in Dutch"), validators=[Length(max=500)])
     purpose_en = TextAreaField(_l("Purpose in English"), validators=[Length(max=500)])
     default = SelectField(_l("Default state and legal basis"), choices=DEFAULT_CHOICES)
-    medium = SelectField(_l("Reaches the person by"), choices=MEDIUM_CHOICES)
+    medium = SelectField(_l("Reaches the person by"), choices=MEDIUM_CHOICES, default="email")
     validity_months = IntegerField(_l("Consent validity in months (optional)"),
                                    validators=[Optional(), NumberRange(min=1, max=240)])
 
@@ -134,3 +134,13 @@ class WebhookForm(Form):
         default=["consent.changed"],
         validators=[DataRequired(message=_l("Choose what the receiver is sent."))],
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+
+
+class HookForm(Form):
+    """A new inbound hook: which provider posts to it, a name, and the provider's own secret where it has one."""
+
+    provider = SelectField(_l("Provider"), choices=[], validate_choice=True,
+                           validators=[DataRequired(message=_l("Choose the provider."))])
+    name = StringField(_l("Name (optional)"), validators=[Length(max=100)])
+    secret = StringField(_l("The provider's secret (only where it signs with its own, e.g. Twilio's auth token)"),
+                         validators=[Length(max=500)])

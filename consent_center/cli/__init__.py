@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
         db_commands,
         demo,
         export_commands,
+        hook_commands,
         import_commands,
         ledger_commands,
         outbox_commands,
@@ -21,7 +22,7 @@ def register(app: Flask) -> None:
         webhook_commands,
     )
 
-    for module in (apikey_commands, consent_commands, db_commands, demo, export_commands,
+    for module in (apikey_commands, consent_commands, db_commands, demo, export_commands, hook_commands,
                    import_commands, ledger_commands, outbox_commands, policy_commands, receipt_commands,
                    retention_commands, user_commands, webhook_commands):
         app.cli.add_command(module.group)
