@@ -1,7 +1,7 @@
 """subjects.phone: indexed, for the check by phone (one indexed query a number, one query a list)
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0021
 Create Date: 2026-12-06 21:00:00
 
 Every write path stores numbers in E.164 (addresses.normalise_phone), so the
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
