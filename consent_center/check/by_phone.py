@@ -34,7 +34,12 @@ from flask import current_app
 from sqlalchemy.engine import Connection
 
 from consent_center.addresses import fingerprint, fingerprints, suppression_salt
-from consent_center.check.answer import COUNTS, ChannelRules, answer_from_flags, unknown_answer
+from consent_center.check.answer import (
+    COUNTS,
+    ChannelRules,
+    answer_from_flags,
+    unknown_answer,
+)
 from consent_center.check.channels import channel_rules
 from consent_center.check.lookup_phones import invalid_misses, normalise_all_for_lookup
 from consent_center.check.service import (  # the e-mail form's own pieces, shared rather than copied
@@ -139,7 +144,7 @@ def _lookup(connection: Connection, channel_pk: int, asked: list[str], region: s
     by_digest = dict(zip(fingerprints(wanted, _salt()), wanted))
     rows = _rows_of(connection, _ANSWER_STATEMENTS, "phone", wanted, channel_pk,
                     digests=list(by_digest), **_lapse_params(rules, at))
-    return keys, wanted, by_digest, rows
+    return keys, by_digest, rows
 
 
 def _invalid(asked: list[str], keys: list[str | None], known: set[str]) -> set[str]:
@@ -155,7 +160,7 @@ def check_phones_json(connection: Connection, channel: str, channel_pk: int, ask
     ``unknown`` with ``"invalid": true`` and the number as sent.
     """
     rules, now = channel_rules(connection, channel_pk), utcnow()
-    keys, wanted, by_digest, rows = _lookup(connection, channel_pk, asked, region, rules, now)
+    keys, by_digest, rows = _lookup(connection, channel_pk, asked, region, rules, now)
     active = rules.active
     quoted_channel = _quote(channel)
     nothing = '"basis":null,"policy_version":null,"changed_at":null'
@@ -217,7 +222,7 @@ def phones_allowed(connection: Connection, channel_pk: int, asked: list[str], re
     rules, now = channel_rules(connection, channel_pk), utcnow()
     if not rules.active:
         return [False] * len(asked)
-    keys, _, by_digest, rows = _lookup(connection, channel_pk, asked, region, rules, now)
+    keys, by_digest, rows = _lookup(connection, channel_pk, asked, region, rules, now)
     allowed: set[str] = set()
     vetoed: set[str] = set()
     # Where nothing lapsed, the answer depends on the status alone: one per status. Rows

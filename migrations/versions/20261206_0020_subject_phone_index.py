@@ -9,7 +9,6 @@ index is looked up in that form; not unique: a number may be several people's.
 """
 from alembic import op
 
-
 revision = '0020'
 down_revision = '0021'
 branch_labels = None

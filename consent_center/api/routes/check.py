@@ -6,17 +6,17 @@ import json
 from flask import Response, current_app
 
 from consent_center.addresses import phone_region
+from consent_center.api import schemas
+from consent_center.api.endpoints import JSON_MEDIA_TYPE, endpoint
+from consent_center.api.routes.common import channel_or_422, field_problem
 from consent_center.check import by_phone
 from consent_center.check import service as checks
 from consent_center.check.channels import channel_medium
+from consent_center.check.lookup_addresses import normalise_for_lookup
 from consent_center.check.lookup_phones import normalise_for_lookup as phone_for_lookup
 from consent_center.clock import utcnow
 from consent_center.extensions import quick_read
-from consent_center.check.lookup_addresses import normalise_for_lookup
-from consent_center.api import schemas
-from consent_center.api.endpoints import JSON_MEDIA_TYPE, endpoint
 from consent_center.web.problems import Problem
-from consent_center.api.routes.common import channel_or_422, field_problem
 
 NOT_A_NUMBER = "Not a valid phone number (a national number is read in {region}; give +country or region)."
 
