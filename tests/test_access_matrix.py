@@ -91,7 +91,7 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
         "auth.index", "auth.login", "auth.forgot_password", "auth.forgot_password_sent",
         "auth.reset_password", "auth.accept_invitation", "auth.second_factor_login", "auth.set_language",
         "health.healthz", "health.readyz", "jwks.jwks", "branding.brand_css",
-        "consent_log.checkpoint", "consent_log.key", "verify_page.verify",
+        "consent_log.checkpoint", "consent_log.key", "consent_log.keys", "verify_page.verify",
         "privacy.current", "privacy.diff", "privacy.version", "privacy.versions",
         "public.subscribe", "public.subscribe_sent", "public.confirm_signup", "public.manage",
         "public.manage_sent", "public.manage_preferences", "public.manage_renew",

@@ -20,7 +20,7 @@ from consent_center.extensions import db
 from consent_center.inbound.evidence import PAGE as INBOUND_PAGE
 from consent_center.inbound.evidence import latest_messages, message_rows
 from consent_center.models import Channel, PolicyVersion, Source, Status
-from consent_center.ledger.checkpoints import checkpoint_file_name, latest_checkpoint, verifiers
+from consent_center.ledger.checkpoints import checkpoint_file_name, latest_checkpoint, verifier_list
 from consent_center.ledger.verification import last_verification, run_verification
 from consent_center.audit import bp
 from consent_center.audit.forms import parse_as_of
@@ -142,8 +142,8 @@ def download_checkpoint():
 
 @bp.get("/log/key")
 def download_verifier_key():
-    """The verifier key of the active checkpoint key."""
-    return _download(verifiers()[0].encode() + "\n", "verifier-key.txt")
+    """Every checkpoint verifier key, the active one first, one a line (those retired verify older checkpoints)."""
+    return _download(verifier_list(), "verifier-key.txt")
 
 
 @bp.get("/inbound")

@@ -1,7 +1,7 @@
 """subjects.phone: indexed, for the check by phone (one indexed query a number, one query a list)
 
 Revision ID: 0020
-Revises: 0021
+Revises: 0023
 Create Date: 2026-12-06 21:00:00
 
 Every write path stores numbers in E.164 (addresses.normalise_phone), so the
@@ -10,7 +10,7 @@ index is looked up in that form; not unique: a number may be several people's.
 from alembic import op
 
 revision = '0020'
-down_revision = '0021'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 

@@ -35,7 +35,7 @@ from .conftest import ROOT, VIEWPORTS, axe_violations, shoot
 SKIPPED = {
     "static": "files", "branding.brand_css": "a stylesheet", "jwks.jwks": "JSON",
     "health.healthz": "probe", "health.readyz": "probe",
-    "consent_log.checkpoint": "plain text", "consent_log.key": "plain text",
+    "consent_log.checkpoint": "plain text", "consent_log.key": "plain text", "consent_log.keys": "plain text",
     "audit.download_checkpoint": "a file download (tests/test_witnesses.py)",
     "audit.download_verifier_key": "a file download (tests/test_witnesses.py)",
     "audit.export_events": "a file download (test_staff_journeys downloads it)",
