@@ -1,6 +1,6 @@
 """subjects.phone: indexed, for the check by phone (one indexed query a number, one query a list)
 
-Revision ID: 0020
+Revision ID: 0024
 Revises: 0023
 Create Date: 2026-12-06 21:00:00
 
@@ -9,7 +9,7 @@ index is looked up in that form; not unique: a number may be several people's.
 """
 from alembic import op
 
-revision = '0020'
+revision = '0024'
 down_revision = '0023'
 branch_labels = None
 depends_on = None
