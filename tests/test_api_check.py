@@ -267,7 +267,7 @@ def test_bulk_keys_reach_the_database_as_they_were_sent(session):
         assert session.execute(text("SELECT CAST(:keys AS text[])"), {"keys": literal}).scalar_one() == keys
 
 
-@pytest.mark.parametrize("by", ["email", "subject"])
+@pytest.mark.parametrize("by", ["email", "subject", "phone"])
 def test_postgresql_plans_the_bulk_keys_as_a_constant(session, by):
     """A constant array is hashed for ``= ANY``; keys that reach the plan as an expression
     (a cast from text, say) are parsed and searched again for every row: hours for 100,000."""

@@ -21,7 +21,7 @@ from consent_center.models import Channel, PolicyVersion
 
 CHANNELS_FRESH = timedelta(minutes=1)
 _c, _pv = Channel.__table__, PolicyVersion.__table__
-CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months)
+CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months, _c.c.medium)
 MATERIAL_DATES = select(_pv.c.effective_at).where(_pv.c.material.is_(True)).order_by(_pv.c.effective_at)
 CACHE_KEY = "consent_channel_ids"
 
@@ -35,6 +35,8 @@ class _ChannelCodes:
     # Ids of the channels out of use, and each channel's validity in months.
     inactive: frozenset[int] = frozenset()
     validity: dict[int, int | None] = field(default_factory=dict)
+    # Each channel's medium (models.vocabulary.Medium): what kind of address it reaches.
+    media: dict[int, str] = field(default_factory=dict)
     # When each material policy version came (or comes) into force, oldest first.
     material_dates: list[datetime] = field(default_factory=list)
 
@@ -52,6 +54,7 @@ def _channels(connection: Connection, code: str | None = None) -> _ChannelCodes:
         cache.reconsent = frozenset(row.id for row in rows if row.requires_reconsent)
         cache.inactive = frozenset(row.id for row in rows if not row.active)
         cache.validity = {row.id: row.validity_months for row in rows}
+        cache.media = {row.id: row.medium for row in rows}
         cache.material_dates = [row.effective_at for row in connection.execute(MATERIAL_DATES)]
         cache.loaded_at = now
     return cache
@@ -81,3 +84,8 @@ def channel_rules(connection: Connection, channel_pk: int) -> ChannelRules:
         material_dates=cache.material_dates,
         grace=timedelta(days=current_app.config["RECONSENT_GRACE_DAYS"]),
     )
+
+
+def channel_medium(connection: Connection, channel_pk: int) -> str | None:
+    """The medium of the channel (email, sms, post, phone, other), from the cache."""
+    return _channels(connection).media.get(channel_pk)

@@ -92,11 +92,14 @@ BY_EMAIL = _state_of(_s.c.email, _s.c.email == bindparam("key"), *_ONE)
 BY_SUBJECT = _state_of(_s.c.public_id, _s.c.public_id == bindparam("key"), *_ONE)
 _KEYS_FROM_JSON = select(func.json_each(bindparam("keys", type_=TextListAsJSON())).table_valued("value").c.value)
 _MATCH_MANY = {
-    "json": {"email": _s.c.email.in_(_KEYS_FROM_JSON), "subject": _s.c.public_id.in_(_KEYS_FROM_JSON)},
+    "json": {"email": _s.c.email.in_(_KEYS_FROM_JSON), "subject": _s.c.public_id.in_(_KEYS_FROM_JSON),
+             "phone": _s.c.phone.in_(_KEYS_FROM_JSON)},
     "any": {"email": _s.c.email == any_(bindparam("keys", type_=TextArrayLiteral())),
-            "subject": _s.c.public_id == any_(bindparam("keys", type_=TextArrayLiteral()))},
+            "subject": _s.c.public_id == any_(bindparam("keys", type_=TextArrayLiteral())),
+            "phone": _s.c.phone == any_(bindparam("keys", type_=TextArrayLiteral()))},
 }
-_KEY_OF = {"email": _s.c.email, "subject": _s.c.public_id}
+# By phone (check/by_phone.py): a number may be several subjects', a row each.
+_KEY_OF = {"email": _s.c.email, "subject": _s.c.public_id, "phone": _s.c.phone}
 # Bulk answers: the time comes as the text of the answer, and how it compares
 # with the rules' cutoffs (answer.cutoffs; NULL ones never match) is asked in
 # SQL, as answer.lapse_of does: a code, 0 when nothing lapsed.
@@ -126,10 +129,16 @@ _SUPPRESSED_ROWS = {
                        "any": _sa.c.digest == any_(bindparam("digests", type_=TextArrayLiteral()))}.items()
 }
 _ANSWER_STATEMENTS = {
-    how: {"email": union_all(statements["email"], _SUPPRESSED_ROWS[how]), "subject": statements["subject"]}
+    how: {"email": union_all(statements["email"], _SUPPRESSED_ROWS[how]), "subject": statements["subject"],
+          "phone": union_all(statements["phone"], _SUPPRESSED_ROWS[how])}
     for how, statements in _STATE_STATEMENTS.items()
 }
 SUPPRESSED = select(_sa.c.id).where(_sa.c.digest == bindparam("digest"))
+# One number: its subjects' states and, in the same query, whether it is on the suppression list.
+BY_PHONE = union_all(
+    _state_of(_s.c.phone, _s.c.phone == bindparam("key"), *_ONE),
+    select(_sa.c.digest.label("key"), *(literal_column("NULL").label(name) for name in (
+        "public_id", "status", "basis", "id", "changed_at", "label"))).where(_sa.c.digest == bindparam("digest")))
 # Granted states only: the rest is "not allowed" whatever it is.
 _GRANTED_STATEMENTS = {
     how: {by: select(_KEY_OF[by].label("key"))
@@ -144,6 +153,8 @@ _KNOWN_SUBJECTS = {how: {"subject": select(_s.c.public_id).where(matches["subjec
 SUBJECT_BY = {
     "email": select(_s.c.id, _s.c.public_id, _s.c.created_at).where(_s.c.email == bindparam("key")),
     "subject": select(_s.c.id, _s.c.public_id, _s.c.created_at).where(_s.c.public_id == bindparam("key")),
+    "phone": select(_s.c.id, _s.c.public_id, _s.c.created_at).where(_s.c.phone == bindparam("key"))
+    .order_by(_s.c.public_id),
 }
 EVENT_AT = (
     select(_e.c.public_id, _e.c.status, _e.c.basis, _e.c.occurred_at, _pv.c.label,
