@@ -10,7 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from functools import cache
 
 from cryptography import x509
@@ -135,10 +135,3 @@ def postmark_delivery(address: str) -> bytes:
                        "DeliveredAt": "2026-03-01T10:00:00Z", "Details": "Test delivery webhook details",
                        "Tag": "welcome-email"}).encode()
 
-
-def at_unix(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def before(moment: datetime, **delta: float) -> datetime:
-    return moment - timedelta(**delta)
