@@ -118,7 +118,11 @@ def parse(message: dict[str, str]) -> tuple[Notice, str]:
     if message["Type"] == "Notification":
         return Notice(key=key, sent_at=sent_at), message["Message"]
     # Shown to the operator: confirming is their act (a visit to SubscribeURL), never the server's.
-    note = f"{message['Type']} for {message['TopicArn']}: visit {message.get('SubscribeURL', '')} to confirm"
+    url = message.get("SubscribeURL", "")
+    note = (f"SubscriptionConfirmation for {message['TopicArn']}: visit {url} to confirm"
+            if message["Type"] == "SubscriptionConfirmation" else
+            f"UnsubscribeConfirmation for {message['TopicArn']}: the hook no longer receives it; visit {url} "
+            f"to subscribe again")
     return Notice(key=key, sent_at=sent_at, note=note, ignored=(message["Type"],)), ""
 
 
