@@ -260,3 +260,45 @@ def test_the_guide_s_sendgrid_and_mailgun_examples_are_signed_correctly():
     example = re.search(r"\n(\{\"signature\": .*?\}\}\})\n", guide, re.S).group(1)
     signature_object, _ = mailgun.read(example.encode())
     mailgun.verify(signature_object, signing_key)
+
+
+def check(api, address):
+    answer = api.get(f"/api/v1/check?channel=email&email={address}").get_json()
+    return answer["allowed"], answer["status"]
+
+
+@freeze_time(NOW)
+@pytest.mark.settings(SOFT_BOUNCE_LIMIT=2)
+def test_bounces_make_an_address_undeliverable_and_a_stranger_s_complaint_suppresses_it(client, session, policy,
+                                                                                        api, runner, tmp_path):
+    pytest.importorskip("consent_center.subjects.deliverability")  # the lists branch, until it is on main
+    jane, joe = person(session, "jane@example.org"), person(session, "joe@example.org")
+    hook, url = make_hook(session, "postmark", kind="email")
+
+    def post(body):
+        answer = client.post(path_of(url), data=body, headers=secret_header(hook.secret))
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return [a["outcome"] for a in answer.get_json()["accepted"]]
+
+    assert post(mp.postmark_bounce("Jane@Example.org")) == ["hard_bounce"]
+    assert check(api, "jane@example.org") == (False, "undeliverable")
+    # Not a consent change: no event, the state as it was.
+    assert states(session, jane)["email"] == ("granted", "api")
+    # Soft bounces count in a row: a delivery between them starts the count again.
+    assert post(mp.postmark_bounce("joe@example.org", "SoftBounce", record_id=1)) == ["soft_bounce"]
+    assert post(mp.postmark_delivery("joe@example.org")) == ["delivered"]
+    assert post(mp.postmark_bounce("joe@example.org", "SoftBounce", record_id=2)) == ["soft_bounce"]
+    assert check(api, "joe@example.org") == (True, "granted")
+    assert post(mp.postmark_bounce("joe@example.org", "Transient", record_id=3)) == ["soft_bounce"]
+    assert check(api, "joe@example.org") == (False, "undeliverable")
+
+    # A complaint about an address no one has: a later subject with it, granted, is still not allowed.
+    assert post(mp.postmark_complaint("Stranger@Example.org")) == ["suppressed"]
+    report = (DATA / "arf_abuse.eml").read_bytes().replace(b"Jane.Doe@Example.org", b"nobody@example.org")
+    (tmp_path / "r.eml").write_bytes(report)
+    assert "r.eml: suppressed" in runner.invoke(args=["suppression", "ingest-arf", str(tmp_path / "r.eml")]).output
+    for address in ("stranger@example.org", "nobody@example.org"):
+        person(session, address)
+        allowed, status = check(api, address)
+        assert not allowed and status == "listed", (address, status)
+    assert states(session, joe)["email"] == ("granted", "api")
