@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # Set only by ``set_to``: the demo records months of history through the real
 # services, each at its own moment. A context variable, so it never leaks into
@@ -15,7 +15,7 @@ _set_now: ContextVar[datetime | None] = ContextVar("consent_center_now", default
 def utcnow() -> datetime:
     """Return the current time, timezone-aware, in UTC (the moment ``set_to`` set, inside it)."""
     moment = _set_now.get()
-    return moment if moment is not None else datetime.now(timezone.utc)
+    return moment if moment is not None else datetime.now(UTC)
 
 
 @contextmanager
@@ -28,9 +28,9 @@ def set_to(moment: datetime) -> Iterator[datetime]:
     """
     if moment.tzinfo is None:
         raise ValueError("the clock is set to a timezone-aware moment")
-    if moment > datetime.now(timezone.utc):
+    if moment > datetime.now(UTC):
         raise ValueError("the clock is never set to the future")
-    token = _set_now.set(moment.astimezone(timezone.utc))
+    token = _set_now.set(moment.astimezone(UTC))
     try:
         yield moment
     finally:

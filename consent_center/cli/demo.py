@@ -1,6 +1,6 @@
 import random
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -9,16 +9,16 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from consent_center import clock
-from consent_center.accounts.service import create_account
 from consent_center.accounts.api_clients import SCOPES, create_client
+from consent_center.accounts.service import create_account
 from consent_center.cli.demo_company import DAY, Cast, Seeded, Timeline, seed_company
 from consent_center.cli.demo_mail import write_sample_mail
+from consent_center.cli.support import committing, fail
 from consent_center.ledger import Actor
 from consent_center.ledger.checkpoints import make_checkpoint
 from consent_center.ledger.verification import run_verification
 from consent_center.models import Account, ApiClient, PolicyVersion, Role, Subject
 from consent_center.policies.service import publish_policy
-from consent_center.cli.support import committing, fail
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "demo_data"
 DEMO_POLICY = "2018-11-26"
@@ -106,7 +106,7 @@ def _company(session):
     if session.scalars(select(PolicyVersion).where(PolicyVersion.label == DEMO_POLICY)).first() is None:
         texts = {loc: (DEMO_DATA / f"policy_{loc}.md").read_text(encoding="utf-8") for loc in ("fr", "nl", "en")}
         publish_policy(session, DEMO_POLICY, texts,
-                       effective_at=datetime(2018, 11, 26, tzinfo=timezone.utc))
+                       effective_at=datetime(2018, 11, 26, tzinfo=UTC))
     for email, role, name in DEMO_ACCOUNTS:
         if session.scalars(select(Account).where(Account.email == email)).first() is None:
             create_account(session, email=email, password=DEMO_PASSWORD, role=role,

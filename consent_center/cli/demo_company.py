@@ -32,7 +32,7 @@ from consent_center.inbound.hooks import create_hook
 from consent_center.ledger import Actor
 from consent_center.ledger.bulk import Submission, default_submission, record_many
 from consent_center.models import Account, Channel, Subject
-from consent_center.models.vocabulary import ActorType, Basis, Source, Status
+from consent_center.models.vocabulary import ActorType, Source, Status
 from consent_center.outbox.webhooks import add_endpoint, disable_endpoint
 from consent_center.subjects.importer import import_contacts
 from consent_center.subjects.service import add_subject
@@ -210,8 +210,7 @@ def _import_fair(session: Session, rng: random.Random, count: int, admin: Accoun
     """The contacts met at a fair, imported from a CSV file as an admin uploads it; two rows are wrong."""
     fair = draw_people(random.Random(rng.random()), count, timeline.import_at - 4 * DAY, timeline.import_at - 3 * DAY)
     collected = (timeline.import_at - 3 * DAY).date().isoformat()
-    lines = ["external_ref,email,phone,name,locale,customer,consent_email,consent_newsletter,basis,evidence,"
-             "collected_at"]
+    lines = ["external_ref,email,phone,name,locale,customer,consent_email,consent_newsletter,basis,evidence,collected_at"]
     for n, person in enumerate(fair, start=1):
         local, _, domain = person.email.partition("@")
         lines.append(f"FAIR-{n:04d},{local}.fair@{domain},{person.phone or ''},{person.name},{person.locale},no,"

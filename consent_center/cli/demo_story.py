@@ -31,19 +31,20 @@ from consent_center.unsubscribe import links
 DAY = timedelta(days=1)
 BROWSER = {"ip_network": "203.0.113.0/24", "user_agent": "Mozilla/5.0 (demo)"}
 MAIL_PROVIDER = {"ip_network": "198.51.100.0/24", "user_agent": "mail provider one-click unsubscribe"}
-# The requests in the queue: (kind, filed days ago, what the desk did: identity, extend, carry_out).
+# The requests in the queue: (kind, filed days ago, what the desk did: identity, extend, carry_out);
+# the ones a small demo needs most come first.
 REQUESTS = (
-    ("access", 3, ()),
-    ("objection", 2, ()),
-    ("access", 26, ()),                                   # due in 4 days
-    ("objection", 27, ("identity",)),                     # due in 3 days
-    ("erasure", 24, ("identity",)),                       # due in 6 days, waiting to be carried out
-    ("access", 33, ()),                                   # overdue
-    ("access", 29, ("identity", "extend")),
-    ("access", 28, ("identity", "carry_out")),
-    ("objection", 16, ("identity", "carry_out")),
-    ("restriction", 14, ("identity", "carry_out")),
     ("erasure", 22, ("identity", "carry_out")),           # the one erasure carried out
+    ("access", 26, ()),                                   # due in 4 days
+    ("access", 33, ()),                                   # overdue
+    ("restriction", 14, ("identity", "carry_out")),
+    ("objection", 16, ("identity", "carry_out")),
+    ("objection", 2, ()),
+    ("erasure", 24, ("identity",)),                       # due in 6 days, waiting to be carried out
+    ("access", 29, ("identity", "extend")),
+    ("objection", 27, ("identity",)),                     # due in 3 days
+    ("access", 28, ("identity", "carry_out")),
+    ("access", 3, ()),
 )
 DETAILS = {
     "access": "Which data do you hold about me, and where does my address come from?",
@@ -78,7 +79,7 @@ class Journeys:
         """Play every journey in the order of its moment; return how many of each kind."""
         journeys = [journey for kind, person, at, args in self.planned
                     for journey in _journeys(kind, person.subject, at, cast, *args)]
-        journeys += _request(customer, "access", timeline.now - 5 * DAY, (), cast, 0)
+        journeys += _request(customer, "access", timeline.now - 5 * DAY - timedelta(minutes=131), (), cast, 0)
         done: Counter = Counter()
         for journey in sorted(journeys, key=lambda j: j.at):
             with clock.set_to(journey.at):
@@ -94,7 +95,8 @@ def plan_journeys(rng: random.Random, people: list[Person], timeline) -> Journey
     rng.shuffle(customers)
     for number, (spec, person) in enumerate(zip(REQUESTS, customers), start=1):
         kind, days, actions = spec
-        journeys.plan("request", person, timeline.now - days * DAY, kind, actions, number)
+        filed = timeline.now - days * DAY - timedelta(seconds=rng.randint(600, 5 * 3600))
+        journeys.plan("request", person, filed, kind, actions, number)
     others = [p for p in people if p.number not in journeys.first_act]
     rng.shuffle(others)
     unsubscribing = max(2, len(people) // 15)
@@ -143,7 +145,7 @@ def _request(subject: Subject, kind: str, filed: datetime, actions: tuple, cast,
 
     journeys = [Journey(filed, f"request.{kind}", file)]
     for step, action in enumerate(actions, start=1):
-        journeys.append(Journey(filed + step * DAY, f"desk.{action}", act(action)))
+        journeys.append(Journey(filed + step * (DAY + timedelta(minutes=97)), f"desk.{action}", act(action)))
     return journeys
 
 
@@ -176,5 +178,6 @@ def _reconsent(session: Session, subject: Subject, roll: float) -> bool:
     elif roll > 0.9:
         granted.add("newsletter")
     route = "/space/reconsent" if subject.is_customer else "/manage/…"
-    return confirm_choices(session, subject, granted, account_id=None, trace=BROWSER | {"route": route}).receipt is not None
+    recorded = confirm_choices(session, subject, granted, account_id=None, trace=BROWSER | {"route": route})
+    return recorded.receipt is not None
 
