@@ -28,7 +28,7 @@ instance/secret_key:
 
 demo: install instance/secret_key
 	CONSENT_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask --app wsgi db upgrade
-	CONSENT_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask --app wsgi demo
+	CONSENT_SECRET_KEY=$$(cat instance/secret_key) CONSENT_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi demo --sample-mail
 	@echo "Open http://$(HOST):$(PORT)/login — e-mails are written to instance/outbox/*.eml"
 	export CONSENT_SECRET_KEY=$$(cat instance/secret_key) CONSENT_BASE_URL=http://$(HOST):$(PORT); \
 	$(BIN)/flask --app wsgi outbox deliver & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
