@@ -150,7 +150,7 @@ def test_demo_company_is_a_real_history_through_the_services_and_its_mail_can_be
     assert len([s for s in subjects if s.restricted_at is not None]) == 1
     sources = set(session.scalars(select(ConsentEvent.source).distinct()))
     assert {"default", "customer_space", "double_opt_in", "api", "staff", "import", "unsubscribe_link",
-            "reconsent", "erasure", "objection", "restriction"} <= sources
+            "reconsent", "erasure", "objection", "restriction", "sms_keyword"} <= sources
     policy = session.scalars(select(PolicyVersion).order_by(PolicyVersion.effective_at.desc())).first()
     assert policy.material and policy.effective_at.replace(tzinfo=UTC) < utcnow()
     reconsented = session.scalars(select(ConsentEvent).where(ConsentEvent.source == "reconsent")).all()
@@ -191,8 +191,8 @@ def test_demo_company_is_a_real_history_through_the_services_and_its_mail_can_be
     # The staff pages show real rows.
     auth.login("admin@example.com", DEMO_PASSWORD)
     queue = client.get("/admin/requests/").get_data(as_text=True)
-    assert queue.count("<tr") >= 1 + 8
-    assert client.get("/admin/log").get_data(as_text=True).count("<tr") >= 10
+    assert queue.count("<tr") >= 1 + 4  # the open requests, the overdue one first
+    assert client.get("/admin/log").get_data(as_text=True).count("<tr") >= 1 + 8  # the import, the desk
     assert "crm.example.com" in client.get("/admin/webhooks").get_data(as_text=True)
     assert "Shop CRM sync" in client.get("/admin/keys").get_data(as_text=True)
     auth.logout()
@@ -201,6 +201,7 @@ def test_demo_company_is_a_real_history_through_the_services_and_its_mail_can_be
     assert re.search(r"<td[^>]*>\s*[1-9]\d\s*</td>", counts_page)  # tens of people on a channel
     assert client.get("/audit/policies").get_data(as_text=True).count("<tr") >= 3
     assert client.get("/audit/").status_code == 200
+    assert "STOP" in client.get("/audit/inbound").get_data(as_text=True)  # texted back, through the SMS hook
 
     again = runner.invoke(args=["demo", "--subjects", "20"])  # a second `make demo`: no second history
     assert again.exit_code == 0, again.output
@@ -221,7 +222,7 @@ def test_demo_draws_the_same_story_from_the_same_seed():
     assert story(7) == story(7) and story(7) != story(8)
     people, planned = story(7)
     assert all(timeline.start <= created <= timeline.last_sign_up for *_, created in people)
-    assert {kind for kind, _, _ in planned} == {"request", "unsubscribe", "reconsent"}
+    assert {kind for kind, _, _ in planned} == {"request", "unsubscribe", "reconsent", "sms_stop"}
     assert all(at < timeline.now for _, _, at in planned)
 
 

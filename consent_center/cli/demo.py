@@ -12,7 +12,7 @@ from consent_center import clock
 from consent_center.accounts.api_clients import SCOPES, create_client
 from consent_center.accounts.service import create_account
 from consent_center.cli.demo_company import DAY, Cast, Seeded, Timeline, seed_company
-from consent_center.cli.demo_mail import write_sample_mail
+from consent_center.cli.demo_mail import SampleMailError, write_sample_mail
 from consent_center.cli.support import committing, fail
 from consent_center.ledger import Actor
 from consent_center.ledger.checkpoints import make_checkpoint
@@ -97,7 +97,10 @@ def group(force: bool, subjects: int, seed: int, sample_mail: bool) -> None:
     _say_logins(issued, prefix)
     if sample_mail:
         with committing() as session:
-            path = write_sample_mail(session, DEMO_ACCOUNTS[0][0])
+            try:
+                path = write_sample_mail(session, DEMO_ACCOUNTS[0][0])
+            except SampleMailError as exc:
+                fail(f"{exc}: no sample e-mail written")
         click.echo(f"Sample marketing e-mail, with its unsubscribe link: {path}")
 
 

@@ -82,6 +82,7 @@ class Cast:
     admin: Account
     marketing_client_id: int
     crm_client_id: int
+    sms_hook: object = None  # the SMS provider's hook, once set up
 
     def staff(self) -> Actor:
         return Actor(ActorType.ACCOUNT, str(self.support.id))
@@ -120,6 +121,8 @@ def seed_company(session: Session, *, count: int, rng: random.Random, timeline: 
     with clock.set_to(timeline.import_at):
         report = _import_fair(session, rng, max(4, count // 10), cast.admin, timeline)
     seeded.imported, seeded.import_errors = report.created, len(report.errors)
+    with clock.set_to(timeline.now - 60 * DAY):
+        cast.sms_hook = create_hook(session, "sms", "generic", name="SMS gateway: STOP replies").hook
     seeded.journeys = journeys.run(session, cast, customer, timeline)
     _tools(session, timeline)
     return seeded
@@ -159,8 +162,8 @@ def _history(rng: random.Random, person: Person, channels: dict[str, Channel], c
     me = Actor(ActorType.SUBJECT, subject.public_id)
     at += timedelta(minutes=rng.randint(2, 40))
     if person.customer:
-        first = {"newsletter": Status.GRANTED} if rng.random() < 0.55 or person.keeps_newsletter else {}
-        if rng.random() < 0.15:
+        first = {"newsletter": Status.GRANTED} if rng.random() < 0.55 or "newsletter" in person.keeps else {}
+        if rng.random() < 0.15 and "sms" not in person.keeps:
             first["sms"] = Status.WITHDRAWN
         steps.append(Submission(subject, first, Source.CUSTOMER_SPACE, me,
                                 trace=BROWSER | {"route": "/space/preferences"}, at=at))
@@ -180,7 +183,7 @@ def _history(rng: random.Random, person: Person, channels: dict[str, Channel], c
         if moment <= at or moment >= until:
             continue
         code = rng.choices(TOGGLED, weights=(2, 2, 1, 3))[0]
-        if code == "newsletter" and person.keeps_newsletter:
+        if code in person.keeps:
             continue
         new = Status.WITHDRAWN if status[code] == Status.GRANTED else Status.GRANTED
         status[code], at = new, moment
@@ -228,13 +231,11 @@ def _import_fair(session: Session, rng: random.Random, count: int, admin: Accoun
 
 
 def _tools(session: Session, timeline: Timeline) -> None:
-    """The webhooks and the SMS hook the company set up (registered after the history: nothing is queued to them)."""
+    """The webhooks the company set up (registered after the history: nothing is queued to them)."""
     with clock.set_to(timeline.start + 2 * DAY):
         old = add_endpoint(session, "https://newsletter-tool.example.net/hooks/consent", "Former newsletter tool")
     with clock.set_to(timeline.start + 90 * DAY):
         disable_endpoint(session, old.public_id)
     with clock.set_to(timeline.start + 91 * DAY):
         add_endpoint(session, "https://crm.example.com/hooks/consent", "Shop CRM: every consent change")
-    with clock.set_to(timeline.now - 60 * DAY):
-        create_hook(session, "sms", "generic", name="SMS gateway: STOP replies")
 

@@ -44,7 +44,8 @@ class Person:
     created: datetime
     postal_address: str | None = None
     subject: object = field(default=None, repr=False)  # once added
-    keeps_newsletter: bool = False  # chosen to unsubscribe by link later: the newsletter stays on until then
+    # Channels kept on until a later journey stops them (the newsletter of an unsubscribe by link, SMS of a STOP).
+    keeps: set[str] = field(default_factory=set)
     statuses: dict = field(default_factory=dict, repr=False)  # where the bulk history left each channel
 
     @property

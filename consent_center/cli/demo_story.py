@@ -2,23 +2,30 @@
 
 Each journey runs inside ``clock.set_to`` at its own moment, in the order
 the moments come: a re-consent after the material policy change, a click on
-an e-mail's unsubscribe link, a request filed and then handled on the desk
-(identity check, extension, carrying out: an objection, a restriction, an
-erasure). ``plan_journeys`` decides who does what before any history is
+an e-mail's unsubscribe link, a STOP texted back (posted to the SMS
+provider's hook, signed as the provider signs), a request filed and then
+handled on the desk (identity check, extension, carrying out: an objection,
+a restriction, an erasure). ``plan_journeys`` decides who does what before any history is
 written, so each subject's bulk history ends before its first journey.
 """
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from consent_center import clock, tokens
 from consent_center.cli.demo_people import Person
+from consent_center.inbound import signatures
+from consent_center.inbound.hooks import url_of
+from consent_center.inbound.pipeline import receive
+from consent_center.inbound.registry import HookRequest
 from consent_center.ledger import current_states
 from consent_center.models import DataRequest, Subject
 from consent_center.models.vocabulary import Status
@@ -93,7 +100,8 @@ def plan_journeys(rng: random.Random, people: list[Person], timeline) -> Journey
     journeys = Journeys()
     customers = [p for p in people if p.customer]
     rng.shuffle(customers)
-    for number, (spec, person) in enumerate(zip(REQUESTS, customers), start=1):
+    # A third of the customers stays out of the queue, for the other journeys, even in a small demo.
+    for number, (spec, person) in enumerate(zip(REQUESTS, customers[:len(customers) * 2 // 3]), start=1):
         kind, days, actions = spec
         filed = timeline.now - days * DAY - timedelta(seconds=rng.randint(600, 5 * 3600))
         journeys.plan("request", person, filed, kind, actions, number)
@@ -103,9 +111,15 @@ def plan_journeys(rng: random.Random, people: list[Person], timeline) -> Journey
     for person in others[:unsubscribing]:
         earliest = max(person.created + 3 * DAY, timeline.now - 60 * DAY)
         clicked = earliest + (timeline.now - timedelta(hours=2) - earliest) * rng.random()
-        person.keeps_newsletter = True
+        person.keeps.add("newsletter")
         journeys.plan("unsubscribe", person, clicked - DAY, clicked, rng.random() < 0.3, rng.random() < 0.6)
+    texting = [p for p in others[unsubscribing:] if p.customer and p.phone][:max(2, len(people) // 50)]
+    for person in texting:
+        person.keeps.add("sms")
+        journeys.plan("sms_stop", person, timeline.now - 55 * DAY + (54 * DAY) * rng.random(), person.number)
     for person in others[unsubscribing:]:
+        if person in texting:
+            continue
         if person.created < timeline.policy_effective and rng.random() < 0.55:
             earliest = timeline.policy_effective + DAY
             journeys.plan("reconsent", person, earliest + (timeline.now - DAY - earliest) * rng.random(),
@@ -118,6 +132,8 @@ def _journeys(kind: str, subject: Subject, at: datetime, cast, *args) -> list[Jo
         return _request(subject, args[0], at, args[1], cast, args[2])
     if kind == "unsubscribe":
         return [_unsubscribe(subject, at, *args)]
+    if kind == "sms_stop":
+        return [Journey(at, "sms_stop", lambda session: _sms_stop(session, subject, cast.sms_hook, args[0]))]
     return [Journey(at, "reconsent", lambda session: _reconsent(session, subject, args[0]))]
 
 
@@ -165,6 +181,19 @@ def _unsubscribe(subject: Subject, sent: datetime, clicked: datetime, everything
                        trace=(MAIL_PROVIDER if one_click else BROWSER) | {"route": "/u/…"})
 
     return Journey(clicked, "unsubscribe", click)
+
+
+def _sms_stop(session: Session, subject: Subject, hook, number: int) -> None:
+    """A STOP texted back, posted by the SMS provider to its hook, signed as the provider signs (Standard Webhooks)."""
+    now = clock.utcnow()
+    body = json.dumps({"from": subject.phone, "to": "+33700000000", "text": "STOP", "id": f"sms-{number:05d}",
+                       "received_at": now.isoformat()}).encode()
+    delivery, timestamp = f"msg_demo_{number:05d}", int(now.timestamp())
+    headers = {"webhook-id": delivery, "webhook-timestamp": str(timestamp),
+               "webhook-signature": signatures.sign(hook.secret, delivery, timestamp, body)}
+    receive(session, "sms", "generic", hook.public_id, HookRequest(
+        body=body, headers=headers, form={}, form_pairs=(), content_type="application/json",
+        public_url=url_of(hook), now=now, tolerance=timedelta(seconds=current_app.config["HOOK_TOLERANCE_SECONDS"])))
 
 
 def _reconsent(session: Session, subject: Subject, roll: float) -> bool:
