@@ -9,7 +9,7 @@ PORT ?= 5000
 # servers of their own share one of them (OWN_PROCESSES in tests/conftest.py).
 TEST_WORKERS ?= auto
 
-.PHONY: install demo test node-tools translations clean
+.PHONY: install dev-env demo test node-tools translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,15 +22,16 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-instance/secret_key:
-	mkdir -p instance
-	$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+# The development settings (a secret key) in .env, which every `flask` command run here reads:
+# made once, then kept (a new key would break the demo's sessions, links and receipts' checks).
+dev-env: $(BIN)/python
+	@$(BIN)/python scripts/dev_env.py .env --legacy instance/secret_key
 
-demo: install instance/secret_key
-	CONSENT_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask --app wsgi db upgrade
-	CONSENT_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask --app wsgi demo
+demo: install dev-env
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi demo
 	@echo "Open http://$(HOST):$(PORT)/login — e-mails are written to instance/outbox/*.eml"
-	export CONSENT_SECRET_KEY=$$(cat instance/secret_key) CONSENT_BASE_URL=http://$(HOST):$(PORT); \
+	export CONSENT_BASE_URL=http://$(HOST):$(PORT); \
 	$(BIN)/flask --app wsgi outbox deliver & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
