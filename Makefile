@@ -16,7 +16,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Installed again only when the package's metadata changes.
-$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+$(VENV)/.installed: $(BIN)/python setup.cfg setup.py pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
@@ -35,11 +35,14 @@ demo: install dev-env
 	$(BIN)/flask --app wsgi outbox deliver & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-# The tests' Node tools, where npm is there (the tests that need them skip, saying why, without it):
-# axe-core for the browser tests, jose to verify receipts as a third party would.
+# The tests' Node tools (package-lock.json), where npm is there (the tests that need them skip, saying
+# why, without them): axe-core for the browser tests, jose to verify receipts as a third party would.
+# Installed on a fresh clone, and again whenever the lock is newer than what npm installed; a failed
+# npm ci (offline) leaves those tests skipping rather than stopping `make test`.
 node-tools:
-	@if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -f node_modules/jose/package.json ]; then \
-	  if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
+	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  if command -v npm >/dev/null 2>&1; then \
+	    npm ci --no-audit --no-fund --silent || echo "npm ci failed: the browser tests and the npm jose receipt check will be skipped"; \
 	  else echo "npm not found: the browser tests and the npm jose receipt check will be skipped"; fi; \
 	fi
 
