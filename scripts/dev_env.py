@@ -42,6 +42,7 @@ def ensure_secret_key(env_file: Path, legacy: Path | None = None) -> str:
     else:
         with env_file.open("a", encoding="utf-8") as existing:
             existing.write(("" if not text or text.endswith("\n") else "\n") + line)
+        os.chmod(env_file, 0o600)  # it holds a key now: no longer readable by the group or others
     return f"{env_file}: {SETTING} {'carried over from ' + str(legacy) if old else 'made'}"
 
 

@@ -15,6 +15,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy import create_engine, select
 
 from consent_center import create_app
+from consent_center.extensions import db as database
 from consent_center.ledger import Actor, record_change
 from consent_center.models import ApiClient, Source
 
@@ -44,9 +45,12 @@ def test_make_demo_writes_a_private_key_once_and_never_replaces_one(tmp_path):
     # A .env of the developer's own, without a key: kept as it is, the key added on a line of its own.
     own = tmp_path / "own" / ".env"
     own.parent.mkdir()
-    own.write_text("CONSENT_DEFAULT_LOCALE=nl")
+    own.write_text("CONSENT_DEFAULT_LOCALE=nl\n# CONSENT_SECRET_KEY=a-commented-key-is-no-key")
+    own.chmod(0o644)
     dev_env.ensure_secret_key(own)
-    assert own.read_text().startswith("CONSENT_DEFAULT_LOCALE=nl\nCONSENT_SECRET_KEY=") and key_in(own) != key
+    assert own.read_text().startswith("CONSENT_DEFAULT_LOCALE=nl\n# CONSENT_SECRET_KEY=a-commented-key-is-no-key\n"
+                                      "CONSENT_SECRET_KEY=")
+    assert key_in(own) != key and stat.S_IMODE(own.stat().st_mode) == 0o600
 
     # One given as `export NAME=…`, even empty, is the developer's choice: left alone.
     exported = tmp_path / "exported" / ".env"
@@ -79,16 +83,32 @@ def no_settings(monkeypatch, tmp_path, database_url):
 
 def flask(*args: str):
     """``flask …`` as the command line runs it: the app built while a command is looked up."""
-    return CliRunner().invoke(FlaskGroup(create_app=create_app), list(args))
+    try:
+        return CliRunner().invoke(FlaskGroup(create_app=create_app), list(args))
+    finally:
+        # The app it built pointed the one `db` at an engine of its own: closed with the command.
+        database.session.remove()
+        database.dispose()
+
+
+def api_client_names(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalars(select(ApiClient.name)).all()
+    finally:
+        engine.dispose()
 
 
 def test_without_a_key_receipt_verify_runs_and_other_commands_refuse_in_one_line(no_settings, session, make_subject,
-                                                                                  monkeypatch):
+                                                                                  monkeypatch, database_url):
     recorded = record_change(session, make_subject(is_customer=True), {"sms": "withdrawn"}, source=Source.API,
                              actor=Actor.system())
     session.commit()
     download = no_settings / "receipt.jws"
     download.write_text(recorded.receipt.jws)
+    database.session.remove()
+    database.dispose()  # the test app's connections, before the command line's apps replace its engine
 
     verified = flask("receipt", "verify", str(download))
     assert verified.exit_code == 0, verified.output
@@ -101,7 +121,7 @@ def test_without_a_key_receipt_verify_runs_and_other_commands_refuse_in_one_line
         assert refused.output.count("\n") == 1 and "Traceback" not in refused.output, refused.output
         assert refused.output.startswith("Error: CONSENT_SECRET_KEY is not set"), refused.output
         assert "`make demo` writes a development key to .env" in refused.output
-    assert session.scalars(select(ApiClient)).all() == []
+    assert api_client_names(database_url) == []
 
     monkeypatch.setenv("CONSENT_SECRET_KEY", "short-key")
     short = flask("ledger", "verify")
@@ -133,9 +153,4 @@ def test_after_make_demo_the_readme_commands_run_in_that_folder(tmp_path, databa
                          cwd=folder, env=env, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "cc_" in ran.stdout
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            assert connection.scalars(select(ApiClient.name)).all() == ["Newsletter platform"]
-    finally:
-        engine.dispose()
+    assert api_client_names(database_url) == ["Newsletter platform"]
