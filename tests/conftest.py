@@ -33,6 +33,7 @@ OWN_PROCESSES = (
     "tests/test_outbox_workers.py",
     "tests/test_single_use_links.py",
     "tests/test_worker_crash.py",
+    "tests/test_wheel.py",
     "tests/test_receipts.py::test_workers_starting_together_agree_on_one_key",
     "tests/test_hot_paths.py::test_the_production_entry_point_freezes_what_its_import_built",
 )
