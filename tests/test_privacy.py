@@ -61,7 +61,7 @@ def test_diff_compares_the_rendered_text_word_by_word_safely(client, session):
     # Only the new words are marked, and said in words for screen readers.
     assert ('We send offers by e-mail<ins><span class="visually-hidden">Added: </span> and SMS'
             '<span class="visually-hidden"> (end of addition)</span></ins>. You can object at any time.') in diff
-    assert "<del>" not in diff and "0 passages added, 0 removed, 1 changed." in page
+    assert "<del>" not in diff and "Passages added: 0, removed: 0, changed: 1." in page
     # The text's raw HTML stays text, in the diff as on the policy page.
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in diff
 

@@ -11,8 +11,8 @@ from markupsafe import Markup
 def receipt_sentence(receipt_id: str, url: str | None) -> Markup:
     """Say which receipt records the change: a link to it, or where to find it."""
     if url is None:
-        return Markup("{}").format(_("Your signed receipt %(id)s records this change: you find it in your personal "
-                                     "space, under My receipts.", id=receipt_id))
+        return Markup("{}").format(_("Your signed receipt %(id)s records this change: find it in your personal "
+                                     "space under My receipts, or ask us for a copy.", id=receipt_id))
     return Markup('{} <a href="{}">{}</a>').format(
         _("This change is recorded on a signed receipt:"), url, _("receipt %(id)s", id=receipt_id))
 

@@ -17,7 +17,7 @@ from consent_center.web.rate_limits import address_key, address_limit, public_li
 from consent_center.subjects.forms import PreferencesForm, RenewForm, flash_renewal
 from consent_center.policies.expiry import renew_consent
 from consent_center.web.errors import link_invalid
-from consent_center.web.receipt_note import flash_receipt, receipt_attachment
+from consent_center.web.receipt_note import flash_receipt, receipt_attachment, receipt_sentence
 from consent_center.receipts.documents import receipt_of
 from consent_center.ledger.receipt_log import receipt_file
 from consent_center.web.trace import request_trace
@@ -76,7 +76,8 @@ def confirm_signup(token: str):
         if not form.validate():
             return render_template("web/error.html", code=400, reason="csrf"), 400
         recorded = newsletter.confirm(db.session, signup, trace=request_trace(request))
-        return render_template("unsubscribe/confirmed.html", already=recorded is None)
+        note = receipt_sentence(recorded.receipt.public_id, None) if recorded and recorded.receipt else None
+        return render_template("unsubscribe/confirmed.html", already=recorded is None, receipt_note=note)
     if signup.confirmed_at is not None:
         return render_template("unsubscribe/confirmed.html", already=True)
     return render_template("unsubscribe/confirm.html", form=form, signup=signup)
