@@ -1,8 +1,8 @@
 """The import as an upload from /admin: the same report as the command line."""
 import csv
+import io
 import re
 from pathlib import Path
-import io
 
 import pytest
 from sqlalchemy import func, select
