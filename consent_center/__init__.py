@@ -203,10 +203,11 @@ def register_deliverers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from consent_center.web import security
+    from consent_center.web import dates, security
     from consent_center.web.boundary import commit_or_rollback, inject_template_globals, refuse_control_characters
 
     security.register(app)
+    dates.register(app)
     app.before_request(refuse_control_characters)
     app.after_request(commit_or_rollback)
     app.context_processor(inject_template_globals)
