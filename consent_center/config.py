@@ -3,13 +3,26 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+import click
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The checkout the code runs from (for an installed wheel: site-packages, which holds no project files).
+PROJECT_ROOT = PACKAGE_DIR.parent
 DEFAULT_SECRET_KEY = "dev-only-change-me"
 # Outside debug and testing, CONSENT_SECRET_KEY must be at least this long (create_app checks it).
 SECRET_KEY_MIN_LENGTH = 32
+
+
+class SecretKeyError(click.ClickException, RuntimeError):
+    """``CONSENT_SECRET_KEY`` cannot sign: the app refuses to start.
+
+    A click error too, so that the ``flask`` command line says it in one line
+    (``Error: …``, exit 1) instead of a traceback.
+    """
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -63,6 +76,36 @@ SMS_START_WORDS = {
     "nl": ("START", "AANMELDEN"),
     "en": ("START", "UNSTOP"),
 }
+
+
+def bundled(name: str) -> Path:
+    """The folder ``templates``, ``static`` or ``migrations``, wherever the code runs from.
+
+    The repository keeps them at its top; a wheel carries them inside the
+    package (setup.py maps them there), so an installed copy finds its own.
+    """
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PROJECT_ROOT / name
+
+
+def installed() -> bool:
+    """True for a copy installed from a wheel (its templates inside the package), not a checkout."""
+    return (PACKAGE_DIR / "templates").is_dir()
+
+
+def instance_folder() -> Path:
+    """Where the app keeps its files (SQLite base, keys, outbox, proofs): ``CONSENT_INSTANCE_PATH``.
+
+    By default ``instance/`` of the checkout; for an installed copy, Flask's
+    place for an installed package, ``<environment>/var/consent_center-instance``
+    (never site-packages).
+    """
+    explicit = (_env("INSTANCE_PATH") or "").strip()
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    if installed():
+        return Path(sys.prefix) / "var" / "consent_center-instance"
+    return PROJECT_ROOT / "instance"
 
 
 def load_settings(instance_path: str) -> dict:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 
 import pytest
@@ -33,6 +34,7 @@ OWN_PROCESSES = (
     "tests/test_outbox_workers.py",
     "tests/test_single_use_links.py",
     "tests/test_worker_crash.py",
+    "tests/test_wheel.py",
     "tests/test_receipts.py::test_workers_starting_together_agree_on_one_key",
     "tests/test_hot_paths.py::test_the_production_entry_point_freezes_what_its_import_built",
 )
@@ -59,8 +61,19 @@ def pytest_collection_modifyitems(config, items):
         if twice:
             config.hook.pytest_deselected(items=twice)
             items[:] = [item for item in items if item not in twice]
+        if not os.environ.get("CONSENT_TEST_BROWSER_ON_POSTGRES"):
+            for item in items:
+                if item.nodeid.startswith("tests/browser/"):
+                    item.add_marker(BROWSER_ONCE)
     # The group first (one unit of work, given to a worker at once), then the longest tests.
     items.sort(key=lambda item: (not item.nodeid.startswith(OWN_PROCESSES), not item.nodeid.startswith(LONGEST)))
+
+
+# What a browser sees (layout, keyboard, accessibility, translations, scripts)
+# does not depend on the database; every page and journey is also tested over
+# HTTP on both. So CI's second pass, on PostgreSQL, does not drive Chromium again.
+BROWSER_ONCE = pytest.mark.skip(reason="the browser tests run in the SQLite pass: what a browser sees does not depend "
+                                       "on the database (CONSENT_TEST_BROWSER_ON_POSTGRES=1 runs them here too)")
 
 
 def _on_postgres_besides_the_suite(item) -> bool:

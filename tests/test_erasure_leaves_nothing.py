@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, select
 
+from consent_center import tokens
 from consent_center.extensions import db
 from consent_center.models import ConsentEvent, DataRequest, Receipt, Role, Subject
 from consent_center.policies.service import publish_policy
@@ -37,8 +38,9 @@ NEW_NAME = "Renée Lefèvre-Dupont"
 PHONE_TYPED, PHONE = "+32 470 12 34 56", "+32470123456"
 POSTAL = "12 Rue Haute, 1000 Bruxelles"
 REQUEST_DETAILS = "Forget everything about Renée Lefèvre-Dupont"
+REASON_TEXT = "Renee moved to r.dupont+news@example.org, write there"
 # What the database or a file holds before erasure (so the search is shown to find them) …
-STORED = (OLD_EMAIL, NEW_EMAIL, SIGNUP_NAME, NEW_NAME, PHONE, POSTAL, REQUEST_DETAILS)
+STORED = (OLD_EMAIL, NEW_EMAIL, SIGNUP_NAME, NEW_NAME, PHONE, POSTAL, REQUEST_DETAILS, REASON_TEXT)
 # … and every spelling searched for after it.
 SEARCHED = (*STORED, OLD_EMAIL_TYPED.strip(), NEW_EMAIL_TYPED, PHONE_TYPED, "0470 12 34 56",
             unicodedata.normalize("NFD", SIGNUP_NAME), unicodedata.normalize("NFD", NEW_NAME))
@@ -178,11 +180,19 @@ def live_a_whole_life(app, client, auth, session, runner) -> str:
         assert answer.status_code == 200, answer.get_data(as_text=True)
     session.rollback()
     assert session.scalars(select(ConsentEvent).where(ConsentEvent.source == "sms_keyword")).first() is not None
+    # An unsubscribe link's page, and the reason after it, in the person's own words.
+    link = f"/u/{tokens.unsubscribe_token(public_id, 'newsletter')}"
+    page = client.post(link, data={"action": "channel"}, headers={"Sec-Fetch-Site": "same-origin"})
+    nonce = re.search(r'name="nonce" value="([^"]+)">\s*<fieldset>', page.get_data(as_text=True)).group(1)
+    assert client.post(f"{link}/reason", data={"nonce": nonce, "reason": "other", "detail": REASON_TEXT},
+                       headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
     # Their mailbox provider reports them for spam (the address as typed), and SendGrid an open of the old one.
     mail_hook, mail_url = make_hook(session, "postmark", kind="email")
     answer = client.post(path_of(mail_url), data=postmark_complaint(NEW_EMAIL_TYPED),
                          headers={"X-Consent-Hook-Secret": mail_hook.secret, "Content-Type": "application/json"})
-    assert answer.get_json()["accepted"][0]["outcome"] == "complained", answer.get_data(as_text=True)
+    # (What is still granted of e-mail is withdrawn; the newsletter was, by the link.)
+    assert answer.get_json()["accepted"][0]["outcome"] in ("complained", "already_withdrawn"), answer.get_data(
+        as_text=True)
     grid_hook, grid_url = make_hook(session, "sendgrid", kind="email", secret=sendgrid_public())
     at = int(datetime.now(timezone.utc).timestamp())
     headers, body = sendgrid_request([{"email": OLD_EMAIL_TYPED.strip(), "timestamp": at, "event": "open",

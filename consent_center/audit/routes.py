@@ -24,6 +24,7 @@ from consent_center.ledger.checkpoints import checkpoint_file_name, latest_check
 from consent_center.ledger.verification import last_verification, run_verification
 from consent_center.audit import bp
 from consent_center.audit.forms import parse_as_of
+from consent_center.unsubscribe.reasons import reason_counts
 
 
 FILTER_MESSAGES = {
@@ -40,7 +41,7 @@ def _as_of():
 @bp.get("/")
 def index():
     return render_template("audit/index.html", last_run=last_verification(db.session), form=LogoutForm(),
-                           checkpoint=latest_checkpoint(db.session))
+                           checkpoint=latest_checkpoint(db.session), reasons=reason_counts(db.session))
 
 
 @bp.post("/verification")

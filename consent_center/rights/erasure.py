@@ -9,7 +9,7 @@ unless retention erases; the subject takes no change any more,
 the customer account; every e-mail to or about the person, queued or sent,
 and the ``.eml`` copies the file backend wrote (old and new addresses of a
 change included); the newsletter sign-ups; the texts of their requests;
-their personal values in the staff log; the sender and text of the messages
+their personal values in the staff log; the words they wrote on why they unsubscribed; the sender and text of the messages
 inbound hooks received from their number or addresses; the proof files of changes staff
 recorded for them. The consent ledger stays as proof under the
 pseudonymous public id: its hash chain and its receipts cover no personal
@@ -42,6 +42,7 @@ from consent_center.inbound.evidence import forget_sender
 from consent_center.outbox.mail.forget import Person, emails_about, forget_emails
 from consent_center.subjects.suppression import suppress
 from consent_center.unsubscribe.newsletter import forget_signups, signups_of
+from consent_center.unsubscribe.reasons import forget_reasons
 
 
 def personal_values(subject: Subject) -> list[str]:
@@ -79,6 +80,7 @@ def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "er
             suppress(session, subject.phone, reason=reason)
     forget_emails(session, emails)
     forget_signups(session, signups)
+    forget_reasons(session, subject)
     # What the person texted or a provider reported about their address: sender and text go, the row stays.
     forget_sender(session, [subject.phone, *addresses])
     targets = [f"subject:{subject.public_id}"] + ([f"account:{account.id}"] if account else [])

@@ -82,8 +82,9 @@ def _form_refused(response: Response) -> Response:
 def inject_template_globals() -> dict:
     from consent_center.web.branding import colours, fingerprint
     from consent_center.web.labels import template_labels
+    from consent_center.web.staff_words import staff_template_labels
 
-    return template_labels() | {
+    return template_labels() | staff_template_labels() | {
         "company_name": current_app.config["COMPANY_NAME"],
         "brand_fingerprint": fingerprint(),
         "brand": colours(),
