@@ -320,6 +320,10 @@ def _cli_cases(tmp_path, session):
     policy.write_text("# Policy\n", encoding="utf-8")
     contacts = tmp_path / "contacts.csv"
     contacts.write_bytes(_import_file().getvalue())
+    # An abuse report that is not a complaint: read and kept, changing nothing.
+    report = tmp_path / "report.eml"
+    report.write_bytes((Path(__file__).parent / "data" / "arf_abuse.eml").read_bytes().replace(
+        b"Feedback-Type: abuse", b"Feedback-Type: not-spam"))
     return {
         "user create": ["user", "create", "--email", "sam@example.com", "--role", "support",
                         "--password", "correct horse battery"],
@@ -338,7 +342,7 @@ def _cli_cases(tmp_path, session):
         "ledger rotate-checkpoint-key": ["ledger", "rotate-checkpoint-key"],
         "retention run": ["retention", "run"],
         "consent expire": ["consent", "expire"],
-        "suppression ingest-arf": ["suppression", "ingest-arf", str(Path(__file__).parent / "data" / "arf_abuse.eml")],
+        "suppression ingest-arf": ["suppression", "ingest-arf", str(report)],
     }
 
 
