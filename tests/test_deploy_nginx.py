@@ -243,6 +243,8 @@ def test_http_goes_to_https_and_other_names_get_no_answer(site):
     assert "Strict-Transport-Security" not in headers  # never over http
     with pytest.raises(http.client.RemoteDisconnected):  # nginx's 444: the connection closed, no answer
         site.get("/manage", tls=False, host="evil.example")
+    with pytest.raises(http.client.RemoteDisconnected):  # our name in TLS, another in Host
+        site.get("/manage", host="evil.example")
     # No SNI (a client asking by address) or another name: no handshake at all.
     bare = http.client.HTTPSConnection("127.0.0.1", site.https_port, context=ssl._create_unverified_context(), timeout=10)
     with pytest.raises(ssl.SSLError):
@@ -255,6 +257,9 @@ def test_http_goes_to_https_and_other_names_get_no_answer(site):
 
 def test_redirects_stay_https_cookies_are_secure_and_headers_are_sent_once(site):
     status, headers, _ = site.get("/audit")  # Werkzeug's slash redirect: an absolute URL from the request's scheme
+    assert (status, headers["Location"]) == (308, f"https://{NAME}/audit/")
+    # What a visitor says of the scheme or the host is replaced or dropped by nginx.
+    status, headers, _ = site.get("/audit", headers={"X-Forwarded-Proto": "http", "X-Forwarded-Host": "evil.example"})
     assert (status, headers["Location"]) == (308, f"https://{NAME}/audit/")
     assert headers.get_all("Strict-Transport-Security") == [_HSTS[1]]  # set by the app (the request is secure)
     assert len(headers.get_all("Content-Security-Policy")) == 1 and len(headers.get_all("X-Frame-Options")) == 1
