@@ -70,7 +70,7 @@ def test_the_switch_has_a_visible_focus(live_server, new_page, camille):
     assert outline not in ("", "none")
 
 
-@pytest.mark.parametrize("locale,title", [("fr", "Comment pouvons-nous vous contacter ?"),
+@pytest.mark.parametrize("locale,title", [("fr", "Comment pouvons-nous vous contacter\u202f?"),
                                           ("nl", "Hoe mogen wij contact met u opnemen?")])
 def test_the_space_speaks_the_customers_language(live_server, new_page, make_account, locale, title):
     make_account("jan@example.com", locale=locale)
