@@ -44,12 +44,14 @@ def events_of(session, subject_id: int) -> list[ConsentEvent]:
 
 @JAVASCRIPT
 def test_an_auditor_filters_the_history_and_downloads_an_export(live_server, new_page, session, make_account,
-                                                                camille, check_page, javascript):
+                                                                camille, check_page, javascript, viewport):
     public_id = camille.subject.public_id
     make_account("audrey@example.com", role=Role.AUDITOR, name="Audrey Auditor", locale="en")
     page = new_page(javascript=javascript)
     log_in(page, live_server, "audrey@example.com", PASSWORD)
     page.wait_for_url(f"{live_server}/staff")
+    if viewport == "phone":  # the links are in the menu
+        page.get_by_text("Menu", exact=True).click()
     page.get_by_role("link", name="Audit", exact=True).click()
     page.get_by_role("link", name="Export the ledger").click()
     page.get_by_label("Channel").select_option("sms")
