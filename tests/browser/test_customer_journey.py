@@ -34,7 +34,10 @@ def test_customer_turns_sms_off_and_sees_it_confirmed(live_server, new_page, cam
     assert word.inner_text() == "Off" and page.get_by_role("switch", name="Text messages (SMS)").count() == 1
     page.get_by_role("button", name="Save my choices").click()
     page.wait_for_url(f"{live_server}/space/preferences")
-    assert page.get_by_role("status").inner_text().strip() == "Text messages (SMS) is now Inactive."
+    status = page.get_by_role("status").inner_text().strip()
+    # The confirmation names the change, then links to its signed receipt.
+    assert status.startswith("Text messages (SMS) is now Inactive.") and "signed receipt" in status
+    assert page.get_by_role("status").get_by_role("link").first.get_attribute("href").startswith("/space/receipts/")
     assert not page.get_by_role("switch", name="Text messages (SMS)").is_checked()
     shot = screenshot(page, f"preferences-{'js' if javascript else 'nojs'}")
     if javascript:
