@@ -62,6 +62,18 @@ def post_twilio(client, url, params, token=TWILIO_TOKEN, signed_url=None):
                        content_type="application/x-www-form-urlencoded")
 
 
-def twilio_params(body, sender="+33612345678", sid="SM0001", to="+33757000000"):
-    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": to,
-            "Body": body, "NumMedia": "0", "FromCountry": "FR"}
+def twilio_sid(n: int, prefix="SM") -> str:
+    """A message SID as Twilio writes them: SM (or MM) and 32 lowercase hexadecimal digits."""
+    return prefix + hashlib.md5(str(n).encode()).hexdigest()
+
+
+ACCOUNT_SID = "AC" + hashlib.md5(b"account").hexdigest()
+
+
+def twilio_params(body, sender="+33612345678", sid=None, to="+33757000000"):
+    """The parameters of an incoming SMS, as Twilio posts them (its documented set)."""
+    sid = sid or twilio_sid(1)
+    return {"ToCountry": "FR", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0", "ToCity": "", "FromZip": "",
+            "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "", "Body": body,
+            "FromCountry": "FR", "To": to, "ToZip": "", "NumSegments": "1", "MessageSid": sid,
+            "AccountSid": ACCOUNT_SID, "From": sender, "ApiVersion": "2010-04-01"}

@@ -19,7 +19,7 @@ from consent_center.models.vocabulary import Source
 from consent_center.policies.service import publish_policy
 from consent_center.subjects.service import create_subject
 
-from .inbound_fixtures import make_hook, post_generic, post_twilio, sms, twilio_params
+from .inbound_fixtures import make_hook, post_generic, post_twilio, sms, twilio_params, twilio_sid
 
 NOW = datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc)
 
@@ -133,11 +133,11 @@ def test_twilio_stop_is_answered_with_twiml_in_the_subject_s_language_once(clien
     # Twilio retries: the same MessageSid changes nothing and texts no second confirmation.
     assert post_twilio(client, url, params).get_data(as_text=True).endswith("<Response></Response>")
     # Signed for another URL, with another token, or a changed body: refused, nothing kept.
-    assert post_twilio(client, url, {**params, "MessageSid": "SM9"}, signed_url="https://evil.example/x"
-                       ).status_code == 401
-    assert post_twilio(client, url, {**params, "MessageSid": "SM9"}, token="f" * 32).status_code == 401
+    fresh = twilio_params("Stop", sender="+31612345678", to="+3197010000000", sid=twilio_sid(9))
+    assert post_twilio(client, url, fresh, signed_url="https://evil.example/x").status_code == 401
+    assert post_twilio(client, url, fresh, token="f" * 32).status_code == 401
     session.rollback()
-    assert session.scalars(select(InboundMessage.provider_message_id)).all() == ["SM0001"]
+    assert session.scalars(select(InboundMessage.provider_message_id)).all() == [twilio_sid(1)]
 
 
 @freeze_time(NOW)
