@@ -192,9 +192,11 @@ def load_settings(instance_path: str) -> dict:
         "API_AUTH_FAILURE_LIMIT": _env("API_AUTH_FAILURE_LIMIT", "30 per minute"),
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "") or "",
         "API_FEED_PAGE_MAX": int(_env("API_FEED_PAGE_MAX", "1000")),
-        # Inbound hooks (inbound/, docs/integration-sms.md): requests per minute per hook and sending
-        # address, the replay window of signed timestamps, the largest body, the SMS stop and start words.
-        "HOOK_RATE_LIMIT": _env("HOOK_RATE_LIMIT", "300 per minute"),
+        # Inbound hooks (inbound/, docs/integration-sms.md): correctly signed requests per hook, failed
+        # authentications per client address, the replay window of signed timestamps, the largest body,
+        # the SMS stop and start words.
+        "HOOK_RATE_LIMIT": _env("HOOK_RATE_LIMIT", "600 per minute"),
+        "HOOK_AUTH_FAILURE_LIMIT": _env("HOOK_AUTH_FAILURE_LIMIT", "30 per minute"),
         "HOOK_TOLERANCE_SECONDS": _env_int("HOOK_TOLERANCE_SECONDS", 300),
         "HOOK_MAX_BODY": _env_int("HOOK_MAX_BODY", 1024 * 1024),
         "SMS_STOP_WORDS": {lang: tuple(_env_list(f"SMS_STOP_WORDS_{lang.upper()}")) or words
