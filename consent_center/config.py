@@ -71,6 +71,13 @@ SMS_STOP_WORDS = {
     "nl": ("STOP", "STOPPEN", "AFMELDEN"),
     "en": ("STOP", "UNSUBSCRIBE", "END", "QUIT", "CANCEL"),
 }
+# Stop terms count anywhere in a text, as whole words; a final * makes a stem (ARRET* is arrêtez, arrêter).
+SMS_STOP_TERMS = {
+    "fr": ("STOP", "STOPP*", "ARRET*", "DESABONN*", "DESINSCRI*", "NE PLUS M ENVOYER", "NE PLUS RECEVOIR",
+           "NE M ENVOYEZ PLUS"),
+    "nl": ("STOP", "STOPP*", "AFMELD*", "UITSCHRIJV*", "GEEN SMS MEER"),
+    "en": ("STOP", "STOPALL", "UNSUBSCRIB*", "OPTOUT", "OPT OUT"),
+}
 SMS_START_WORDS = {
     "fr": ("START", "REPRENDRE"),
     "nl": ("START", "AANMELDEN"),
@@ -203,6 +210,8 @@ def load_settings(instance_path: str) -> dict:
                            for lang, words in SMS_STOP_WORDS.items()},
         "SMS_START_WORDS": {lang: tuple(_env_list(f"SMS_START_WORDS_{lang.upper()}")) or words
                             for lang, words in SMS_START_WORDS.items()},
+        "SMS_STOP_TERMS": {lang: tuple(_env_list(f"SMS_STOP_TERMS_{lang.upper()}")) or words
+                           for lang, words in SMS_STOP_TERMS.items()},
         "SMS_STOP_MAX_WORDS": _env_int("SMS_STOP_MAX_WORDS", 6),
         # The back office: largest proof file staff may attach to a change.
         "PROOF_MAX_BYTES": _env_int("PROOF_MAX_BYTES", 5 * 1024 * 1024),

@@ -43,9 +43,9 @@ def _signed_text(params: dict) -> str:
 
 
 @freeze_time(NOW)
-def test_a_captured_twilio_start_cut_anew_is_refused_after_the_person_s_new_stop(client, session, policy):
+def test_a_captured_twilio_start_cut_anew_is_refused_after_the_person_s_new_stop(client, session, policy):  # noqa: F811
     public_id = person(session, "a@example.com", "+33612345678", locale="fr")
-    hook, url = make_hook(session, provider="twilio")
+    _hook, url = make_hook(session, provider="twilio")
     first_stop, start = twilio_params("STOP", sid=twilio_sid(1)), twilio_params("START", sid=twilio_sid(2))
     assert post_twilio(client, url, first_stop).status_code == 200
     assert post_twilio(client, url, start).status_code == 200  # captured by the attacker
@@ -69,7 +69,7 @@ def test_a_captured_twilio_start_cut_anew_is_refused_after_the_person_s_new_stop
 @pytest.mark.parametrize("change", ["short sid", "uppercase hex", "other prefix", "SmsSid differs",
                                     "SmsMessageSid differs", "lowercase name", "name with a dot"])
 def test_twilio_parameters_not_as_twilio_writes_them_are_refused_though_signed(client, session, change):
-    hook, url = make_hook(session, provider="twilio")
+    _hook, url = make_hook(session, provider="twilio")
     params = twilio_params("Bonjour", sid=twilio_sid(5))
     sid = params["MessageSid"]
     if change == "short sid":

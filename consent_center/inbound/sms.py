@@ -12,7 +12,8 @@
   refusal or a state never granted: a START is an unambiguous act for the
   channel the person had stopped, not consent to anything new. A number
   no subject has only leaves the suppression list a stop put it on.
-- anything else is kept as evidence (``ignored``) and changes nothing.
+- anything else is kept as evidence (``ignored``, or ``needs_review`` when
+  a stop word hides in it) and changes nothing.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center.addresses import LOCALES, AddressError, normalise_phone
-from consent_center.inbound.keywords import START, STOP, Keyword, classify
+from consent_center.inbound.keywords import REVIEW, STOP, Keyword, classify
 from consent_center.inbound.registry import Handled, Inbound
 from consent_center.ledger import Actor, LedgerError, current_states, lock_subject, record_change
 from consent_center.models import Channel, ConsentEvent, ConsentState, InboundHook, InboundMessage, Subject
@@ -32,7 +33,7 @@ from consent_center.models.vocabulary import ActorType, Basis, Medium, Source, S
 
 # The outcomes an inbound SMS is kept with.
 OUTCOMES = ("stopped", "suppressed", "already_stopped", "restarted", "lifted", "nothing_to_restart",
-            "restricted", "ignored", "unreadable_number")
+            "restricted", "ignored", "needs_review", "unreadable_number")
 
 
 def region_hint(recipient: str | None, jurisdiction: str) -> str:
@@ -59,9 +60,11 @@ def handle_sms(session: Session, hook: InboundHook, message: InboundMessage, inb
     except AddressError:
         return Handled("unreadable_number", None, {"reason": "the sender is not a phone number we can read"})
     keyword = classify(inbound.text, config["SMS_STOP_WORDS"], config["SMS_START_WORDS"],
-                       config["SMS_STOP_MAX_WORDS"])
+                       config["SMS_STOP_MAX_WORDS"], config["SMS_STOP_TERMS"])
     if keyword is None:
         return Handled("ignored", number)
+    if keyword.action == REVIEW:  # a stop word hides in it: staff read it (/audit/inbound), nothing changes
+        return Handled("needs_review", number, {"keyword": keyword.word, "action": REVIEW})
     subjects = list(session.scalars(select(Subject).where(Subject.phone == number, Subject.erased_at.is_(None))
                                     .order_by(Subject.id)))
     evidence = {"inbound_message": message.public_id, "hook": hook.public_id, "keyword": keyword.word}
