@@ -223,6 +223,9 @@ def load_settings(instance_path: str) -> dict:
         # Retention (retention.py) and the suppression list's salt (suppression.py).
         "RETENTION_ACCOUNT_YEARS": _env_int("RETENTION_ACCOUNT_YEARS", 7),
         "RETENTION_PROSPECT_YEARS": _env_int("RETENTION_PROSPECT_YEARS", 10),
+        # Inbound texts that changed nothing (ignored, needs_review, unreadable_number): sender and text
+        # are blanked this many days after they came (inbound/evidence.py, `retention run`).
+        "RETENTION_INBOUND_DAYS": _env_int("RETENTION_INBOUND_DAYS", 90),
         "SUPPRESSION_SALT": _env("SUPPRESSION_SALT", "") or "",
         # Password hashing (argon2id): the cost of each new hash. The defaults are argon2-cffi's
         # (RFC 9106's low-memory profile). Each hash records its own parameters, so hashes made
