@@ -50,9 +50,10 @@ def sms(text, sender="+33612345678", id="SM1", to="36180", received_at="2026-12-
     return {"from": sender, "to": to, "text": text, "id": id, "received_at": received_at}
 
 
-def twilio_signature(token: str, url: str, params: dict) -> str:
-    """As Twilio documents it: the URL, then each POST parameter sorted by name, name then value."""
-    signed = url + "".join(k + params[k] for k in sorted(params))
+def twilio_signature(token: str, url: str, params: dict | list) -> str:
+    """As Twilio documents it: the URL, then each POST parameter sorted by name (then value), name then value."""
+    pairs = params.items() if isinstance(params, dict) else params
+    signed = url + "".join(k + v for k, v in sorted(pairs))
     return base64.b64encode(hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
 
 

@@ -66,16 +66,18 @@ def test_a_captured_twilio_start_cut_anew_is_refused_after_the_person_s_new_stop
 
 
 CHANGES = ("short sid", "uppercase hex", "other prefix", "SmsSid differs", "SmsMessageSid differs", "lowercase name",
-           "name with a dot")
+           "name with a dot", "a name twice")
 
 
-def _changed(params: dict, change: str) -> dict:
+def _changed(params: dict, change: str) -> dict | list:
     params, sid = dict(params), params["MessageSid"]
     same_sid = {"short sid": sid[:20], "uppercase hex": sid.upper(), "other prefix": "CA" + sid[2:]}
     if change in same_sid:
         params.update(MessageSid=same_sid[change], SmsSid=same_sid[change], SmsMessageSid=same_sid[change])
     elif change in ("SmsSid differs", "SmsMessageSid differs"):
         params[change.split()[0]] = twilio_sid(6)
+    elif change == "a name twice":
+        return [*params.items(), ("NumMedia", "1")]
     else:
         params["zz" if change == "lowercase name" else "Body.x"] = "1"
     return params

@@ -158,5 +158,5 @@ def _hidden(words: list[str], term: _Term) -> bool:
     if len(term.words) != 1 or len(term.words[0]) < MIN_HIDDEN:
         return False
     w = term.words[0]
-    return any(_same(word[j:j + len(w)], w) for word in words if len(word) > len(w)
+    return any(_same(word[j:j + len(w)], w) for word in set(words) if len(word) > len(w)
                for j in range(len(word) - len(w) + 1))

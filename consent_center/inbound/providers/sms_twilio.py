@@ -12,7 +12,7 @@ can be cut anew into other parameters that sign the same text: the tail of
 ``MessageSid`` made a name (a lowercase letter sorts after every other
 name) whose value is every later parameter run together, and ``MessageSid``
 is an id never seen. ``check_shape`` refuses what Twilio never writes: a
-name other than ``Capitalised`` letters and digits, a message SID other
+name other than ``Capitalised`` letters and digits or one given twice, a message SID other
 than SM or MM and 32 lowercase hexadecimal digits, ``SmsSid`` or
 ``SmsMessageSid`` other than it, an account SID other than AC and 32.
 Every cut of a signed request then breaks one of these.
@@ -85,10 +85,10 @@ def check_shape(request: HookRequest) -> None:
     Unauthenticated, not Malformed: such a request is a forgery made of a
     genuine signature, and counts as a failed authentication.
     """
-    names = {name for name, _ in request.form_pairs}
-    if not all(NAME.fullmatch(name) for name in names):
-        raise Unauthenticated("a parameter name Twilio never writes (a capital, then letters and digits): "
-                              "the signed parameters were cut anew")
+    names = [name for name, _ in request.form_pairs]
+    if not all(NAME.fullmatch(name) for name in names) or len(set(names)) != len(names):
+        raise Unauthenticated("a parameter name Twilio never writes (a capital, then letters and digits, "
+                              "each once): the signed parameters were cut anew")
     form = request.form
     sid = form.get("MessageSid", "")
     if not MESSAGE_SID.fullmatch(sid):

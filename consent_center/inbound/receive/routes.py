@@ -6,8 +6,8 @@ error handlers), and nothing is written: the boundary rolls back any 4xx.
 Two limits, counted by hand rather than by a decorator, because what they
 count is known only once the hook is found and the signature checked:
 
-- failed authentications (no such hook, a signature that does not match)
-  per client address, whatever hook id the path names
+- failed authentications (no such hook, a signature that does not match,
+  a body too large to be read before either) per client address, whatever hook id the path names
   (``CONSENT_HOOK_AUTH_FAILURE_LIMIT``): once over, the address is refused
   before the database is asked anything;
 - requests correctly signed, per hook (``CONSENT_HOOK_RATE_LIMIT``): garbage
@@ -40,7 +40,7 @@ def receive(kind: str, provider: str, hook_id: str):
                                          on_verified=_count_for_hook)
     except HookError as error:
         db.session.rollback()
-        if isinstance(error, (UnknownHook, Unauthenticated)):
+        if isinstance(error, (UnknownHook, Unauthenticated, _TooLarge)):
             _count_failure()
         return _problem(error)
     body, status, headers = (found.answer or default_answer)(result)
