@@ -7,7 +7,7 @@ a false one costs one marketing SMS. So the rule leans to the stop
 - the text is compared in one form: invisible format characters
   (Unicode Cf: zero-width space, soft hyphen …) dropped, NFKC, case-folded,
   accents removed, every run of punctuation or space made one space
-  (``Stop.``, ``ARRÊT``, ``ｓｔｏｐ``, ``St\u200bop`` and ``arret`` are alike);
+  (``Stop.``, ``ARRÊT``, ``ｓｔｏｐ``, ``St\\u200bop`` and ``arret`` are alike);
   letters standing alone in a row are also read as one word (``S T O P``,
   ``S.T.O.P``); a Cyrillic or Greek letter, or a digit, that looks like or
   is typed for a Latin letter may stand for it (``СТОР``, ``ЅТОР``, ``ST0P``);
