@@ -263,3 +263,45 @@ def test_an_address_the_person_left_and_someone_else_now_holds_keeps_that_person
     assert not mails(app, "camille.new@example.com", "email_change")
     session.rollback()
     assert session.scalars(select(Subject).where(Subject.email == "camille@example.com")).one().name == "Other Person"
+
+
+def test_erasure_forgets_texts_from_a_number_the_person_had_before_and_any_sent_after(client, session, staff):
+    from consent_center.ledger import Actor, record_change
+    from consent_center.rights.erasure import erase
+    from consent_center.subjects.rectification import rectify
+    from consent_center.subjects.service import create_subject
+
+    old, new = ("+32470999888", "0470 99 98 88"), (PHONE, "0470 12 34 56")
+    subject = create_subject(session, actor=Actor.system(), email=NEW_EMAIL, phone=old[0], locale="fr")
+    record_change(session, subject, {"sms": "granted"}, source="api", actor=Actor.system())
+    session.commit()
+    public_id = subject.public_id
+    hook, url = make_hook(session)
+    # A stop from the number the person had then; a chat from the one they have now.
+    assert post_generic(client, url, hook, sms("STOP", sender=old[1], to="+32460200000", id="SM1")
+                        ).json["accepted"][0]["outcome"] == "stopped"
+    session.rollback()
+    subject = session.scalars(select(Subject).where(Subject.public_id == public_id)).one()
+    rectify(session, subject, None, name=None, phone=new[0], postal_address=None, locale="fr", email=None)
+    session.commit()
+    assert post_generic(client, url, hook, sms("Bonjour", sender=new[1], to="+32460200000", id="SM2")
+                        ).status_code == 200
+    assert _fold(old[0]) in database_text(session) and _fold(new[0]) in database_text(session)
+
+    subject = session.scalars(select(Subject).where(Subject.public_id == public_id)).one()
+    erase(session, subject, actor=Actor.system())
+    session.commit()
+    # Texted again after the erasure: the number is on the suppression list, so it is not kept again.
+    later = post_generic(client, url, hook, sms(f"Bonjour, {NEW_NAME}", sender=new[1], to="+32460200000", id="SM3"))
+    assert later.json["accepted"][0]["outcome"] == "ignored"
+    text = database_text(session)
+    for value in (*old, *new, NEW_NAME):
+        assert _fold(value) not in text, f"{value!r} left in the database"
+    assert runner_free_ledger_ok(session)
+
+
+def runner_free_ledger_ok(session) -> bool:
+    from consent_center.ledger.chain import verify_chains
+
+    session.rollback()
+    return verify_chains(session).ok
