@@ -42,7 +42,8 @@ json_values = st.recursive(
 json_objects = st.none() | st.dictionaries(json_text, json_values, max_size=4)
 awkward_event = st.fixed_dictionaries({
     "code": typed.filter(lambda code: code.strip() != ""),
-    "label": st.one_of(st.none(), typed),  # None: no policy published in this example
+    # None: no policy published in this example; a label never starts a spreadsheet formula (policies.service).
+    "label": st.one_of(st.none(), typed.filter(lambda label: not label.startswith(("=", "+", "-", "@")))),
     "texts": st.lists(st.sampled_from(LOCALES), min_size=1, max_size=3, unique=True),
     "locale": st.sampled_from(LOCALES),
     "actor_id": st.one_of(st.none(), typed),

@@ -26,7 +26,7 @@ def test_staff_read_the_staffs_words_and_evidence_as_fields(client, auth, sessio
         assert not [words for words in CUSTOMER_VOICE if words in html], path
     person, audit, desk = pages.values()
     assert "Account created (default)" in person and "Erasure request" in desk
-    assert "<td>Consent</td>" in audit and "English" in audit
+    assert re.search(r"<td[^>]*>Consent</td>", audit) and "English" in audit
     for html in (person, audit):
         assert "<dt>How</dt><dd>Paper form</dd>" in html
         assert "<dt>Note</dt><dd>Form &lt;b&gt;handed&lt;/b&gt; in at the Ghent shop</dd>" in html
@@ -38,7 +38,7 @@ def test_staff_read_the_staffs_words_and_evidence_as_fields(client, auth, sessio
     auth.login("aude@example.com")
     french = client.get(f"/audit/subjects/{public_id}").get_data(as_text=True)
     assert "Création du compte (par défaut)" in french and "votre compte" not in french
-    assert re.search(r"<td>Consentement</td>", french)
+    assert re.search(r"<td[^>]*>Consentement</td>", french)
 
 
 def test_evidence_fields_label_known_keys_nest_parts_and_keep_a_tools_own():
