@@ -9,7 +9,7 @@ from .conftest import form_post
 
 PHONE = {"code": "phone_calls", "name_fr": "Appels téléphoniques", "name_nl": "Telefoongesprekken",
          "name_en": "Phone calls", "purpose_en": "Only with your explicit consent.",
-         "default": "never_asked:consent", "validity_months": "24"}
+         "default": "never_asked:consent", "validity_months": "24", "medium": "phone"}
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def test_an_admin_adds_a_channel_that_customers_then_see(client, auth, session, 
     channel = session.scalars(select(Channel).where(Channel.code == "phone_calls")).one()
     assert channel.names["nl"] == "Telefoongesprekken" and channel.validity_months == 24
     assert channel.default_for(True) == ("never_asked", "consent")
+    assert channel.medium == "phone"
     assert session.scalars(select(StaffAction)).one().action == "channel.created"
     auth.logout()
     auth.login(customer.email)
@@ -34,6 +35,8 @@ def test_an_admin_adds_a_channel_that_customers_then_see(client, auth, session, 
 
 def test_consent_is_never_a_default_and_the_form_is_kept(client, session, admin):
     response = form_post(client, "/admin/channels", PHONE | {"default": "granted:consent"})
+    assert response.status_code == 400
+    response = form_post(client, "/admin/channels", PHONE | {"code": "fax", "medium": "fax"})
     assert response.status_code == 400
     response = form_post(client, "/admin/channels", PHONE | {"code": "email"})
     assert response.status_code == 400
@@ -57,3 +60,9 @@ def test_a_deactivated_channel_leaves_the_preferences_and_keeps_its_history(
     auth.logout()
     auth.login(customer.email)
     assert "ch-newsletter" not in client.get("/space/preferences").get_data(as_text=True)
+
+
+def test_each_channel_says_what_kind_of_address_it_uses(session):
+    """The first channels get their medium from the migration; an SMS stop or a mail complaint relies on it."""
+    media = dict(session.execute(select(Channel.code, Channel.medium)).all())
+    assert media == {"email": "email", "sms": "sms", "post": "post", "newsletter": "email"}

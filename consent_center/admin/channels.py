@@ -26,6 +26,7 @@ CHANNEL_ERRORS = {
     "default": ("default", _l("Choose a default from the list.")),
     "consent_default": ("default", _l("Consent can never be a default.")),
     "validity": ("validity_months", _l("A validity is at least one month.")),
+    "medium": ("medium", _l("Choose a medium from the list.")),
 }
 
 
@@ -50,13 +51,14 @@ def add_channel():
     try:
         channel = create_channel(
             db.session, code=form.code.data.strip(), names=form.texts("name"), purposes=form.texts("purpose"),
-            default_status=status, default_basis=basis, validity_months=form.validity_months.data)
+            default_status=status, default_basis=basis, validity_months=form.validity_months.data,
+            medium=form.medium.data)
     except ChannelError as error:
         field, message = CHANNEL_ERRORS[str(error)]
         getattr(form, field).errors = [message]
         return _render(form, 400)
     log_staff_action(db.session, current_user, "channel.created", f"channel:{channel.code}",
-                     default_status=status, default_basis=basis, validity_months=channel.validity_months)
+                     default_status=status, default_basis=basis, validity_months=channel.validity_months, medium=channel.medium)
     flash(_("The channel %(name)s is added.", name=channel.names.get("en") or channel.code), "success")
     return redirect(url_for("admin.channels"))
 

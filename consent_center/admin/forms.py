@@ -10,7 +10,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from consent_center.accounts.api_clients import SCOPES
 from consent_center.web.forms import Form
-from consent_center.web.labels import ROLE_LABELS
+from consent_center.web.labels import MEDIUM_LABELS, ROLE_LABELS
 
 CONTACT_METHOD_LABELS = {
     "phone": _l("Phone call"),
@@ -57,6 +57,9 @@ DEFAULT_CHOICES = [
 ]
 
 
+MEDIUM_CHOICES = [SelectChoice(code, label) for code, label in MEDIUM_LABELS.items()]
+
+
 class ChannelForm(Form):
     """A new channel: its code, its words per language, its default and validity."""
 
@@ -72,6 +75,7 @@ class ChannelForm(Form):
     purpose_nl = TextAreaField(_l("Purpose in Dutch"), validators=[Length(max=500)])
     purpose_en = TextAreaField(_l("Purpose in English"), validators=[Length(max=500)])
     default = SelectField(_l("Default state and legal basis"), choices=DEFAULT_CHOICES)
+    medium = SelectField(_l("Reaches the person by"), choices=MEDIUM_CHOICES)
     validity_months = IntegerField(_l("Consent validity in months (optional)"),
                                    validators=[Optional(), NumberRange(min=1, max=240)])
 

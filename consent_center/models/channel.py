@@ -4,7 +4,7 @@ from sqlalchemy import JSON, Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent_center.db import Base
-from consent_center.models.vocabulary import Basis, Status
+from consent_center.models.vocabulary import Basis, Medium, Status
 
 
 class Channel(Base):
@@ -27,6 +27,9 @@ class Channel(Base):
     # After a material policy change, grants not renewed under it answer
     # "reconsent_required" in the check API once the grace period is over.
     requires_reconsent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The address it uses: a complaint about an address withdraws every
+    # e-mail channel, an SMS stop every SMS channel, whatever their codes.
+    medium: Mapped[str] = mapped_column(String(16), default=Medium.EMAIL, server_default=Medium.EMAIL.value)
 
     def name(self, locale: str) -> str:
         return self.names.get(locale) or self.names.get("en") or self.code

@@ -37,6 +37,16 @@ class Source(StrEnum):
     RECONSENT = "reconsent"
 
 
+class Medium(StrEnum):
+    """What kind of address a channel reaches a person at: an SMS stop or a mail complaint names it."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    POST = "post"
+    PHONE = "phone"
+    OTHER = "other"
+
+
 class EventType(StrEnum):
     """ISO/IEC TS 27560 style event kinds."""
 

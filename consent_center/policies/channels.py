@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from consent_center.check.channels import forget_channels
 from consent_center.models import Channel
-from consent_center.models.vocabulary import Basis, Status
+from consent_center.models.vocabulary import Basis, Medium, Status
 
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -27,7 +27,7 @@ def find_channel(session: Session, code: str) -> Channel | None:
 
 def create_channel(session: Session, *, code: str, names: dict[str, str], purposes: dict[str, str],
                    default_status: str, default_basis: str, validity_months: int | None,
-                   commercial: bool = True) -> Channel:
+                   commercial: bool = True, medium: str = Medium.EMAIL) -> Channel:
     """Add a channel at the end of the list.
 
     Consent is never a default (CJEU Planet49): a channel active by default
@@ -43,10 +43,12 @@ def create_channel(session: Session, *, code: str, names: dict[str, str], purpos
         raise ChannelError("consent_default")
     if validity_months is not None and validity_months < 1:
         raise ChannelError("validity")
+    if medium not in {str(m) for m in Medium}:
+        raise ChannelError("medium")
     position = (session.scalar(select(func.max(Channel.position))) or 0) + 10
     channel = Channel(code=code, names=names, purposes=purposes, default_status=default_status,
                       default_basis=default_basis, validity_months=validity_months, commercial=commercial,
-                      active=True, position=position)
+                      medium=medium, active=True, position=position)
     session.add(channel)
     session.flush()
     return channel

@@ -81,6 +81,15 @@ STAFF_ACTION_LABELS = {
     "consent.expiry_run": _l("Expired lapsed consents"),
 }
 
+# What kind of address a channel uses (models.vocabulary.Medium).
+MEDIUM_LABELS = {
+    "email": _l("E-mail"),
+    "sms": _l("SMS"),
+    "post": _l("Post"),
+    "phone": _l("Phone call"),
+    "other": _l("Other"),
+}
+
 # How staff checked a requester is the subject (rights.requests.IDENTITY_METHODS).
 IDENTITY_METHOD_LABELS = {
     "known_session": _l("Filed from the person's own customer space, logged in"),
@@ -103,6 +112,7 @@ def template_labels() -> dict:
         "source_label": lambda v: label(SOURCE_LABELS, v),
         "basis_label": lambda v: label(BASIS_LABELS, v),
         "role_label": lambda v: label(ROLE_LABELS, v),
+        "medium_label": lambda v: label(MEDIUM_LABELS, v),
         "actor_label": lambda v: label(ACTOR_LABELS, v),
         "staff_action_label": lambda v: label(STAFF_ACTION_LABELS, v),
         "identity_method_label": lambda v: label(IDENTITY_METHOD_LABELS, v),
