@@ -21,7 +21,7 @@ from consent_center.models import Channel, PolicyVersion
 
 CHANNELS_FRESH = timedelta(minutes=1)
 _c, _pv = Channel.__table__, PolicyVersion.__table__
-CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months)
+CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months, _c.c.medium)
 MATERIAL_DATES = select(_pv.c.effective_at).where(_pv.c.material.is_(True)).order_by(_pv.c.effective_at)
 CACHE_KEY = "consent_channel_ids"
 
@@ -35,6 +35,7 @@ class _ChannelCodes:
     # Ids of the channels out of use, and each channel's validity in months.
     inactive: frozenset[int] = frozenset()
     validity: dict[int, int | None] = field(default_factory=dict)
+    medium: dict[int, str] = field(default_factory=dict)
     # When each material policy version came (or comes) into force, oldest first.
     material_dates: list[datetime] = field(default_factory=list)
 
@@ -52,6 +53,7 @@ def _channels(connection: Connection, code: str | None = None) -> _ChannelCodes:
         cache.reconsent = frozenset(row.id for row in rows if row.requires_reconsent)
         cache.inactive = frozenset(row.id for row in rows if not row.active)
         cache.validity = {row.id: row.validity_months for row in rows}
+        cache.medium = {row.id: row.medium for row in rows}
         cache.material_dates = [row.effective_at for row in connection.execute(MATERIAL_DATES)]
         cache.loaded_at = now
     return cache
@@ -80,4 +82,5 @@ def channel_rules(connection: Connection, channel_pk: int) -> ChannelRules:
         validity_months=cache.validity.get(channel_pk),
         material_dates=cache.material_dates,
         grace=timedelta(days=current_app.config["RECONSENT_GRACE_DAYS"]),
+        medium=cache.medium.get(channel_pk, "email"),
     )

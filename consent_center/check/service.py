@@ -21,6 +21,7 @@ import gc
 import json
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import (
@@ -37,14 +38,18 @@ from sqlalchemy.engine import Connection
 
 from consent_center.addresses import fingerprint, fingerprints, suppression_salt
 from consent_center.check import answer as answers_
+from consent_center.check import blocks
 from consent_center.check.answer import (
     COUNTS,
     EXPIRED,
+    LISTED,
     MAYBE_EXPIRED,
     STALE,
+    Block,
     ChannelRules,
     State,
     answer_from_flags,
+    blocked,
     consent_answer,
     unknown_answer,
     validity_elapsed,
@@ -87,7 +92,8 @@ def _state_of(key_column, match, *columns):
     )
 
 
-_ONE = (_s.c.id, _st.c.changed_at, _pv.c.label)
+_ONE = (_s.c.id, _st.c.changed_at, _pv.c.label, _s.c.is_customer, _s.c.email.label("email_of"),
+        _s.c.phone.label("phone_of"))
 BY_EMAIL = _state_of(_s.c.email, _s.c.email == bindparam("key"), *_ONE)
 BY_SUBJECT = _state_of(_s.c.public_id, _s.c.public_id == bindparam("key"), *_ONE)
 _KEYS_FROM_JSON = select(func.json_each(bindparam("keys", type_=TextListAsJSON())).table_valued("value").c.value)
@@ -116,28 +122,47 @@ _STATE_STATEMENTS = {
 }
 # The full bulk answer by e-mail also says which addresses asked are on the
 # suppression list, in the same query: their digests (``fingerprints``), bound
-# as one parameter too, come back as rows of their own, with no public id.
+# as one parameter too, come back as rows of their own, with no public id; so
+# do the suppression lists and undeliverable marks naming them (``check.blocks``).
 _DIGESTS_FROM_JSON = select(
     func.json_each(bindparam("digests", type_=TextListAsJSON())).table_valued("value").c.value)
-_SUPPRESSED_ROWS = {
-    how: select(_sa.c.digest.label("key"), *(literal_column("NULL").label(name) for name in (
-        "public_id", "status", "basis", "lapse", "changed_at", "label"))).where(match)
-    for how, match in {"json": _sa.c.digest.in_(_DIGESTS_FROM_JSON),
-                       "any": _sa.c.digest == any_(bindparam("digests", type_=TextArrayLiteral()))}.items()
-}
-_ANSWER_STATEMENTS = {
-    how: {"email": union_all(statements["email"], _SUPPRESSED_ROWS[how]), "subject": statements["subject"]}
-    for how, statements in _STATE_STATEMENTS.items()
-}
+_DIGEST_MATCH = {"json": _sa.c.digest.in_(_DIGESTS_FROM_JSON),
+                 "any": _sa.c.digest == any_(bindparam("digests", type_=TextArrayLiteral()))}
+_NULL = literal_column("NULL")
+# Every bulk row: key, public_id, status, basis, lapse, changed_at, label, customer, email_of, phone_of.
+_WIDTH = 10
+
+
+@lru_cache(maxsize=None)
+def bulk_statement(how: str, by: str, riding: bool, others: tuple[str, ...], granted_only: bool = False):
+    """The one bulk query: the states of the contacts asked (only granted ones: ``granted_only``), with the
+    erasure list's rows (by e-mail, full answer) and, when the contacts are the identifiers the channel's
+    lists hold (``riding``), the lists' and undeliverable marks' rows; the subjects' ``others`` identifiers
+    come along for ``blocks.lookup``."""
+    match = _MATCH_MANY[how][by]
+    identifiers = (_s.c.is_customer.label("customer"),
+                   *(_s.c[name].label(f"{name}_of") if name in others else _NULL.label(f"{name}_of")
+                     for name in ("email", "phone")))
+    if granted_only:
+        zero = literal_column(str(COUNTS), Integer)
+        state = (select(_KEY_OF[by].label("key"), _s.c.public_id, _st.c.status, _st.c.basis, zero.label("lapse"),
+                        _NULL.label("changed_at"), _NULL.label("label"), *identifiers)
+                 .select_from(_s.join(_st, (_st.c.subject_id == _s.c.id)
+                                      & (_st.c.channel_id == bindparam("channel_id"))))
+                 .where(match, _st.c.status.in_(sorted(_ALLOWED))))
+    else:
+        state = _state_of(_KEY_OF[by], match, _LAPSE,
+                          isoformat_sql(_st.c.changed_at, "postgresql" if how == "any" else "sqlite").label(
+                              "changed_at"), _pv.c.label, *identifiers)
+    parts = [state]
+    if by == "email" and not granted_only:
+        parts.append(select(_sa.c.digest.label("key"), *(_NULL for _ in range(_WIDTH - 1))).where(_DIGEST_MATCH[how]))
+    if riding:
+        parts += blocks.block_rows(how, _WIDTH)
+    return union_all(*parts) if len(parts) > 1 else state
+
+
 SUPPRESSED = select(_sa.c.id).where(_sa.c.digest == bindparam("digest"))
-# Granted states only: the rest is "not allowed" whatever it is.
-_GRANTED_STATEMENTS = {
-    how: {by: select(_KEY_OF[by].label("key"))
-          .select_from(_s.join(_st, (_st.c.subject_id == _s.c.id) & (_st.c.channel_id == bindparam("channel_id"))))
-          .where(match, _st.c.status.in_(sorted(_ALLOWED)))
-          for by, match in matches.items()}
-    for how, matches in _MATCH_MANY.items()
-}
 # The subjects, of the public ids asked, that exist (bulk unsubscribe links).
 _KNOWN_SUBJECTS = {how: {"subject": select(_s.c.public_id).where(matches["subject"])}
                    for how, matches in _MATCH_MANY.items()}
@@ -159,18 +184,35 @@ EVENT_AT = (
 # --- answers ----------------------------------------------------------------
 
 def _answer(channel: str, row, asked_by: str, asked: str, rules: ChannelRules, at: datetime,
-            suppressed: bool = False) -> dict:
-    decided = consent_answer(row, rules, at) if row is not None else unknown_answer(suppressed)
+            suppressed: bool = False, block: Block | None = None) -> dict:
+    decided = consent_answer(row, rules, at, block) if row is not None else unknown_answer(suppressed, block)
     if row is None or row.status is None:
         answer = {"allowed": decided.allowed, "channel": channel, "status": decided.status, "basis": None,
                   "policy_version": None, "changed_at": None}
     else:
         answer = {"allowed": decided.allowed, "channel": channel, "status": decided.status, "basis": row.basis,
                   "policy_version": row.label, "changed_at": row.changed_at.isoformat()}
+    if decided.detail is not None:
+        answer["list" if decided.status == LISTED else "reason"] = decided.detail
     if asked_by == "email":
         answer["email"] = asked
     answer["subject"] = row.public_id if row is not None else (asked if asked_by == "subject" else None)
     return answer
+
+
+def _block(connection: Connection, rules: ChannelRules, at: datetime, row, asked_by: str,
+           asked: str) -> Block | None:
+    """What blocks the contact asked (``check.blocks``): one more indexed query, asked only where a
+    block can change the answer (an unknown contact, by the identifier the channel's lists hold,
+    or a known one otherwise allowed)."""
+    if row is None:
+        if not blocks.rides(rules.medium, asked_by):
+            return None
+        return blocks.lookup(connection, rules, at.date(), [asked]).block([asked], False)
+    if not consent_answer(row, rules, at).allowed:
+        return None
+    values = [getattr(row, f"{name}_of") for name in blocks.identifiers(rules.medium)]
+    return blocks.lookup(connection, rules, at.date(), values).block(values, row.is_customer)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -189,9 +231,12 @@ def check_one(connection: Connection, channel: str, channel_pk: int, *, email: s
     rules, now = channel_rules(connection, channel_pk), utcnow()
     if email is not None:
         row = connection.execute(BY_EMAIL, {"key": email, "channel_id": channel_pk}).first()
-        return _answer(channel, row, "email", email, rules, now, row is None and _suppressed(connection, email))
+        suppressed = row is None and _suppressed(connection, email)
+        block = None if suppressed else _block(connection, rules, now, row, "email", email)
+        return _answer(channel, row, "email", email, rules, now, suppressed, block)
     row = connection.execute(BY_SUBJECT, {"key": subject, "channel_id": channel_pk}).first()
-    return _answer(channel, row, "subject", subject, rules, now)
+    return _answer(channel, row, "subject", subject, rules, now, block=_block(connection, rules, now, row,
+                                                                                "subject", subject))
 
 
 def check_at(connection: Connection, channel: str, channel_pk: int, at: datetime, *,
@@ -258,15 +303,18 @@ def _unprepared(connection: Connection):
         driver.prepare_threshold = threshold
 
 
-def _rows_of(connection: Connection, statements: dict, asked_by: str, wanted: list[str],
+def _rows_of(connection: Connection, statements, asked_by: str, wanted: list[str],
              channel_pk: int | None = None, **params):
-    """Run the bulk statement for ``wanted``, bound as one parameter: a text[] on PostgreSQL, JSON on SQLite."""
+    """Run the bulk statement for ``wanted``, bound as one parameter: a text[] on PostgreSQL, JSON on SQLite.
+
+    ``statements``: ``{how: {asked_by: statement}}``, or a function of ``how`` giving the statement."""
+    def statement(how):
+        return statements(how) if callable(statements) else statements[how][asked_by]
     # Fetched whole (fetchall), not row by row: a tenth of the time for 100,000 rows.
     if connection.dialect.name == "postgresql":
         with _unprepared(connection):
-            return connection.execute(statements["any"][asked_by],
-                                      {"keys": wanted, "channel_id": channel_pk, **params}).all()
-    return connection.execute(statements["json"][asked_by], {"keys": wanted, "channel_id": channel_pk, **params}).all()
+            return connection.execute(statement("any"), {"keys": wanted, "channel_id": channel_pk, **params}).all()
+    return connection.execute(statement("json"), {"keys": wanted, "channel_id": channel_pk, **params}).all()
 
 
 def known_subject_ids(connection: Connection, wanted: list[str]) -> set[str]:
@@ -288,6 +336,33 @@ def _flags(lapse: int, changed_at: str, rules: ChannelRules, at: datetime) -> tu
     return lapse == STALE, lapse == EXPIRED
 
 
+def _blocks_of_allowed(connection: Connection, rules: ChannelRules, at: datetime, riding: bool,
+                       others: tuple[str, ...], found: blocks.Found, allowed: list) -> dict[str, Block]:
+    """The blocks of the contacts otherwise allowed (bulk rows), by key: from the rows that rode in the
+    query (``found``) and, for the subjects' other identifiers, one ``blocks.lookup`` for them all."""
+    if not allowed or not (riding or others):
+        return {}
+    if others:
+        extra = blocks.lookup(connection, rules, at.date(),
+                              (row[8 if name == "email" else 9] for row in allowed for name in others))
+        for value, items in extra.listings.items():
+            found.listings[value] += items
+        found.undeliverable.update(extra.undeliverable)
+    if not found:
+        return {}
+    decided = {}
+    for row in allowed:
+        values = ([row[0]] if riding else []) + [row[8 if name == "email" else 9] for name in others]
+        block = found.block(values, bool(row[7]))
+        if block is not None:
+            decided[row[0]] = block
+    return decided
+
+
+def _block_text(block: Block) -> str:
+    return f',"list":{_quote(block.detail)}' if block.status == LISTED else f',"reason":{_quote(block.detail)}'
+
+
 def check_many_json(connection: Connection, channel: str, channel_pk: int, asked_by: str,
                     asked: list[str]) -> str:
     """The JSON array of the answers for each contact of ``asked``, in order, duplicates included.
@@ -298,12 +373,15 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     vocabulary codes and the time (formatted by the database) need no
     escaping. An e-mail address that is not valid is answered ``unknown``
     with ``"invalid": true`` rather than failing the other 99,999; one that
-    no subject has and is on the suppression list, ``suppressed``.
+    no subject has and is on the suppression list, ``suppressed``; one on a
+    list in force for the channel, or undeliverable, ``listed`` or
+    ``undeliverable`` (``check.blocks``).
     """
     keys, wanted = _lookup_keys(asked_by, asked)
     rules, now = channel_rules(connection, channel_pk), utcnow()
     by_email = asked_by == "email"
-    by_digest = dict(zip(fingerprints(wanted, suppression_salt(current_app.config)), wanted)) if by_email else {}
+    riding, others = blocks.rides(rules.medium, asked_by), blocks.other_identifiers(rules.medium, asked_by)
+    by_digest = blocks.digests_of(wanted) if by_email or riding else {}
     active = rules.active
     quoted_channel = _quote(channel)
     nothing = '"basis":null,"policy_version":null,"changed_at":null'
@@ -319,11 +397,19 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     # Where nothing lapsed, the answer depends on the status alone (tests/test_answer_rules.py): one per status.
     counted: dict[str, answers_.Answer] = {}
     on_list: set[str] = set()
-    params = _lapse_params(rules, now) | ({"digests": list(by_digest)} if by_email else {})
-    rows = _rows_of(connection, _ANSWER_STATEMENTS, asked_by, wanted, channel_pk, **params)
-    for key, public_id, status, basis, lapse, changed_at, label in rows:
-        if public_id is None:  # a digest on the suppression list, not a subject
-            on_list.add(by_digest[key])
+    found = blocks.Found()
+    allowed_rows = []  # what a list or an undeliverable mark may still turn into a "no"
+    params = (_lapse_params(rules, now) | ({"digests": list(by_digest)} if by_digest else {})
+              | (blocks.params(rules, now.date()) if riding else {}))
+    statement = (lambda how: bulk_statement(how, asked_by, riding, others))
+    rows = _rows_of(connection, statement, asked_by, wanted, channel_pk, **params)
+    for row in rows:
+        key, public_id, status, basis, lapse, changed_at, label, _, _, _ = row
+        if public_id is None:  # a digest on the suppression list or a list, not a subject
+            if status is None:
+                on_list.add(by_digest[key])
+            else:
+                found.add(by_digest[key], status, basis, lapse)
             continue
         if status is None:
             text = never_asked
@@ -335,10 +421,22 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
                 decided = answer_from_flags(status, basis, *_flags(lapse, changed_at, rules, now), active)
             quoted_label = labels.get(label) or labels.setdefault(label, _quote(label))
             allowed = "true" if decided.allowed else "false"
+            if decided.allowed:
+                allowed_rows.append(row)
             text = (f'{{"allowed":{allowed},"channel":{quoted_channel},"status":"{decided.status}",'
                     f'"basis":"{basis}","policy_version":{quoted_label},"changed_at":"{changed_at}"')
         answers[key] = (f'{text},"email":{_quote(key)},"subject":{_quote(public_id)}}}' if by_email
                         else f'{text},"subject":{_quote(key)}}}')
+    refused = _blocks_of_allowed(connection, rules, now, riding, others, found, allowed_rows)
+    for row in allowed_rows if refused else ():
+        block = refused.get(row[0])
+        if block is None:
+            continue
+        key = row[0]
+        answers[key] = (f'{{"allowed":false,"channel":{quoted_channel},"status":"{block.status}",'
+                        f'"basis":"{row[3]}","policy_version":{labels[row[6]]},"changed_at":"{row[5]}"'
+                        f'{_block_text(block)},' + (f'"email":{_quote(key)},' if by_email else '')
+                        + f'"subject":{_quote(row[1])}}}')
     results = []
     for original, key in zip(asked, keys):
         answer = answers.get(key)
@@ -347,6 +445,11 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
                 answer = f'{unknown},"email":{_quote(original)},"subject":null,"invalid":true}}'
             elif key in on_list:
                 answer = answers[key] = f'{suppressed},"email":{_quote(key)},"subject":null}}'
+            elif found and (block := found.block([key], False)) is not None:
+                answer = answers[key] = (f'{{"allowed":false,"channel":{quoted_channel},"status":"{block.status}",'
+                                         f'{nothing}{_block_text(block)},'
+                                         + (f'"email":{_quote(key)},"subject":null}}' if by_email
+                                            else f'"subject":{_quote(key)}}}'))
             else:
                 answer = answers[key] = (f'{unknown},"email":{_quote(key)},"subject":null}}' if by_email
                                          else f'{unknown},"subject":{_quote(key)}}}')
@@ -360,18 +463,27 @@ def allowed_many(connection: Connection, channel_pk: int, asked_by: str, asked: 
     Reads only the granted states where no rule can take a grant back (no
     re-consent cutoff, no validity), so that a campaign's list costs little
     more than its query; otherwise the states with their lapse code, as
-    ``check_many_json``. A channel out of use answers no without a query.
+    ``check_many_json``; with, in both, the lists and undeliverable marks
+    naming them. A channel out of use answers no without a query.
     """
     keys, wanted = _lookup_keys(asked_by, asked)
     rules, now = channel_rules(connection, channel_pk), utcnow()
     if not rules.active:
         return [answer_from_flags(None, None, False, False, False).allowed] * len(keys)
-    params = _lapse_params(rules, now)
-    if params["cutoff"] is None and params["expired_by"] is None:
-        allowed = {row.key for row in _rows_of(connection, _GRANTED_STATEMENTS, asked_by, wanted, channel_pk)}
-    else:
-        allowed = {row.key for row in _rows_of(connection, _STATE_STATEMENTS, asked_by, wanted, channel_pk,
-                                               **params)
-                   if row.status is not None
-                   and answer_from_flags(row.status, row.basis, *_flags(row.lapse, row.changed_at, rules, now)).allowed}
+    riding, others = blocks.rides(rules.medium, asked_by), blocks.other_identifiers(rules.medium, asked_by)
+    by_digest = blocks.digests_of(wanted) if riding else {}
+    params = (_lapse_params(rules, now) | ({"digests": list(by_digest)} if by_digest else {})
+              | (blocks.params(rules, now.date()) if riding else {}))
+    granted_only = params["cutoff"] is None and params["expired_by"] is None
+    found, allowed_rows = blocks.Found(), []
+    for row in _rows_of(connection, lambda how: bulk_statement(how, asked_by, riding, others, granted_only),
+                        asked_by, wanted, channel_pk, **params):
+        if row[1] is None:
+            if row[2] is not None:
+                found.add(by_digest[row[0]], row[2], row[3], row[4])
+        elif row[2] is not None and (granted_only or answer_from_flags(
+                row[2], row[3], *_flags(row[4], row[5], rules, now)).allowed):
+            allowed_rows.append(row)
+    refused = _blocks_of_allowed(connection, rules, now, riding, others, found, allowed_rows)
+    allowed = {row[0] for row in allowed_rows} - set(refused)
     return [key in allowed for key in keys]

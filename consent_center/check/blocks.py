@@ -1,0 +1,134 @@
+"""What stops a contact being reached whatever its consent: a suppression list, an undeliverable address.
+
+A list (``models.SuppressionList``) holds the digests of identifiers not to be
+contacted by one medium (``Channel.medium``); ``undeliverable_addresses`` the
+digests of e-mail addresses the mail providers gave up on. Both are keyed by
+``addresses.fingerprint`` with the suppression list's key, so the values asked
+are hashed here and compared with what is stored.
+
+The bulk check folds these rows into its one query when the contacts are
+asked by the identifier the channel's medium uses (e-mail addresses on an
+e-mail channel): their digests ride as one more parameter, as the erasure
+list's do (``block_rows``). Asked by another key (subject ids, e-mail
+addresses on an SMS channel) the identifiers are the subjects' own, known only
+once the states are read: a second query, one for the whole list, asks about
+those of the contacts that would otherwise be allowed (``lookup``).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import Date, Integer, any_, bindparam, case, func, literal_column, or_, select, union_all
+from sqlalchemy.engine import Connection
+
+from consent_center.addresses import fingerprints, suppression_salt
+from consent_center.check.answer import LISTED, UNDELIVERABLE, Block, ChannelRules, block_for
+from consent_center.db import TextArrayLiteral, TextListAsJSON
+from consent_center.models import SuppressionEntry, SuppressionList, UndeliverableAddress
+
+_l, _en, _u = SuppressionList.__table__, SuppressionEntry.__table__, UndeliverableAddress.__table__
+
+# The identifiers of a contact that a medium's lists hold: a Robinson list, or a
+# list of another medium, may name a person by e-mail address or phone number.
+_IDENTIFIERS = {"email": ("email",), "sms": ("phone",), "phone": ("phone",)}
+UNDELIVERABLE_STATE = "undeliverable"
+_NEVER = "-"  # no state is this: undeliverable addresses are for e-mail channels only
+
+
+def identifiers(medium: str) -> tuple[str, ...]:
+    """The subject's fields (``email``, ``phone``) that the lists of ``medium`` are compared with."""
+    return _IDENTIFIERS.get(medium, ("email", "phone"))
+
+
+def rides(medium: str, asked_by: str) -> bool:
+    """Whether the contacts asked are themselves identifiers the medium's lists hold (one query)."""
+    return asked_by in identifiers(medium)
+
+
+def other_identifiers(medium: str, asked_by: str) -> tuple[str, ...]:
+    """The subject fields to look up after the states are read (``lookup``)."""
+    return tuple(name for name in identifiers(medium) if name != asked_by)
+
+
+def params(rules: ChannelRules, today: date) -> dict:
+    """The parameters of ``block_rows``: the medium, the day (lists in force), the undeliverable state."""
+    return {"medium": rules.medium, "today": today,
+            "undeliverable_state": UNDELIVERABLE_STATE if rules.medium == "email" else _NEVER}
+
+
+def _in_force():
+    return (_l.c.medium == bindparam("medium")) & or_(_l.c.valid_until.is_(None),
+                                                      _l.c.valid_until >= bindparam("today", type_=Date()))
+
+
+_MATCH = {
+    "json": lambda column: column.in_(select(func.json_each(bindparam("digests", type_=TextListAsJSON()))
+                                             .table_valued("value").c.value)),
+    "any": lambda column: column == any_(bindparam("digests", type_=TextArrayLiteral())),
+    "list": lambda column: column.in_(bindparam("digests", expanding=True)),
+}
+_EXEMPT = case((_l.c.customers_exempt.is_(True), literal_column("1", Integer)), else_=literal_column("0", Integer))
+
+
+def block_rows(how: str, width: int) -> list:
+    """Rows shaped as a bulk state row of ``width`` columns, for the digests asked:
+    (digest, NULL public id, ``listed`` or ``undeliverable``, the list's name or the
+    reason, 1 if the list exempts customers, NULL…)."""
+    match, pad = _MATCH[how], [literal_column("NULL") for _ in range(width - 5)]
+    listed = (select(_en.c.digest.label("key"), literal_column("NULL").label("public_id"),
+                     literal_column(f"'{LISTED}'").label("status"), _l.c.name.label("basis"),
+                     _EXEMPT.label("lapse"), *pad)
+              .select_from(_en.join(_l, _l.c.id == _en.c.list_id)).where(match(_en.c.digest), _in_force()))
+    undeliverable = select(_u.c.digest, literal_column("NULL"), literal_column(f"'{UNDELIVERABLE}'"), _u.c.reason,
+                           literal_column("0", Integer), *pad).where(
+        match(_u.c.digest), _u.c.state == bindparam("undeliverable_state"))
+    return [listed, undeliverable]
+
+
+_LOOKUP = union_all(*block_rows("list", 5))
+
+
+@dataclass
+class Found:
+    """What the block rows said, by value asked (stored form)."""
+
+    listings: dict[str, list[tuple[str, bool]]] = field(default_factory=lambda: defaultdict(list))
+    undeliverable: dict[str, str] = field(default_factory=dict)
+
+    def add(self, value: str, kind: str, detail: str, exempt) -> None:
+        if kind == LISTED:
+            self.listings[value].append((detail, bool(exempt)))
+        else:
+            self.undeliverable[value] = detail
+
+    def __bool__(self) -> bool:
+        return bool(self.listings or self.undeliverable)
+
+    def block(self, values: Iterable[str | None], is_customer: bool) -> Block | None:
+        """The block of a contact whose identifiers are ``values`` (``answer.block_for``)."""
+        values = [v for v in values if v]
+        return block_for([item for v in values for item in self.listings.get(v, ())],
+                         next((self.undeliverable[v] for v in values if v in self.undeliverable), None),
+                         is_customer)
+
+
+def digests_of(values: Iterable[str]) -> dict[str, str]:
+    """Each value's digest → the value (``addresses.fingerprint`` with the suppression list's key)."""
+    values = list(dict.fromkeys(values))
+    return dict(zip(fingerprints(values, suppression_salt(current_app.config)), values))
+
+
+def lookup(connection: Connection, rules: ChannelRules, today: date, values: Iterable[str | None]) -> Found:
+    """The lists in force for the channel's medium and the undeliverable marks naming any of ``values`` (one query)."""
+    found = Found()
+    by_digest = digests_of(v for v in values if v)
+    if not by_digest:
+        return found
+    for digest, _, kind, detail, exempt in connection.execute(
+            _LOOKUP, {"digests": list(by_digest), **params(rules, today)}):
+        found.add(by_digest[digest], kind, detail, exempt)
+    return found
