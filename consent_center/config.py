@@ -146,6 +146,8 @@ def load_settings(instance_path: str) -> dict:
         "RETENTION_ACCOUNT_YEARS": _env_int("RETENTION_ACCOUNT_YEARS", 7),
         "RETENTION_PROSPECT_YEARS": _env_int("RETENTION_PROSPECT_YEARS", 10),
         "SUPPRESSION_SALT": _env("SUPPRESSION_SALT", "") or "",
+        # Soft bounces in a row that mark an address undeliverable (subjects/deliverability.py).
+        "SOFT_BOUNCE_LIMIT": _env_int("SOFT_BOUNCE_LIMIT", 3),
         # Password hashing (argon2id): the cost of each new hash. The defaults are argon2-cffi's
         # (RFC 9106's low-memory profile). Each hash records its own parameters, so hashes made
         # with other ones still verify, and are redone with these at the next successful login.
