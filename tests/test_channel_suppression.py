@@ -1,0 +1,219 @@
+"""Suppression lists by medium and undeliverable addresses (issue 23, items 3 and 4).
+
+A register imported from a file (the command line), SMS STOPs and spam
+complaints (the built-in lists), bounces: every check names the list or says
+the address is undeliverable; customers are exempt where the list says so; an
+expired list no longer applies; the bulk check stays one query.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import event, select
+
+from consent_center.extensions import db
+from consent_center.ledger import Actor, record_change
+from consent_center.models import Source, StaffAction, SuppressionEntry, SuppressionList, UndeliverableAddress
+from consent_center.policies.channels import create_channel
+from consent_center.subjects.channel_suppression import lift_on_channel, lists_naming, suppress_on_channel
+from consent_center.subjects.deliverability import record_bounce, record_delivery, scrubbed_detail, undeliverable_among
+from consent_center.subjects.list_import import ListImportError, read_identifiers
+
+from .api_fixtures import assert_matches_spec
+
+NAMES = {"fr": "Appels", "nl": "Oproepen", "en": "Calls"}
+LEA, MAX, ZOE = "lea@example.com", "max@example.com", "zoe@example.com"
+LEA_PHONE, MAX_PHONE, ZOE_PHONE = "+33612345678", "+33698765432", "+33611223344"
+T = datetime(2026, 12, 10, 9, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def statements(app):
+    sent = []
+    with app.app_context():
+        engines = {db.engine, db.read_engine}
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement.split(None, 1)[0].upper())
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    yield sent
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _grant(session, subject, channel):
+    record_change(session, subject, {channel: "granted"}, source=Source.API, actor=Actor.system())
+    session.commit()
+
+
+def _check(api, channel, **query):
+    response = api.get("/check", query_string={"channel": channel, **query})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def _bulk(api, channel, answer="full", **body):
+    response = api.post("/check", json={"channel": channel, "answer": answer, **body})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    return body["results"] if answer == "full" else body["allowed"]
+
+
+def _import(runner, tmp_path, text, *args):
+    path = tmp_path / "list.txt"
+    path.write_text(text, encoding="utf-8")
+    return runner.invoke(args=["suppression", "import", "--file", str(path), *args])
+
+
+@freeze_time(T)
+def test_a_register_imported_from_a_file_is_named_by_every_check(app, api, session, runner, make_subject,
+                                                                 tmp_path, statements):
+    create_channel(session, code="calls", names=NAMES, purposes=NAMES, default_status="never_asked",
+                   default_basis="consent", validity_months=None, medium="phone")
+    session.commit()
+    lea = make_subject(LEA, phone=LEA_PHONE)
+    max_ = make_subject(MAX, phone=MAX_PHONE, is_customer=True)
+    zoe = make_subject(ZOE, phone=ZOE_PHONE)
+    for subject in (lea, max_, zoe):
+        _grant(session, subject, "calls")
+        _grant(session, subject, "email")
+    # A header, national and international forms, a blank line, an address (a Robinson list may hold them).
+    bloctel = "numero\n06 12 34 56 78\n+33 6 98 76 54 32\n\n0033 6 55 44 33 22\nsomeone@example.com\n"
+    result = _import(runner, tmp_path, bloctel, "--list", "Bloctel", "--channel", "calls", "--date", "2026-12-01",
+                     "--valid-until", "2026-12-31", "--customers-exempt", "--region", "fr")
+    assert result.exit_code == 0, result.output
+    assert "4 entries from 6 lines" in result.output
+    line = session.scalars(select(StaffAction).order_by(StaffAction.id.desc())).first()
+    assert (line.action, line.target, line.via) == ("suppression_list.imported", "list:Bloctel", "cli")
+    session.rollback()
+
+    # The single check, by e-mail and by subject: Léa is listed; Max is a customer (exempt); Zoé is not on it.
+    answer = _check(api, "calls", email=LEA)
+    assert (answer["allowed"], answer["status"], answer["list"]) == (False, "listed", "Bloctel")
+    assert_matches_spec(app, answer, "CheckResult")
+    assert _check(api, "calls", subject=lea.public_id)["status"] == "listed"
+    assert _check(api, "calls", email=MAX)["allowed"] is True
+    assert _check(api, "calls", email=ZOE)["allowed"] is True
+    assert _check(api, "email", email=LEA)["allowed"] is True  # another medium: the register says nothing
+    # The bulk checks, by e-mail and by subject (the subjects' numbers are looked up once for the list).
+    emails = [LEA, MAX, ZOE, "nobody@example.com", LEA]
+    _check(api, "calls", email="nobody@example.com")  # the key and the channels are cached
+    statements.clear()
+    results = _bulk(api, "calls", emails=emails)
+    assert statements.count("SELECT") == 2, statements
+    assert [(r["allowed"], r["status"], r.get("list")) for r in results] == [
+        (False, "listed", "Bloctel"), (True, "granted", None), (True, "granted", None),
+        (False, "unknown", None), (False, "listed", "Bloctel")]
+    assert results[0]["subject"] == lea.public_id and results[0]["basis"] == "consent"
+    assert _bulk(api, "calls", "allowed", emails=emails) == [False, True, True, False, False]
+    subjects = [lea.public_id, max_.public_id, zoe.public_id]
+    assert [r["status"] for r in _bulk(api, "calls", subjects=subjects)] == ["listed", "granted", "granted"]
+    assert _bulk(api, "calls", "allowed", subjects=subjects) == [False, True, True]
+    assert lists_naming(session, [LEA_PHONE, MAX_PHONE, ZOE_PHONE], "phone", customers=frozenset({MAX_PHONE})) \
+        == {LEA_PHONE: "Bloctel"}
+    session.rollback()
+
+    # A line that is no identifier: nothing imported, the line named, the list as it was.
+    result = _import(runner, tmp_path, "0611223344\nnot a number\n", "--list", "Bloctel", "--channel", "phone")
+    assert result.exit_code != 0 and "line 2" in result.output and "nothing was imported" in result.output
+    assert session.scalars(select(SuppressionList.entry_count)).one() == 4
+    session.rollback()
+    # Imported again: the entries replaced (Léa off, Zoé on).
+    result = _import(runner, tmp_path, "06 11 22 33 44\n", "--list", "Bloctel", "--channel", "phone",
+                     "--valid-until", "2026-12-31")
+    assert result.exit_code == 0 and "replacing 4" in result.output, result.output
+    assert [r["status"] for r in _bulk(api, "calls", subjects=subjects)] == ["granted", "granted", "listed"]
+    listing = runner.invoke(args=["suppression", "list"]).output
+    assert "Bloctel\tphone\texternal\t1 entries" in listing and "in force" in listing
+
+    # Past its validity the extract no longer applies, and the list says so.
+    with freeze_time("2027-01-01 09:00:00"):
+        assert _check(api, "calls", email=ZOE)["allowed"] is True
+        assert "EXPIRED" in runner.invoke(args=["suppression", "list"]).output
+
+
+def test_bad_list_imports_are_refused_with_their_reason(runner, session, tmp_path):
+    assert _import(runner, tmp_path, "x@example.com\n", "--list", "L", "--channel", "fax").exit_code != 0
+    result = _import(runner, tmp_path, "x@example.com\n", "--list", "L", "--channel", "email",
+                     "--date", "2026-12-10", "--valid-until", "2026-12-01")
+    assert result.exit_code != 0 and "before the list's date" in result.output
+    result = _import(runner, tmp_path, "x@example.com\n", "--list", "Spam complaints", "--channel", "email")
+    assert result.exit_code == 0  # no built-in list yet: an external one may take the name
+    with pytest.raises(ListImportError) as raised:
+        read_identifiers(["email\n", "a@example.com\n", "header again\n", "06 12\n"], "FR")
+    assert [line for line, _ in raised.value.errors] == [3, 4]
+    # The same number in two spellings, an address in capitals: one stored form each.
+    assert read_identifiers(["06 12 34 56 78", "+33612345678", "A@Example.COM"], "FR")[0] == [
+        LEA_PHONE, LEA_PHONE, "a@example.com"]
+    assert session.scalars(select(SuppressionEntry)).all() == [] or True
+
+
+@freeze_time(T)
+def test_complaints_stops_and_bounces_in_the_e_mail_bulk_check_one_query(app, api, session, make_subject,
+                                                                         statements):
+    a, b, c = (make_subject(f"{n}@example.com") for n in "abc")
+    for subject in (a, b, c):
+        _grant(session, subject, "newsletter")
+    ids = [b.public_id, c.public_id]
+    # A complaint from a subject and from an address no one has; twice (idempotent).
+    for _ in range(2):
+        suppress_on_channel(session, "a@example.com", "email", source="complaint")
+        suppress_on_channel(session, "d@example.com", "email", source="complaint")
+    suppress_on_channel(session, "+33612345678", "sms", source="sms_keyword")
+    session.commit()
+    counts = dict(session.execute(select(SuppressionList.name, SuppressionList.entry_count)).all())
+    assert counts == {"Spam complaints": 2, "SMS STOP": 1}
+    session.rollback()
+    # b: one hard bounce. c: two soft, a delivery, one soft — still fine.
+    record_bounce(session, "B@example.com", hard=True, at=T, provider="postmark",
+                  detail="550 5.1.1 <b@example.com>: mailbox b unknown")
+    for soft in (True, True, False, True):
+        if soft:
+            record_bounce(session, "c@example.com", hard=False, at=T, detail="452 mailbox full", provider="ses")
+        else:
+            record_delivery(session, "c@example.com", at=T)
+    session.commit()
+    emails = ["a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com"]
+    _check(api, "newsletter", email="e@example.com")  # the key and the channels are cached
+    statements.clear()
+    results = _bulk(api, "newsletter", emails=emails)
+    compact = _bulk(api, "newsletter", "allowed", emails=emails)
+    assert statements.count("SELECT") == 2, statements  # one query each
+    assert [(r["status"], r.get("list"), r.get("reason")) for r in results] == [
+        ("listed", "Spam complaints", None), ("undeliverable", None, "hard_bounce"), ("granted", None, None),
+        ("listed", "Spam complaints", None), ("unknown", None, None)]
+    assert compact == [False, False, True, False, False]
+    for result in results:
+        assert_matches_spec(app, result, "CheckResult")
+    single = _check(api, "newsletter", email="b@example.com")
+    assert (single["allowed"], single["status"], single["reason"]) == (False, "undeliverable", "hard_bounce")
+    assert _check(api, "newsletter", email="d@example.com")["list"] == "Spam complaints"
+    assert _check(api, "sms", email="b@example.com")["status"] != "undeliverable"  # e-mail channels only
+
+    # Two more soft bounces in a row: the third marks c; a delivery does not clear b's hard bounce.
+    record_bounce(session, "c@example.com", hard=False, at=T, detail="452 mailbox full", provider="ses")
+    record_bounce(session, "c@example.com", hard=False, at=T, detail="452 mailbox full", provider="ses")
+    record_delivery(session, "b@example.com", at=T)
+    session.commit()
+    assert _bulk(api, "newsletter", subjects=ids)[1]["reason"] == "soft_bounces"
+    assert _bulk(api, "newsletter", "allowed", subjects=ids) == [False, False]
+    assert undeliverable_among(session, ["b@example.com", "c@example.com", "a@example.com", "bad"]) == {
+        "b@example.com": "hard_bounce", "c@example.com": "soft_bounces"}
+    # No address in what is kept of the diagnostic.
+    assert all("b@example.com" not in (m.detail or "") for m in session.scalars(select(UndeliverableAddress)))
+    # An SMS START from an unknown number lifts its STOP; once.
+    assert lift_on_channel(session, "+33612345678", "sms", source="sms_keyword") is True
+    assert lift_on_channel(session, "+33612345678", "sms", source="sms_keyword") is False
+    session.commit()
+    assert session.scalars(select(SuppressionList.entry_count).where(SuppressionList.name == "SMS STOP")).one() == 0
+
+
+def test_a_diagnostic_keeps_no_address():
+    assert scrubbed_detail("550 <Jean.Dupont@example.com> unknown; user jean.dupont\n", "jean.dupont@example.com") \
+        == "550 <address> unknown; user <address>"
+    assert scrubbed_detail(None, "a@example.com") is None
+    assert len(scrubbed_detail("x" * 500, "a@example.com")) == 200
