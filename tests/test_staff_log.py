@@ -42,6 +42,7 @@ STAFF_ROUTES = {
     "admin.add_webhook": "webhook.created",
     "admin.disable_webhook": "webhook.disabled",
     "admin.import_upload": "import.run",
+    "admin.suppression_upload": "suppression_list.imported",
     "admin.publish": "policy.published",
     "admin.record_for_person": "consent.recorded_on_behalf",
     "audit.verify_ledger": "ledger.verified",
@@ -98,6 +99,7 @@ LOGGED_COMMANDS = {
     "apikey revoke": "api_key.revoked",
     "policy publish": "policy.published",
     "import contacts": "import.run",
+    "suppression import": "suppression_list.imported",
     "webhook add": "webhook.created",
     "webhook disable": "webhook.disabled",
     "ledger verify": "ledger.verified",
@@ -110,6 +112,7 @@ LOGGED_COMMANDS = {
 NOT_LOGGED_COMMANDS = {
     "apikey list": "reads only",
     "webhook list": "reads only",
+    "suppression list": "reads only",
     "receipt verify": "reads only",
     "ledger checkpoints": "reads only",
     "ledger checkpoint": "the log's routine (cron, the outbox worker): each checkpoint is its own record",
@@ -238,6 +241,10 @@ EXERCISES = {
     ("admin.disable_webhook", None): _disable_webhook,
     ("admin.import_upload", None): lambda c, s, p: form_post(c, "/admin/import", {"file": (_import_file(), "c.csv")},
                                                              content_type="multipart/form-data"),
+    ("admin.suppression_upload", None): lambda c, s, p: form_post(
+        c, "/admin/suppression", {"name": "DNCM", "medium": "phone", "region": "BE",
+                                  "file": (io.BytesIO(b"0470 12 34 56\n"), "dncm.txt")},
+        content_type="multipart/form-data"),
     ("admin.publish", None): lambda c, s, p: form_post(c, "/admin/policies", {"label": "2099-01", **TEXTS}),
     ("admin.record_for_person", None): lambda c, s, p: form_post(
         c, f"/admin/people/{p.subject.public_id}", {"active": ["newsletter"], "method": "phone",
@@ -300,6 +307,8 @@ def _cli_cases(tmp_path, session):
     policy.write_text("# Policy\n", encoding="utf-8")
     contacts = tmp_path / "contacts.csv"
     contacts.write_bytes(_import_file().getvalue())
+    register = tmp_path / "bloctel.txt"
+    register.write_text("06 12 34 56 78\n", encoding="utf-8")
     return {
         "user create": ["user", "create", "--email", "sam@example.com", "--role", "support",
                         "--password", "correct horse battery"],
@@ -309,6 +318,8 @@ def _cli_cases(tmp_path, session):
         "apikey revoke": ["apikey", "revoke", "1"],
         "policy publish": ["policy", "publish", "--version", "2099-01", "--file", str(policy), "--locale", "en"],
         "import contacts": ["import", "contacts", str(contacts)],
+        "suppression import": ["suppression", "import", "--list", "Bloctel", "--channel", "sms",
+                               "--file", str(register)],
         "webhook add": ["webhook", "add", "--url", "https://tool.example.com/hook"],
         "webhook disable": None,  # its id is known once added
         "ledger verify": ["ledger", "verify"],
