@@ -16,8 +16,9 @@ from sqlalchemy import event, select
 
 from consent_center.extensions import db
 from consent_center.ledger import Actor, record_change
-from consent_center.models import Role, Source, StaffAction, SuppressionList, UndeliverableAddress
+from consent_center.models import Role, Source, StaffAction, Subject, SuppressionList, UndeliverableAddress
 from consent_center.policies.channels import create_channel
+from consent_center.rights.erasure import erase
 from consent_center.subjects.channel_suppression import lift_on_channel, lists_naming, suppress_on_channel
 from consent_center.subjects.deliverability import record_bounce, record_delivery, scrubbed_detail, undeliverable_among
 from consent_center.subjects.list_import import ListImportError, read_identifiers
@@ -252,3 +253,28 @@ def test_admins_upload_a_list_and_see_which_have_expired(client, session, make_a
         home = client.get("/admin/").get_data(as_text=True)
         assert "Bel-me-niet expired on 2026-11-30" in home
         assert "Expired: import a new extract" in client.get("/admin/suppression").get_data(as_text=True)
+
+
+def test_the_person_sees_an_undeliverable_address_until_it_is_corrected_and_erasure_keeps_no_detail(
+        client, session, customer, auth):
+    public_id = customer.subject.public_id
+
+    def subject():  # read afresh: each request ends the scoped session
+        return session.scalars(select(Subject).where(Subject.public_id == public_id)).one()
+    record_bounce(session, "camille@example.com", hard=True, at=T, provider="ses",
+                  detail="550 Camille Martin <camille@example.com> does not exist")
+    session.commit()
+    auth.login("camille@example.com")
+    page = client.get("/space/preferences").get_data(as_text=True)
+    assert "cannot be delivered" in page and 'href="/space/profile"' in page
+    # A corrected address (as the confirmed change stores it) is another digest: no longer marked.
+    subject().email = "camille.martin@example.com"
+    session.commit()
+    assert "cannot be delivered" not in client.get("/space/preferences").get_data(as_text=True)
+    auth.logout()
+    subject().email = "camille@example.com"
+    session.commit()
+    erase(session, subject(), actor=Actor.system())
+    session.commit()
+    mark = session.scalars(select(UndeliverableAddress)).one()
+    assert (mark.state, mark.detail) == ("undeliverable", None)  # the digest stays, as on the erasure list

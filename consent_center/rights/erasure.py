@@ -38,6 +38,7 @@ from consent_center.ledger import Actor, current_states, record_change
 from consent_center.models import Account, ConsentEvent, DataRequest, Subject
 from consent_center.models.vocabulary import EventType, Source, Status
 from consent_center.outbox.mail.forget import Person, emails_about, forget_emails
+from consent_center.subjects.deliverability import forget_bounce_details
 from consent_center.subjects.suppression import suppress
 from consent_center.unsubscribe.newsletter import forget_signups, signups_of
 
@@ -75,6 +76,7 @@ def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "er
         if subject.phone:
             # The number too (E.164, as stored): it must not bring the person back through a CRM.
             suppress(session, subject.phone, reason=reason)
+    forget_bounce_details(session, sorted(current))
     forget_emails(session, emails)
     forget_signups(session, signups)
     targets = [f"subject:{subject.public_id}"] + ([f"account:{account.id}"] if account else [])

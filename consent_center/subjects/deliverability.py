@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -105,3 +105,18 @@ def undeliverable_among(session: Session, addresses: list[str]) -> dict[str, str
     rows = session.execute(select(UndeliverableAddress.digest, UndeliverableAddress.reason).where(
         UndeliverableAddress.digest.in_(list(by_digest)), UndeliverableAddress.state == UNDELIVERABLE))
     return {by_digest[digest]: reason for digest, reason in rows}
+
+
+def forget_bounce_details(session: Session, addresses: list[str]) -> None:
+    """On erasure: the diagnostics kept for these addresses go (they could name the person other than by
+    address); the marks stay, digests only, as the suppression list keeps them. Flushed."""
+    digests = []
+    for address in addresses:
+        try:
+            digests.append(address_digest(normalise_email(address)))
+        except AddressError:
+            continue
+    if digests:
+        session.execute(update(UndeliverableAddress).where(UndeliverableAddress.digest.in_(digests))
+                        .values(detail=None))
+        session.flush()
