@@ -102,6 +102,9 @@ def test_a_register_imported_from_a_file_is_named_by_every_check(app, api, sessi
     assert _check(api, "calls", email=MAX)["allowed"] is True
     assert _check(api, "calls", email=ZOE)["allowed"] is True
     assert _check(api, "email", email=LEA)["allowed"] is True  # another medium: the register says nothing
+    consents = {c["channel"]: c for c in api.get(f"/subjects/{lea.public_id}/consents").get_json()["consents"]}
+    assert (consents["calls"]["allowed"], consents["calls"]["status"]) == (False, "listed")
+    assert consents["email"]["allowed"] is True
     # The bulk checks, by e-mail and by subject (the subjects' numbers are looked up once for the list).
     emails = [LEA, MAX, ZOE, "nobody@example.com", LEA]
     _check(api, "calls", email="nobody@example.com")  # the key and the channels are cached

@@ -132,3 +132,9 @@ def lookup(connection: Connection, rules: ChannelRules, today: date, values: Ite
             _LOOKUP, {"digests": list(by_digest), **params(rules, today)}):
         found.add(by_digest[digest], kind, detail, exempt)
     return found
+
+
+def subject_block(connection: Connection, rules: ChannelRules, today: date, subject) -> Block | None:
+    """The block of a known subject (its ``email``, ``phone``, ``is_customer``) on a channel of ``rules``."""
+    values = [getattr(subject, name) for name in identifiers(rules.medium)]
+    return lookup(connection, rules, today, values).block(values, bool(subject.is_customer))
