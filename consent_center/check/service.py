@@ -350,9 +350,12 @@ def _blocks_of_allowed(connection: Connection, rules: ChannelRules, at: datetime
         found.undeliverable.update(extra.undeliverable)
     if not found:
         return {}
+    named = found.listings.keys() | found.undeliverable.keys()
     decided = {}
     for row in allowed:
         values = ([row[0]] if riding else []) + [row[8 if name == "email" else 9] for name in others]
+        if named.isdisjoint(values):  # most contacts: on no list
+            continue
         block = found.block(values, bool(row[7]))
         if block is not None:
             decided[row[0]] = block
