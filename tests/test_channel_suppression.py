@@ -281,3 +281,11 @@ def test_the_person_sees_an_undeliverable_address_until_it_is_corrected_and_eras
     session.commit()
     mark = session.scalars(select(UndeliverableAddress)).one()
     assert (mark.state, mark.detail) == ("undeliverable", None)  # the digest stays, as on the erasure list
+
+
+def test_a_bulk_check_of_nothing_valid_still_answers(api):
+    for answer in ("full", "allowed"):
+        assert len(_bulk(api, "email", answer, emails=["not an address", "x@"])) == 2
+        assert _bulk(api, "sms", answer, subjects=["0123456789abcdef01234567"]) in (
+            [False], [{"allowed": False, "channel": "sms", "status": "unknown", "basis": None, "policy_version": None,
+                       "changed_at": None, "subject": "0123456789abcdef01234567"}])

@@ -402,7 +402,7 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     on_list: set[str] = set()
     found = blocks.Found()
     allowed_rows = []  # what a list or an undeliverable mark may still turn into a "no"
-    params = (_lapse_params(rules, now) | ({"digests": list(by_digest)} if by_digest else {})
+    params = (_lapse_params(rules, now) | ({"digests": list(by_digest)} if by_email or riding else {})
               | (blocks.params(rules, now.date()) if riding else {}))
     statement = (lambda how: bulk_statement(how, asked_by, riding, others))
     rows = _rows_of(connection, statement, asked_by, wanted, channel_pk, **params)
@@ -475,7 +475,7 @@ def allowed_many(connection: Connection, channel_pk: int, asked_by: str, asked: 
         return [answer_from_flags(None, None, False, False, False).allowed] * len(keys)
     riding, others = blocks.rides(rules.medium, asked_by), blocks.other_identifiers(rules.medium, asked_by)
     by_digest = blocks.digests_of(wanted) if riding else {}
-    params = (_lapse_params(rules, now) | ({"digests": list(by_digest)} if by_digest else {})
+    params = (_lapse_params(rules, now) | ({"digests": list(by_digest)} if riding else {})
               | (blocks.params(rules, now.date()) if riding else {}))
     granted_only = params["cutoff"] is None and params["expired_by"] is None
     found, allowed_rows = blocks.Found(), []
