@@ -8,7 +8,7 @@ expired list no longer applies; the bulk check stays one query.
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from freezegun import freeze_time
@@ -16,11 +16,27 @@ from sqlalchemy import event, select
 
 from consent_center.extensions import db
 from consent_center.ledger import Actor, record_change
-from consent_center.models import Role, Source, StaffAction, Subject, SuppressionList, UndeliverableAddress
+from consent_center.models import (
+    Role,
+    Source,
+    StaffAction,
+    Subject,
+    SuppressionList,
+    UndeliverableAddress,
+)
 from consent_center.policies.channels import create_channel
 from consent_center.rights.erasure import erase
-from consent_center.subjects.channel_suppression import lift_on_channel, lists_naming, suppress_on_channel
-from consent_center.subjects.deliverability import record_bounce, record_delivery, scrubbed_detail, undeliverable_among
+from consent_center.subjects.channel_suppression import (
+    lift_on_channel,
+    lists_naming,
+    suppress_on_channel,
+)
+from consent_center.subjects.deliverability import (
+    record_bounce,
+    record_delivery,
+    scrubbed_detail,
+    undeliverable_among,
+)
 from consent_center.subjects.list_import import ListImportError, read_identifiers
 
 from .api_fixtures import assert_matches_spec
@@ -29,7 +45,7 @@ from .conftest import form_post
 NAMES = {"fr": "Appels", "nl": "Oproepen", "en": "Calls"}
 LEA, MAX, ZOE = "lea@example.com", "max@example.com", "zoe@example.com"
 LEA_PHONE, MAX_PHONE, ZOE_PHONE = "+33612345678", "+33698765432", "+33611223344"
-T = datetime(2026, 12, 10, 9, tzinfo=timezone.utc)
+T = datetime(2026, 12, 10, 9, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -22,13 +22,34 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import Date, Integer, any_, bindparam, case, func, literal_column, or_, select, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    any_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from consent_center.addresses import fingerprints, suppression_salt
-from consent_center.check.answer import LISTED, UNDELIVERABLE, Block, ChannelRules, block_for
+from consent_center.check.answer import (
+    LISTED,
+    UNDELIVERABLE,
+    Block,
+    ChannelRules,
+    block_for,
+)
 from consent_center.db import TextArrayLiteral, TextListAsJSON
-from consent_center.models import SuppressionEntry, SuppressionList, UndeliverableAddress
+from consent_center.models import (
+    SuppressionEntry,
+    SuppressionList,
+    UndeliverableAddress,
+)
 
 _l, _en, _u = SuppressionList.__table__, SuppressionEntry.__table__, UndeliverableAddress.__table__
 

@@ -21,7 +21,7 @@ import gc
 import json
 from contextlib import contextmanager
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import (
@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from consent_center.addresses import fingerprint, fingerprints, suppression_salt
+from consent_center.addresses import fingerprint, suppression_salt
 from consent_center.check import answer as answers_
 from consent_center.check import blocks
 from consent_center.check.answer import (
@@ -49,7 +49,6 @@ from consent_center.check.answer import (
     ChannelRules,
     State,
     answer_from_flags,
-    blocked,
     consent_answer,
     unknown_answer,
     validity_elapsed,
@@ -133,7 +132,7 @@ _NULL = literal_column("NULL")
 _WIDTH = 10
 
 
-@lru_cache(maxsize=None)
+@cache
 def bulk_statement(how: str, by: str, riding: bool, others: tuple[str, ...], granted_only: bool = False):
     """The one bulk query: the states of the contacts asked (only granted ones: ``granted_only``), with the
     erasure list's rows (by e-mail, full answer) and, when the contacts are the identifiers the channel's

@@ -10,7 +10,12 @@ from consent_center.accounts.staff_log import log_command_action
 from consent_center.cli.support import committing, fail
 from consent_center.clock import utcnow
 from consent_center.extensions import db
-from consent_center.subjects.list_import import ListImportError, all_lists, import_list, medium_of
+from consent_center.subjects.list_import import (
+    ListImportError,
+    all_lists,
+    import_list,
+    medium_of,
+)
 
 
 @click.group("suppression", help="Suppression lists: national opt-out registers, SMS STOPs, complaints.")

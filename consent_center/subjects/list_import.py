@@ -21,7 +21,13 @@ from flask import current_app
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from consent_center.addresses import AddressError, fingerprints, normalise_email, normalise_phone, suppression_salt
+from consent_center.addresses import (
+    AddressError,
+    fingerprints,
+    normalise_email,
+    normalise_phone,
+    suppression_salt,
+)
 from consent_center.check.lookup_addresses import normalise_for_lookup
 from consent_center.clock import utcnow
 from consent_center.models import Channel, SuppressionEntry, SuppressionList
