@@ -9,36 +9,40 @@ PORT ?= 5000
 # servers of their own share one of them (OWN_PROCESSES in tests/conftest.py).
 TEST_WORKERS ?= auto
 
-.PHONY: install demo test node-tools translations clean
+.PHONY: install dev-env demo test node-tools translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Installed again only when the package's metadata changes.
-$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+$(VENV)/.installed: $(BIN)/python setup.cfg setup.py pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
 
-instance/secret_key:
-	mkdir -p instance
-	$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+# The development settings (a secret key) in .env, which every `flask` command run here reads:
+# made once, then kept (a new key would break the demo's sessions, links and receipts' checks).
+dev-env: $(BIN)/python
+	@$(BIN)/python scripts/dev_env.py .env --legacy instance/secret_key
 
-demo: install instance/secret_key
-	CONSENT_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask --app wsgi db upgrade
-	CONSENT_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask --app wsgi demo
+demo: install dev-env
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi demo
 	@echo "Open http://$(HOST):$(PORT)/login — e-mails are written to instance/outbox/*.eml"
-	export CONSENT_SECRET_KEY=$$(cat instance/secret_key) CONSENT_BASE_URL=http://$(HOST):$(PORT); \
+	export CONSENT_BASE_URL=http://$(HOST):$(PORT); \
 	$(BIN)/flask --app wsgi outbox deliver & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-# The tests' Node tools, where npm is there (the tests that need them skip, saying why, without it):
-# axe-core for the browser tests, jose to verify receipts as a third party would.
+# The tests' Node tools (package-lock.json), where npm is there (the tests that need them skip, saying
+# why, without them): axe-core for the browser tests, jose to verify receipts as a third party would.
+# Installed on a fresh clone, and again whenever the lock is newer than what npm installed; a failed
+# npm ci (offline) leaves those tests skipping rather than stopping `make test`.
 node-tools:
-	@if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -f node_modules/jose/package.json ]; then \
-	  if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
+	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  if command -v npm >/dev/null 2>&1; then \
+	    npm ci --no-audit --no-fund --silent || echo "npm ci failed: the browser tests and the npm jose receipt check will be skipped"; \
 	  else echo "npm not found: the browser tests and the npm jose receipt check will be skipped"; fi; \
 	fi
 

@@ -35,6 +35,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from bench.seed import seed  # noqa: E402
 from consent_center import create_app  # noqa: E402
 from consent_center.extensions import db  # noqa: E402
+from consent_center.ledger import append_only  # noqa: E402
 from consent_center.ledger.checkpoints import latest_checkpoint, make_checkpoint  # noqa: E402
 from consent_center.ledger.transparency import consistency_proof, inclusion_proof, leaf_data  # noqa: E402
 from consent_center.models import ConsentEvent, LogLeaf  # noqa: E402
@@ -105,9 +106,10 @@ def prepare(base: Base, subjects: int, events: int) -> None:
 
 def reintegrate(session) -> float:
     """Empty the log, then integrate every event and sign a checkpoint; return the seconds."""
-    for statement in ("DELETE FROM log_checkpoints", "DELETE FROM log_nodes", "DELETE FROM log_leaves",
-                      "UPDATE log_state SET size = 0, last_txid = 0, last_event_id = 0"):
-        session.execute(text(statement))
+    with append_only.lifted(session.connection()):  # the log's tables are append-only (migration 0023)
+        for statement in ("DELETE FROM log_checkpoints", "DELETE FROM log_nodes", "DELETE FROM log_leaves",
+                          "UPDATE log_state SET size = 0, last_txid = 0, last_event_id = 0"):
+            session.execute(text(statement))
     session.commit()
     started = time.perf_counter()
     size, signed = make_checkpoint(session, force=True)

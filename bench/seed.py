@@ -5,8 +5,9 @@
 (the database and the receipt keys from the ``CONSENT_*`` settings, as for
 ``flask --app wsgi``; the database must be migrated and hold no subject).
 
-N customers (``user{i}@example.com``, as the floor benchmark seeds them),
-each starting at the channel defaults, then random changes until about M
+N customers (``user{i}@example.com``, as the floor benchmark seeds them,
+each with a French mobile number of their own, ``phone_of(i)``, in E.164 as
+every write path stores it), each starting at the channel defaults, then random changes until about M
 events in all, ending in the floor's expected states (~60 % granted), so
 answers can be checked against the floor's. The subjects' rows are
 inserted here; every consent change goes through ``ledger.bulk.record_many``
@@ -55,6 +56,11 @@ def email_of(i: int) -> str:
     return f"user{i}@example.com"
 
 
+def phone_of(i: int) -> str:
+    """Customer ``i``'s mobile number: +33 6 1x xx xx xx, a valid French one, up to 9,999,999 customers."""
+    return f"+3361{i:07d}"
+
+
 def expected_granted(i: int, channel: str) -> bool:
     """The floor benchmark's final states (seed_floor.expected_granted)."""
     return (i * 31 + BENCH_CHANNELS.index(channel) * 17) % 5 < 3
@@ -86,7 +92,8 @@ def _submissions(session: Session, channels: dict[str, Channel], subjects: int, 
     clock = SimpleNamespace(t=BASE_TIME)
     for first in range(1, subjects + 1, SUBJECT_BATCH):
         numbers = range(first, min(first + SUBJECT_BATCH, subjects + 1))
-        rows = [{"public_id": "%024x" % rng.getrandbits(96), "email": email_of(i), "locale": "fr",
+        rows = [{"public_id": "%024x" % rng.getrandbits(96), "email": email_of(i), "phone": phone_of(i),
+                 "locale": "fr",
                  "is_customer": True, "created_at": BASE_TIME, "updated_at": BASE_TIME} for i in numbers]
         ids = session.connection().execute(_INSERT_SUBJECTS, rows).scalars().all()
         for i, row, subject_id in zip(numbers, rows, ids):

@@ -1,25 +1,31 @@
 """Consent Center: a consent and communication-preference center."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
-from consent_center.config import (DEFAULT_SECRET_KEY, PROJECT_ROOT, SECRET_KEY_MIN_LENGTH, TESTING_OVERRIDES,
-                                   load_settings)
+from consent_center.config import (DEFAULT_SECRET_KEY, SECRET_KEY_MIN_LENGTH, TESTING_OVERRIDES, SecretKeyError,
+                                   bundled, instance_folder, load_settings)
+
+# Where an app built for a command the ``flask`` CLI looks up keeps why its secret key was refused.
+SECRET_KEY_REFUSED = "consent_center.secret_key_refused"
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, handlers, commands."""
     app = Flask(
         __name__,
-        instance_path=str(PROJECT_ROOT / "instance"),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(instance_folder()),
+        template_folder=str(bundled("templates")),
+        static_folder=str(bundled("static")),
     )
+    make_instance_folder(app)
     app.config.update(load_settings(app.instance_path))
     if config and config.get("TESTING"):
         app.config.update(TESTING_OVERRIDES)
     app.config.update(config or {})
-    check_secret_key(app)
+    check_secret_key_or_defer(app)
     check_brand_colours(app)
     check_witnesses(app)
     trust_proxies(app)
@@ -32,35 +38,75 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def make_instance_folder(app: Flask) -> None:
+    """Create the instance folder: a checkout ships one, an installed copy's is made on first start."""
+    try:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # read-only: fine when every file lives elsewhere (PostgreSQL, keys given as settings)
+
+
+def check_secret_key_or_defer(app: Flask) -> None:
+    """Refuse a bad secret key, except while the ``flask`` CLI looks up a command.
+
+    Then the commands that sign nothing with it (``receipt verify``) still
+    run, and the others refuse in one line (cli/__init__.py); the app keeps no
+    key at all, so nothing can ever sign with the refused one.
+    """
+    try:
+        check_secret_key(app)
+    except SecretKeyError as refused:
+        if not looking_up_a_command():
+            raise
+        app.config["SECRET_KEY"] = None
+        app.config["SECRET_KEY_FALLBACKS"] = []
+        app.extensions[SECRET_KEY_REFUSED] = refused
+
+
+def looking_up_a_command() -> bool:
+    """True while the ``flask`` command line builds the app to find one of its commands.
+
+    Not while it serves (``flask run``) or opens a shell: those build the app
+    inside their own command and refuse a bad key as gunicorn does.
+    """
+    import click
+    from flask.cli import FlaskGroup
+
+    context = click.get_current_context(silent=True)
+    return context is not None and isinstance(context.command, FlaskGroup)
+
+
 def check_secret_key(app: Flask) -> None:
     """Refuse a key that signs nothing safely: empty ever, short or the default outside debug or testing.
 
     An empty key breaks every page (sessions cannot be signed); a short or
     the published default one lets anyone forge sessions and links.
     """
-    make_one = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    make_one = ("in a checkout, `make demo` writes a development key to .env, which every `flask` command run "
+                "there reads; elsewhere set CONSENT_SECRET_KEY (make one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))')")
     key = app.config.get("SECRET_KEY") or ""
     if not str(key).strip():
-        raise RuntimeError(f"CONSENT_SECRET_KEY is empty: refusing to start; {make_one}")
+        raise SecretKeyError(f"CONSENT_SECRET_KEY is empty: refusing to start; {make_one}")
     fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
     if any(not str(fallback).strip() for fallback in fallbacks):
-        raise RuntimeError("CONSENT_SECRET_KEY_FALLBACKS holds an empty key: refusing to start "
-                           "(list only keys this instance really used, comma-separated)")
+        raise SecretKeyError("CONSENT_SECRET_KEY_FALLBACKS holds an empty key: refusing to start "
+                             "(list only keys this instance really used, comma-separated)")
     if app.debug or app.testing:
         return
     if key == DEFAULT_SECRET_KEY:
-        raise RuntimeError(
+        raise SecretKeyError(
             "CONSENT_SECRET_KEY is not set: refusing to start outside debug or testing with the "
-            f"default key (set CONSENT_DEBUG=1 for local development); {make_one}"
+            f"default key (CONSENT_DEBUG=1 allows it for local development); {make_one}"
         )
     if len(str(key).strip()) < SECRET_KEY_MIN_LENGTH:
-        raise RuntimeError(
+        raise SecretKeyError(
             f"CONSENT_SECRET_KEY is shorter than {SECRET_KEY_MIN_LENGTH} characters: refusing to start "
             f"outside debug or testing; {make_one}"
         )
     if DEFAULT_SECRET_KEY in fallbacks:
-        raise RuntimeError("CONSENT_SECRET_KEY_FALLBACKS holds the default key, which anyone can sign with: "
-                           "refusing to start outside debug or testing")
+        raise SecretKeyError("CONSENT_SECRET_KEY_FALLBACKS holds the default key, which anyone can sign with: "
+                             "refusing to start outside debug or testing")
 
 
 def check_brand_colours(app: Flask) -> None:
@@ -123,6 +169,7 @@ def register_blueprints(app: Flask) -> None:
     from consent_center.rights.desk import bp as requests_desk_bp
     from consent_center.space import bp as space_bp
     from consent_center.unsubscribe.one_click import bp as unsubscribe_bp
+    from consent_center.inbound.receive import bp as hooks_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(branding_bp)
@@ -137,6 +184,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(requests_desk_bp, url_prefix="/admin/requests")
     app.register_blueprint(public_bp)
     app.register_blueprint(unsubscribe_bp)
+    app.register_blueprint(hooks_bp)
     api.init_app(app)
 
 

@@ -3,13 +3,26 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+import click
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The checkout the code runs from (for an installed wheel: site-packages, which holds no project files).
+PROJECT_ROOT = PACKAGE_DIR.parent
 DEFAULT_SECRET_KEY = "dev-only-change-me"
 # Outside debug and testing, CONSENT_SECRET_KEY must be at least this long (create_app checks it).
 SECRET_KEY_MIN_LENGTH = 32
+
+
+class SecretKeyError(click.ClickException, RuntimeError):
+    """``CONSENT_SECRET_KEY`` cannot sign: the app refuses to start.
+
+    A click error too, so that the ``flask`` command line says it in one line
+    (``Error: …``, exit 1) instead of a traceback.
+    """
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -49,6 +62,50 @@ def _env_networks(name: str) -> list[str]:
         except ValueError:
             raise RuntimeError(f"CONSENT_{name} lists networks such as 10.0.0.0/8, not {item!r}") from None
     return networks
+
+
+# SMS keywords per language (inbound/keywords.py): each replaced by CONSENT_SMS_STOP_WORDS_FR and
+# the like, comma-separated. Stop words are those the issue and the French "STOP au 36xxx" expect.
+SMS_STOP_WORDS = {
+    "fr": ("STOP", "STOP SMS", "ARRET", "ARRÊT"),
+    "nl": ("STOP", "STOPPEN", "AFMELDEN"),
+    "en": ("STOP", "UNSUBSCRIBE", "END", "QUIT", "CANCEL"),
+}
+SMS_START_WORDS = {
+    "fr": ("START", "REPRENDRE"),
+    "nl": ("START", "AANMELDEN"),
+    "en": ("START", "UNSTOP"),
+}
+
+
+def bundled(name: str) -> Path:
+    """The folder ``templates``, ``static`` or ``migrations``, wherever the code runs from.
+
+    The repository keeps them at its top; a wheel carries them inside the
+    package (setup.py maps them there), so an installed copy finds its own.
+    """
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PROJECT_ROOT / name
+
+
+def installed() -> bool:
+    """True for a copy installed from a wheel (its templates inside the package), not a checkout."""
+    return (PACKAGE_DIR / "templates").is_dir()
+
+
+def instance_folder() -> Path:
+    """Where the app keeps its files (SQLite base, keys, outbox, proofs): ``CONSENT_INSTANCE_PATH``.
+
+    By default ``instance/`` of the checkout; for an installed copy, Flask's
+    place for an installed package, ``<environment>/var/consent_center-instance``
+    (never site-packages).
+    """
+    explicit = (_env("INSTANCE_PATH") or "").strip()
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    if installed():
+        return Path(sys.prefix) / "var" / "consent_center-instance"
+    return PROJECT_ROOT / "instance"
 
 
 def load_settings(instance_path: str) -> dict:
@@ -135,6 +192,16 @@ def load_settings(instance_path: str) -> dict:
         "API_AUTH_FAILURE_LIMIT": _env("API_AUTH_FAILURE_LIMIT", "30 per minute"),
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "") or "",
         "API_FEED_PAGE_MAX": int(_env("API_FEED_PAGE_MAX", "1000")),
+        # Inbound hooks (inbound/, docs/integration-sms.md): requests per minute per hook and sending
+        # address, the replay window of signed timestamps, the largest body, the SMS stop and start words.
+        "HOOK_RATE_LIMIT": _env("HOOK_RATE_LIMIT", "300 per minute"),
+        "HOOK_TOLERANCE_SECONDS": _env_int("HOOK_TOLERANCE_SECONDS", 300),
+        "HOOK_MAX_BODY": _env_int("HOOK_MAX_BODY", 1024 * 1024),
+        "SMS_STOP_WORDS": {lang: tuple(_env_list(f"SMS_STOP_WORDS_{lang.upper()}")) or words
+                           for lang, words in SMS_STOP_WORDS.items()},
+        "SMS_START_WORDS": {lang: tuple(_env_list(f"SMS_START_WORDS_{lang.upper()}")) or words
+                            for lang, words in SMS_START_WORDS.items()},
+        "SMS_STOP_MAX_WORDS": _env_int("SMS_STOP_MAX_WORDS", 6),
         # The back office: largest proof file staff may attach to a change.
         "PROOF_MAX_BYTES": _env_int("PROOF_MAX_BYTES", 5 * 1024 * 1024),
         # `consent expire`: how many days before a grant lapses its reminder goes out.

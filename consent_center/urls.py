@@ -60,3 +60,8 @@ def request_url(request_public_id: str) -> str:
 def profile_url() -> str:
     """The customer's profile page."""
     return external_url("space.profile")
+
+
+def hook_url(kind: str, provider: str, hook_public_id: str) -> str:
+    """An inbound hook's address, the one its provider posts to (and signs, for Twilio)."""
+    return external_url("hooks.receive", kind=kind, provider=provider, hook_id=hook_public_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from consent_center.config import PROJECT_ROOT, load_settings
+from consent_center.config import instance_folder, load_settings
 from consent_center.db import Base
 import consent_center.models  # noqa: F401  (registers every table)
 
@@ -13,7 +13,7 @@ target_metadata = Base.metadata
 
 def _url() -> str:
     url = context.config.get_main_option("sqlalchemy.url")
-    return url or load_settings(str(PROJECT_ROOT / "instance"))["DATABASE_URL"]
+    return url or load_settings(str(instance_folder()))["DATABASE_URL"]
 
 
 def run_migrations_offline() -> None:

@@ -157,14 +157,24 @@
     return {name: name, hash: keyHash, publicKey: publicKey};
   }
 
+  // Every key of a published list (/.well-known/consent-log/keys): one verifier key a line, the
+  // active one first, then those retired by a rotation, which still verify what they signed.
+  async function readVerifierKeys(text) {
+    var lines = text.split("\n").filter(function (line) { return line.trim(); });
+    var keys = [];
+    for (var i = 0; i < lines.length; i++) { keys.push(await readVerifierKey(lines[i])); }
+    if (!keys.length) { throw new Error("no verifier key"); }
+    return keys;
+  }
+
   function toHex(bytes) {
     return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
   }
 
-  // The checkpoint a signed note carries, if the verifier key's signature on it holds; else null,
-  // or OTHER_KEY when no signature line is by that key at all (after a key rotation, say).
+  // The checkpoint a signed note carries, if a known key's signature on it holds; else null,
+  // or OTHER_KEY when no signature line is by any of the keys at all.
   var OTHER_KEY = {};
-  async function openCheckpoint(note, verifier) {
+  async function openCheckpoint(note, verifiers) {
     if (typeof note !== "string") { return null; }
     note = note.replace(/\r\n/g, "\n");
     var split = note.lastIndexOf("\n\n");
@@ -175,10 +185,12 @@
       var line = lines[i];
       if (line.indexOf("\u2014 ") !== 0) { return null; }
       var space = line.lastIndexOf(" ");
-      if (line.slice(2, space) !== verifier.name) { continue; }
       var signature;
       try { signature = fromBase64(line.slice(space + 1), false); } catch (e) { return null; }
-      if (signature.length !== 68 || !equal(signature.slice(0, 4), verifier.hash)) { continue; }
+      var verifier = verifiers.find(function (v) {
+        return v.name === line.slice(2, space) && signature.length === 68 && equal(signature.slice(0, 4), v.hash);
+      });
+      if (!verifier) { continue; }
       if (!await verifyEd25519(verifier.publicKey, signature.slice(4), TEXT.encode(text))) { return null; }
       var body = text.split("\n");
       if (body.length < 4 || !/^(0|[1-9][0-9]*)$/.test(body[1])) { return null; }
@@ -209,10 +221,10 @@
     return sn === 0 ? r : null;
   }
 
-  async function checkLog(log, document, verifier) {
+  async function checkLog(log, document, verifiers) {
     if (log === undefined || log === null) { return {kind: "info", key: "log_absent"}; }
     if (log.status === "pending") { return {kind: "info", key: "log_pending"}; }
-    var checkpoint = await openCheckpoint(log.checkpoint, verifier);
+    var checkpoint = await openCheckpoint(log.checkpoint, verifiers);
     if (checkpoint === OTHER_KEY) { return {kind: "error", key: "log_other_key"}; }
     if (!checkpoint) { throw new Refused("log_bad_checkpoint"); }
     if (checkpoint.origin !== log.log_id || checkpoint.size !== log.tree_size ||
@@ -250,9 +262,9 @@
   }
 
   // The receipt's checkpoint beside the one pasted (or, without one, the one published now).
-  async function compareCheckpoints(ours, pasted, published, verifier) {
+  async function compareCheckpoints(ours, pasted, published, verifiers) {
     if (pasted) {
-      var theirs = await openCheckpoint(pasted.trim() + "\n", verifier);
+      var theirs = await openCheckpoint(pasted.trim() + "\n", verifiers);
       if (!theirs || theirs === OTHER_KEY) { return {kind: "error", key: "cp_pasted_bad"}; }
       var vars = {size: ours.size, other: theirs.size, low: Math.min(ours.size, theirs.size),
                   high: Math.max(ours.size, theirs.size)};
@@ -262,7 +274,7 @@
       }
       return {kind: "success", key: "cp_matches", vars: vars};
     }
-    var now = published && await openCheckpoint(published, verifier);
+    var now = published && await openCheckpoint(published, verifiers);
     if (!now || now === OTHER_KEY) { return {kind: "info", key: "cp_none"}; }
     if (now.size === ours.size) {
       return equal(now.root, ours.root) ? {kind: "success", key: "cp_published_matches", vars: {size: ours.size}}
@@ -299,7 +311,7 @@
     var jwks, keyText, publishedNote;
     try {
       jwks = await published("/.well-known/jwks.json", true);
-      keyText = await published("/.well-known/consent-log/key", false);
+      keyText = await published("/.well-known/consent-log/keys", false);
       publishedNote = await published("/.well-known/consent-log/checkpoint", false);
     } catch (e) {
       return [{kind: "error", key: "fetch_failed"}];
@@ -308,10 +320,10 @@
     var lines = [{kind: "success", key: "verdict_ok",
                   vars: {id: signed.document.consentReceiptID, date: signed.document.issuedAt}},
                  {kind: "success", key: "sig_ok", vars: {kid: signed.kid}}];
-    var verifier = await readVerifierKey(keyText);
-    var log = await checkLog(download ? download.log : null, signed.document, verifier);
+    var verifiers = await readVerifierKeys(keyText);
+    var log = await checkLog(download ? download.log : null, signed.document, verifiers);
     lines.push(log);
-    if (log.checkpoint) { lines.push(await compareCheckpoints(log.checkpoint, pasted, publishedNote, verifier)); }
+    if (log.checkpoint) { lines.push(await compareCheckpoints(log.checkpoint, pasted, publishedNote, verifiers)); }
     return lines;
   }
 

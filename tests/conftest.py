@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 
 import pytest
@@ -13,7 +14,7 @@ from consent_center.extensions import db as database
 from consent_center.ledger import Actor
 from consent_center.models import Account, Role
 
-from .dbs import (PostgresDatabases, SqliteDatabases, backend_url, postgres_unreachable_reason,
+from .dbs import (PostgresDatabases, SqliteDatabases, is_pg, backend_url, postgres_unreachable_reason,
                   postgres_url)
 
 PASSWORD = "correct horse battery"
@@ -33,15 +34,16 @@ OWN_PROCESSES = (
     "tests/test_outbox_workers.py",
     "tests/test_single_use_links.py",
     "tests/test_worker_crash.py",
+    "tests/test_wheel.py",
     "tests/test_receipts.py::test_workers_starting_together_agree_on_one_key",
     "tests/test_hot_paths.py::test_the_production_entry_point_freezes_what_its_import_built",
 )
 # The longest single tests (tens of seconds each): started first, so that no
 # worker is left with one of them at the end while the other waits.
 LONGEST = (
-    "tests/test_import.py::test_import_of_ten_thousand_rows_with_bad_rows",
+    "tests/test_import.py::test_import_of_two_thousand_rows_with_bad_rows",
     "tests/test_ledger_properties.py::test_random_histories_keep_invariants_1_to_3",
-    "tests/test_export.py::test_memory_stays_flat_over_200000_events",
+    "tests/test_export.py::test_memory_stays_flat_over_80000_events",
 )
 
 
@@ -52,8 +54,31 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    if is_pg(backend_url()):
+        # A test run both on the suite's backend and on PostgreSQL ("suite" and
+        # "postgres" params of one fixture) would run twice on PostgreSQL.
+        twice = [item for item in items if _on_postgres_besides_the_suite(item)]
+        if twice:
+            config.hook.pytest_deselected(items=twice)
+            items[:] = [item for item in items if item not in twice]
+        if not os.environ.get("CONSENT_TEST_BROWSER_ON_POSTGRES"):
+            for item in items:
+                if item.nodeid.startswith("tests/browser/"):
+                    item.add_marker(BROWSER_ONCE)
     # The group first (one unit of work, given to a worker at once), then the longest tests.
     items.sort(key=lambda item: (not item.nodeid.startswith(OWN_PROCESSES), not item.nodeid.startswith(LONGEST)))
+
+
+# What a browser sees (layout, keyboard, accessibility, translations, scripts)
+# does not depend on the database; every page and journey is also tested over
+# HTTP on both. So CI's second pass, on PostgreSQL, does not drive Chromium again.
+BROWSER_ONCE = pytest.mark.skip(reason="the browser tests run in the SQLite pass: what a browser sees does not depend "
+                                       "on the database (CONSENT_TEST_BROWSER_ON_POSTGRES=1 runs them here too)")
+
+
+def _on_postgres_besides_the_suite(item) -> bool:
+    params = getattr(item, "callspec", None)
+    return bool(params) and item.get_closest_marker("postgres") is not None and "postgres" in params.params.values()
 
 
 class OwnProcessesTogether:

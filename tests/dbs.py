@@ -41,10 +41,10 @@ def postgres_url() -> str:
     explicit = os.environ.get("CONSENT_TEST_POSTGRES_URL")
     if explicit:
         return explicit
-    return backend_url() if _is_pg(backend_url()) else DEFAULT_POSTGRES_URL
+    return backend_url() if is_pg(backend_url()) else DEFAULT_POSTGRES_URL
 
 
-def _is_pg(url: str | None) -> bool:
+def is_pg(url: str | None) -> bool:
     return bool(url) and url.startswith("postgresql")
 
 

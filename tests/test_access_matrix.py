@@ -25,6 +25,7 @@ from consent_center.accounts.service import create_account
 from consent_center.accounts.api_clients import SCOPES, create_client
 from consent_center.rights.requests import file_request
 from consent_center.extensions import db as database
+from consent_center.inbound.hooks import create_hook
 from consent_center.ledger import Actor
 from consent_center.models import Role
 from consent_center.policies.service import publish_policy
@@ -90,7 +91,7 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
         "auth.index", "auth.login", "auth.forgot_password", "auth.forgot_password_sent",
         "auth.reset_password", "auth.accept_invitation", "auth.second_factor_login", "auth.set_language",
         "health.healthz", "health.readyz", "jwks.jwks", "branding.brand_css",
-        "consent_log.checkpoint", "consent_log.key", "verify_page.verify",
+        "consent_log.checkpoint", "consent_log.key", "consent_log.keys", "verify_page.verify",
         "privacy.current", "privacy.diff", "privacy.version", "privacy.versions",
         "public.subscribe", "public.subscribe_sent", "public.confirm_signup", "public.manage",
         "public.manage_sent", "public.manage_preferences", "public.manage_renew",
@@ -114,13 +115,14 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
     "audit": (AUDIT, {
         "audit.index", "audit.counts", "audit.export_events", "audit.export_form", "audit.policies",
         "audit.search", "audit.subject", "audit.verify_ledger", "audit.download_checkpoint",
-        "audit.download_verifier_key",
+        "audit.download_verifier_key", "audit.inbound_messages", "audit.export_inbound_messages",
     }),
     "admin": (ADMIN, {
         "admin.accounts", "admin.create_account_view", "admin.disable_account", "admin.channels",
         "admin.add_channel", "admin.deactivate", "admin.keys", "admin.create_key", "admin.revoke_key",
         "admin.import_form", "admin.import_upload", "admin.policies", "admin.publish", "admin.staff_log",
         "admin.channel_reconsent", "admin.webhooks", "admin.add_webhook", "admin.disable_webhook",
+        "admin.hooks", "admin.add_hook", "admin.revoke_hook_view",
     }),
     "api consent:read": (api_group("consent:read"), {
         "api.check", "api.check_many", "api.events", "api.list_consents", "api.unsubscribe_link",
@@ -129,6 +131,8 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
     "api consent:write": (api_group("consent:write"), {"api.record_consent"}),
     "api subjects:write": (api_group("subjects:write"), {
         "api.create_subject", "api.get_subject", "api.update_subject"}),
+    # A provider's post: its signature with the hook's secret is the key, never a login or an API key.
+    "signed hooks": (dict.fromkeys(CALLERS, UNAUTHENTICATED), {"hooks.receive"}),
     "api audit:read": (api_group("audit:read"), {"api.export_events", "api.receipt", "api.log_inclusion",
                                                   "api.log_consistency", "api.log_checkpoints"}),
 }
@@ -165,12 +169,14 @@ def world(databases, tmp_path_factory):
         publish_policy(session, "v1", {"en": "We keep your choices.", "fr": "Nous gardons vos choix.",
                                        "nl": "Wij bewaren uw keuzes."})
         keys = {f"key {scope}": create_client(session, f"Only {scope}", [scope]).key for scope in SCOPES}
+        hook = create_hook(session, "sms", "generic").hook
         session.commit()
         values = {
             "public_id": None,  # by endpoint, below
             "subject_id": subject_a.public_id, "receipt_id": receipt_a.public_id,
             "token": "not-a-valid-token", "label": "v1", "code": "nothing", "format": "csv",
             "account_id": 0, "client_id": 0, "action": "verify",
+            "kind": "sms", "provider": "generic", "hook_id": hook.public_id,
         }
         public_ids = {"space.receipt": receipt_a.public_id, "space.receipt_download": receipt_a.public_id,
                       "space.request_detail": request_a.public_id, "admin.person": subject_a.public_id,
@@ -284,7 +290,7 @@ def test_the_outcome_table_is_complete_and_strict():
     for endpoint, outcomes in EXPECTED.items():
         if endpoint.startswith(("admin.", "audit.", "requests_desk.")):
             assert outcomes["customer A"] == outcomes["customer B"] == FORBIDDEN, endpoint
-        if not endpoint.startswith("api.") and endpoints_group(endpoint) != "public":
+        if not endpoint.startswith(("api.", "hooks.")) and endpoints_group(endpoint) != "public":
             assert all(outcomes[caller] == LOGIN for caller in WEB_ANONYMOUS), endpoint
 
 

@@ -3,7 +3,7 @@ signed receipts, states that replay, the floor's expected answers."""
 import pytest
 from sqlalchemy import func, select
 
-from bench.seed import SeedError, email_of, expected_granted, seed
+from bench.seed import SeedError, email_of, expected_granted, phone_of, seed
 from consent_center.ledger.chain import verify_chains
 from consent_center.models import Receipt
 
@@ -25,6 +25,10 @@ def test_bench_seed_builds_a_base_that_verifies_and_answers_as_expected(runner, 
         for channel in ("email", "newsletter"):
             answer = api.get(f"/check?channel={channel}&email={email_of(i)}").get_json()
             assert answer["allowed"] == expected_granted(i, channel)
+    phones = [phone_of(i) for i in (1, 17, 60)]
+    answers = api.post("/check", json={"channel": "sms", "phones": phones}).get_json()["results"]
+    assert [a["allowed"] for a in answers] == [expected_granted(i, "sms") for i in (1, 17, 60)]
+    assert "shared_by" not in answers[0]  # a number of one's own: the bulk by phone measures what it should
 
 
 def test_bench_seed_refuses_a_database_with_subjects(session, make_account):

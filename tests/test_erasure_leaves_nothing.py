@@ -26,6 +26,7 @@ from consent_center.receipts.documents import verify_receipt
 from consent_center.receipts.keys import key_ring
 
 from .conftest import PASSWORD, csrf_from, form_post
+from .inbound_fixtures import make_hook, post_generic, sms
 from .mail_fixtures import deliver
 
 OLD_EMAIL_TYPED, OLD_EMAIL = " Renee.Dupont@Example.BE ", "renee.dupont@example.be"
@@ -169,6 +170,13 @@ def live_a_whole_life(app, client, auth, session, runner) -> str:
     session.rollback()
     staff_change = session.scalars(select(ConsentEvent).where(ConsentEvent.source == "staff")).first()
     assert (Path(app.instance_path) / "proofs" / staff_change.evidence["proof"]["sha256"]).read_bytes() == PROOF
+    # The person texts STOP back, and then a chat, from their number in national form.
+    hook, url = make_hook(session)
+    for n, text in enumerate(("Stop svp Renée", f"Bonjour, ici {NEW_NAME}")):
+        answer = post_generic(client, url, hook, sms(text, sender="0470 12 34 56", to="+32460200000", id=f"SM{n}"))
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+    session.rollback()
+    assert session.scalars(select(ConsentEvent).where(ConsentEvent.source == "sms_keyword")).first() is not None
     deliver(runner)
     assert mails(app, NEW_EMAIL, "manage_link") and mails(app, NEW_EMAIL, "request_received")
     return public_id

@@ -73,7 +73,7 @@ def by_python(session, format: str, **filters) -> str:
         session.execute(update(CanonicalJsonSince).values(first_event_id=first))
 
 
-@settings(max_examples=60, derandomize=True, deadline=None, database=None,
+@settings(max_examples=30, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=awkward_event)
 # Each character csv.writer quotes for, alone in a free-text column, and control characters for JSON.

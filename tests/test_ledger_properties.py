@@ -34,7 +34,7 @@ from consent_center.receipts.keys import key_ring
 from consent_center.receipts.documents import document_of, verify_receipt
 from consent_center.subjects.service import create_subject
 
-EXAMPLES = 100
+EXAMPLES = 50
 CHANNELS = ("email", "sms", "post", "newsletter")
 START = datetime(2026, 5, 30, 12, 0, tzinfo=timezone.utc)
 

@@ -5,6 +5,7 @@ key what anyone fetches from /.well-known/jwks.json. Each library is told
 one thing, the algorithm to expect (EdDSA), as a careful verifier is.
 """
 import base64
+import io
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from consent_center.models import Receipt
 from consent_center.receipts.algorithms import REGISTRY
 from consent_center.receipts.keys import key_ring
 from consent_center.receipts.verification import ReceiptInvalid, verify_receipt
+from consent_center.receipts.verify import main as verify_main
 
 from .conftest import form_post
 
@@ -187,7 +190,7 @@ def served_before_eddsa(client, auth, customer, session):
 def test_a_receipt_signed_before_eddsa_still_verifies_with_the_published_keys(served_before_eddsa, tmp_path):
     assert header_of(served_before_eddsa.token)["alg"] == "Ed25519"
     assert json.loads(served_before_eddsa.download)["alg"] == "Ed25519"  # the download says what signed it
-    result = standalone_verify(tmp_path, served_before_eddsa)
+    result = verify_here(tmp_path, served_before_eddsa)
     assert result.returncode == 0, result.stderr
     assert f"OK: receipt {served_before_eddsa.receipt_id}" in result.stdout
 
@@ -202,11 +205,20 @@ def test_no_other_algorithm_verifies_in_the_standalone_verifier(served, tmp_path
     _, payload, signature = served.token.split(".")
     forged = {**json.loads(served.download),
               "jws": f"{b64url(json.dumps({**header_of(served.token), 'alg': alg}).encode())}.{payload}.{signature}"}
-    result = standalone_verify(tmp_path, served, download=json.dumps(forged))
+    result = verify_here(tmp_path, served, download=json.dumps(forged))
     assert result.returncode == 1 and "INVALID" in result.stderr and "algorithm" in result.stderr
 
 
 # Verifying without the server ------------------------------------------------------
+
+def customer_folder(tmp_path: Path, served: Served, download: str | None, jwks: dict | None) -> Path:
+    """A folder of the customer's own, holding only the receipt download and the public keys."""
+    folder = tmp_path / "customer"
+    folder.mkdir(exist_ok=True)
+    (folder / f"receipt-{served.receipt_id}.json").write_text(download or served.download)
+    (folder / "jwks.json").write_text(json.dumps(jwks or served.jwks))
+    return folder
+
 
 def standalone_verify(tmp_path: Path, served: Served, *, download: str | None = None, jwks: dict | None = None):
     """Run `python -m consent_center.receipts.verify` as a customer would: no settings, no app, no database.
@@ -215,14 +227,20 @@ def standalone_verify(tmp_path: Path, served: Served, *, download: str | None = 
     secret key); PYTHONPATH only points at this checkout's code. It runs in
     a folder of its own, holding only the two files.
     """
-    tmp_path = tmp_path / "customer"
-    tmp_path.mkdir(exist_ok=True)
-    (tmp_path / f"receipt-{served.receipt_id}.json").write_text(download or served.download)
-    (tmp_path / "jwks.json").write_text(json.dumps(jwks or served.jwks))
+    folder = customer_folder(tmp_path, served, download, jwks)
     environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "consent_center.receipts.verify",
                            f"receipt-{served.receipt_id}.json", "--jwks", "jwks.json"],
-                          check=False, cwd=tmp_path, env=environment, text=True, capture_output=True, timeout=60)
+                          check=False, cwd=folder, env=environment, text=True, capture_output=True, timeout=60)
+
+
+def verify_here(tmp_path: Path, served: Served, *, download: str | None = None, jwks: dict | None = None):
+    """The standalone verifier's ``main``, in this process (a second Python costs seconds): its verdicts."""
+    folder = customer_folder(tmp_path, served, download, jwks)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = verify_main([str(folder / f"receipt-{served.receipt_id}.json"), "--jwks", str(folder / "jwks.json")])
+    return subprocess.CompletedProcess([], code, out.getvalue(), err.getvalue())
 
 
 def test_the_standalone_verifier_needs_no_secret_key_and_refuses_a_tampered_receipt(served, tmp_path):
@@ -233,24 +251,21 @@ def test_the_standalone_verifier_needs_no_secret_key_and_refuses_a_tampered_rece
     assert sorted(p.name for p in (tmp_path / "customer").iterdir()) == ["jwks.json", f"receipt-{served.receipt_id}.json"]
     forged = {**json.loads(served.download), "jws": tampered(served.token)}
     forged["document"] = json.loads(decoded(forged["jws"].split(".")[1]))
-    result = standalone_verify(tmp_path, served, download=json.dumps(forged))
+    result = verify_here(tmp_path, served, download=json.dumps(forged))
     assert result.returncode == 1 and result.stderr.startswith("INVALID: the signature does not verify")
 
 
 def test_the_standalone_verifier_refuses_a_jwks_without_the_receipts_key(served, tmp_path):
     other = {"keys": [{**served.jwks["keys"][0], "x": b64url(bytes(32))}]}  # same kid, another key
-    result = standalone_verify(tmp_path, served, jwks=other)
+    result = verify_here(tmp_path, served, jwks=other)
     assert result.returncode == 1 and "INVALID" in result.stderr
 
 
-def test_the_standalone_verifier_needs_a_jwks(served, tmp_path):
+def test_the_standalone_verifier_needs_a_jwks(served, tmp_path, capsys):
     (tmp_path / "receipt.json").write_text(served.download)
-    result = subprocess.run([sys.executable, "-m", "consent_center.receipts.verify", "receipt.json"], check=False,
-                            cwd=tmp_path,
-                            env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}, text=True,
-                            capture_output=True, timeout=60)
-    assert result.returncode == 2 and "--jwks" in result.stderr
-
+    with pytest.raises(SystemExit) as exited:
+        verify_main([str(tmp_path / "receipt.json")])
+    assert exited.value.code == 2 and "--jwks" in capsys.readouterr().err
 
 def test_the_receipt_page_tells_how_to_verify_without_us(served, client):
     page = client.get(f"/space/receipts/{served.receipt_id}", headers={"Accept-Language": "en"})
@@ -271,5 +286,5 @@ def test_an_eddsa_signature_by_an_ed448_key_is_refused_even_when_handed_that_key
 
 def test_a_download_naming_another_algorithm_than_its_signature_is_refused(served, tmp_path):
     forged = {**json.loads(served.download), "alg": "Ed25519"}
-    result = standalone_verify(tmp_path, served, download=json.dumps(forged))
+    result = verify_here(tmp_path, served, download=json.dumps(forged))
     assert result.returncode == 1 and "algorithm" in result.stderr

@@ -17,7 +17,7 @@ from consent_center.receipts import verify as standalone
 from .conftest import form_post
 from .test_merkle import rfc_verify_inclusion
 from .test_receipt_interop import served_receipt
-from .test_transparency_log import checkpoint, open_checkpoint
+from .log_fixtures import checkpoint, open_checkpoint, well_known
 
 
 @pytest.fixture
@@ -26,10 +26,6 @@ def served(client, auth, customer):
     auth.login(customer.email)
     form_post(client, "/space/preferences", {"active": ["email", "post", "newsletter"]})
     return served_receipt(client)
-
-
-def well_known(client, what):
-    return client.get(f"/.well-known/consent-log/{what}").get_data(as_text=True)
 
 
 def test_before_a_checkpoint_the_download_and_the_api_say_pending(client, served, api):
@@ -100,7 +96,7 @@ def test_the_verifier_checks_the_log_part_with_the_log_key(tmp_path, served, inc
     key_file.write_text(key + "\n")
     assert run_verifier(tmp_path, served, download, capsys, str(key_file))[0] == 0
     status, out, _ = run_verifier(tmp_path, served, download, capsys)
-    assert status == 0 and "Log: not checked: give the log's verifier key with --log-key" in out
+    assert status == 0 and "Log: not checked: give the log's verifier keys with --log-key" in out
 
 
 def test_the_verifier_says_a_pending_download_is_pending(tmp_path, client, served, capsys):
@@ -185,3 +181,49 @@ def test_the_verifier_needs_a_readable_log_key(tmp_path, served, included, capsy
     download, _ = included
     status, _, err = run_verifier(tmp_path, served, download, capsys, "not+a+key")
     assert status == 2 and "cannot read the log key" in err
+
+
+# --- flask receipt verify: the same checks on the server, with the published keys ---------------
+
+def rotate(runner):
+    result = runner.invoke(args=["ledger", "rotate-checkpoint-key"])
+    assert result.exit_code == 0 and "checkpoints are now signed with key" in result.output, result.output
+
+
+def cli_verify(runner, tmp_path, served, download, *args):
+    path = tmp_path / f"receipt-{served.receipt_id}.json"
+    path.write_text(json.dumps(download))
+    return runner.invoke(args=["receipt", "verify", str(path), *args])
+
+
+def test_the_server_cli_checks_the_log_part_with_the_public_keys_alone(
+        runner, client, served, included, tmp_path, capsys):
+    download, _ = included
+    result = cli_verify(runner, tmp_path, served, download)
+    assert result.exit_code == 0, result.output
+    assert f"OK: receipt {served.receipt_id}" in result.output
+    assert "Log: included: every event of the receipt is in log localhost/consent-log" in result.output
+    # A download saved before its events were integrated: the signature holds, the log says so plainly.
+    result = cli_verify(runner, tmp_path, served, json.loads(served.download))
+    assert result.exit_code == 0 and "Log: pending: the receipt's events are not yet integrated" in result.output
+    # A proof changed by a byte: refused, as the standalone verifier refuses it.
+    result = cli_verify(runner, tmp_path, served, tampered_path(download))
+    assert result.exit_code == 1, result.output
+    assert "INVALID: the log part: entry" in result.output and "does not lead to the checkpoint's root" in \
+        result.output
+    forged = copy.deepcopy(download)
+    forged["log"]["checkpoint"] = forged["log"]["checkpoint"].replace("\n\n", "\nforged\n\n", 1)
+    assert cli_verify(runner, tmp_path, served, forged).exit_code == 1
+
+    # The checkpoint key rotated: the download's checkpoint was signed by the retired key.
+    rotate(runner)
+    assert cli_verify(runner, tmp_path, served, download).exit_code == 0
+    keys, key = tmp_path / "keys.txt", tmp_path / "key.txt"
+    keys.write_text(well_known(client, "keys"))
+    key.write_text(well_known(client, "key"))
+    result = cli_verify(runner, tmp_path, served, download, "--log-key", str(keys))
+    assert result.exit_code == 0 and "Log: included" in result.output, result.output
+    result = cli_verify(runner, tmp_path, served, download, "--log-key", str(key))
+    assert result.exit_code == 1 and "no signature by a known key" in result.output, result.output
+    status, out, err = run_verifier(tmp_path, served, download, capsys, str(keys))
+    assert status == 0 and "Log: included" in out, err

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import select
 
 from consent_center.accounts.api_clients import create_client
-from consent_center.models import ApiClient, Role, StaffAction, WebhookEndpoint
+from consent_center.models import ApiClient, InboundHook, Role, StaffAction, WebhookEndpoint
+from consent_center.inbound.hooks import create_hook
 from consent_center.outbox.webhooks import add_endpoint
 from consent_center.rights.requests import file_request
 from consent_center.web.labels import STAFF_ACTION_LABELS
@@ -41,6 +42,8 @@ STAFF_ROUTES = {
     "admin.revoke_key": "api_key.revoked",
     "admin.add_webhook": "webhook.created",
     "admin.disable_webhook": "webhook.disabled",
+    "admin.add_hook": "hook.created",
+    "admin.revoke_hook_view": "hook.revoked",
     "admin.import_upload": "import.run",
     "admin.suppression_upload": "suppression_list.imported",
     "admin.publish": "policy.published",
@@ -85,6 +88,7 @@ NOT_STAFF_ROUTES = {
     "public.manage_renew": "the public: a manage link",
     "space.requests_list": "a customer's own space",
     "unsubscribe.unsubscribe": "the public: a one-click link",
+    "hooks.receive": "a provider's signed post: each message is kept as evidence, changes go through the ledger",
 }
 
 # Blueprints whose every writing route is a staff action: none of them may be exempted.
@@ -102,6 +106,8 @@ LOGGED_COMMANDS = {
     "suppression import": "suppression_list.imported",
     "webhook add": "webhook.created",
     "webhook disable": "webhook.disabled",
+    "hook create": "hook.created",
+    "hook revoke": "hook.revoked",
     "ledger verify": "ledger.verified",
     "receipt rotate-key": "receipt_key.rotated",
     "ledger rotate-checkpoint-key": "checkpoint_key.rotated",
@@ -113,6 +119,8 @@ NOT_LOGGED_COMMANDS = {
     "apikey list": "reads only",
     "webhook list": "reads only",
     "suppression list": "reads only",
+    "hook list": "reads only",
+    "hook messages": "reads only (writes a file)",
     "receipt verify": "reads only",
     "ledger checkpoints": "reads only",
     "ledger checkpoint": "the log's routine (cron, the outbox worker): each checkpoint is its own record",
@@ -217,6 +225,12 @@ def _disable_webhook(client, session, customer):
     return form_post(client, "/admin/webhooks", {}, action=f"/admin/webhooks/{endpoint.public_id}/disable")
 
 
+def _revoke_hook(client, session, customer):
+    hook = create_hook(session, "sms", "generic").hook
+    session.commit()
+    return form_post(client, "/admin/hooks", {}, action=f"/admin/hooks/{hook.public_id}/revoke")
+
+
 def _lift(client, session, customer):
     public_id = _verified_request(client, session, customer, "restriction")
     assert _desk(client, public_id, "carry-out").status_code == 302
@@ -239,6 +253,8 @@ EXERCISES = {
                                                            {"url": "https://tool.example.com/hook",
                                                             "topics": "consent.changed"}),
     ("admin.disable_webhook", None): _disable_webhook,
+    ("admin.add_hook", None): lambda c, s, p: form_post(c, "/admin/hooks", {"provider": "sms/generic"}),
+    ("admin.revoke_hook_view", None): _revoke_hook,
     ("admin.import_upload", None): lambda c, s, p: form_post(c, "/admin/import", {"file": (_import_file(), "c.csv")},
                                                              content_type="multipart/form-data"),
     ("admin.suppression_upload", None): lambda c, s, p: form_post(
@@ -322,6 +338,8 @@ def _cli_cases(tmp_path, session):
                                "--file", str(register)],
         "webhook add": ["webhook", "add", "--url", "https://tool.example.com/hook"],
         "webhook disable": None,  # its id is known once added
+        "hook create": ["hook", "create", "--kind", "sms", "--provider", "generic"],
+        "hook revoke": None,
         "ledger verify": ["ledger", "verify"],
         "receipt rotate-key": ["receipt", "rotate-key"],
         "ledger rotate-checkpoint-key": ["ledger", "rotate-checkpoint-key"],
@@ -334,7 +352,10 @@ def test_each_command_writes_its_line_by_cli(runner, session, tmp_path):
     cases = _cli_cases(tmp_path, session)
     assert set(cases) == set(LOGGED_COMMANDS)
     for command, args in cases.items():
-        if args is None:
+        if args is None and command == "hook revoke":
+            session.rollback()
+            args = ["hook", "revoke", session.scalars(select(InboundHook)).one().public_id]
+        elif args is None:
             session.rollback()
             args = ["webhook", "disable", session.scalars(select(WebhookEndpoint)).one().public_id]
         result = runner.invoke(args=args)

@@ -2,15 +2,13 @@
 proofs in the API, and `ledger verify --checkpoint` against a checkpoint kept elsewhere.
 
 Proofs are checked with test_merkle's verifier written from the RFC, and
-signed notes with a reading of the C2SP signed-note format written here,
+signed notes with a reading of the C2SP signed-note format written apart
+(tests/log_fixtures.py),
 never with the module that made them.
 """
 import base64
-import hashlib
-from datetime import UTC, datetime
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from freezegun import freeze_time
 from sqlalchemy import select
 
@@ -18,70 +16,18 @@ from consent_center.extensions import db
 from consent_center.ledger import Actor, append_only, record_change
 from consent_center.ledger.chain import event_hash, event_rows, hashed_fields
 from consent_center.models import ConsentEvent, LogCheckpoint, Source, Subject
-from consent_center.policies.service import publish_policy
-from consent_center.subjects.service import create_subject
 
+from .log_fixtures import (  # noqa: F401  (ledger: a fixture)
+    change,
+    checkpoint,
+    event_count,
+    ledger,
+    open_checkpoint,
+    rebuild_log,
+    sql,
+    well_known,
+)
 from .test_merkle import rfc_verify_consistency, rfc_verify_inclusion
-
-
-def change(session, email, changes, moment):
-    """One consent change in its own transaction."""
-    with freeze_time(moment):
-        subject = session.scalars(select(Subject).where(Subject.email == email)).first()
-        if subject is None:
-            subject = create_subject(session, actor=Actor.system(), email=email, is_customer=True)
-        record_change(session, subject, changes, source=Source.API, actor=Actor.system())
-    session.commit()
-
-
-@pytest.fixture
-def ledger(session):
-    publish_policy(session, "2018-11-26", {"fr": "Politique 2018", "en": "Policy 2018"},
-                   effective_at=datetime(2018, 11, 26, tzinfo=UTC))
-    session.commit()
-    change(session, "a@example.com", {"newsletter": "withdrawn", "sms": "withdrawn"}, "2026-02-02 10:00:00")
-    change(session, "b@example.com", {"newsletter": "granted"}, "2026-02-02 11:00:00")
-    change(session, "a@example.com", {"newsletter": "granted"}, "2026-02-03 10:00:00")
-    change(session, "c@example.com", {"sms": "granted", "post": "withdrawn"}, "2026-02-03 12:00:00")
-    change(session, "a@example.com", {"newsletter": "withdrawn"}, "2026-02-04 10:00:00")
-
-
-def checkpoint(runner, *args):
-    result = runner.invoke(args=["ledger", "checkpoint", *args])
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def event_count(session):
-    session.rollback()
-    count = len(session.scalars(select(ConsentEvent.id)).all())
-    session.rollback()  # SQLite: no read transaction left open while the app writes
-    return count
-
-
-# --- an independent reading of C2SP signed-note and tlog-checkpoint ------------------------
-
-def read_verifier_key(text):
-    name, key_hash, key = text.strip().split("+", 2)  # a name holds no "+"; base64 may
-    key = base64.b64decode(key)
-    assert key[0] == 1 and len(key) == 33
-    assert hashlib.sha256(name.encode() + b"\n" + key).digest()[:4].hex() == key_hash
-    return name, bytes.fromhex(key_hash), Ed25519PublicKey.from_public_bytes(key[1:])
-
-
-def open_checkpoint(note, verifier_key):
-    """Verify the note's signature with the verifier key; return (origin, size, root)."""
-    name, key_hash, public_key = read_verifier_key(verifier_key)
-    text, signatures = note.split("\n\n", 1)
-    text += "\n"
-    (line,) = signatures.rstrip("\n").split("\n")
-    assert line.startswith("\u2014 " + name + " ")
-    signature = base64.b64decode(line.rsplit(" ", 1)[1])
-    assert signature[:4] == key_hash
-    public_key.verify(signature[4:], text.encode())  # raises if it does not verify
-    origin, size, root, empty = text.split("\n")
-    assert empty == ""
-    return origin, int(size), base64.b64decode(root)
 
 
 # --- integration and checkpoints ----------------------------------------------------------
@@ -175,25 +121,55 @@ def test_the_outbox_worker_integrates_and_signs(runner, session, ledger):
     assert signed.tree_size == event_count(session)
 
 
-def test_a_rotated_checkpoint_key_still_verifies_older_checkpoints(runner, client, session, ledger, api, tmp_path):
+def opens_with(note, keys):
+    """The one line of ``keys`` (a published list) whose key opens ``note``; fails unless exactly one."""
+    opened = []
+    for key in keys.splitlines():
+        try:
+            opened.append((key, open_checkpoint(note, key)))
+        except AssertionError:
+            continue
+    assert len(opened) == 1, (note, keys)
+    return opened[0][0]
+
+
+def test_a_rotated_checkpoint_key_still_verifies_older_checkpoints_from_what_is_published(
+        runner, client, session, ledger, api, tmp_path):
     checkpoint(runner)
-    old_key = client.get("/.well-known/consent-log/key").get_data(as_text=True)
-    old_note = tmp_path / "old.txt"
-    old_note.write_text(client.get("/.well-known/consent-log/checkpoint").get_data(as_text=True))
+    old_note, old_key = well_known(client, "checkpoint"), well_known(client, "key")
+    assert well_known(client, "keys") == old_key  # one key: the list is the key
     result = runner.invoke(args=["ledger", "rotate-checkpoint-key"])
     assert result.exit_code == 0, result.output
-    new_key = client.get("/.well-known/consent-log/key").get_data(as_text=True)
-    assert new_key != old_key
     change(session, "d@example.com", {"newsletter": "granted"}, "2026-02-05 10:00:00")
     checkpoint(runner, "--force")
-    open_checkpoint(client.get("/.well-known/consent-log/checkpoint").get_data(as_text=True), new_key)
-    assert api.get("/log/checkpoints").json["verifier_keys"][1] == old_key.strip()
-    result = runner.invoke(args=["ledger", "verify", "--checkpoint", str(old_note)])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(args=["ledger", "verify", "--checkpoint", str(old_note), "--key", old_key.strip()])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(args=["ledger", "verify", "--checkpoint", str(old_note), "--key", new_key.strip()])
-    assert result.exit_code == 1 and "no signature by a known key" in result.output
+    new_note, new_key = well_known(client, "checkpoint"), well_known(client, "key")
+    keys = client.get("/.well-known/consent-log/keys")
+    assert keys.mimetype == "text/plain" and keys.headers["Access-Control-Allow-Origin"] == "*"
+    published = keys.get_data(as_text=True)
+    # /key stays one key, the active one; /keys holds it first, then the retired one, one a line.
+    assert new_key != old_key and published == new_key + old_key
+    assert api.get("/log/checkpoints").json["verifier_keys"] == published.split()
+    assert opens_with(old_note, published) == old_key.strip()
+    assert opens_with(new_note, published) == new_key.strip()
+    with pytest.raises(AssertionError):
+        open_checkpoint(old_note, new_key)  # the active key alone no longer opens it
+
+    held, keys_file, key_file = tmp_path / "old.txt", tmp_path / "keys.txt", tmp_path / "key.txt"
+    held.write_text(old_note)
+    keys_file.write_text(published)
+    key_file.write_text(new_key)
+    for key in (None, old_key.strip(), str(keys_file)):  # the app's keys, the old key alone, the published list
+        result = runner.invoke(args=["ledger", "verify", "--checkpoint", str(held), *(["--key", key] if key else [])])
+        assert result.exit_code == 0 and f"extends checkpoint {held}" in result.output, result.output
+    result = runner.invoke(args=["ledger", "verify", "--checkpoint", str(held), "--key", str(key_file)])
+    assert result.exit_code == 1 and "no signature by a known key" in result.output, result.output
+    # The export keeps every key beside the notes: each exported note verifies from the folder alone.
+    exported = tmp_path / "export"
+    assert runner.invoke(args=["ledger", "checkpoints", "--export", str(exported)]).exit_code == 0
+    assert (exported / "verifier-key.txt").read_text() == published
+    result = runner.invoke(args=["ledger", "verify", "--checkpoint", str(exported),
+                                 "--key", str(exported / "verifier-key.txt")])
+    assert result.exit_code == 0 and result.output.count("log: OK (the log of") == 2, result.output
 
 
 # --- the API's answers to bad questions ---------------------------------------------------
@@ -263,20 +239,6 @@ def kept_size(path):
 def verify_against(runner, path):
     result = runner.invoke(args=["ledger", "verify", "--checkpoint", str(path)])
     return result.exit_code, result.output
-
-
-def rebuild_log(runner):
-    """What an operator covering their tracks does: the log rebuilt over today's events, and signed."""
-    for statement in ("DELETE FROM log_checkpoints", "DELETE FROM log_nodes", "DELETE FROM log_leaves",
-                      "UPDATE log_state SET size = 0, last_txid = 0, last_event_id = 0"):
-        db.session.execute(sql(statement))
-    db.session.commit()
-    checkpoint(runner, "--force")
-
-
-def sql(statement, **params):
-    from sqlalchemy import text
-    return text(statement).bindparams(**params)
 
 
 def test_verify_against_a_kept_checkpoint_passes_on_an_honest_ledger(runner, session, kept):

@@ -30,7 +30,7 @@ def test_without_javascript_the_page_says_what_it_does_and_how_to_check_elsewher
     assert "The file never leaves your browser" in html
     assert "<noscript>" in html and "JavaScript is off" in html
     assert ("python -m consent_center.receipts.verify receipt.json --jwks http://localhost/.well-known/jwks.json "
-            "--log-key http://localhost/.well-known/consent-log/key") in html
+            "--log-key http://localhost/.well-known/consent-log/keys") in html
     # The form shows only when the script runs, and names no field: it cannot send the file.
     assert '<form id="verify-form" class="card" action="#" hidden>' in html
     assert " name=" not in html.split('id="verify-form"')[1].split("</form>")[0]

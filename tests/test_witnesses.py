@@ -6,7 +6,6 @@ never with the module that signed them.
 """
 import base64
 import json
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -23,17 +22,18 @@ from consent_center.models import (
     VerificationRun,
     WebhookEndpoint,
 )
-from consent_center.policies.service import publish_policy
 
 from .conftest import form_post
 from .mail_fixtures import deliver
-from .test_transparency_log import (
+from .log_fixtures import (
     change,
     checkpoint,
     event_count,
+    first_policy,
     open_checkpoint,
     rebuild_log,
     sql,
+    well_known,
 )
 from .test_webhooks import Receiver
 
@@ -43,20 +43,18 @@ WITNESS = "dpo@example.com"
 @pytest.fixture
 def history(session):
     """A few consent changes of three people, each in its own transaction."""
-    publish_policy(session, "2018-11-26", {"fr": "Politique 2018", "en": "Policy 2018"},
-                   effective_at=datetime(2018, 11, 26, tzinfo=UTC))
-    session.commit()
+    first_policy(session)
     change(session, "a@example.com", {"newsletter": "withdrawn", "sms": "withdrawn"}, "2026-02-02 10:00:00")
     change(session, "b@example.com", {"newsletter": "granted"}, "2026-02-02 11:00:00")
     change(session, "a@example.com", {"newsletter": "granted"}, "2026-02-03 10:00:00")
 
 
 def latest_note(client):
-    return client.get("/.well-known/consent-log/checkpoint").get_data(as_text=True)
+    return well_known(client, "checkpoint")
 
 
 def verifier_key(client):
-    return client.get("/.well-known/consent-log/key").get_data(as_text=True)
+    return well_known(client, "key")
 
 
 # --- e-mail witnesses -----------------------------------------------------------------------

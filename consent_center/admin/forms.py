@@ -75,7 +75,7 @@ class ChannelForm(Form):
     purpose_nl = TextAreaField(_l("Purpose in Dutch"), validators=[Length(max=500)])
     purpose_en = TextAreaField(_l("Purpose in English"), validators=[Length(max=500)])
     default = SelectField(_l("Default state and legal basis"), choices=DEFAULT_CHOICES)
-    medium = SelectField(_l("Reaches the person by"), choices=MEDIUM_CHOICES)
+    medium = SelectField(_l("Reaches the person by"), choices=MEDIUM_CHOICES, default="email")
     validity_months = IntegerField(_l("Consent validity in months (optional)"),
                                    validators=[Optional(), NumberRange(min=1, max=240)])
 
@@ -150,3 +150,13 @@ class SuppressionListForm(Form):
                                   SelectChoice("NL", _l("Netherlands"))])
     file = FileField(_l("File (UTF-8, one e-mail address or phone number a line)"),
                      validators=[FileRequired(message=_l("Choose a file."))])
+
+
+class HookForm(Form):
+    """A new inbound hook: which provider posts to it, a name, and the provider's own secret where it has one."""
+
+    provider = SelectField(_l("Provider"), choices=[], validate_choice=True,
+                           validators=[DataRequired(message=_l("Choose the provider."))])
+    name = StringField(_l("Name (optional)"), validators=[Length(max=100)])
+    secret = StringField(_l("The provider's secret (only where it signs with its own, e.g. Twilio's auth token)"),
+                         validators=[Length(max=500)])

@@ -17,6 +17,7 @@ ADMIN_PAGES = [
     ("admin.accounts", _l("Accounts"), _l("Create staff and customer accounts, disable them")),
     ("admin.keys", _l("API keys"), _l("Keys of the marketing tools: create, revoke")),
     ("admin.webhooks", _l("Webhooks"), _l("Tools told of every consent change: register, disable")),
+    ("admin.hooks", _l("Inbound hooks"), _l("Where SMS and e-mail providers post STOPs, bounces, complaints")),
     ("admin.channels", _l("Channels"), _l("Add a channel, set its validity, deactivate one")),
     ("admin.import_form", _l("Import contacts"), _l("Upload a CSV file of contacts and their consents")),
     ("admin.suppression_lists", _l("Suppression lists"),

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from consent_center.addresses import PHONE_REGIONS
 from consent_center.safe_text import refused_text
 
 MAX_EMAIL = 320
@@ -31,6 +32,19 @@ class Text(fields.String):
         value = super()._deserialize(value, attr, data, **kwargs)
         if refused_text(value, multiline=self.multiline):
             raise ValidationError(CONTROL_CHARACTERS_MULTILINE if self.multiline else CONTROL_CHARACTERS)
+        return value
+
+
+class Region(Text):
+    """The country a national phone number is read in: ISO 3166 alpha-2, any case, loaded upper-case."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(validate=validate.Regexp(r"^[A-Za-z]{2}$"), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).upper()
+        if value not in PHONE_REGIONS:
+            raise ValidationError("Not a country (ISO 3166 alpha-2) whose phone numbers are known.")
         return value
 
 

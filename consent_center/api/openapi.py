@@ -31,8 +31,9 @@ Authenticate with `Authorization: Bearer <key>` (`flask --app wsgi apikey create
 
 Status values: `granted` (the only one that is `allowed`), `withdrawn`, `refused`, `expired`,
 `never_asked`, `restricted`, and `unknown` for a contact the center does not know;
-`suppressed` for an e-mail address the center no longer knows because it was erased at its
-owner's request (never `allowed`). An erased subject takes no change: a write answers 409
+`suppressed` for an e-mail address or phone number the center no longer knows because it was
+erased at its owner's request (never `allowed`). By phone (`phone=`, `"phones"`: channels whose
+medium is `sms` or `phone`), a number several subjects have is allowed only if all of them allow it. An erased subject takes no change: a write answers 409
 `urn:consent-center:problem:erased`; an e-mail address or phone number on the suppression
 list is refused on `POST` and `PATCH /subjects` (409 `conflict`).
 """
@@ -40,7 +41,7 @@ list is refused on `POST` and `PATCH /subjects` (409 `conflict`).
 
 # What marshmallow cannot say about a body: exactly one of two lists.
 EXACTLY_ONE = {
-    "BulkCheck": ["emails", "subjects"],
+    "BulkCheck": ["emails", "subjects", "phones"],
 }
 
 

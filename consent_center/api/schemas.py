@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from consent_center.api.fields import MAX_EMAIL, Query, Strict, StringList, Text, utc_datetime
+from consent_center.api.fields import MAX_EMAIL, Query, Region, Strict, StringList, Text, utc_datetime
 from consent_center.safe_text import refused_text
 from consent_center.subjects.consent_changes import API_SOURCES, SETTABLE_STATUSES
 from consent_center.models.vocabulary import Basis, EventType, Source, Status
@@ -23,6 +23,9 @@ CHECK_STATUSES = [*STATUSES, "unknown", "suppressed", "reconsent_required", "lis
 BASES = [str(b) for b in Basis]
 LOCALES = ["fr", "nl", "en"]
 MAX_ID = 64
+MAX_PHONE = 40
+REGION_DESCRIPTION = ("the country (ISO 3166 alpha-2, e.g. FR, BE, NL) a national number is read in; "
+                      "default: the company's (CONSENT_JURISDICTION). A number with +country needs none")
 
 
 # --- problems ---------------------------------------------------------------
@@ -52,13 +55,19 @@ class CheckQuerySchema(Query):
                           metadata={"description": "the contact's e-mail address (or give subject)"})
     subject = Text(validate=validate.Length(min=1, max=MAX_ID),
                             metadata={"description": "the subject's id (or give email)"})
+    phone = Text(validate=validate.Length(min=1, max=MAX_PHONE), metadata={
+        "description": "the contact's phone number, E.164 (+33612345678) or national (06 12 34 56 78); "
+                       "only on a channel whose medium is sms or phone (or give email or subject)"})
+    region = Region(metadata={"description": f"with phone only: {REGION_DESCRIPTION}"})
     at = utc_datetime(metadata={
         "description": "answer as of this moment (ISO 8601; no offset means UTC); not in the future"})
 
     @validates_schema
     def one_contact(self, data, **kwargs):
-        if ("email" in data) == ("subject" in data):
-            raise ValidationError("Give either email or subject.", "email")
+        if sum(name in data for name in ("email", "subject", "phone")) != 1:
+            raise ValidationError("Give one of email, subject or phone.", "email")
+        if "region" in data and "phone" not in data:
+            raise ValidationError("Only with phone: it says how to read a national number.", "region")
 
     def quick_load(self, args) -> dict | None:
         """Load the common query (channel and email, or channel and subject) without
@@ -67,11 +76,15 @@ class CheckQuerySchema(Query):
         channel = args.get("channel")
         if channel is None or "at" in args or not 0 < len(channel) <= 40 or refused_text(channel):
             return None
-        email, subject = args.get("email"), args.get("subject")
-        if email is not None and subject is None and 0 < len(email) <= MAX_EMAIL and not refused_text(email):
+        email, subject, phone = args.get("email"), args.get("subject"), args.get("phone")
+        if "region" in args or (email, subject, phone).count(None) != 2:
+            return None
+        if email is not None and 0 < len(email) <= MAX_EMAIL and not refused_text(email):
             return {"channel": channel, "email": email}
-        if subject is not None and email is None and 0 < len(subject) <= MAX_ID and not refused_text(subject):
+        if subject is not None and 0 < len(subject) <= MAX_ID and not refused_text(subject):
             return {"channel": channel, "subject": subject}
+        if phone is not None and 0 < len(phone) <= MAX_PHONE and not refused_text(phone):
+            return {"channel": channel, "phone": phone}
         return None
 
 
@@ -84,8 +97,9 @@ class CheckResultSchema(Schema):
     channel = Text(dump_only=True, required=True)
     status = Text(dump_only=True, required=True, validate=validate.OneOf(CHECK_STATUSES), metadata={
         "description": "the ledger's status; `unknown` for a contact the center does not know; "
-                       "`suppressed` for an e-mail address erased at its owner's request (on the "
-                       "suppression list: never to be contacted); "
+                       "`suppressed` for an e-mail address or phone number erased at its owner's request "
+                       "(on the suppression list: never to be contacted, even where another subject has "
+                       "the number); "
                        "`expired` also for a consent past its channel's validity that the expiry job has "
                        "not recorded yet; `reconsent_required` for a grant made before a material policy "
                        "version whose grace period is over, on a channel that requires re-consent (not allowed); "
@@ -98,10 +112,17 @@ class CheckResultSchema(Schema):
     policy_version = Text(dump_only=True, allow_none=True, required=True)
     changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)
     email = Text(dump_only=True, metadata={"description": "echoed when asked by e-mail"})
+    phone = Text(dump_only=True, metadata={
+        "description": "echoed when asked by phone: its E.164 form (as sent when not valid)"})
     subject = Text(dump_only=True, allow_none=True, required=True,
-                            metadata={"description": "the subject's id; null when unknown"})
+                            metadata={"description": "the subject's id; null when unknown. By phone, for a "
+                                                     "number several subjects have: the one whose answer "
+                                                     "this is (one that does not allow it, if any)"})
+    shared_by = fields.Integer(dump_only=True, metadata={
+        "description": "by phone only, when more than one subject has the number: how many. The number is "
+                       "allowed only if every one of them allows it"})
     invalid = fields.Boolean(dump_only=True, metadata={
-        "description": "bulk only: present and true when the e-mail address is not valid"})
+        "description": "bulk only: present and true when the e-mail address or phone number is not valid"})
     list = Text(dump_only=True, metadata={"description": "with status `listed`: the suppression list's name"})
     reason = Text(dump_only=True, validate=validate.OneOf(("hard_bounce", "soft_bounces")), metadata={
         "description": "with status `undeliverable`: `hard_bounce`, or `soft_bounces` (CONSENT_SOFT_BOUNCE_LIMIT "
@@ -115,17 +136,23 @@ class CheckResultSchema(Schema):
 
 class BulkCheckSchema(Strict):
     channel = Text(required=True, load_only=True, validate=validate.Length(min=1, max=40))
-    emails = StringList(load_only=True, metadata={"description": "e-mail addresses (or give subjects)"})
+    emails = StringList(load_only=True, metadata={"description": "e-mail addresses (or give subjects or phones)"})
     subjects = StringList(load_only=True, max_length=MAX_ID,
-                          metadata={"description": "subject ids (or give emails)"})
+                          metadata={"description": "subject ids (or give emails or phones)"})
+    phones = StringList(load_only=True, max_length=MAX_PHONE, metadata={
+        "description": "phone numbers, E.164 or national (or give emails or subjects); only on a channel "
+                       "whose medium is sms or phone. E.164 is the fast form"})
+    region = Region(load_only=True, metadata={"description": f"with phones only: {REGION_DESCRIPTION}"})
     answer = Text(load_only=True, load_default="full", validate=validate.OneOf(("full", "allowed")), metadata={
         "description": "`full` (default): `results`, one answer object per contact; `allowed`: "
                        "`allowed`, one boolean per contact — for a campaign that only needs yes or no"})
 
     @validates_schema
     def one_list(self, data, **kwargs):
-        if ("emails" in data) == ("subjects" in data):
-            raise ValidationError("Give either emails or subjects.", "emails")
+        if sum(name in data for name in ("emails", "subjects", "phones")) != 1:
+            raise ValidationError("Give one of emails, subjects or phones.", "emails")
+        if "region" in data and "phones" not in data:
+            raise ValidationError("Only with phones: it says how to read a national number.", "region")
 
 
 class BulkCheckResultSchema(Schema):

@@ -1,6 +1,8 @@
 """The auditor's pages: read-only, except running a ledger verification."""
 from __future__ import annotations
 
+import json
+
 from flask import (Response, abort, current_app, flash, redirect, render_template, request,
                    stream_with_context, url_for)
 from flask_babel import gettext as _
@@ -15,8 +17,10 @@ from consent_center.accounts.staff_log import log_staff_action
 from consent_center.export.events import MEDIA_TYPES, download_name, stream_events
 from consent_center.export.filters import FORMATS, ExportFilters, FilterError
 from consent_center.extensions import db
+from consent_center.inbound.evidence import PAGE as INBOUND_PAGE
+from consent_center.inbound.evidence import latest_messages, message_rows
 from consent_center.models import Channel, PolicyVersion, Source, Status
-from consent_center.ledger.checkpoints import checkpoint_file_name, latest_checkpoint, verifiers
+from consent_center.ledger.checkpoints import checkpoint_file_name, latest_checkpoint, verifier_list
 from consent_center.ledger.verification import last_verification, run_verification
 from consent_center.audit import bp
 from consent_center.audit.forms import parse_as_of
@@ -138,5 +142,19 @@ def download_checkpoint():
 
 @bp.get("/log/key")
 def download_verifier_key():
-    """The verifier key of the active checkpoint key."""
-    return _download(verifiers()[0].encode() + "\n", "verifier-key.txt")
+    """Every checkpoint verifier key, the active one first, one a line (those retired verify older checkpoints)."""
+    return _download(verifier_list(), "verifier-key.txt")
+
+
+@bp.get("/inbound")
+def inbound_messages():
+    """The newest messages the inbound hooks accepted: what each said and did."""
+    return render_template("audit/inbound.html", messages=latest_messages(db.session), page=INBOUND_PAGE)
+
+
+@bp.get("/inbound/messages.jsonl")
+def export_inbound_messages():
+    """Every accepted message, oldest first, as JSON Lines (as `hook messages --export`)."""
+    rows = (json.dumps(row, ensure_ascii=False) + "\n" for row in message_rows(db.session))
+    return Response(stream_with_context(rows), content_type="application/x-ndjson; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="inbound-messages.jsonl"'})

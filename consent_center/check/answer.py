@@ -87,6 +87,9 @@ class ChannelRules:
     grace: timedelta = timedelta(days=30)
     # What kind of address the channel reaches (models.vocabulary.Medium): which lists apply.
     medium: str = "email"
+    # Whether a suppression list of that medium (or, for e-mail, an undeliverable mark) exists at
+    # all: where none does, the checks hash nothing and ask no list (check.blocks). True unless known.
+    lists: bool = True
 
     @classmethod
     def of(cls, channel, material_dates: Sequence[datetime] = (), grace: timedelta = timedelta(days=30)) -> ChannelRules:

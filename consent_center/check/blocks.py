@@ -65,14 +65,16 @@ def identifiers(medium: str) -> tuple[str, ...]:
     return _IDENTIFIERS.get(medium, ("email", "phone"))
 
 
-def rides(medium: str, asked_by: str) -> bool:
-    """Whether the contacts asked are themselves identifiers the medium's lists hold (one query)."""
-    return asked_by in identifiers(medium)
+def rides(rules: ChannelRules, asked_by: str) -> bool:
+    """Whether the contacts asked are themselves identifiers the channel's lists hold, so their digests
+    ride in the one query: never where the medium has no list nor undeliverable mark (nothing to hash)."""
+    return rules.lists and asked_by in identifiers(rules.medium)
 
 
-def other_identifiers(medium: str, asked_by: str) -> tuple[str, ...]:
-    """The subject fields to look up after the states are read (``lookup``)."""
-    return tuple(name for name in identifiers(medium) if name != asked_by)
+def other_identifiers(rules: ChannelRules, asked_by: str) -> tuple[str, ...]:
+    """The subject fields to look up after the states are read (``lookup``); none where the medium
+    has no list nor undeliverable mark."""
+    return tuple(name for name in identifiers(rules.medium) if name != asked_by) if rules.lists else ()
 
 
 def params(rules: ChannelRules, today: date) -> dict:
@@ -91,6 +93,7 @@ _MATCH = {
                                              .table_valued("value").c.value)),
     "any": lambda column: column == any_(bindparam("digests", type_=TextArrayLiteral())),
     "list": lambda column: column.in_(bindparam("digests", expanding=True)),
+    "one": lambda column: column == bindparam("digest"),  # the single check by phone (check.by_phone)
 }
 _EXEMPT = case((_l.c.customers_exempt.is_(True), literal_column("1", Integer)), else_=literal_column("0", Integer))
 
@@ -157,5 +160,7 @@ def lookup(connection: Connection, rules: ChannelRules, today: date, values: Ite
 
 def subject_block(connection: Connection, rules: ChannelRules, today: date, subject) -> Block | None:
     """The block of a known subject (its ``email``, ``phone``, ``is_customer``) on a channel of ``rules``."""
+    if not rules.lists:
+        return None
     values = [getattr(subject, name) for name in identifiers(rules.medium)]
     return lookup(connection, rules, today, values).block(values, bool(subject.is_customer))

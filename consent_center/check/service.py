@@ -12,8 +12,11 @@ is allowed (``ALLOWED_STATUSES``); a contact the center does not know is
 The answer itself is ``check.answer.consent_answer``'s (re-consent past its
 grace period, validity elapsed, a channel out of use): the rules it needs
 (``ChannelRules``) come with the channel ids from the per-process cache
-(``check.channels``), so this adds no query. The bulk query compares each state's time with the
-rules' cutoffs (``answer.cutoffs``) and ``answer.answer_from_flags`` decides.
+(``check.channels``), so this adds no query. The bulk query (``check.bulk``) compares each
+state's time with the rules' cutoffs (``answer.cutoffs``) and ``answer.answer_from_flags``
+decides. A suppression list in force for the channel's medium, or an
+undeliverable address, turns an answer that would be allowed (or ``unknown``)
+into ``listed`` or ``undeliverable`` (``check.blocks``, docs/suppression.md).
 """
 from __future__ import annotations
 
@@ -21,47 +24,28 @@ import gc
 import json
 from contextlib import contextmanager
 from datetime import datetime
-from functools import cache
 
 from flask import current_app
-from sqlalchemy import (
-    Integer,
-    any_,
-    bindparam,
-    case,
-    func,
-    literal_column,
-    select,
-    union_all,
-)
+from sqlalchemy import bindparam, literal_column, select, union_all
 from sqlalchemy.engine import Connection
 
 from consent_center.addresses import fingerprint, suppression_salt
 from consent_center.check import answer as answers_
-from consent_center.check import blocks
+from consent_center.check import blocks, bulk
 from consent_center.check.answer import (
     COUNTS,
-    EXPIRED,
     LISTED,
-    MAYBE_EXPIRED,
-    STALE,
     Block,
     ChannelRules,
     State,
     answer_from_flags,
     consent_answer,
     unknown_answer,
-    validity_elapsed,
 )
+from consent_center.check.bulk import WIDTH, known_subject_ids, state_of  # noqa: F401 (links ask it here)
 from consent_center.check.channels import channel_rules
 from consent_center.check.lookup_addresses import normalise_all_for_lookup
 from consent_center.clock import utcnow
-from consent_center.db import (
-    TextArrayLiteral,
-    TextListAsJSON,
-    UTCDateTime,
-    isoformat_sql,
-)
 from consent_center.models import (
     ConsentEvent,
     ConsentState,
@@ -70,104 +54,30 @@ from consent_center.models import (
     Subject,
     SuppressedAddress,
 )
-from consent_center.models.vocabulary import ALLOWED_STATUSES, Status
 
-_ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
-_NEVER_ASKED = Status.NEVER_ASKED.value
 _quote = json.encoder.encode_basestring  # a JSON string, escaped as json.dumps(ensure_ascii=False) does
 
-_s, _st, _pv = Subject.__table__, ConsentState.__table__, PolicyVersion.__table__
-_e, _r = ConsentEvent.__table__, Receipt.__table__
-_sa = SuppressedAddress.__table__
+_s, _e, _r, _sa = Subject.__table__, ConsentEvent.__table__, Receipt.__table__, SuppressedAddress.__table__
+_st, _pv = ConsentState.__table__, PolicyVersion.__table__
 
-
-def _state_of(key_column, match, *columns):
-    return (
-        select(key_column.label("key"), _s.c.public_id, _st.c.status, _st.c.basis, *columns)
-        .select_from(
-            _s.outerjoin(_st, (_st.c.subject_id == _s.c.id) & (_st.c.channel_id == bindparam("channel_id")))
-            .outerjoin(_pv, _pv.c.id == _st.c.policy_version_id))
-        .where(match)
-    )
-
-
-_ONE = (_s.c.id, _st.c.changed_at, _pv.c.label, _s.c.is_customer, _s.c.email.label("email_of"),
+# One contact's rows have the bulk rows' width (``check.bulk``), the subject's id in the lapse's place.
+_ONE = (_s.c.id, _st.c.changed_at, _pv.c.label, _s.c.is_customer.label("customer"), _s.c.email.label("email_of"),
         _s.c.phone.label("phone_of"))
-BY_EMAIL = _state_of(_s.c.email, _s.c.email == bindparam("key"), *_ONE)
-BY_SUBJECT = _state_of(_s.c.public_id, _s.c.public_id == bindparam("key"), *_ONE)
-_KEYS_FROM_JSON = select(func.json_each(bindparam("keys", type_=TextListAsJSON())).table_valued("value").c.value)
-_MATCH_MANY = {
-    "json": {"email": _s.c.email.in_(_KEYS_FROM_JSON), "subject": _s.c.public_id.in_(_KEYS_FROM_JSON)},
-    "any": {"email": _s.c.email == any_(bindparam("keys", type_=TextArrayLiteral())),
-            "subject": _s.c.public_id == any_(bindparam("keys", type_=TextArrayLiteral()))},
-}
-_KEY_OF = {"email": _s.c.email, "subject": _s.c.public_id}
-# Bulk answers: the time comes as the text of the answer, and how it compares
-# with the rules' cutoffs (answer.cutoffs; NULL ones never match) is asked in
-# SQL, as answer.lapse_of does: a code, 0 when nothing lapsed.
-# "any" is PostgreSQL's form, "json" SQLite's.
-_LAPSE = case(
-    (_st.c.changed_at <= bindparam("expired_by", type_=UTCDateTime()), literal_column(str(EXPIRED), Integer)),
-    (_st.c.changed_at < bindparam("alive_from", type_=UTCDateTime()), literal_column(str(MAYBE_EXPIRED), Integer)),
-    (_st.c.changed_at < bindparam("cutoff", type_=UTCDateTime()), literal_column(str(STALE), Integer)),
-    else_=literal_column(str(COUNTS), Integer),
-).label("lapse")
-_STATE_STATEMENTS = {
-    how: {by: _state_of(_KEY_OF[by], match, _LAPSE,
-                        isoformat_sql(_st.c.changed_at, "postgresql" if how == "any" else "sqlite").label("changed_at"),
-                        _pv.c.label)
-          for by, match in matches.items()}
-    for how, matches in _MATCH_MANY.items()
-}
-# The full bulk answer by e-mail also says which addresses asked are on the
-# suppression list, in the same query: their digests (``fingerprints``), bound
-# as one parameter too, come back as rows of their own, with no public id; so
-# do the suppression lists and undeliverable marks naming them (``check.blocks``).
-_DIGESTS_FROM_JSON = select(
-    func.json_each(bindparam("digests", type_=TextListAsJSON())).table_valued("value").c.value)
-_DIGEST_MATCH = {"json": _sa.c.digest.in_(_DIGESTS_FROM_JSON),
-                 "any": _sa.c.digest == any_(bindparam("digests", type_=TextArrayLiteral()))}
-_NULL = literal_column("NULL")
-# Every bulk row: key, public_id, status, basis, lapse, changed_at, label, customer, email_of, phone_of.
-_WIDTH = 10
-
-
-@cache
-def bulk_statement(how: str, by: str, riding: bool, others: tuple[str, ...], granted_only: bool = False):
-    """The one bulk query: the states of the contacts asked (only granted ones: ``granted_only``), with the
-    erasure list's rows (by e-mail, full answer) and, when the contacts are the identifiers the channel's
-    lists hold (``riding``), the lists' and undeliverable marks' rows; the subjects' ``others`` identifiers
-    come along for ``blocks.lookup``."""
-    match = _MATCH_MANY[how][by]
-    identifiers = (_s.c.is_customer.label("customer"),
-                   *(_s.c[name].label(f"{name}_of") if name in others else _NULL.label(f"{name}_of")
-                     for name in ("email", "phone")))
-    if granted_only:
-        zero = literal_column(str(COUNTS), Integer)
-        state = (select(_KEY_OF[by].label("key"), _s.c.public_id, _st.c.status, _st.c.basis, zero.label("lapse"),
-                        _NULL.label("changed_at"), _NULL.label("label"), *identifiers)
-                 .select_from(_s.join(_st, (_st.c.subject_id == _s.c.id)
-                                      & (_st.c.channel_id == bindparam("channel_id"))))
-                 .where(match, _st.c.status.in_(sorted(_ALLOWED))))
-    else:
-        state = _state_of(_KEY_OF[by], match, _LAPSE,
-                          isoformat_sql(_st.c.changed_at, "postgresql" if how == "any" else "sqlite").label(
-                              "changed_at"), _pv.c.label, *identifiers)
-    parts = [state]
-    if by == "email" and not granted_only:
-        parts.append(select(_sa.c.digest.label("key"), *(_NULL for _ in range(_WIDTH - 1))).where(_DIGEST_MATCH[how]))
-    if riding:
-        parts += blocks.block_rows(how, _WIDTH)
-    return union_all(*parts) if len(parts) > 1 else state
-
-
+BY_EMAIL = state_of(_s.c.email, _s.c.email == bindparam("key"), *_ONE)
+BY_SUBJECT = state_of(_s.c.public_id, _s.c.public_id == bindparam("key"), *_ONE)
 SUPPRESSED = select(_sa.c.id).where(_sa.c.digest == bindparam("digest"))
-# The subjects, of the public ids asked, that exist (bulk unsubscribe links).
-_KNOWN_SUBJECTS = {how: {"subject": select(_s.c.public_id).where(matches["subject"])}
-                   for how, matches in _MATCH_MANY.items()}
+# One number: its subjects' states and, in the same query, whether the erasure list holds it and the
+# lists in force for the channel's medium that name it (``check.blocks``, the number's ``digest``).
+_NUMBER_ROWS = (state_of(_s.c.phone, _s.c.phone == bindparam("key"), *_ONE),
+                select(_sa.c.digest.label("key"), *(literal_column("NULL") for _ in range(WIDTH - 1)))
+                .where(_sa.c.digest == bindparam("digest")))
+BY_PHONE = union_all(*_NUMBER_ROWS)
+BY_PHONE_LISTED = union_all(*_NUMBER_ROWS, *blocks.block_rows("one", WIDTH))
 SUBJECT_BY = {
     "email": select(_s.c.id, _s.c.public_id, _s.c.created_at).where(_s.c.email == bindparam("key")),
     "subject": select(_s.c.id, _s.c.public_id, _s.c.created_at).where(_s.c.public_id == bindparam("key")),
+    "phone": select(_s.c.id, _s.c.public_id, _s.c.created_at).where(_s.c.phone == bindparam("key"))
+    .order_by(_s.c.public_id),
 }
 EVENT_AT = (
     select(_e.c.public_id, _e.c.status, _e.c.basis, _e.c.occurred_at, _pv.c.label,
@@ -204,14 +114,16 @@ def _block(connection: Connection, rules: ChannelRules, at: datetime, row, asked
     """What blocks the contact asked (``check.blocks``): one more indexed query, asked only where a
     block can change the answer (an unknown contact, by the identifier the channel's lists hold,
     or a known one otherwise allowed)."""
+    if not rules.lists:  # no list nor undeliverable mark of the channel's medium: nothing to ask
+        return None
     if row is None:
-        if not blocks.rides(rules.medium, asked_by):
+        if not blocks.rides(rules, asked_by):
             return None
         return blocks.lookup(connection, rules, at.date(), [asked]).block([asked], False)
     if not consent_answer(row, rules, at).allowed:
         return None
     values = [getattr(row, f"{name}_of") for name in blocks.identifiers(rules.medium)]
-    return blocks.lookup(connection, rules, at.date(), values).block(values, row.is_customer)
+    return blocks.lookup(connection, rules, at.date(), values).block(values, bool(row.customer))
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -288,79 +200,6 @@ def collector_paused():
             gc.enable()
 
 
-@contextmanager
-def _unprepared(connection: Connection):
-    """psycopg prepares nothing here: after ten runs of a prepared statement on one
-    connection, PostgreSQL may plan it generically, as if for a handful of keys,
-    and the bulk check takes twice as long; planning is nothing beside its run."""
-    driver = connection.connection.driver_connection
-    threshold = driver.prepare_threshold
-    driver.prepare_threshold = None
-    try:
-        yield
-    finally:
-        driver.prepare_threshold = threshold
-
-
-def _rows_of(connection: Connection, statements, asked_by: str, wanted: list[str],
-             channel_pk: int | None = None, **params):
-    """Run the bulk statement for ``wanted``, bound as one parameter: a text[] on PostgreSQL, JSON on SQLite.
-
-    ``statements``: ``{how: {asked_by: statement}}``, or a function of ``how`` giving the statement."""
-    def statement(how):
-        return statements(how) if callable(statements) else statements[how][asked_by]
-    # Fetched whole (fetchall), not row by row: a tenth of the time for 100,000 rows.
-    if connection.dialect.name == "postgresql":
-        with _unprepared(connection):
-            return connection.execute(statement("any"), {"keys": wanted, "channel_id": channel_pk, **params}).all()
-    return connection.execute(statement("json"), {"keys": wanted, "channel_id": channel_pk, **params}).all()
-
-
-def known_subject_ids(connection: Connection, wanted: list[str]) -> set[str]:
-    """The public ids of ``wanted`` that are subjects', in one query as the bulk check's."""
-    return {public_id for public_id, in _rows_of(connection, _KNOWN_SUBJECTS, "subject", wanted)}
-
-
-def _lapse_params(rules: ChannelRules, at: datetime) -> dict:
-    found = answers_.cutoffs(rules, at)
-    return {"cutoff": found.reconsent, "expired_by": found.expired_by, "alive_from": found.alive_from}
-
-
-def _flags(lapse: int, changed_at: str, rules: ChannelRules, at: datetime) -> tuple[bool, bool]:
-    """(stale, expired) from the query's lapse code; between the validity cutoffs, decided exactly."""
-    if lapse == MAYBE_EXPIRED:
-        moment = datetime.fromisoformat(changed_at)
-        cutoff = answers_.reconsent_cutoff(rules, at)
-        return cutoff is not None and moment < cutoff, validity_elapsed(moment, rules.validity_months, at)
-    return lapse == STALE, lapse == EXPIRED
-
-
-def _blocks_of_allowed(connection: Connection, rules: ChannelRules, at: datetime, riding: bool,
-                       others: tuple[str, ...], found: blocks.Found, allowed: list) -> dict[str, Block]:
-    """The blocks of the contacts otherwise allowed (bulk rows), by key: from the rows that rode in the
-    query (``found``) and, for the subjects' other identifiers, one ``blocks.lookup`` for them all."""
-    if not allowed or not (riding or others):
-        return {}
-    if others:
-        extra = blocks.lookup(connection, rules, at.date(),
-                              (row[8 if name == "email" else 9] for row in allowed for name in others))
-        for value, items in extra.listings.items():
-            found.listings[value] += items
-        found.undeliverable.update(extra.undeliverable)
-    if not found:
-        return {}
-    named = found.listings.keys() | found.undeliverable.keys()
-    decided = {}
-    for row in allowed:
-        values = ([row[0]] if riding else []) + [row[8 if name == "email" else 9] for name in others]
-        if named.isdisjoint(values):  # most contacts: on no list
-            continue
-        block = found.block(values, bool(row[7]))
-        if block is not None:
-            decided[row[0]] = block
-    return decided
-
-
 def _block_text(block: Block) -> str:
     return f',"list":{_quote(block.detail)}' if block.status == LISTED else f',"reason":{_quote(block.detail)}'
 
@@ -382,7 +221,7 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     keys, wanted = _lookup_keys(asked_by, asked)
     rules, now = channel_rules(connection, channel_pk), utcnow()
     by_email = asked_by == "email"
-    riding, others = blocks.rides(rules.medium, asked_by), blocks.other_identifiers(rules.medium, asked_by)
+    riding, others = blocks.rides(rules, asked_by), blocks.other_identifiers(rules, asked_by)
     by_digest = blocks.digests_of(wanted) if by_email or riding else {}
     active = rules.active
     quoted_channel = _quote(channel)
@@ -401,10 +240,10 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     on_list: set[str] = set()
     found = blocks.Found()
     allowed_rows = []  # what a list or an undeliverable mark may still turn into a "no"
-    params = (_lapse_params(rules, now) | ({"digests": list(by_digest)} if by_email or riding else {})
+    params = (bulk.lapse_params(rules, now) | ({"digests": list(by_digest)} if by_email or riding else {})
               | (blocks.params(rules, now.date()) if riding else {}))
-    statement = (lambda how: bulk_statement(how, asked_by, riding, others))
-    rows = _rows_of(connection, statement, asked_by, wanted, channel_pk, **params)
+    rows = bulk.rows_of(connection, lambda how: bulk.bulk_statement(how, asked_by, riding, others, erased=by_email), wanted,
+                        channel_pk, **params)
     for row in rows:
         key, public_id, status, basis, lapse, changed_at, label, _, _, _ = row
         if public_id is None:  # a digest on the suppression list or a list, not a subject
@@ -420,7 +259,7 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
                 decided = counted.get(status) or counted.setdefault(
                     status, answer_from_flags(status, basis, False, False, active))
             else:
-                decided = answer_from_flags(status, basis, *_flags(lapse, changed_at, rules, now), active)
+                decided = answer_from_flags(status, basis, *bulk.flags(lapse, changed_at, rules, now), active)
             quoted_label = labels.get(label) or labels.setdefault(label, _quote(label))
             allowed = "true" if decided.allowed else "false"
             if decided.allowed:
@@ -429,7 +268,7 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
                     f'"basis":"{basis}","policy_version":{quoted_label},"changed_at":"{changed_at}"')
         answers[key] = (f'{text},"email":{_quote(key)},"subject":{_quote(public_id)}}}' if by_email
                         else f'{text},"subject":{_quote(key)}}}')
-    refused = _blocks_of_allowed(connection, rules, now, riding, others, found, allowed_rows)
+    refused = bulk.blocks_of_allowed(connection, rules, now, riding, others, found, allowed_rows)
     for row in allowed_rows if refused else ():
         block = refused.get(row[0])
         if block is None:
@@ -472,20 +311,20 @@ def allowed_many(connection: Connection, channel_pk: int, asked_by: str, asked: 
     rules, now = channel_rules(connection, channel_pk), utcnow()
     if not rules.active:
         return [answer_from_flags(None, None, False, False, False).allowed] * len(keys)
-    riding, others = blocks.rides(rules.medium, asked_by), blocks.other_identifiers(rules.medium, asked_by)
+    riding, others = blocks.rides(rules, asked_by), blocks.other_identifiers(rules, asked_by)
     by_digest = blocks.digests_of(wanted) if riding else {}
-    params = (_lapse_params(rules, now) | ({"digests": list(by_digest)} if riding else {})
+    params = (bulk.lapse_params(rules, now) | ({"digests": list(by_digest)} if riding else {})
               | (blocks.params(rules, now.date()) if riding else {}))
     granted_only = params["cutoff"] is None and params["expired_by"] is None
     found, allowed_rows = blocks.Found(), []
-    for row in _rows_of(connection, lambda how: bulk_statement(how, asked_by, riding, others, granted_only),
-                        asked_by, wanted, channel_pk, **params):
+    for row in bulk.rows_of(connection, lambda how: bulk.bulk_statement(how, asked_by, riding, others, granted_only),
+                            wanted, channel_pk, **params):
         if row[1] is None:
             if row[2] is not None:
                 found.add(by_digest[row[0]], row[2], row[3], row[4])
         elif row[2] is not None and (granted_only or answer_from_flags(
-                row[2], row[3], *_flags(row[4], row[5], rules, now)).allowed):
+                row[2], row[3], *bulk.flags(row[4], row[5], rules, now)).allowed):
             allowed_rows.append(row)
-    refused = _blocks_of_allowed(connection, rules, now, riding, others, found, allowed_rows)
+    refused = bulk.blocks_of_allowed(connection, rules, now, riding, others, found, allowed_rows)
     allowed = {row[0] for row in allowed_rows} - set(refused)
     return [key in allowed for key in keys]

@@ -4,9 +4,15 @@ from pathlib import Path
 import click
 
 from consent_center.ledger.chain import count_events
-from consent_center.ledger.checkpoints import all_checkpoints, checkpoint_file_name, make_checkpoint, verifiers
-from consent_center.ledger.log_check import check_checkpoints
-from consent_center.ledger.signed_note import NoteError, Verifier
+from consent_center.ledger.checkpoints import (
+    all_checkpoints,
+    checkpoint_file_name,
+    make_checkpoint,
+    verifier_list,
+    verifiers,
+)
+from consent_center.ledger.log_check import Outcome, check_checkpoints
+from consent_center.ledger.signed_note import NoteError, Verifier, read_verifiers
 from consent_center.receipts.keys import checkpoint_key_store
 from consent_center.ledger.verification import run_verification
 from consent_center.accounts.staff_log import log_command_action
@@ -35,8 +41,8 @@ def group() -> None:
                    f"{KEY_FILE} in it is skipped); repeat for more: the log must extend each "
                    "(RFC 9162 consistency).")
 @click.option("--key", "verifier_key", default=None,
-              help="The checkpoint's verifier key (C2SP, or a file holding it); the app's checkpoint keys "
-                   "by default.")
+              help="The checkpoint's verifier key (C2SP), or a file holding one or more, one a line (as "
+                   "/.well-known/consent-log/keys serves them); the app's checkpoint keys by default.")
 def verify(checkpoint_paths: tuple[Path, ...], verifier_key: str | None) -> None:
     """Walk every subject's hash chain, replay the ledger against the stored states, check each
     chain's head, policy text and receipt against what receipts signed; exit 1 on any finding.
@@ -45,16 +51,16 @@ def verify(checkpoint_paths: tuple[Path, ...], verifier_key: str | None) -> None
     --checkpoint, also prove that today's log extends each checkpoint given.
     The run is recorded (the last one shows on /audit).
     """
-    log_ok = True
-    if checkpoint_paths:
-        log_ok = _verify_log(_checkpoint_files(checkpoint_paths), verifier_key)
+    held = _verify_log(_checkpoint_files(checkpoint_paths), verifier_key) if checkpoint_paths else []
     with committing() as session:
         total = count_events(session)
         with click.progressbar(length=total, label="Verifying", file=sys.stderr, show_pos=True) as bar:
-            run, report = run_verification(session, started_by="cli", progress=bar.update)
+            run, report = run_verification(session, started_by="cli", progress=bar.update, held=held)
         log_command_action(session, "ledger.verified", None, ok=run.ok, events=run.events, subjects=run.subjects,
-                           first_break=run.first_break)
+                           first_break=run.first_break, checkpoints_held=run.checkpoints_held,
+                           checkpoints_inconsistent=run.checkpoints_inconsistent)
         ok, events, subjects, first_break = run.ok, run.events, run.subjects, run.first_break
+        inconsistent = run.checkpoints_inconsistent
     if first_break is None:
         click.echo(f"chains: OK ({events} events in {subjects} chains verified)")
     else:
@@ -71,13 +77,16 @@ def verify(checkpoint_paths: tuple[Path, ...], verifier_key: str | None) -> None
             click.echo(f"  {finding}", err=True)
         if check.count > len(check.findings):
             click.echo(f"  … and {check.count - len(check.findings)} more", err=True)
-    if ok and not log_ok:
-        raise SystemExit(1)
     if ok:
+        kept = f", and the log extends the {len(held)} checkpoint(s) kept elsewhere" if held else ""
         click.echo(f"OK: {events} events in {subjects} chains verified; states, chain heads, policy texts, "
-                   "receipts and the log hold.")
+                   f"receipts and the log hold{kept}.")
         return
-    click.echo(f"BROKEN: {first_break or 'see the findings above'}", err=True)
+    if inconsistent and first_break is None and report.ok:
+        click.echo(f"BROKEN: the log does not extend {inconsistent} of the {len(held)} checkpoint(s) kept "
+                   "elsewhere (see above)", err=True)
+    else:
+        click.echo(f"BROKEN: {first_break or 'see the findings above'}", err=True)
     click.echo(f"({events} events in {subjects} chains read)", err=True)
     raise SystemExit(1)
 
@@ -97,9 +106,10 @@ def _checkpoint_files(paths: tuple[Path, ...]) -> list[Path]:
     return files
 
 
-def _verify_log(paths: list[Path], verifier_key: str | None) -> bool:
-    """Check the log against the checkpoint in each of ``paths``; say so, naming each file and its size."""
-    keys = [_verifier(verifier_key)] if verifier_key else verifiers()
+def _verify_log(paths: list[Path], verifier_key: str | None) -> list[tuple[str, Outcome]]:
+    """Check the log against the checkpoint in each of ``paths``; say so, naming each file and its size;
+    return each file's outcome, for the run's record."""
+    keys = _verifiers(verifier_key) if verifier_key else verifiers()
     notes = []
     for path in paths:
         try:
@@ -115,15 +125,15 @@ def _verify_log(paths: list[Path], verifier_key: str | None) -> bool:
             click.echo(f"log: BROKEN against checkpoint {path} (size {size_named}): {outcome.broken}", err=True)
         else:
             click.echo(f"log: OK (the log of {size} events extends checkpoint {path} of {outcome.size} events)")
-    return all(outcome.broken is None for outcome in outcomes)
+    return [(str(path), outcome) for path, outcome in zip(paths, outcomes)]
 
 
-def _verifier(text: str) -> Verifier:
+def _verifiers(text: str) -> list[Verifier]:
     candidate = Path(text)
     if "+" not in text and candidate.is_file():
         text = candidate.read_text(encoding="utf-8")
     try:
-        return Verifier.decode(text)
+        return read_verifiers(text)
     except NoteError as exc:
         fail(f"--key: {exc}")
 
@@ -146,7 +156,8 @@ def checkpoint(force: bool) -> None:
 @click.option("--size", type=click.IntRange(min=1), default=None, help="Print the signed note of this size alone.")
 @click.option("--latest", is_flag=True, help="Print the latest signed note alone.")
 @click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=f"Write every signed note as DIR/checkpoint-<size>.txt, and DIR/{KEY_FILE}; "
+              help=f"Write every signed note as DIR/checkpoint-<size>.txt, and DIR/{KEY_FILE} (every "
+                   "checkpoint verifier key, the active one first, one a line); "
                    "a different file already there is never overwritten.")
 def checkpoints(size: int | None, latest: bool, export_dir: Path | None) -> None:
     """List the signed checkpoints (size, time, root), print one's signed note, or export them all."""
@@ -154,7 +165,7 @@ def checkpoints(size: int | None, latest: bool, export_dir: Path | None) -> None
         rows = [(c.tree_size, c.created_at, c.root_hash, c.note) for c in all_checkpoints(session)]
     if export_dir is not None:
         _export(export_dir, [(checkpoint_file_name(r[0]), r[3]) for r in rows]
-                + [(KEY_FILE, verifiers()[0].encode() + "\n")])
+                + [(KEY_FILE, verifier_list())])
         return
     if size is not None or latest:
         chosen = [r for r in rows if r[0] == size] if size is not None else rows[-1:]

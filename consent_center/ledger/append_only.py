@@ -4,7 +4,8 @@ The hash chain *detects* an edit, a deletion or a reordering; these
 triggers *refuse* them, on SQLite and PostgreSQL (TRUNCATE too there).
 Migration 0004 installs them with ``install``; tests that must tamper with
 the ledger (to prove ``ledger verify`` catches it) lift them with
-``lifted`` and put them back. This SQL is part of a migration: change it
+``lifted`` and put them back, with those of the transparency log's tables
+(log_append_only.py, migration 0023). This SQL is part of a migration: change it
 only together with a new migration that drops and re-creates them.
 
 SQLite drops a table's triggers with the table, and Alembic's batch mode
@@ -18,6 +19,8 @@ from contextlib import contextmanager
 
 from sqlalchemy.engine import Connection
 
+from consent_center.ledger import log_append_only
+
 MESSAGE = "consent_events is append-only"
 
 _SQLITE_INSTALL = [
@@ -25,10 +28,17 @@ _SQLITE_INSTALL = [
     BEGIN SELECT RAISE(ABORT, '{MESSAGE}: UPDATE refused'); END""",
     f"""CREATE TRIGGER consent_events_no_delete BEFORE DELETE ON consent_events
     BEGIN SELECT RAISE(ABORT, '{MESSAGE}: DELETE refused'); END""",
+    # INSERT OR REPLACE deletes the event in the way without firing the DELETE trigger (unless
+    # recursive_triggers is on): an insert over any of an event's keys is refused first (0023).
+    f"""CREATE TRIGGER consent_events_no_replace BEFORE INSERT ON consent_events
+    WHEN EXISTS (SELECT 1 FROM consent_events WHERE id = NEW.id OR public_id = NEW.public_id
+                 OR (subject_id = NEW.subject_id AND seq = NEW.seq))
+    BEGIN SELECT RAISE(ABORT, '{MESSAGE}: INSERT over an event already there refused'); END""",
 ]
 _SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS consent_events_no_update",
     "DROP TRIGGER IF EXISTS consent_events_no_delete",
+    "DROP TRIGGER IF EXISTS consent_events_no_replace",
 ]
 
 _POSTGRES_INSTALL = [
@@ -74,9 +84,12 @@ def remove(connection: Connection) -> None:
 
 @contextmanager
 def lifted(connection: Connection):
-    """Drop the triggers for the block, then put them back (tests that tamper)."""
+    """Drop the triggers of the events and of the log's tables (log_append_only.py) for the block,
+    as a DBA could, then put them back (tests and benches that tamper)."""
     remove(connection)
+    log_append_only.remove(connection)
     try:
         yield
     finally:
         install(connection)
+        log_append_only.install(connection)

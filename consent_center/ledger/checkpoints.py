@@ -49,6 +49,18 @@ def verifiers() -> list[Verifier]:
     return [Verifier(name, ring.public[kid].public_key) for kid in ordered]
 
 
+def published_verifiers() -> list[Verifier]:
+    """A verifier for every checkpoint key there is, creating none (a check needs no private key)."""
+    public = checkpoint_key_store().public_keys()
+    name = origin()
+    return [Verifier(name, public[kid].public_key) for kid in sorted(public)]
+
+
+def verifier_list() -> str:
+    """Every checkpoint verifier key, the active one first, one a line (signed_note.read_verifiers)."""
+    return "".join(verifier.encode() + "\n" for verifier in verifiers())
+
+
 def checkpoint_file_name(size: int) -> str:
     """The name a checkpoint's note is kept under: in the witness mail, the export, the download."""
     return f"checkpoint-{size}.txt"

@@ -13,6 +13,7 @@ secret key. However many checkpoints a witness returns, the events are read once
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from sqlalchemy import and_, select
@@ -33,9 +34,19 @@ class LogBroken(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    """One kept checkpoint against today's log: the size it claims, and what is wrong (None: it holds)."""
+    """One kept checkpoint against today's log: the size it claims, what is wrong (None: it holds),
+    and the root it signed (None when it does not verify)."""
     size: int | None
     broken: str | None
+    root: bytes | None = None
+
+    def line(self, name: str) -> str:
+        """How a verification run records it: which checkpoint (its file, size and root) and its verdict."""
+        size = "?" if self.size is None else self.size
+        root = f", root {base64.b64encode(self.root).decode()}" if self.root else ""
+        if self.broken:
+            return f"{name} (checkpoint of {size} events{root}): the log does NOT extend it: {self.broken}"
+        return f"{name} (checkpoint of {size} events{root}): the log extends it"
 
 
 def check_checkpoint(session: Session, note: str, verifiers: list[Verifier], origin: str) -> tuple[Checkpoint, int]:
@@ -79,7 +90,7 @@ def check_checkpoints(session: Session, notes: list[str], verifiers: list[Verifi
             outcomes.append(Outcome(claimed_size(note), checkpoint))
             continue
         outcomes.append(Outcome(checkpoint.size, _against(session, checkpoint, roots.get(checkpoint.size), today,
-                                                          stored_size)))
+                                                          stored_size), checkpoint.root))
     return today.size, outcomes
 
 

@@ -33,8 +33,9 @@ class LogVerdict:
     leaf_indexes: tuple[int, ...] = ()
 
 
-def check_log_part(log: object, document: dict, verifier: Verifier | None) -> LogVerdict:
-    """Check ``log`` (a download's "log") for the signed ``document``; raise LogPartInvalid if it fails."""
+def check_log_part(log: object, document: dict, verifiers: list[Verifier] | None) -> LogVerdict:
+    """Check ``log`` (a download's "log") for the signed ``document`` with the checkpoint keys
+    ``verifiers`` (any of them may have signed it: a key retired since); raise LogPartInvalid if it fails."""
     if log is None:
         return LogVerdict(ABSENT)
     if not isinstance(log, dict):
@@ -43,9 +44,9 @@ def check_log_part(log: object, document: dict, verifier: Verifier | None) -> Lo
         return LogVerdict(PENDING)
     if log.get("status") != INCLUDED:
         raise LogPartInvalid(f"unknown status {log.get('status')!r}")
-    if verifier is None:
+    if not verifiers:
         return LogVerdict(UNCHECKED, _text(log, "log_id"), None)
-    checkpoint = _signed_checkpoint(log, verifier)
+    checkpoint = _signed_checkpoint(log, verifiers)
     documented = _documented_events(document)
     entries = log.get("entries")
     if not isinstance(entries, list) or not entries:
@@ -65,9 +66,9 @@ def _text(log: dict, field: str) -> str:
     return value
 
 
-def _signed_checkpoint(log: dict, verifier: Verifier) -> Checkpoint:
+def _signed_checkpoint(log: dict, verifiers: list[Verifier]) -> Checkpoint:
     try:
-        text, _ = open_note(_text(log, "checkpoint"), [verifier])
+        text, _ = open_note(_text(log, "checkpoint"), verifiers)
         checkpoint = Checkpoint.parse(text)
     except NoteError as exc:
         raise LogPartInvalid(f"the checkpoint does not verify with the log key: {exc}") from None

@@ -67,6 +67,19 @@ class Verifier:
         return verifier
 
 
+def read_verifiers(text: str) -> list[Verifier]:
+    """The verifier keys of a list: one C2SP verifier key a line (blank lines skipped).
+
+    C2SP signed-note defines one key's encoding, not a list's; a verifier key
+    holds no white space, so one a line reads unambiguously, and a file
+    holding a single key is a list of one (``/.well-known/consent-log/key``).
+    """
+    verifiers = [Verifier.decode(line) for line in text.splitlines() if line.strip()]
+    if not verifiers:
+        raise NoteError("no verifier key (name+hash+key, one a line)")
+    return verifiers
+
+
 def sign_note(text: str, name: str, private_key: Ed25519PrivateKey) -> str:
     """Return the signed note: ``text``, a blank line, and the signature line."""
     if not text.endswith("\n"):

@@ -166,11 +166,16 @@ def inclusion_proof(session: Session, event_public_id: str, size: int) -> Inclus
         raise NotInLog(f"event {event_public_id} is not in the log yet")
     if row.index >= size:
         raise NotInLog(f"event {event_public_id} is at index {row.index}, past a tree of {size}")
-    ranges = merkle.inclusion_ranges(row.index, size)
+    leaf, path, root = inclusion_path(session, row.index, size)
+    return InclusionProof(event_public_id, row.hash, row.index, size, leaf, path, root)
+
+
+def inclusion_path(session: Session, index: int, size: int) -> tuple[bytes, list[bytes], bytes]:
+    """The leaf hash at ``index``, PATH(index, D[0:size]) and the root, from the stored nodes in one query."""
+    ranges = merkle.inclusion_ranges(index, size)
     whole = merkle.range_nodes(0, size)
-    stored = _read(session, merkle.nodes_for(ranges) | set(whole) | {(0, row.index)})
-    return InclusionProof(event_public_id, row.hash, row.index, size, stored[(0, row.index)],
-                          merkle.hashes_of(ranges, stored), merkle.range_hash(whole, stored))
+    stored = _read(session, merkle.nodes_for(ranges) | set(whole) | {(0, index)})
+    return stored[(0, index)], merkle.hashes_of(ranges, stored), merkle.range_hash(whole, stored)
 
 
 @dataclass(frozen=True)

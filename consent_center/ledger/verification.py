@@ -3,7 +3,7 @@ what receipts signed and against the latest signed checkpoint of the log, and ke
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from consent_center.clock import utcnow
 from consent_center.ledger.chain import VerifyReport, chains, event_rows, walk_chain
 from consent_center.ledger.findings import Check
-from consent_center.ledger.log_check import check_latest_checkpoint
+from consent_center.ledger.log_check import Outcome, check_latest_checkpoint
 from consent_center.ledger.replay_check import StateReplay
 from consent_center.ledger.signed_checks import SignedReceipts, check_policy_texts
 from consent_center.models import VerificationRun
@@ -55,9 +55,10 @@ def verify_ledger(session: Session, progress: Callable[[int], None] | None = Non
                                  check_latest_checkpoint(session)])
 
 
-def run_verification(session: Session, *, started_by: str,
-                     progress: Callable[[int], None] | None = None) -> tuple[VerificationRun, LedgerReport]:
-    """Verify the ledger and record the run (the caller commits).
+def run_verification(session: Session, *, started_by: str, progress: Callable[[int], None] | None = None,
+                     held: Sequence[tuple[str, Outcome]] = ()) -> tuple[VerificationRun, LedgerReport]:
+    """Verify the ledger and record the run (the caller commits), with ``held``: the checkpoints kept
+    elsewhere that the log was checked against first (``ledger verify --checkpoint``), by name.
 
     It reads the whole ledger in this transaction: on a big base, from the
     web, the request lasts as long as the walk.
@@ -75,9 +76,19 @@ def run_verification(session: Session, *, started_by: str,
     run.receipts_mismatched = report.check("receipts").count
     run.log_mismatched = report.check("log").count
     run.findings = "\n".join(finding for check in report.checks for finding in check.findings) or None
+    record_held_checkpoints(run, held)
     session.add(run)
     session.flush()
     return run, report
+
+
+def record_held_checkpoints(run: VerificationRun, held: Sequence[tuple[str, Outcome]]) -> None:
+    """Record which checkpoints kept elsewhere the run checked and whether the log extends each: one it
+    does not extend makes the run not ok, whatever the other checks found."""
+    run.checkpoints_held = len(held)
+    run.checkpoints_inconsistent = sum(1 for _, outcome in held if outcome.broken)
+    run.checkpoint_results = "\n".join(outcome.line(name) for name, outcome in held) or None
+    run.ok = run.ok and not run.checkpoints_inconsistent
 
 
 def last_verification(session: Session) -> VerificationRun | None:

@@ -1,10 +1,17 @@
-"""The transparency log's latest signed checkpoint and its verifier key, at well-known addresses."""
+"""The transparency log's latest signed checkpoint and its verifier keys, at well-known addresses.
+
+``/key`` is the active checkpoint key alone: one C2SP verifier key, what a
+client decoding one key expects. ``/keys`` is every checkpoint key the
+center holds, the active one first, then those retired by a rotation, one a
+line: a checkpoint signed before a rotation (kept by a witness, in a receipt
+download, in an export) is still verifiable from what is published.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
 
 from consent_center.extensions import db
-from consent_center.ledger.checkpoints import latest_checkpoint, verifiers
+from consent_center.ledger.checkpoints import latest_checkpoint, verifier_list, verifiers
 
 bp = Blueprint("consent_log", __name__)
 
@@ -30,3 +37,9 @@ def checkpoint():
 def key():
     """The verifier key of the active checkpoint key (C2SP signed-note verifier key)."""
     return _text(verifiers()[0].encode() + "\n", 600)
+
+
+@bp.get("/.well-known/consent-log/keys")
+def keys():
+    """Every checkpoint verifier key, the active one first, one a line (C2SP signed-note verifier keys)."""
+    return _text(verifier_list(), 600)

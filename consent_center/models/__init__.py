@@ -4,6 +4,7 @@ from consent_center.models.api_client import ApiClient
 from consent_center.models.channel import Channel
 from consent_center.models.consent import CanonicalJsonSince, ConsentEvent, ConsentState
 from consent_center.models.expiry_reminder import ExpiryReminder
+from consent_center.models.inbound import InboundHook, InboundMessage
 from consent_center.models.data_request import DataRequest, SuppressedAddress
 from consent_center.models.outbox import OutboxMessage
 from consent_center.models.policy import PolicyText, PolicyVersion
@@ -19,7 +20,7 @@ from consent_center.models.vocabulary import ActorType, Basis, EventType, Role, 
 
 __all__ = [
     "Account", "ActorType", "ApiClient", "Basis", "CanonicalJsonSince", "Channel", "ConsentEvent", "ConsentState",
-    "DataRequest", "EventType", "ExpiryReminder", "LogCheckpoint", "LogLeaf", "LogNode", "LogState", "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion",
+    "DataRequest", "EventType", "ExpiryReminder", "InboundHook", "InboundMessage", "LogCheckpoint", "LogLeaf", "LogNode", "LogState", "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion",
     "Receipt", "Role", "Scope", "Source", "StaffAction", "Status", "Subject", "SuppressedAddress", "SuppressionEntry",
     "SuppressionList", "UndeliverableAddress", "VerificationRun",
     "WebhookEndpoint",

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 
 from sqlalchemy import Boolean, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from consent_center.clock import utcnow
 from consent_center.db import Base, UTCDateTime
+
+
+# E.164: what addresses.normalise_phone stores, and the only form the check by phone looks up.
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
 def new_public_id() -> str:
@@ -23,7 +28,8 @@ class Subject(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
-    phone: Mapped[str | None] = mapped_column(String(32))
+    # Not unique: a household's or a shared line may be several people's (check/by_phone.py).
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
     postal_address: Mapped[str | None] = mapped_column(Text)
     locale: Mapped[str] = mapped_column(String(8), default="fr")
@@ -36,6 +42,14 @@ class Subject(Base):
     # Set by a restriction (GDPR art. 18), cleared only by its lift: the
     # person's, so withdrawing every restricted channel does not end it.
     restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @validates("phone")
+    def _stored_form(self, key: str, phone: str | None) -> str | None:
+        # A number in another form would be missed by the check by phone: every write
+        # path normalises (addresses.normalise_phone); this fails one that forgets to.
+        if phone is not None and not E164.fullmatch(phone):
+            raise ValueError("a subject's phone number is stored in E.164 (addresses.normalise_phone)")
+        return phone
 
     def __repr__(self) -> str:
         return f"<Subject {self.public_id}>"

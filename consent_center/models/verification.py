@@ -31,6 +31,11 @@ class VerificationRun(Base):
     receipts_mismatched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Leaves of the log that differ from their event, are missing, or a root unlike the latest checkpoint's.
     log_mismatched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # ``ledger verify --checkpoint``: how many checkpoints kept elsewhere were given, how many the log
+    # does not extend (either makes the run not ok), and each one's verdict, one a line (log_check.Outcome.line).
+    checkpoints_held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    checkpoints_inconsistent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    checkpoint_results: Mapped[str | None] = mapped_column(Text)
     # The first findings of every check, one a line (capped: FINDINGS_KEPT).
     findings: Mapped[str | None] = mapped_column(Text)
     # "cli", or "account:<id>" when run from /audit.

@@ -35,6 +35,8 @@ class Source(StrEnum):
     RESTRICTION = "restriction"
     OBJECTION = "objection"
     RECONSENT = "reconsent"
+    # A keyword (STOP, START) the person texted back, received by an inbound SMS hook.
+    SMS_KEYWORD = "sms_keyword"
 
 
 class Medium(StrEnum):

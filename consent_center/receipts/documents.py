@@ -45,6 +45,7 @@ COLLECTION_METHODS = {
     Source.RESTRICTION: "restriction request",
     Source.OBJECTION: "objection request",
     Source.RECONSENT: "confirmation after a policy change",
+    Source.SMS_KEYWORD: "keyword sent by SMS",
 }
 
 CONSENT_TYPES = {

@@ -140,6 +140,16 @@ class KeyStore:
             self._fingerprint = fingerprint
         return self._ring
 
+    def public_keys(self) -> dict[str, OKPKey]:
+        """Every public key by kid, creating none: all that verifying a signature needs.
+
+        Where no signing key was ever made (a copy of the base checked
+        elsewhere), the retired keys alone, if any.
+        """
+        if self.configured is None and self._stat()[0] is None:
+            return self._load().public
+        return dict(self.ring().public)
+
     def rotate(self) -> tuple[str, str]:
         """Retire the active key (it stays published) and make a new one; return both kids.
 

@@ -4,13 +4,13 @@ What a customer or an auditor runs, from a plain ``pip install
 consent-center``: no settings, no secret key, no database, no app. The
 keys come from where they say (the JWK Set the center publishes, fetched
 or saved), never from the file being checked. With ``--log-key`` (the
-transparency log's C2SP verifier key, as published at
-``/.well-known/consent-log/key``) it also checks the download's log part:
-the signed checkpoint and each event's inclusion proof. Exit 0 with
-``OK: …`` (and a ``Log: …`` line), 1 with ``INVALID: <why>``, 2 when the
-JWK Set, the log key or the file cannot be read.
-``flask --app wsgi receipt verify`` is the same check on the server, where
-it may use the center's own keys.
+transparency log's C2SP verifier keys, as published at
+``/.well-known/consent-log/keys``, or the active one alone at ``…/key``) it
+also checks the download's log part: the signed checkpoint and each event's
+inclusion proof. Exit 0 with ``OK: …`` (and a ``Log: …`` line), 1 with
+``INVALID: <why>``, 2 when the JWK Set, the log keys or the file cannot be
+read. ``flask --app wsgi receipt verify`` is the same check (``check_receipt``)
+on the server, where it may use the center's published keys.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from consent_center.ledger.receipt_log_check import (
     LogVerdict,
     check_log_part,
 )
-from consent_center.ledger.signed_note import NoteError, Verifier
+from consent_center.ledger.signed_note import NoteError, Verifier, read_verifiers
 from consent_center.receipts.keys import ReceiptKeyError, keys_of_jwks
 from consent_center.receipts.verification import (
     ReceiptInvalid,
@@ -62,25 +62,34 @@ def fetch_jwks(source: str) -> dict[str, OKPKey]:
         raise Unreadable(f"cannot read the JWKS from {source}: {exc}") from None
 
 
-def log_key(source: str) -> Verifier:
-    """Return the log's verifier key: given as is (``name+hash+key``), or in a file or at an http(s) URL."""
+def log_keys(source: str) -> list[Verifier]:
+    """Return the log's verifier keys: one given as is (``name+hash+key``), or a file or an http(s) URL
+    holding one or more, one a line (``/.well-known/consent-log/keys``)."""
     try:
         if "+" in source and not source.startswith(("http://", "https://")) and not Path(source).is_file():
-            return Verifier.decode(source)
-        return Verifier.decode(_read_source(source))
+            return [Verifier.decode(source)]
+        return read_verifiers(_read_source(source))
     except (OSError, ValueError, NoteError) as exc:
         raise Unreadable(f"cannot read the log key from {source}: {exc}") from None
 
 
-def check_log(path: Path, verified: VerifiedReceipt, verifier: Verifier | None) -> LogVerdict:
-    """Check the log part of the (verified) download in ``path``; LogPartInvalid if it fails."""
+def check_receipt(path: Path, keys: dict[str, OKPKey],
+                  log_verifiers: list[Verifier] | None) -> tuple[VerifiedReceipt, LogVerdict]:
+    """Verify the receipt in ``path`` with the public ``keys``, then its log part with ``log_verifiers``
+    (the checkpoint keys; none: the part is read, not checked). ReceiptInvalid if either fails."""
+    verified = check_file(path, keys)
+    return verified, check_log(path, verified, log_verifiers)
+
+
+def check_log(path: Path, verified: VerifiedReceipt, verifiers: list[Verifier] | None) -> LogVerdict:
+    """Check the log part of the (verified) download in ``path``; ReceiptInvalid if it fails."""
     try:
         download = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
         download = None  # a bare compact JWS: no log part
     log = download.get("log") if isinstance(download, dict) else None
     try:
-        return check_log_part(log, verified.document, verifier)
+        return check_log_part(log, verified.document, verifiers)
     except LogPartInvalid as exc:
         raise ReceiptInvalid(f"the log part: {exc}") from None
 
@@ -90,11 +99,12 @@ def log_verdict(verdict: LogVerdict) -> str:
     if verdict.status == ABSENT:
         return "Log: this download carries no log part (it predates the transparency log); not checked."
     if verdict.status == PENDING:
-        return ("Log: pending: the receipt's events are not yet covered by a signed checkpoint. "
+        return ("Log: pending: the receipt's events are not yet integrated into the transparency log "
+                "(no signed checkpoint covered them when it was downloaded); its signature alone was checked. "
                 "Download the receipt again after the next checkpoint to get their inclusion proofs.")
     if verdict.status == UNCHECKED:
-        return ("Log: not checked: give the log's verifier key with --log-key "
-                "(https://…/.well-known/consent-log/key, or a saved copy) to check the inclusion proofs.")
+        return ("Log: not checked: give the log's verifier keys with --log-key "
+                "(https://…/.well-known/consent-log/keys, or a saved copy) to check the inclusion proofs.")
     indexes = ", ".join(str(i) for i in verdict.leaf_indexes)
     return (f"Log: included: every event of the receipt is in log {verdict.log_id} (leaf {indexes}) "
             f"under the signed checkpoint of {verdict.tree_size} events.")
@@ -128,14 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jwks", required=True, metavar="FILE_OR_URL",
                         help="the center's public keys: https://…/.well-known/jwks.json, or a saved copy")
     parser.add_argument("--log-key", metavar="VERIFIER", default=None,
-                        help="the transparency log's verifier key (name+hash+key), or a file or URL holding it: "
-                             "https://…/.well-known/consent-log/key")
+                        help="the transparency log's verifier key (name+hash+key), or a file or URL holding "
+                             "one or more, one a line: https://…/.well-known/consent-log/keys")
     arguments = parser.parse_args(argv)
     try:
         keys = fetch_jwks(arguments.jwks)
-        verifier = log_key(arguments.log_key) if arguments.log_key else None
-        verified = check_file(arguments.file, keys)
-        log = check_log(arguments.file, verified, verifier)
+        verifiers = log_keys(arguments.log_key) if arguments.log_key else None
+        verified, log = check_receipt(arguments.file, keys, verifiers)
     except Unreadable as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

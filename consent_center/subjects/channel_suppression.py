@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from consent_center.check import blocks
 from consent_center.check.answer import ChannelRules, block_for
+from consent_center.check.channels import lists_changed
 from consent_center.clock import utcnow
 from consent_center.models import SuppressionEntry, SuppressionList
 from consent_center.models.vocabulary import Medium
@@ -56,6 +57,7 @@ def built_in_list(session: Session, source: str, medium: str) -> SuppressionList
             session.add(found)
     except IntegrityError:
         found = session.scalars(select(SuppressionList).where(SuppressionList.name == name)).one()
+    lists_changed(session)  # the check now asks this medium's lists
     return found
 
 

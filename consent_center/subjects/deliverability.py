@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consent_center.addresses import AddressError, normalise_email
+from consent_center.check.channels import lists_changed
 from consent_center.models import UndeliverableAddress
 from consent_center.subjects.suppression import address_digest
 
@@ -62,6 +63,7 @@ def record_bounce(session: Session, address: str, *, hard: bool, at: datetime, d
     marks it undeliverable (a mark a later soft bounce or delivery does not take back). Flushed."""
     stored = normalise_email(address)
     mark = _mark_of(session, address_digest(stored))
+    was = mark.state
     mark.last_bounce_at = at
     mark.detail = scrubbed_detail(detail, stored)
     mark.provider = (provider or "")[:40] or None
@@ -72,6 +74,8 @@ def record_bounce(session: Session, address: str, *, hard: bool, at: datetime, d
         if mark.state != UNDELIVERABLE and mark.soft_bounces >= current_app.config["SOFT_BOUNCE_LIMIT"]:
             mark.state, mark.reason, mark.marked_at = UNDELIVERABLE, SOFT_BOUNCES, at
     session.flush()
+    if mark.state == UNDELIVERABLE and was != UNDELIVERABLE:
+        lists_changed(session)  # the check now asks the e-mail channels' undeliverable marks
 
 
 def record_delivery(session: Session, address: str, *, at: datetime) -> None:

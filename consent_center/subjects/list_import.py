@@ -28,6 +28,7 @@ from consent_center.addresses import (
     normalise_phone,
     suppression_salt,
 )
+from consent_center.check.channels import lists_changed
 from consent_center.check.lookup_addresses import normalise_for_lookup
 from consent_center.clock import utcnow
 from consent_center.models import Channel, SuppressionEntry, SuppressionList
@@ -133,6 +134,7 @@ def import_list(session: Session, lines: Iterable[str], *, name: str, medium: st
     found.medium, found.list_date, found.valid_until = medium, list_date, valid_until
     found.customers_exempt, found.updated_at, found.entry_count = bool(customers_exempt), now, len(digests)
     session.flush()
+    lists_changed(session)  # a new list, or one whose medium changed: the check asks that medium's lists
     for start in range(0, len(digests), _BATCH):
         session.execute(insert(SuppressionEntry),
                         [{"list_id": found.id, "digest": d} for d in digests[start:start + _BATCH]])

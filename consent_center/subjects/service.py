@@ -1,10 +1,11 @@
 """Subjects: creating and normalising the people the company talks to."""
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent_center.addresses import AddressError, normalise_email
+from consent_center.addresses import AddressError, normalise_email, normalise_phone, phone_region
 from consent_center.ledger import Actor, record_defaults
 from consent_center.models import Subject
 
@@ -25,9 +26,15 @@ def create_subject(
     session: Session, *, actor: Actor, email: str | None = None, name: str | None = None,
     locale: str = "fr", is_customer: bool = False, trace: dict | None = None, **fields,
 ) -> Subject:
-    """Create a subject and record every channel's starting state."""
+    """Create a subject and record every channel's starting state.
+
+    The e-mail address and phone number are stored normalised whoever calls
+    (a national number read in ``phone_region``), so that the checks find them.
+    """
     try:
         email = normalise_email(email) if email else None
+        if fields.get("phone"):
+            fields["phone"] = normalise_phone(fields["phone"], phone_region(locale, current_app.config["JURISDICTION"]))
     except AddressError as exc:
         raise SubjectError(str(exc)) from exc
     if email and session.scalars(select(Subject.id).where(Subject.email == email)).first():

@@ -28,6 +28,7 @@ SOURCE_LABELS = {
     Source.RESTRICTION: _l("Restriction request"),
     Source.OBJECTION: _l("Objection"),
     Source.RECONSENT: _l("Confirmation after a policy change"),
+    Source.SMS_KEYWORD: _l("A keyword you sent by SMS (STOP, START)"),
 }
 
 BASIS_LABELS = {
@@ -66,6 +67,8 @@ STAFF_ACTION_LABELS = {
     "channel.reconsent_not_required": _l("Stopped requiring re-consent on a channel"),
     "webhook.created": _l("Registered a webhook"),
     "webhook.disabled": _l("Disabled a webhook"),
+    "hook.created": _l("Created an inbound hook"),
+    "hook.revoked": _l("Revoked an inbound hook"),
     "account.role_changed": _l("Changed a staff member's role"),
     "account.second_factor_reset": _l("Turned off a staff member's two-step verification"),
     "account.second_factor_enabled": _l("Turned on their two-step verification"),

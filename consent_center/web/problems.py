@@ -30,6 +30,7 @@ TYPES = {
     "conflict": (409, "Conflict"),
     "restricted": (409, "Processing restricted"),
     "erased": (409, "Subject erased"),
+    "hook-revoked": (410, "Hook revoked"),
     "too-large": (413, "Request too large"),
     "unsupported-media-type": (415, "Unsupported media type"),
     "rate-limited": (429, "Too many requests"),
@@ -132,7 +133,8 @@ _DETAILS = {
 
 
 def is_api_request() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")  # as api._is_api_path
+    """The API, and the inbound hooks providers post to: programs, answered with problems."""
+    return request.path == "/api" or request.path.startswith(("/api/", "/hooks/"))  # as api._is_api_path
 
 
 def register(app: Flask) -> None:

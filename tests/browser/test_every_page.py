@@ -35,10 +35,11 @@ from .conftest import ROOT, VIEWPORTS, axe_violations, shoot
 SKIPPED = {
     "static": "files", "branding.brand_css": "a stylesheet", "jwks.jwks": "JSON",
     "health.healthz": "probe", "health.readyz": "probe",
-    "consent_log.checkpoint": "plain text", "consent_log.key": "plain text",
+    "consent_log.checkpoint": "plain text", "consent_log.key": "plain text", "consent_log.keys": "plain text",
     "audit.download_checkpoint": "a file download (tests/test_witnesses.py)",
     "audit.download_verifier_key": "a file download (tests/test_witnesses.py)",
     "audit.export_events": "a file download (test_staff_journeys downloads it)",
+    "audit.export_inbound_messages": "a file download (tests/test_inbound_hooks.py)",
     "space.my_data_csv": "a file download", "space.my_data_json": "a file download",
     "space.receipt_download": "a file download (test_customer_journey downloads it)",
     "space.reconsent": "shown only when a material version is due (axe runs on it in test_staff_journeys)",

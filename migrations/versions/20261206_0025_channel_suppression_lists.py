@@ -1,15 +1,15 @@
 """channel suppression lists (national registers, SMS STOPs, complaints) and undeliverable addresses
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-06 19:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0019'
-down_revision = '0018'
+revision = '0025'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
