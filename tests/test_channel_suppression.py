@@ -14,6 +14,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import event, select
 
+from consent_center.check.channels import channel_id, channel_rules
 from consent_center.extensions import db
 from consent_center.ledger import Actor, record_change
 from consent_center.models import (
@@ -100,6 +101,10 @@ def test_a_register_imported_from_a_file_is_named_by_every_check(app, api, sessi
     for subject in (lea, max_, zoe):
         _grant(session, subject, "calls")
         _grant(session, subject, "email")
+    # Before any list of the medium the check hashes nothing for lists; the import drops what it cached.
+    assert _check(api, "calls", email=LEA)["allowed"] is True
+    assert channel_rules(session.connection(), channel_id(session.connection(), "calls")).lists is False
+    session.rollback()
     # A header, national and international forms, a blank line, an address (a Robinson list may hold them).
     bloctel = "numero\n06 12 34 56 78\n+33 6 98 76 54 32\n\n0033 6 55 44 33 22\nsomeone@example.com\n"
     result = _import(runner, tmp_path, bloctel, "--list", "Bloctel", "--channel", "calls", "--date", "2026-12-01",
@@ -137,6 +142,38 @@ def test_a_register_imported_from_a_file_is_named_by_every_check(app, api, sessi
     assert _bulk(api, "calls", "allowed", subjects=subjects) == [False, True, True]
     assert lists_naming(session, [LEA_PHONE, MAX_PHONE, ZOE_PHONE], "phone", customers=frozenset({MAX_PHONE})) \
         == {LEA_PHONE: "Bloctel"}
+    session.rollback()
+
+    # By phone, the identifier the register holds: one query, single or bulk, whatever the spelling;
+    # a number no subject has on it is listed too; the customer exempt.
+    statements.clear()
+    single = _check(api, "calls", phone="06 12 34 56 78")
+    assert statements.count("SELECT") == 1, statements
+    assert (single["allowed"], single["status"], single["list"], single["subject"], single["phone"]) == (
+        False, "listed", "Bloctel", lea.public_id, LEA_PHONE)
+    assert_matches_spec(app, single, "CheckResult")
+    numbers = [LEA_PHONE, "06 98 76 54 32", ZOE_PHONE, "0033 6 55 44 33 22", "+33687654321", "06 12 34 56 78"]
+    statements.clear()
+    results, compact = _bulk(api, "calls", phones=numbers), _bulk(api, "calls", "allowed", phones=numbers)
+    assert statements.count("SELECT") == 2, statements  # one query each
+    assert [(r["allowed"], r["status"], r.get("list"), r["subject"]) for r in results] == [
+        (False, "listed", "Bloctel", lea.public_id), (True, "granted", None, max_.public_id),
+        (True, "granted", None, zoe.public_id), (False, "listed", "Bloctel", None), (False, "unknown", None, None),
+        (False, "listed", "Bloctel", lea.public_id)]
+    assert compact == [r["allowed"] for r in results]
+    assert [_check(api, "calls", phone=number) for number in numbers] == results
+    # Max's number shared with someone who is no customer: the register applies to that one, who speaks
+    # for the number (one "no" is never outvoted).
+    paul = make_subject("paul@example.com", phone=MAX_PHONE)
+    _grant(session, paul, "calls")
+    shared = _check(api, "calls", phone=MAX_PHONE)
+    assert (shared["allowed"], shared["status"], shared["list"], shared["subject"], shared["shared_by"]) == (
+        False, "listed", "Bloctel", paul.public_id, 2)
+    assert _bulk(api, "calls", phones=[MAX_PHONE])[0] == shared
+    assert _bulk(api, "calls", "allowed", phones=[MAX_PHONE, ZOE_PHONE]) == [False, True]
+    # As of a moment the answer is the ledger's: lists keep no history (as by e-mail).
+    past = _check(api, "calls", phone=LEA_PHONE, at="2026-12-10T09:00:00Z")
+    assert (past["allowed"], past["status"]) == (True, "granted")
     session.rollback()
 
     # A line that is no identifier: nothing imported, the line named, the list as it was.
@@ -275,14 +312,19 @@ def test_admins_upload_a_list_and_see_which_have_expired(client, session, make_a
 
 
 def test_the_person_sees_an_undeliverable_address_until_it_is_corrected_and_erasure_keeps_no_detail(
-        client, session, customer, auth):
+        client, session, customer, auth, api):
     public_id = customer.subject.public_id
 
     def subject():  # read afresh: each request ends the scoped session
         return session.scalars(select(Subject).where(Subject.public_id == public_id)).one()
+    _grant(session, subject(), "newsletter")
+    assert _check(api, "newsletter", email="camille@example.com")["allowed"] is True  # cached: no mark, no list
     record_bounce(session, "camille@example.com", hard=True, at=T, provider="ses",
                   detail="550 Camille Martin <camille@example.com> does not exist")
     session.commit()
+    # The first mark drops the cache: the check asks the marks again.
+    assert _check(api, "newsletter", email="camille@example.com")["status"] == "undeliverable"
+    assert _bulk(api, "newsletter", "allowed", emails=["camille@example.com"]) == [False]
     auth.login("camille@example.com")
     page = client.get("/space/preferences").get_data(as_text=True)
     assert "cannot be delivered" in page and 'href="/space/profile"' in page
