@@ -87,9 +87,11 @@ class ChannelRules:
     grace: timedelta = timedelta(days=30)
     # What kind of address the channel reaches (models.vocabulary.Medium): which lists apply.
     medium: str = "email"
-    # Whether a suppression list of that medium (or, for e-mail, an undeliverable mark) exists at
-    # all: where none does, the checks hash nothing and ask no list (check.blocks). True unless known.
+    # Whether a suppression list of that medium exists at all, and whether any address is marked
+    # undeliverable: where neither can say no, the checks hash nothing and ask no list
+    # (check.blocks.parts). True unless known (check.channels reads them with the channels).
     lists: bool = True
+    marks: bool = True
 
     @classmethod
     def of(cls, channel, material_dates: Sequence[datetime] = (), grace: timedelta = timedelta(days=30)) -> ChannelRules:

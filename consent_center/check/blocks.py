@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import (
@@ -65,16 +66,22 @@ def identifiers(medium: str) -> tuple[str, ...]:
     return _IDENTIFIERS.get(medium, ("email", "phone"))
 
 
-def rides(rules: ChannelRules, asked_by: str) -> bool:
-    """Whether the contacts asked are themselves identifiers the channel's lists hold, so their digests
-    ride in the one query: never where the medium has no list nor undeliverable mark (nothing to hash)."""
-    return rules.lists and asked_by in identifiers(rules.medium)
+def parts(rules: ChannelRules) -> tuple[str, ...]:
+    """What may block a contact on the channel: ``listed`` where a list of its medium exists,
+    ``undeliverable`` on an e-mail channel where some address is marked (``check.channels``)."""
+    return (((LISTED,) if rules.lists else ())
+            + ((UNDELIVERABLE,) if rules.marks and rules.medium == "email" else ()))
+
+
+def rides(rules: ChannelRules, asked_by: str) -> tuple[str, ...]:
+    """The block rows that ride in the one query (``parts``), where the contacts asked are themselves
+    identifiers the channel's lists hold; none where nothing may block (nothing to hash)."""
+    return parts(rules) if asked_by in identifiers(rules.medium) else ()
 
 
 def other_identifiers(rules: ChannelRules, asked_by: str) -> tuple[str, ...]:
-    """The subject fields to look up after the states are read (``lookup``); none where the medium
-    has no list nor undeliverable mark."""
-    return tuple(name for name in identifiers(rules.medium) if name != asked_by) if rules.lists else ()
+    """The subject fields to look up after the states are read (``lookup``); none where nothing may block."""
+    return tuple(name for name in identifiers(rules.medium) if name != asked_by) if parts(rules) else ()
 
 
 def params(rules: ChannelRules, today: date) -> dict:
@@ -98,22 +105,26 @@ _MATCH = {
 _EXEMPT = case((_l.c.customers_exempt.is_(True), literal_column("1", Integer)), else_=literal_column("0", Integer))
 
 
-def block_rows(how: str, width: int) -> list:
+def block_rows(how: str, width: int, kinds: tuple[str, ...] = (LISTED, UNDELIVERABLE)) -> list:
     """Rows shaped as a bulk state row of ``width`` columns, for the digests asked:
     (digest, NULL public id, ``listed`` or ``undeliverable``, the list's name or the
-    reason, 1 if the list exempts customers, NULL…)."""
+    reason, 1 if the list exempts customers, NULL…); only the ``kinds`` asked for
+    (``parts``: the digests are not matched against a table that can say nothing)."""
     match, pad = _MATCH[how], [literal_column("NULL") for _ in range(width - 5)]
     listed = (select(_en.c.digest.label("key"), literal_column("NULL").label("public_id"),
                      literal_column(f"'{LISTED}'").label("status"), _l.c.name.label("basis"),
                      _EXEMPT.label("lapse"), *pad)
               .select_from(_en.join(_l, _l.c.id == _en.c.list_id)).where(match(_en.c.digest), _in_force()))
-    undeliverable = select(_u.c.digest, literal_column("NULL"), literal_column(f"'{UNDELIVERABLE}'"), _u.c.reason,
-                           literal_column("0", Integer), *pad).where(
+    undeliverable = select(_u.c.digest.label("key"), literal_column("NULL").label("public_id"),
+                           literal_column(f"'{UNDELIVERABLE}'").label("status"), _u.c.reason.label("basis"),
+                           literal_column("0", Integer).label("lapse"), *pad).where(
         match(_u.c.digest), _u.c.state == bindparam("undeliverable_state"))
-    return [listed, undeliverable]
+    return [part for kind, part in ((LISTED, listed), (UNDELIVERABLE, undeliverable)) if kind in kinds]
 
 
-_LOOKUP = union_all(*block_rows("list", 5))
+@cache
+def _lookup_statement(kinds: tuple[str, ...]):
+    return union_all(*block_rows("list", 5, kinds))
 
 
 @dataclass
@@ -132,6 +143,10 @@ class Found:
     def __bool__(self) -> bool:
         return bool(self.listings or self.undeliverable)
 
+    def named(self):
+        """The values a list or an undeliverable mark names."""
+        return self.listings.keys() | self.undeliverable.keys()
+
     def block(self, values: Iterable[str | None], is_customer: bool) -> Block | None:
         """The block of a contact whose identifiers are ``values`` (``answer.block_for``)."""
         values = [v for v in values if v]
@@ -140,27 +155,32 @@ class Found:
                          is_customer)
 
 
+def digests(values: list[str]) -> list[str]:
+    """Each value's digest, in order (``addresses.fingerprints`` with the suppression list's key)."""
+    return fingerprints(values, suppression_salt(current_app.config))
+
+
 def digests_of(values: Iterable[str]) -> dict[str, str]:
-    """Each value's digest → the value (``addresses.fingerprint`` with the suppression list's key)."""
+    """Each distinct value's digest → the value."""
     values = list(dict.fromkeys(values))
-    return dict(zip(fingerprints(values, suppression_salt(current_app.config)), values))
+    return dict(zip(digests(values), values))
 
 
 def lookup(connection: Connection, rules: ChannelRules, today: date, values: Iterable[str | None]) -> Found:
     """The lists in force for the channel's medium and the undeliverable marks naming any of ``values`` (one query)."""
-    found = Found()
-    by_digest = digests_of(v for v in values if v)
+    found, kinds = Found(), parts(rules)
+    by_digest = digests_of(v for v in values if v) if kinds else {}
     if not by_digest:
         return found
     for digest, _, kind, detail, exempt in connection.execute(
-            _LOOKUP, {"digests": list(by_digest), **params(rules, today)}):
+            _lookup_statement(kinds), {"digests": list(by_digest), **params(rules, today)}):
         found.add(by_digest[digest], kind, detail, exempt)
     return found
 
 
 def subject_block(connection: Connection, rules: ChannelRules, today: date, subject) -> Block | None:
     """The block of a known subject (its ``email``, ``phone``, ``is_customer``) on a channel of ``rules``."""
-    if not rules.lists:
+    if not parts(rules):
         return None
     values = [getattr(subject, name) for name in identifiers(rules.medium)]
     return lookup(connection, rules, today, values).block(values, bool(subject.is_customer))

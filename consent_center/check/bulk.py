@@ -3,8 +3,9 @@
 A bulk check of any size is one query (``check.service.check_many_json``,
 ``allowed_many``; ``check.by_phone``): the contacts asked are bound as one
 parameter, a ``text[]`` on PostgreSQL ("any") and a JSON array on SQLite
-("json"). Every row has the same ten columns (``WIDTH``): key, public id,
-status, basis, lapse code, time, policy label, whether the subject is a
+("json"). Every row has the same seven columns: key, public id, status,
+basis, lapse code, time, policy label; where the channel's medium has a list
+(``ChannelRules.lists``), ten (``WIDTH``): with whether the subject is a
 customer, and the subject's e-mail address and phone number where a list
 needs them. Rows with no public id are not subjects: the digests asked that
 the erasure list holds (no status), and the lists and undeliverable marks
@@ -61,6 +62,7 @@ _ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
 _s, _st, _pv, _sa = Subject.__table__, ConsentState.__table__, PolicyVersion.__table__, SuppressedAddress.__table__
 _NULL = literal_column("NULL")
 WIDTH = 10  # key, public_id, status, basis, lapse, changed_at, label, customer, email_of, phone_of
+_NARROW = 7  # the same without the last three, where no list can say no
 _CUSTOMER, _EMAIL_OF, _PHONE_OF = 7, 8, 9
 
 
@@ -100,17 +102,24 @@ _DIGEST_MATCH = {"json": _sa.c.digest.in_(_DIGESTS_FROM_JSON),
 
 
 @cache
-def bulk_statement(how: str, by: str, riding: bool, others: tuple[str, ...], granted_only: bool = False,
+def bulk_statement(how: str, by: str, riding: tuple[str, ...], others: tuple[str, ...], granted_only: bool = False,
                    erased: bool = False):
-    """The one bulk query: the states of the contacts asked (only granted ones: ``granted_only``), with the
+    """The one bulk query: the states of the contacts asked (only granted ones: ``granted_only``; their
+    keys alone where no list can say no), with the
     erasure list's rows (``erased``: an address no subject has answers ``suppressed``, a number erased
     from one subject vetoes those who share it) and, when the contacts are the identifiers the
-    channel's lists hold (``riding``), the lists' and undeliverable marks' rows; the subjects' ``others``
+    channel's lists hold (``riding``: ``blocks.rides``), the lists' or undeliverable marks' rows; the subjects' ``others``
     identifiers come along for ``blocks.lookup``."""
     match = _MATCH_MANY[how][by]
+    wide = riding or bool(others)
     identifiers = (_s.c.is_customer.label("customer"),
                    *(_s.c[name].label(f"{name}_of") if name in others else _NULL.label(f"{name}_of")
-                     for name in ("email", "phone")))
+                     for name in ("email", "phone"))) if wide else ()
+    if granted_only and not wide:  # nothing can take a grant back nor block it: the keys alone
+        return (select(_KEY_OF[by].label("key"))
+                .select_from(_s.join(_st, (_st.c.subject_id == _s.c.id)
+                                     & (_st.c.channel_id == bindparam("channel_id"))))
+                .where(match, _st.c.status.in_(sorted(_ALLOWED))))
     if granted_only:
         zero = literal_column(str(COUNTS), Integer)
         state = (select(_KEY_OF[by].label("key"), _s.c.public_id, _st.c.status, _st.c.basis, zero.label("lapse"),
@@ -124,9 +133,10 @@ def bulk_statement(how: str, by: str, riding: bool, others: tuple[str, ...], gra
                              "changed_at"), _pv.c.label, *identifiers)
     parts = [state]
     if erased:
-        parts.append(select(_sa.c.digest.label("key"), *(_NULL for _ in range(WIDTH - 1))).where(_DIGEST_MATCH[how]))
+        parts.append(select(_sa.c.digest.label("key"), *(_NULL for _ in range((WIDTH if wide else _NARROW) - 1)))
+                     .where(_DIGEST_MATCH[how]))
     if riding:
-        parts += blocks.block_rows(how, WIDTH)
+        parts += blocks.block_rows(how, WIDTH, riding)
     return union_all(*parts) if len(parts) > 1 else state
 
 
@@ -162,6 +172,19 @@ def known_subject_ids(connection: Connection, wanted: list[str]) -> set[str]:
     return {public_id for public_id, in rows_of(connection, _KNOWN_SUBJECTS.__getitem__, wanted)}
 
 
+def narrow(rows):
+    """Wide rows (``WIDTH``) as their first seven columns, unpacked by the loops as narrow ones are."""
+    return (row[:_NARROW] for row in rows)
+
+
+def rows_by_key(rows, keys: list[str]) -> list:
+    """The subjects' wide rows of ``keys`` (one row a key: by e-mail address or subject id)."""
+    if not keys:
+        return []
+    wanted = set(keys)
+    return [row for row in rows if row[1] is not None and row[0] in wanted]
+
+
 def lapse_params(rules: ChannelRules, at: datetime) -> dict:
     found = answers_.cutoffs(rules, at)
     return {"cutoff": found.reconsent, "expired_by": found.expired_by, "alive_from": found.alive_from}
@@ -176,7 +199,7 @@ def flags(lapse: int, changed_at: str, rules: ChannelRules, at: datetime) -> tup
     return lapse == STALE, lapse == EXPIRED
 
 
-def blocks_of_allowed(connection: Connection, rules: ChannelRules, at: datetime, riding: bool,
+def blocks_of_allowed(connection: Connection, rules: ChannelRules, at: datetime, riding: tuple[str, ...],
                       others: tuple[str, ...], found: blocks.Found, allowed: list) -> dict[str, Block]:
     """The blocks of the contacts otherwise allowed (bulk rows), by key: from the rows that rode in the
     query (``found``) and, for the subjects' other identifiers, one ``blocks.lookup`` for them all."""

@@ -37,6 +37,7 @@ speak for someone else's mailbox. The API answers 422 for the others.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from flask import current_app
@@ -121,8 +122,9 @@ def check_phone(connection: Connection, channel: str, channel_pk: int, phone: st
     """
     rules, now = channel_rules(connection, channel_pk), utcnow()
     params = {"key": phone, "channel_id": channel_pk, "digest": fingerprint(phone, _salt())}
-    statement = BY_PHONE_LISTED if rules.lists else BY_PHONE
-    rows = connection.execute(statement, params | (blocks.params(rules, now.date()) if rules.lists else {})).all()
+    listed_too = bool(blocks.rides(rules, "phone"))  # a list of the channel's medium exists
+    statement = BY_PHONE_LISTED if listed_too else BY_PHONE
+    rows = connection.execute(statement, params | (blocks.params(rules, now.date()) if listed_too else {})).all()
     subjects, listed = [], blocks.Found()
     for row in rows:
         if row.public_id is not None:
@@ -159,15 +161,24 @@ def _lookup(connection: Connection, channel_pk: int, asked: list[str], region: s
             at: datetime):
     """The stored form of each number asked, and the one query's rows: the states of the subjects
     with those numbers, the digests of those on the erasure list and the lists in force naming them
-    (mapped back to their numbers)."""
+    (mapped back to their numbers); whether the rows are wide (``check.bulk``: the medium has a list)."""
     keys = normalise_all_for_lookup(asked, region)
     wanted = [k for k in dict.fromkeys(keys) if k is not None]
     by_digest = dict(zip(fingerprints(wanted, _salt()), wanted))
     riding = blocks.rides(rules, "phone")
     params = bulk.lapse_params(rules, at) | (blocks.params(rules, at.date()) if riding else {})
-    rows = bulk.rows_of(connection, lambda how: bulk.bulk_statement(how, "phone", riding, (), erased=True), wanted, channel_pk,
-                        digests=list(by_digest), **params)
-    return keys, by_digest, rows
+    rows = bulk.rows_of(connection, lambda how: bulk.bulk_statement(how, "phone", riding, (), erased=True), wanted,
+                        channel_pk, digests=list(by_digest), **params)
+    return keys, by_digest, rows, riding
+
+
+def _listed_subjects(rows, listed: blocks.Found, numbers) -> Iterator[tuple]:
+    """(number, subject, block, row) for each subject with one of ``numbers`` whom a list in force
+    names and applies to (a list that exempts customers spares them), read from the wide rows."""
+    names = listed.listings.keys() & set(numbers) if listed else ()
+    for row in rows if names else ():
+        if row[0] in names and row[1] is not None and (block := listed.block([row[0]], bool(row[7]))) is not None:
+            yield row[0], row[1], block, row
 
 
 def _invalid(asked: list[str], keys: list[str | None], known: set[str]) -> set[str]:
@@ -183,7 +194,7 @@ def check_phones_json(connection: Connection, channel: str, channel_pk: int, ask
     ``unknown`` with ``"invalid": true`` and the number as sent.
     """
     rules, now = channel_rules(connection, channel_pk), utcnow()
-    keys, by_digest, rows = _lookup(connection, channel_pk, asked, region, rules, now)
+    keys, by_digest, rows, wide = _lookup(connection, channel_pk, asked, region, rules, now)
     active = rules.active
     quoted_channel = _quote(channel)
     nothing = '"basis":null,"policy_version":null,"changed_at":null'
@@ -194,12 +205,10 @@ def check_phones_json(connection: Connection, channel: str, channel_pk: int, ask
                    f'"status":"{never.status}",{nothing}')
     labels: dict[str | None, str] = {None: "null"}
     counted: dict[str, object] = {}
-    # Per number, one (subject, allowed, answer's text, the row if allowed: a list may still say no).
-    found: dict[str, list[tuple]] = {}
+    found: dict[str, list[tuple]] = {}  # per number, one (subject, allowed, answer's text) a subject
     on_list: set[str] = set()
     listed = blocks.Found()
-    for row in rows:
-        key, public_id, status, basis, lapse, changed_at, label, _, _, _ = row
+    for key, public_id, status, basis, lapse, changed_at, label in bulk.narrow(rows) if wide else rows:
         if public_id is None:  # a digest on the erasure list (no status) or a list, not a subject
             if status is None:
                 on_list.add(by_digest[key])
@@ -219,17 +228,16 @@ def check_phones_json(connection: Connection, channel: str, channel_pk: int, ask
             text = (f'{{"allowed":{"true" if allowed else "false"},"channel":{quoted_channel},'
                     f'"status":"{decided.status}","basis":"{basis}","policy_version":{quoted_label},'
                     f'"changed_at":"{changed_at}"')
-        found.setdefault(key, []).append((public_id, allowed, text, row if allowed else None))
-    for key in listed.listings.keys() & found.keys():  # the subjects a list turns from "allowed" to "listed"
-        for index, (public_id, allowed, _, row) in enumerate(found[key]):
-            if allowed and (block := listed.block([key], bool(row[7]))) is not None:
-                found[key][index] = (public_id, False, (
-                    f'{{"allowed":false,"channel":{quoted_channel},"status":"{block.status}","basis":"{row[3]}",'
-                    f'"policy_version":{labels[row[6]]},"changed_at":"{row[5]}"{_block_text(block)}'), None)
+        found.setdefault(key, []).append((public_id, allowed, text))
+    for key, public_id, block, row in _listed_subjects(rows, listed, found):  # an "allowed" turned "listed"
+        found[key] = [(public_id, False, (
+            f'{{"allowed":false,"channel":{quoted_channel},"status":"{block.status}","basis":"{row[3]}",'
+            f'"policy_version":{labels[row[6]]},"changed_at":"{row[5]}"{_block_text(block)}'))
+            if entry[0] == public_id and entry[1] else entry for entry in found[key]]
     answers: dict[str, str] = {}
     for key, subjects in found.items():
         if key not in on_list:
-            (public_id, _, text, _), shared_by = decisive(subjects) if len(subjects) > 1 else (subjects[0], 1)
+            (public_id, _, text), shared_by = decisive(subjects) if len(subjects) > 1 else (subjects[0], 1)
             shared = f',"shared_by":{shared_by}' if shared_by > 1 else ""
             answers[key] = f'{text},"phone":{_quote(key)},"subject":{_quote(public_id)}{shared}}}'
     for key in listed.listings.keys() - found.keys() - on_list:  # numbers no subject has, on a list
@@ -261,16 +269,14 @@ def phones_allowed(connection: Connection, channel_pk: int, asked: list[str], re
     rules, now = channel_rules(connection, channel_pk), utcnow()
     if not rules.active:
         return [False] * len(asked)
-    keys, by_digest, rows = _lookup(connection, channel_pk, asked, region, rules, now)
-    # Allowed by a customer, by someone else: a list that exempts customers vetoes only the latter.
-    by_customer: set[str] = set()
+    keys, by_digest, rows, wide = _lookup(connection, channel_pk, asked, region, rules, now)
     allowed: set[str] = set()
     vetoed: set[str] = set()
     listed = blocks.Found()
     # Where nothing lapsed, the answer depends on the status alone: one per status. Rows
     # unpacked in the statement's order: by name costs more than the rest (as check_many_json).
     counted: dict[str | None, bool] = {None: False}  # None: never asked
-    for key, public_id, status, basis, lapse, changed_at, _, customer, _, _ in rows:
+    for key, public_id, status, basis, lapse, changed_at, _ in bulk.narrow(rows) if wide else rows:
         if public_id is None:  # a digest on the erasure list, or a list naming it
             if status is None:
                 vetoed.add(by_digest[key])
@@ -283,9 +289,7 @@ def phones_allowed(connection: Connection, channel_pk: int, asked: list[str], re
                 ok = counted[status] = answer_from_flags(status, basis, False, False).allowed
         else:
             ok = answer_from_flags(status, basis, *bulk.flags(lapse, changed_at, rules, now)).allowed
-        (vetoed if not ok else by_customer if customer else allowed).add(key)
-    for key in listed.listings:
-        if (key in allowed and listed.block([key], False)) or (key in by_customer and listed.block([key], True)):
-            vetoed.add(key)
-    allowed |= by_customer
+        (allowed if ok else vetoed).add(key)
+    if listed:  # every subject of a number still allowed allows it: a list applying to one of them says no
+        vetoed.update(key for key, _, _, _ in _listed_subjects(rows, listed, allowed - vetoed))
     return [key in allowed and key not in vetoed for key in keys]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -32,11 +32,11 @@ from consent_center.models import (
 CHANNELS_FRESH = timedelta(minutes=1)
 _c, _pv = Channel.__table__, PolicyVersion.__table__
 _l, _u = SuppressionList.__table__, UndeliverableAddress.__table__
-# In the same query: whether the channel's medium has a list, or (e-mail) any undeliverable mark.
-_LISTS = or_(exists().where(_l.c.medium == _c.c.medium),
-             (_c.c.medium == "email") & exists().where(_u.c.state == "undeliverable")).label("lists")
+# In the same query: whether the channel's medium has a list, and whether any address is marked undeliverable.
+_LISTS = exists().where(_l.c.medium == _c.c.medium).label("lists")
+_MARKS = exists().where(_u.c.state == "undeliverable").label("marks")
 CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months, _c.c.medium,
-                     _LISTS)
+                     _LISTS, _MARKS)
 MATERIAL_DATES = select(_pv.c.effective_at).where(_pv.c.material.is_(True)).order_by(_pv.c.effective_at)
 CACHE_KEY = "consent_channel_ids"
 
@@ -52,8 +52,9 @@ class _ChannelCodes:
     validity: dict[int, int | None] = field(default_factory=dict)
     # Each channel's medium (models.vocabulary.Medium): what kind of address it reaches.
     media: dict[int, str] = field(default_factory=dict)
-    # Ids of the channels whose medium has a suppression list or (e-mail) an undeliverable mark.
+    # Ids of the channels whose medium has a suppression list; whether any address is marked undeliverable.
     listed: frozenset[int] = frozenset()
+    marks: bool = False
     # When each material policy version came (or comes) into force, oldest first.
     material_dates: list[datetime] = field(default_factory=list)
 
@@ -73,6 +74,7 @@ def _channels(connection: Connection, code: str | None = None) -> _ChannelCodes:
         cache.validity = {row.id: row.validity_months for row in rows}
         cache.media = {row.id: row.medium for row in rows}
         cache.listed = frozenset(row.id for row in rows if row.lists)
+        cache.marks = any(row.marks for row in rows)
         cache.material_dates = [row.effective_at for row in connection.execute(MATERIAL_DATES)]
         cache.loaded_at = now
     return cache
@@ -112,6 +114,7 @@ def channel_rules(connection: Connection, channel_pk: int) -> ChannelRules:
         grace=timedelta(days=current_app.config["RECONSENT_GRACE_DAYS"]),
         medium=cache.media.get(channel_pk, "email"),
         lists=channel_pk in cache.listed,
+        marks=cache.marks,
     )
 
 

@@ -72,7 +72,7 @@ _NUMBER_ROWS = (state_of(_s.c.phone, _s.c.phone == bindparam("key"), *_ONE),
                 select(_sa.c.digest.label("key"), *(literal_column("NULL") for _ in range(WIDTH - 1)))
                 .where(_sa.c.digest == bindparam("digest")))
 BY_PHONE = union_all(*_NUMBER_ROWS)
-BY_PHONE_LISTED = union_all(*_NUMBER_ROWS, *blocks.block_rows("one", WIDTH))
+BY_PHONE_LISTED = union_all(*_NUMBER_ROWS, *blocks.block_rows("one", WIDTH, (LISTED,)))  # no marks: e-mail only
 SUBJECT_BY = {
     "email": select(_s.c.id, _s.c.public_id, _s.c.created_at).where(_s.c.email == bindparam("key")),
     "subject": select(_s.c.id, _s.c.public_id, _s.c.created_at).where(_s.c.public_id == bindparam("key")),
@@ -114,7 +114,7 @@ def _block(connection: Connection, rules: ChannelRules, at: datetime, row, asked
     """What blocks the contact asked (``check.blocks``): one more indexed query, asked only where a
     block can change the answer (an unknown contact, by the identifier the channel's lists hold,
     or a known one otherwise allowed)."""
-    if not rules.lists:  # no list nor undeliverable mark of the channel's medium: nothing to ask
+    if not blocks.parts(rules):  # no list of the channel's medium nor undeliverable mark: nothing to ask
         return None
     if row is None:
         if not blocks.rides(rules, asked_by):
@@ -222,7 +222,8 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     rules, now = channel_rules(connection, channel_pk), utcnow()
     by_email = asked_by == "email"
     riding, others = blocks.rides(rules, asked_by), blocks.other_identifiers(rules, asked_by)
-    by_digest = blocks.digests_of(wanted) if by_email or riding else {}
+    by_digest = dict(zip(blocks.digests(wanted), wanted)) if by_email or riding else {}  # wanted: distinct
+    wide = riding or bool(others)  # ten columns: a list may still say no (check.bulk)
     active = rules.active
     quoted_channel = _quote(channel)
     nothing = '"basis":null,"policy_version":null,"changed_at":null'
@@ -239,13 +240,12 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     counted: dict[str, answers_.Answer] = {}
     on_list: set[str] = set()
     found = blocks.Found()
-    allowed_rows = []  # what a list or an undeliverable mark may still turn into a "no"
+    allowed_keys = []  # what a list or an undeliverable mark may still turn into a "no" (wide rows only)
     params = (bulk.lapse_params(rules, now) | ({"digests": list(by_digest)} if by_email or riding else {})
               | (blocks.params(rules, now.date()) if riding else {}))
-    rows = bulk.rows_of(connection, lambda how: bulk.bulk_statement(how, asked_by, riding, others, erased=by_email), wanted,
-                        channel_pk, **params)
-    for row in rows:
-        key, public_id, status, basis, lapse, changed_at, label, _, _, _ = row
+    rows = bulk.rows_of(connection, lambda how: bulk.bulk_statement(how, asked_by, riding, others, erased=by_email),
+                        wanted, channel_pk, **params)
+    for key, public_id, status, basis, lapse, changed_at, label in bulk.narrow(rows) if wide else rows:
         if public_id is None:  # a digest on the suppression list or a list, not a subject
             if status is None:
                 on_list.add(by_digest[key])
@@ -262,12 +262,13 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
                 decided = answer_from_flags(status, basis, *bulk.flags(lapse, changed_at, rules, now), active)
             quoted_label = labels.get(label) or labels.setdefault(label, _quote(label))
             allowed = "true" if decided.allowed else "false"
-            if decided.allowed:
-                allowed_rows.append(row)
+            if wide and decided.allowed:
+                allowed_keys.append(key)
             text = (f'{{"allowed":{allowed},"channel":{quoted_channel},"status":"{decided.status}",'
                     f'"basis":"{basis}","policy_version":{quoted_label},"changed_at":"{changed_at}"')
         answers[key] = (f'{text},"email":{_quote(key)},"subject":{_quote(public_id)}}}' if by_email
                         else f'{text},"subject":{_quote(key)}}}')
+    allowed_rows = bulk.rows_by_key(rows, allowed_keys)
     refused = bulk.blocks_of_allowed(connection, rules, now, riding, others, found, allowed_rows)
     for row in allowed_rows if refused else ():
         block = refused.get(row[0])
@@ -278,6 +279,7 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
                         f'"basis":"{row[3]}","policy_version":{labels[row[6]]},"changed_at":"{row[5]}"'
                         f'{_block_text(block)},' + (f'"email":{_quote(key)},' if by_email else '')
                         + f'"subject":{_quote(row[1])}}}')
+    named = found.named() if riding else frozenset()  # unknown contacts a list or mark names
     results = []
     for original, key in zip(asked, keys):
         answer = answers.get(key)
@@ -286,7 +288,7 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
                 answer = f'{unknown},"email":{_quote(original)},"subject":null,"invalid":true}}'
             elif key in on_list:
                 answer = answers[key] = f'{suppressed},"email":{_quote(key)},"subject":null}}'
-            elif found and (block := found.block([key], False)) is not None:
+            elif key in named and (block := found.block([key], False)) is not None:
                 answer = answers[key] = (f'{{"allowed":false,"channel":{quoted_channel},"status":"{block.status}",'
                                          f'{nothing}{_block_text(block)},'
                                          + (f'"email":{_quote(key)},"subject":null}}' if by_email
@@ -312,13 +314,17 @@ def allowed_many(connection: Connection, channel_pk: int, asked_by: str, asked: 
     if not rules.active:
         return [answer_from_flags(None, None, False, False, False).allowed] * len(keys)
     riding, others = blocks.rides(rules, asked_by), blocks.other_identifiers(rules, asked_by)
-    by_digest = blocks.digests_of(wanted) if riding else {}
+    by_digest = dict(zip(blocks.digests(wanted), wanted)) if riding else {}
     params = (bulk.lapse_params(rules, now) | ({"digests": list(by_digest)} if riding else {})
               | (blocks.params(rules, now.date()) if riding else {}))
     granted_only = params["cutoff"] is None and params["expired_by"] is None
+    rows = bulk.rows_of(connection, lambda how: bulk.bulk_statement(how, asked_by, riding, others, granted_only),
+                        wanted, channel_pk, **params)
+    if granted_only and not (riding or others):  # the keys of the grants, and nothing can say no to them
+        allowed = {key for key, in rows}
+        return [key in allowed for key in keys]
     found, allowed_rows = blocks.Found(), []
-    for row in bulk.rows_of(connection, lambda how: bulk.bulk_statement(how, asked_by, riding, others, granted_only),
-                            wanted, channel_pk, **params):
+    for row in rows:
         if row[1] is None:
             if row[2] is not None:
                 found.add(by_digest[row[0]], row[2], row[3], row[4])
