@@ -29,7 +29,7 @@ dev-env: $(BIN)/python
 
 demo: install dev-env
 	$(BIN)/flask --app wsgi db upgrade
-	$(BIN)/flask --app wsgi demo
+	CONSENT_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi demo --sample-mail
 	@echo "Open http://$(HOST):$(PORT)/login — e-mails are written to instance/outbox/*.eml"
 	export CONSENT_BASE_URL=http://$(HOST):$(PORT); \
 	$(BIN)/flask --app wsgi outbox deliver & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \

@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     check_secret_key_or_defer(app)
     check_brand_colours(app)
+    check_logo(app)
     check_witnesses(app)
     trust_proxies(app)
     register_extensions(app)
@@ -116,6 +117,13 @@ def check_brand_colours(app: Flask) -> None:
     check_colours(app)
 
 
+def check_logo(app: Flask) -> None:
+    """Refuse a logo setting that names no image this app can serve."""
+    from consent_center.web.icons import check_logo as check
+
+    check(app)
+
+
 def check_witnesses(app: Flask) -> None:
     """Refuse a witness e-mail address that is no address: the checkpoints would never reach it."""
     from consent_center.outbox.witnesses import check_witness_emails
@@ -157,6 +165,8 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from consent_center import api
     from consent_center.web.branding import bp as branding_bp
+    from consent_center.web.icons import bp as icons_bp
+    from consent_center.export.namespace import bp as namespace_bp
     from consent_center.admin import bp as admin_bp
     from consent_center.audit import bp as audit_bp
     from consent_center.accounts.auth import bp as auth_bp
@@ -173,6 +183,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(branding_bp)
+    app.register_blueprint(icons_bp)
+    app.register_blueprint(namespace_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(jwks_bp)
     app.register_blueprint(verify_page_bp)
@@ -203,13 +215,23 @@ def register_deliverers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from consent_center.web import security
+    from consent_center.web import dates, security
     from consent_center.web.boundary import commit_or_rollback, inject_template_globals, refuse_control_characters
 
     security.register(app)
+    dates.register(app)
     app.before_request(refuse_control_characters)
     app.after_request(commit_or_rollback)
     app.context_processor(inject_template_globals)
+    register_template_filters(app)
+
+
+def register_template_filters(app: Flask) -> None:
+    from consent_center.web.tables import labelled_cells
+    from consent_center.web.typography import colon
+
+    app.jinja_env.filters["labelled_cells"] = labelled_cells
+    app.jinja_env.filters["colon"] = colon
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -71,6 +71,13 @@ SMS_STOP_WORDS = {
     "nl": ("STOP", "STOPPEN", "AFMELDEN"),
     "en": ("STOP", "UNSUBSCRIBE", "END", "QUIT", "CANCEL"),
 }
+# Stop terms count anywhere in a text, as whole words; a final * makes a stem (ARRET* is arrêtez, arrêter).
+SMS_STOP_TERMS = {
+    "fr": ("STOP", "STOPP*", "ARRET*", "DESABONN*", "DESINSCRI*", "NE PLUS M ENVOYER", "NE PLUS RECEVOIR",
+           "NE M ENVOYEZ PLUS"),
+    "nl": ("STOP", "STOPP*", "AFMELD*", "UITSCHRIJV*", "GEEN SMS MEER"),
+    "en": ("STOP", "STOPALL", "UNSUBSCRIB*", "OPTOUT", "OPT OUT"),
+}
 SMS_START_WORDS = {
     "fr": ("START", "REPRENDRE"),
     "nl": ("START", "AANMELDEN"),
@@ -124,6 +131,8 @@ def load_settings(instance_path: str) -> dict:
         # The company's colours (branding.py checks them and serves /brand.css).
         "BRAND_COLOUR": _env("BRAND_COLOUR", "#0b5cad"),
         "BRAND_TEXT_COLOUR": _env("BRAND_TEXT_COLOUR", "#ffffff"),
+        # The company's logo beside its name in the header: a file, relative to instance/ (web/icons.py).
+        "LOGO": _env("LOGO") or None,
         "JURISDICTION": _env("JURISDICTION", "FR"),
         "CONTROLLER_CONTACT": _env("CONTROLLER_CONTACT"),
         "CONTROLLER_ADDRESS": _env("CONTROLLER_ADDRESS"),
@@ -192,15 +201,19 @@ def load_settings(instance_path: str) -> dict:
         "API_AUTH_FAILURE_LIMIT": _env("API_AUTH_FAILURE_LIMIT", "30 per minute"),
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "") or "",
         "API_FEED_PAGE_MAX": int(_env("API_FEED_PAGE_MAX", "1000")),
-        # Inbound hooks (inbound/, docs/integration-sms.md): requests per minute per hook and sending
-        # address, the replay window of signed timestamps, the largest body, the SMS stop and start words.
-        "HOOK_RATE_LIMIT": _env("HOOK_RATE_LIMIT", "300 per minute"),
+        # Inbound hooks (inbound/, docs/integration-sms.md): correctly signed requests per hook, failed
+        # authentications per client address, the replay window of signed timestamps, the largest body,
+        # the SMS stop and start words.
+        "HOOK_RATE_LIMIT": _env("HOOK_RATE_LIMIT", "600 per minute"),
+        "HOOK_AUTH_FAILURE_LIMIT": _env("HOOK_AUTH_FAILURE_LIMIT", "30 per minute"),
         "HOOK_TOLERANCE_SECONDS": _env_int("HOOK_TOLERANCE_SECONDS", 300),
         "HOOK_MAX_BODY": _env_int("HOOK_MAX_BODY", 1024 * 1024),
         "SMS_STOP_WORDS": {lang: tuple(_env_list(f"SMS_STOP_WORDS_{lang.upper()}")) or words
                            for lang, words in SMS_STOP_WORDS.items()},
         "SMS_START_WORDS": {lang: tuple(_env_list(f"SMS_START_WORDS_{lang.upper()}")) or words
                             for lang, words in SMS_START_WORDS.items()},
+        "SMS_STOP_TERMS": {lang: tuple(_env_list(f"SMS_STOP_TERMS_{lang.upper()}")) or words
+                           for lang, words in SMS_STOP_TERMS.items()},
         "SMS_STOP_MAX_WORDS": _env_int("SMS_STOP_MAX_WORDS", 6),
         # The back office: largest proof file staff may attach to a change.
         "PROOF_MAX_BYTES": _env_int("PROOF_MAX_BYTES", 5 * 1024 * 1024),
@@ -212,6 +225,9 @@ def load_settings(instance_path: str) -> dict:
         # Retention (retention.py) and the suppression list's salt (suppression.py).
         "RETENTION_ACCOUNT_YEARS": _env_int("RETENTION_ACCOUNT_YEARS", 7),
         "RETENTION_PROSPECT_YEARS": _env_int("RETENTION_PROSPECT_YEARS", 10),
+        # Inbound texts that changed nothing (ignored, needs_review, unreadable_number): sender and text
+        # are blanked this many days after they came (inbound/evidence.py, `retention run`).
+        "RETENTION_INBOUND_DAYS": _env_int("RETENTION_INBOUND_DAYS", 90),
         "SUPPRESSION_SALT": _env("SUPPRESSION_SALT", "") or "",
         # Soft bounces in a row that mark an address undeliverable (subjects/deliverability.py).
         "SOFT_BOUNCE_LIMIT": _env_int("SOFT_BOUNCE_LIMIT", 3),

@@ -42,6 +42,12 @@ PURPOSES = {
                                timedelta(minutes=15)),
     "unsubscribe_undo": Purpose("consent-center/unsubscribe-undo", "UNSUBSCRIBE_PAGE_NONCE_MAX_AGE",
                                 timedelta(minutes=15)),
+    # What the page that answered the person's own click offers next: the new
+    # receipt's download, and the optional question why (each binds the receipt).
+    "unsubscribe_receipt": Purpose("consent-center/unsubscribe-receipt", "UNSUBSCRIBE_PAGE_NONCE_MAX_AGE",
+                                   timedelta(minutes=15)),
+    "unsubscribe_reason": Purpose("consent-center/unsubscribe-reason", "UNSUBSCRIBE_PAGE_NONCE_MAX_AGE",
+                                  timedelta(minutes=15)),
 }
 
 
@@ -102,7 +108,7 @@ def read_unsubscribe_token(token: str) -> tuple[str, str]:
     return payload["s"], payload["c"]
 
 
-PAGE_NONCE_PURPOSES = ("unsubscribe_all", "unsubscribe_undo")
+PAGE_NONCE_PURPOSES = ("unsubscribe_all", "unsubscribe_undo", "unsubscribe_receipt", "unsubscribe_reason")
 
 
 def _link_digest(link_token: str) -> str:

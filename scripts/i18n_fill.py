@@ -6,6 +6,8 @@ from babel.messages.catalog import Catalog
 pot_path, po_dir, table_path = sys.argv[1:4]
 table = json.loads(open(table_path).read() or "{}")
 import os
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from consent_center.web.typography import french_spacing  # noqa: E402
 for locale in ("fr", "nl", "en"):
     # Read afresh for each locale: Catalog.update shares the template's messages.
     with open(pot_path, "rb") as f:
@@ -32,6 +34,10 @@ for locale in ("fr", "nl", "en"):
                 message.flags.discard("fuzzy")
             else:
                 missing.append(mid)
+        if locale == "fr" and message.string:
+            # The no-break spaces of French typography (consent_center/web/typography.py).
+            message.string = (french_spacing(message.string) if isinstance(message.string, str)
+                              else tuple(french_spacing(s) for s in message.string))
     catalog.fuzzy = False
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:

@@ -30,6 +30,7 @@ pytest_plugins = ["tests.api_fixtures", "tests.mail_fixtures"]
 OWN_PROCESSES = (
     "tests/browser/",
     "tests/test_concurrency.py",
+    "tests/test_deploy_nginx.py",
     "tests/test_desk_races.py",
     "tests/test_outbox_workers.py",
     "tests/test_single_use_links.py",

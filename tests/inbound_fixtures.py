@@ -50,9 +50,10 @@ def sms(text, sender="+33612345678", id="SM1", to="36180", received_at="2026-12-
     return {"from": sender, "to": to, "text": text, "id": id, "received_at": received_at}
 
 
-def twilio_signature(token: str, url: str, params: dict) -> str:
-    """As Twilio documents it: the URL, then each POST parameter sorted by name, name then value."""
-    signed = url + "".join(k + params[k] for k in sorted(params))
+def twilio_signature(token: str, url: str, params: dict | list) -> str:
+    """As Twilio documents it: the URL, then each POST parameter sorted by name (then value), name then value."""
+    pairs = params.items() if isinstance(params, dict) else params
+    signed = url + "".join(k + v for k, v in sorted(pairs))
     return base64.b64encode(hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
 
 
@@ -62,6 +63,18 @@ def post_twilio(client, url, params, token=TWILIO_TOKEN, signed_url=None):
                        content_type="application/x-www-form-urlencoded")
 
 
-def twilio_params(body, sender="+33612345678", sid="SM0001", to="+33757000000"):
-    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": to,
-            "Body": body, "NumMedia": "0", "FromCountry": "FR"}
+def twilio_sid(n: int, prefix="SM") -> str:
+    """A message SID as Twilio writes them: SM (or MM) and 32 lowercase hexadecimal digits."""
+    return prefix + hashlib.md5(str(n).encode()).hexdigest()
+
+
+ACCOUNT_SID = "AC" + hashlib.md5(b"account").hexdigest()
+
+
+def twilio_params(body, sender="+33612345678", sid=None, to="+33757000000"):
+    """The parameters of an incoming SMS, as Twilio posts them (its documented set)."""
+    sid = sid or twilio_sid(1)
+    return {"ToCountry": "FR", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0", "ToCity": "", "FromZip": "",
+            "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "", "Body": body,
+            "FromCountry": "FR", "To": to, "ToZip": "", "NumSegments": "1", "MessageSid": sid,
+            "AccountSid": ACCOUNT_SID, "From": sender, "ApiVersion": "2010-04-01"}

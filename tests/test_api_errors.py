@@ -43,7 +43,7 @@ def test_the_api_ignores_the_login_cookie_and_sets_none(client, make_account, au
 def test_problems_are_valid_json_with_the_rfc_9457_members(api):
     body = assert_problem(api.get("/check?channel=email"), 422, "validation-error")
     assert set(body) == {"type", "title", "status", "detail", "errors"}
-    assert body["errors"] == [{"parameter": "email", "detail": "Give either email or subject."}]
+    assert body["errors"] == [{"parameter": "email", "detail": "Give one of email, subject or phone."}]
 
 
 @pytest.mark.parametrize("method, path, body", [

@@ -23,4 +23,4 @@ def test_the_package_has_no_flat_pile_of_modules():
     """Every behaviour lives in a domain package; the top level holds only foundations."""
     top = sorted(p.stem for p in (ROOT / "consent_center").glob("*.py"))
     assert top == ["__init__", "addresses", "after_commit", "canonical", "clock", "config", "db", "extensions", "migrate",
-                   "safe_text", "signals", "tokens", "urls"], top
+                   "safe_text", "signals", "tokens", "urls", "wsgi"], top

@@ -105,7 +105,7 @@ def test_a_persons_history_names_sources_actors_bases_and_the_exact_policy(clien
     assert "ticket 4411" in html  # the staff's evidence
     assert "Existing customer (soft opt-in)" in html and "Legitimate interest" in html
     assert 'href="/privacy/versions/2018-11-26?locale=fr"' in html
-    assert html.count("<td>The person <code>") == 1 and "<td>Staff account <code>7</code>" in html
+    assert html.count('"Actor">The person <code>') == 1 and '"Actor">Staff account <code>7</code>' in html
 
 
 def test_the_policy_link_shows_the_exact_text_and_its_hash(client, session, person):
@@ -118,7 +118,7 @@ def test_the_policy_link_shows_the_exact_text_and_its_hash(client, session, pers
 
 
 def states_row(html, channel_name):
-    match = re.search(rf"<th scope=\"row\">{channel_name}</th>\s*<td>([^<]+)</td>", html)
+    match = re.search(rf"<th scope=\"row\">{channel_name}</th>\s*<td[^>]*>([^<]+)</td>", html)
     return match.group(1) if match else None
 
 
@@ -144,7 +144,7 @@ def test_counts_across_the_base_as_of_a_date(client, auditor, person, session):
                       headers={"Accept-Language": "en"}).get_data(as_text=True)
     # On 5 March only Mrs X exists: e-mail withdrawn, SMS active.
     email_row = re.search(r"Commercial e-mail</th>(.*?)</tr>", html, re.S).group(1)
-    assert re.findall(r'<td class="num">(\d+)</td>', email_row) == ["0", "1", "0", "0", "0", "0", "1"]
+    assert re.findall(r'<td class="num"[^>]*>(\d+)</td>', email_row) == ["0", "1", "0", "0", "0", "0", "1"]
 
 
 def test_policy_versions_in_force_over_time(client, auditor, person, session):
@@ -161,7 +161,7 @@ def test_running_a_verification_from_the_web_records_it(client, auditor, person,
     response = form_post(client, "/audit/", {}, action="/audit/verification")
     assert response.status_code == 302
     page = client.get("/audit/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "The ledger holds: 6 events in 1 chains verified." in page
+    assert "The ledger holds: 6 events in 1 chain verified." in page
     assert "found every chain intact" in page
     session.rollback()
     run = session.scalars(select(VerificationRun)).one()

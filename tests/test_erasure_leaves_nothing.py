@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, select
 
+from consent_center import tokens
 from consent_center.extensions import db
 from consent_center.models import ConsentEvent, DataRequest, Receipt, Role, Subject
 from consent_center.policies.service import publish_policy
@@ -36,8 +37,9 @@ NEW_NAME = "Renée Lefèvre-Dupont"
 PHONE_TYPED, PHONE = "+32 470 12 34 56", "+32470123456"
 POSTAL = "12 Rue Haute, 1000 Bruxelles"
 REQUEST_DETAILS = "Forget everything about Renée Lefèvre-Dupont"
+REASON_TEXT = "Renee moved to r.dupont+news@example.org, write there"
 # What the database or a file holds before erasure (so the search is shown to find them) …
-STORED = (OLD_EMAIL, NEW_EMAIL, SIGNUP_NAME, NEW_NAME, PHONE, POSTAL, REQUEST_DETAILS)
+STORED = (OLD_EMAIL, NEW_EMAIL, SIGNUP_NAME, NEW_NAME, PHONE, POSTAL, REQUEST_DETAILS, REASON_TEXT)
 # … and every spelling searched for after it.
 SEARCHED = (*STORED, OLD_EMAIL_TYPED.strip(), NEW_EMAIL_TYPED, PHONE_TYPED, "0470 12 34 56",
             unicodedata.normalize("NFD", SIGNUP_NAME), unicodedata.normalize("NFD", NEW_NAME))
@@ -177,6 +179,12 @@ def live_a_whole_life(app, client, auth, session, runner) -> str:
         assert answer.status_code == 200, answer.get_data(as_text=True)
     session.rollback()
     assert session.scalars(select(ConsentEvent).where(ConsentEvent.source == "sms_keyword")).first() is not None
+    # An unsubscribe link's page, and the reason after it, in the person's own words.
+    link = f"/u/{tokens.unsubscribe_token(public_id, 'newsletter')}"
+    page = client.post(link, data={"action": "channel"}, headers={"Sec-Fetch-Site": "same-origin"})
+    nonce = re.search(r'name="nonce" value="([^"]+)">\s*<fieldset>', page.get_data(as_text=True)).group(1)
+    assert client.post(f"{link}/reason", data={"nonce": nonce, "reason": "other", "detail": REASON_TEXT},
+                       headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
     deliver(runner)
     assert mails(app, NEW_EMAIL, "manage_link") and mails(app, NEW_EMAIL, "request_received")
     return public_id
@@ -242,3 +250,45 @@ def test_an_address_the_person_left_and_someone_else_now_holds_keeps_that_person
     assert not mails(app, "camille.new@example.com", "email_change")
     session.rollback()
     assert session.scalars(select(Subject).where(Subject.email == "camille@example.com")).one().name == "Other Person"
+
+
+def test_erasure_forgets_texts_from_a_number_the_person_had_before_and_any_sent_after(client, session, staff):
+    from consent_center.ledger import Actor, record_change
+    from consent_center.rights.erasure import erase
+    from consent_center.subjects.rectification import rectify
+    from consent_center.subjects.service import create_subject
+
+    old, new = ("+32470999888", "0470 99 98 88"), (PHONE, "0470 12 34 56")
+    subject = create_subject(session, actor=Actor.system(), email=NEW_EMAIL, phone=old[0], locale="fr")
+    record_change(session, subject, {"sms": "granted"}, source="api", actor=Actor.system())
+    session.commit()
+    public_id = subject.public_id
+    hook, url = make_hook(session)
+    # A stop from the number the person had then; a chat from the one they have now.
+    assert post_generic(client, url, hook, sms("STOP", sender=old[1], to="+32460200000", id="SM1")
+                        ).json["accepted"][0]["outcome"] == "stopped"
+    session.rollback()
+    subject = session.scalars(select(Subject).where(Subject.public_id == public_id)).one()
+    rectify(session, subject, None, name=None, phone=new[0], postal_address=None, locale="fr", email=None)
+    session.commit()
+    assert post_generic(client, url, hook, sms("Bonjour", sender=new[1], to="+32460200000", id="SM2")
+                        ).status_code == 200
+    assert _fold(old[0]) in database_text(session) and _fold(new[0]) in database_text(session)
+
+    subject = session.scalars(select(Subject).where(Subject.public_id == public_id)).one()
+    erase(session, subject, actor=Actor.system())
+    session.commit()
+    # Texted again after the erasure: the number is on the suppression list, so it is not kept again.
+    later = post_generic(client, url, hook, sms(f"Bonjour, {NEW_NAME}", sender=new[1], to="+32460200000", id="SM3"))
+    assert later.json["accepted"][0]["outcome"] == "ignored"
+    text = database_text(session)
+    for value in (*old, *new, NEW_NAME):
+        assert _fold(value) not in text, f"{value!r} left in the database"
+    assert runner_free_ledger_ok(session)
+
+
+def runner_free_ledger_ok(session) -> bool:
+    from consent_center.ledger.chain import verify_chains
+
+    session.rollback()
+    return verify_chains(session).ok

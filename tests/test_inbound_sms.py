@@ -11,36 +11,62 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from consent_center.inbound.keywords import START, STOP, classify, fold
-from consent_center.config import SMS_START_WORDS, SMS_STOP_WORDS
+from consent_center.inbound.keywords import REVIEW, START, STOP, classify, fold
+from consent_center.config import SMS_START_WORDS, SMS_STOP_TERMS, SMS_STOP_WORDS
 from consent_center.ledger import Actor, record_change
 from consent_center.models import ConsentEvent, ConsentState, InboundMessage, Subject
 from consent_center.models.vocabulary import Source
 from consent_center.policies.service import publish_policy
 from consent_center.subjects.service import create_subject
 
-from .inbound_fixtures import make_hook, post_generic, post_twilio, sms, twilio_params
+from .inbound_fixtures import make_hook, post_generic, post_twilio, sms, twilio_params, twilio_sid
 
 NOW = datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize(("text", "action"), [
+    # A stop word opening a short message, as before.
     ("STOP", STOP), ("Stop.", STOP), ("stop svp", STOP), ("ARRÊT merci", STOP), ("arret", STOP), ("Arrêt !", STOP),
     ("ｓｔｏｐ", STOP), ("STOP SMS", STOP), ("  stop\n", STOP), ("Stoppen a.u.b.", STOP), ("AFMELDEN", STOP),
     ("unsubscribe please", STOP), ("Cancel", STOP), ("QUIT!!", STOP), ("end", STOP),
     ("Stop sending me these", STOP),
+    # A stop anywhere, however written: the opt-out is free and immediate, a missed one breaks the law.
+    ("Please stop texting me, I have asked you many times already", STOP),
+    ("Merci de ne plus m'envoyer de SMS. STOP", STOP), ("Merci de ne plus m'envoyer de SMS", STOP),
+    ("S T O P", STOP), ("S.T.O.P", STOP), ("s t o p", STOP), ("ST0P", STOP), ("St\u200bop", STOP),
+    ("St\u00adop", STOP), ("СТОР", STOP), ("ЅТОР", STOP), ("ΣΤΟΡ", STOP),
+    ("Arrêtez", STOP), ("Je veux arrêter", STOP), ("désabonner", STOP), ("Désinscription svp", STOP),
+    ("uitschrijven", STOP), ("Ik wil me afmelden voor de sms'jes", STOP), ("Unsubscribing now", STOP),
+    ("stopper", STOP), ("please stop", STOP), ("stop stop stop stop stop stop stop", STOP),
+    ("I'll be at the bus stop at six tonight then", STOP),  # a false stop costs one marketing SMS
+    ("Stop? No, START", STOP), ("don't stop", STOP),
+    # A start is a start word and nothing else.
     ("START", START), ("start.", START), ("Unstop", START), ("aanmelden", START), ("Reprendre", START),
-    ("stopper", None), ("I'll be at the bus stop at six tonight then", None), ("please stop", None),
-    ("stop stop stop stop stop stop stop", None), ("start please", None), ("don't start", None), ("", None),
-    ("Bonjour", None), ("s t o p", None),
+    ("S T A R T", START), ("ЅТАRТ", START),
+    # Neither: kept as "ignored", or for staff to read when a stop word hides inside ("needs_review").
+    ("start please", None), ("don't start", None), ("", None), ("Bonjour", None), ("It ends on Friday", None),
+    ("Our nonstop deals are great", REVIEW), ("I will cancel my order tomorrow", REVIEW),
+    ("Jusqu'à la fin, quitte à tout arreter", STOP),
 ])
-def test_keywords_in_three_languages_with_case_accents_and_surrounding_text(text, action):
-    found = classify(text, SMS_STOP_WORDS, SMS_START_WORDS, 6)
+def test_keywords_in_three_languages_however_written(text, action):
+    found = classify(text, SMS_STOP_WORDS, SMS_START_WORDS, 6, SMS_STOP_TERMS)
     assert (found.action if found else None) == action
 
 
 def test_fold_is_one_form_for_every_spelling():
-    assert fold("ARRÊT") == fold("arret") == fold("Arre\u0302t") == fold("ＡＲＲＥＴ") == "arret"
+    assert fold("ARRÊT") == fold("arret") == fold("Arre\u0302t") == fold("ＡＲＲＥＴ") == fold("Ar\u200bret") == "arret"
+
+
+@freeze_time(NOW)
+def test_a_stop_inside_a_sentence_stops_and_a_hidden_one_is_flagged_for_review(client, session, policy):
+    public_id = person(session, "a@example.com", "+33612345678")
+    hook, url = make_hook(session)
+    review = post_generic(client, url, hook, sms("Our nonstop deals are great", id="SM1"), at=NOW)
+    assert review.json["accepted"][0]["outcome"] == "needs_review"
+    assert states(session, public_id)["sms"][0] == "granted"
+    stop = post_generic(client, url, hook, sms("Merci de ne plus m'envoyer de SMS. S.T.O.P", id="SM2"), at=NOW)
+    assert stop.json["accepted"][0]["outcome"] == "stopped"
+    assert states(session, public_id)["sms"] == ("withdrawn", "sms_keyword")
 
 
 @pytest.fixture
@@ -133,11 +159,11 @@ def test_twilio_stop_is_answered_with_twiml_in_the_subject_s_language_once(clien
     # Twilio retries: the same MessageSid changes nothing and texts no second confirmation.
     assert post_twilio(client, url, params).get_data(as_text=True).endswith("<Response></Response>")
     # Signed for another URL, with another token, or a changed body: refused, nothing kept.
-    assert post_twilio(client, url, {**params, "MessageSid": "SM9"}, signed_url="https://evil.example/x"
-                       ).status_code == 401
-    assert post_twilio(client, url, {**params, "MessageSid": "SM9"}, token="f" * 32).status_code == 401
+    fresh = twilio_params("Stop", sender="+31612345678", to="+3197010000000", sid=twilio_sid(9))
+    assert post_twilio(client, url, fresh, signed_url="https://evil.example/x").status_code == 401
+    assert post_twilio(client, url, fresh, token="f" * 32).status_code == 401
     session.rollback()
-    assert session.scalars(select(InboundMessage.provider_message_id)).all() == ["SM0001"]
+    assert session.scalars(select(InboundMessage.provider_message_id)).all() == [twilio_sid(1)]
 
 
 @freeze_time(NOW)

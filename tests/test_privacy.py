@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 from freezegun import freeze_time
 
 from consent_center.models.policy import text_sha256
+from consent_center.policies.diff import grouped, policy_diff, summary, word_diff
 from consent_center.policies.service import publish_policy
 
 OLD = "# Policy\n\nWe send offers by e-mail.\nYou can object at any time.\n"
@@ -50,13 +51,32 @@ def test_versions_lists_every_version_and_marks_the_one_in_force(client, session
     assert "(in force)" in page and "(upcoming)" in page
 
 
-def test_diff_shows_added_and_removed_lines(client, session):
+def test_diff_compares_the_rendered_text_word_by_word_safely(client, session):
     publish_two(session)
     page = client.get("/privacy/diff?from=2018-11-26&to=2027-01-01&locale=en",
                       headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert '<del class="diff-line"><span class="visually-hidden">Removed: </span>We send offers by e-mail.</del>' in page
-    assert "We send offers by e-mail and SMS.</ins>" in page
-    assert "You can object at any time." in page
+    diff = page[page.index('class="card policy-diff"'):]
+    # Rendered text: the heading without its "#", the two lines one paragraph.
+    assert "# Policy" not in diff and "<strong>Policy</strong>" in diff
+    # Only the new words are marked, and said in words for screen readers.
+    assert ('We send offers by e-mail<ins><span class="visually-hidden">Added: </span> and SMS'
+            '<span class="visually-hidden"> (end of addition)</span></ins>. You can object at any time.') in diff
+    assert "<del>" not in diff and "Passages added: 0, removed: 0, changed: 1." in page
+    # The text's raw HTML stays text, in the diff as on the policy page.
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in diff
+
+
+def test_word_diff_pairs_like_units_and_lists_the_rest():
+    old = "# T\n\n- one\n- two\n\nKept.\n"
+    new = "# T\n\n- one\n- twice\n- three\n\nKept.\n"
+    blocks = policy_diff(old, new)
+    assert [(b.kind, b.change) for b in blocks] == [
+        ("heading", "same"), ("item", "same"), ("item", "removed"), ("item", "added"), ("item", "added"),
+        ("paragraph", "same")]
+    assert summary(blocks) == {"added": 2, "removed": 1, "changed": 0}
+    assert [kind for kind, _ in grouped(blocks)] == ["heading", "list", "paragraph"]
+    assert word_diff("Le délai est de 30 jours.", "Le délai est de 60 jours.") == [
+        ("same", "Le délai est de "), ("removed", "30"), ("added", "60"), ("same", " jours.")]
 
 
 def test_unknown_versions_are_404(client, session):

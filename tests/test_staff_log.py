@@ -85,9 +85,11 @@ NOT_STAFF_ROUTES = {
     "space.reconsent": "a customer's own space",
     "space.reconsent_later": "a customer's own space",
     "space.renew": "a customer's own space",
+    "space.stop_all": "a customer's own space",
     "public.manage_renew": "the public: a manage link",
     "space.requests_list": "a customer's own space",
     "unsubscribe.unsubscribe": "the public: a one-click link",
+    "unsubscribe.reason": "the public: a one-click link's page, after unsubscribing",
     "hooks.receive": "a provider's signed post: each message is kept as evidence, changes go through the ledger",
 }
 

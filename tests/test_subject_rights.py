@@ -176,7 +176,7 @@ def test_an_erased_address_is_caught_on_reimport_api_creation_and_newsletter_sig
 
 def test_staff_extend_once_and_the_customer_reads_the_reason_and_new_date(client, auth, session, person, staff):
     public_id, page = file_and_verify(client, auth, session, "access")
-    assert "Access to my data" in client.get("/admin/requests/").get_data(as_text=True)
+    assert "Access request" in client.get("/admin/requests/").get_data(as_text=True)
     reason = {"days": "30", "reason": "Your records span three systems."}
     assert form_post(client, page, reason, action=f"{page}/extend").status_code == 302
     assert form_post(client, page, reason, action=f"{page}/extend").status_code == 409

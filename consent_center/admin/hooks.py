@@ -13,6 +13,7 @@ from consent_center.admin.forms import HookForm
 from consent_center.extensions import db
 from consent_center.inbound.hooks import HookSetupError, create_hook, find_hook, list_hooks, revoke_hook, url_of
 from consent_center.inbound.providers import all_providers, provider_for
+from consent_center.web.typography import colon
 
 SETUP_ERRORS = {
     "secret_needed": _l("This provider signs with a secret of its own: paste it (for Twilio, the account's auth "
@@ -23,7 +24,7 @@ SETUP_ERRORS = {
 
 def _form() -> HookForm:
     form = HookForm()
-    form.provider.choices = [(f"{p.kind}/{p.name}", f"{p.kind.upper()}: {p.title}") for p in all_providers()]
+    form.provider.choices = [(f"{p.kind}/{p.name}", f"{colon(p.kind.upper())} {p.title}") for p in all_providers()]
     return form
 
 

@@ -14,6 +14,7 @@ from consent_center.models import ActorType
 from consent_center.accounts.staff_log import log_staff_action
 from consent_center.admin import admin_only, bp
 from consent_center.admin.forms import ImportForm
+from consent_center.admin.import_messages import translated
 
 # The page lists this many report lines; the counts cover them all.
 REPORT_LINES_SHOWN = 1000
@@ -22,8 +23,8 @@ REPORT_LINES_SHOWN = 1000
 def _render(form: ImportForm, status: int = 200, report=None, dry_run: bool = False):
     lines = []
     if report is not None:
-        lines = sorted([(line, "rejected", message) for line, message in report.errors]
-                       + [(line, "kept", message) for line, message in report.kept])
+        lines = sorted([(line, "rejected", translated(message)) for line, message in report.errors]
+                       + [(line, "kept", translated(message)) for line, message in report.kept])
     return render_template("admin/import.html", form=form, report=report, dry_run=dry_run,
                            lines=lines[:REPORT_LINES_SHOWN], more=max(0, len(lines) - REPORT_LINES_SHOWN)), status
 
@@ -48,7 +49,8 @@ def import_upload():
         form.file.errors = [_("This file is not UTF-8 text.")]
         return _render(form, 400)
     except ImportFileError as error:
-        form.file.errors = [_("This file cannot be imported: %(reason)s", reason=str(error))]
+        reason = translated(error.args[0] if error.args else "")
+        form.file.errors = [_("This file cannot be imported: %(reason)s", reason=reason)]
         return _render(form, 400)
     if form.dry_run.data:
         db.session.rollback()  # a dry run writes nothing but its line in the staff log

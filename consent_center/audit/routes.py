@@ -7,6 +7,7 @@ from flask import (Response, abort, current_app, flash, redirect, render_templat
                    stream_with_context, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -24,6 +25,7 @@ from consent_center.ledger.checkpoints import checkpoint_file_name, latest_check
 from consent_center.ledger.verification import last_verification, run_verification
 from consent_center.audit import bp
 from consent_center.audit.forms import parse_as_of
+from consent_center.unsubscribe.reasons import reason_counts
 
 
 FILTER_MESSAGES = {
@@ -40,7 +42,7 @@ def _as_of():
 @bp.get("/")
 def index():
     return render_template("audit/index.html", last_run=last_verification(db.session), form=LogoutForm(),
-                           checkpoint=latest_checkpoint(db.session))
+                           checkpoint=latest_checkpoint(db.session), reasons=reason_counts(db.session))
 
 
 @bp.post("/verification")
@@ -52,8 +54,9 @@ def verify_ledger():
     log_staff_action(db.session, current_user, "ledger.verified", None, ok=run.ok, events=run.events,
                      subjects=run.subjects, first_break=run.first_break)
     if run.ok:
-        flash(_("The ledger holds: %(events)s events in %(subjects)s chains verified.",
-                events=run.events, subjects=run.subjects), "success")
+        flash(_("The ledger holds: %(events)s in %(chains)s verified.",
+                events=ngettext("%(num)s event", "%(num)s events", run.events),
+                chains=ngettext("%(num)s chain", "%(num)s chains", run.subjects)), "success")
     else:
         reason = run.first_break or run.findings.split("\n", 1)[0]
         flash(_("The ledger is broken: %(reason)s", reason=reason), "error")

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import or_, select, update
+from datetime import datetime
+
+from sqlalchemy import String, cast, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from consent_center.canonical import format_time
@@ -36,16 +38,40 @@ def message_rows(session: Session, hook_id: str | None = None) -> Iterator[dict]
                "redacted_at": format_time(message.redacted_at) if message.redacted_at else None}
 
 
-def forget_sender(session: Session, stored: list[str]) -> int:
-    """Erasure: blank the sender and the payload of every message from these numbers or addresses.
+def forget_sender(session: Session, stored: list[str], subject: str | None = None) -> int:
+    """Erasure: blank the sender and the payload of every message from these numbers or addresses, or naming
+    ``subject`` (a public id) in its details: a stop sent from a number the person had before a change.
 
     The row stays, with its outcome and the pseudonymous ids in its details:
     it is the evidence the ledger's events point to, and says nothing more
     of the person.
     """
     stored = [value for value in stored if value]
-    if not stored:
+    naming = cast(InboundMessage.details, String).contains(f'"{subject}"', autoescape=True) if subject else false()
+    if not stored and subject is None:
         return 0
-    result = session.execute(update(InboundMessage).where(or_(InboundMessage.sender.in_(stored)))
-                             .values(sender=None, payload=None, redacted_at=utcnow()))
+    result = session.execute(update(InboundMessage)
+                             .where(or_(InboundMessage.sender.in_(stored) if stored else false(), naming),
+                                    InboundMessage.redacted_at.is_(None))
+                             .values(sender=None, payload=None, redacted_at=utcnow())
+                             .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+# The outcomes of messages that changed nothing: nothing names them, their retention is short.
+UNACTED = ("ignored", "needs_review", "unreadable_number")
+
+
+def forget_unacted(session: Session, before: datetime, *, dry_run: bool = False) -> int:
+    """Retention: blank sender and payload of every message that changed nothing, received before ``before``.
+
+    The row stays (its provider's id keeps a replay of it a duplicate).
+    """
+    due = (InboundMessage.outcome.in_(UNACTED), InboundMessage.received_at < before,
+           InboundMessage.redacted_at.is_(None))
+    if dry_run:
+        return session.scalar(select(func.count()).select_from(InboundMessage).where(*due)) or 0
+    result = session.execute(update(InboundMessage).where(*due)
+                             .values(sender=None, payload=None, redacted_at=utcnow())
+                             .execution_options(synchronize_session=False))
     return result.rowcount or 0

@@ -8,6 +8,8 @@ so six copies posted at once record one message and change things once.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -32,15 +34,18 @@ def find_provider_and_hook(session: Session, kind: str, provider_name: str, hook
     return provider, hook
 
 
-def receive(session: Session, kind: str, provider_name: str, hook_id: str, request: HookRequest) -> tuple[Provider,
-                                                                                                           Result]:
+def receive(session: Session, kind: str, provider_name: str, hook_id: str, request: HookRequest,
+            on_verified: Callable[[InboundHook], None] | None = None) -> tuple[Provider, Result]:
     """Verify and act on one request to hook ``hook_id``; raise a HookError (nothing written) if refused.
 
     The signature is checked before anything else is said about the hook,
-    so only its provider learns that it was revoked.
+    so only its provider learns that it was revoked. ``on_verified`` (the
+    hook's rate limit) runs once it is, and may refuse in turn.
     """
     provider, hook = find_provider_and_hook(session, kind, provider_name, hook_id)
     provider.verify(hook, request)
+    if on_verified is not None:
+        on_verified(hook)
     if not hook.active:
         raise RevokedHook(f"this hook was revoked on {hook.revoked_at.isoformat()}: remove it from the provider")
     messages = provider.parse(request)

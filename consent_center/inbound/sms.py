@@ -12,7 +12,11 @@
   refusal or a state never granted: a START is an unambiguous act for the
   channel the person had stopped, not consent to anything new. A number
   no subject has only leaves the suppression list a stop put it on.
-- anything else is kept as evidence (``ignored``) and changes nothing.
+- anything else is kept as evidence (``ignored``, or ``needs_review`` when
+  a stop word hides in it) and changes nothing.
+
+A text from a number erased on request (on the suppression list, held by
+no subject now) acts as any other, but is kept without its number and text.
 """
 from __future__ import annotations
 
@@ -24,15 +28,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center.addresses import LOCALES, AddressError, normalise_phone
-from consent_center.inbound.keywords import START, STOP, Keyword, classify
+from consent_center.clock import utcnow
+from consent_center.inbound.keywords import REVIEW, STOP, Keyword, classify
 from consent_center.inbound.registry import Handled, Inbound
 from consent_center.ledger import Actor, LedgerError, current_states, lock_subject, record_change
 from consent_center.models import Channel, ConsentEvent, ConsentState, InboundHook, InboundMessage, Subject
 from consent_center.models.vocabulary import ActorType, Basis, Medium, Source, Status
+from consent_center.subjects.suppression import suppressed_among
 
 # The outcomes an inbound SMS is kept with.
 OUTCOMES = ("stopped", "suppressed", "already_stopped", "restarted", "lifted", "nothing_to_restart",
-            "restricted", "ignored", "unreadable_number")
+            "restricted", "ignored", "needs_review", "unreadable_number")
 
 
 def region_hint(recipient: str | None, jurisdiction: str) -> str:
@@ -53,15 +59,34 @@ def region_hint(recipient: str | None, jurisdiction: str) -> str:
 
 def handle_sms(session: Session, hook: InboundHook, message: InboundMessage, inbound: Inbound) -> Handled:
     """Act on one inbound SMS (the ``handle`` of every SMS provider)."""
-    config = current_app.config
     try:
-        number = normalise_phone(inbound.sender[:64], region_hint(inbound.recipient, config["JURISDICTION"]))
+        number = normalise_phone(inbound.sender[:64],
+                                 region_hint(inbound.recipient, current_app.config["JURISDICTION"]))
     except AddressError:
         return Handled("unreadable_number", None, {"reason": "the sender is not a phone number we can read"})
+    handled = _handle(session, hook, message, inbound, number)
+    if _erased_number(session, number):
+        # Its owner was erased on request: the text still acts, but neither it nor the number is kept again.
+        message.payload, message.redacted_at, handled.sender = None, utcnow(), None
+    return handled
+
+
+def _erased_number(session: Session, number: str) -> bool:
+    """Whether ``number`` is on the suppression list (erased on request) and no subject holds it now."""
+    if not suppressed_among(session, [number]):
+        return False
+    held = select(Subject.id).where(Subject.phone == number, Subject.erased_at.is_(None)).limit(1)
+    return session.scalars(held).first() is None
+
+
+def _handle(session: Session, hook: InboundHook, message: InboundMessage, inbound: Inbound, number: str) -> Handled:
+    config = current_app.config
     keyword = classify(inbound.text, config["SMS_STOP_WORDS"], config["SMS_START_WORDS"],
-                       config["SMS_STOP_MAX_WORDS"])
+                       config["SMS_STOP_MAX_WORDS"], config["SMS_STOP_TERMS"])
     if keyword is None:
         return Handled("ignored", number)
+    if keyword.action == REVIEW:  # a stop word hides in it: staff read it (/audit/inbound), nothing changes
+        return Handled("needs_review", number, {"keyword": keyword.word, "action": REVIEW})
     subjects = list(session.scalars(select(Subject).where(Subject.phone == number, Subject.erased_at.is_(None))
                                     .order_by(Subject.id)))
     evidence = {"inbound_message": message.public_id, "hook": hook.public_id, "keyword": keyword.word}

@@ -12,6 +12,7 @@ checkpoint gives the proofs.
 from __future__ import annotations
 
 import base64
+import json
 
 from sqlalchemy.orm import Session
 
@@ -50,3 +51,9 @@ def receipt_download(session: Session, receipt: Receipt) -> dict:
     payload = receipt_payload(receipt)
     payload["log"] = receipt_log(session, payload["document"])
     return payload
+
+
+def receipt_file(session: Session, receipt: Receipt) -> tuple[str, str]:
+    """The download as a file: its JSON text and its name, alike wherever a page offers it."""
+    body = json.dumps(receipt_download(session, receipt), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return body, f"receipt-{receipt.public_id}.json"

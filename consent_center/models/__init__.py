@@ -13,6 +13,7 @@ from consent_center.models.signup import NewsletterSignup
 from consent_center.models.staff_action import StaffAction
 from consent_center.models.subject import Subject
 from consent_center.models.suppression_list import SuppressionEntry, SuppressionList, UndeliverableAddress
+from consent_center.models.unsubscribe_reason import UnsubscribeReason
 from consent_center.models.transparency_log import LogCheckpoint, LogLeaf, LogNode, LogState
 from consent_center.models.verification import VerificationRun
 from consent_center.models.webhook import WebhookEndpoint
@@ -22,6 +23,6 @@ __all__ = [
     "Account", "ActorType", "ApiClient", "Basis", "CanonicalJsonSince", "Channel", "ConsentEvent", "ConsentState",
     "DataRequest", "EventType", "ExpiryReminder", "InboundHook", "InboundMessage", "LogCheckpoint", "LogLeaf", "LogNode", "LogState", "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion",
     "Receipt", "Role", "Scope", "Source", "StaffAction", "Status", "Subject", "SuppressedAddress", "SuppressionEntry",
-    "SuppressionList", "UndeliverableAddress", "VerificationRun",
+    "SuppressionList", "UndeliverableAddress", "UnsubscribeReason", "VerificationRun",
     "WebhookEndpoint",
 ]

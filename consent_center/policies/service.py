@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import difflib
-
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import bindparam, select
@@ -96,17 +94,3 @@ def all_versions(session: Session) -> list[PolicyVersion]:
 
 def find_version(session: Session, label: str) -> PolicyVersion | None:
     return session.scalars(select(PolicyVersion).where(PolicyVersion.label == label)).first()
-
-
-def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
-    """Return the line diff of two texts as ("same"|"added"|"removed", line) pairs."""
-    result: list[tuple[str, str]] = []
-    old_lines, new_lines = old.splitlines(), new.splitlines()
-    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    for op, a1, a2, b1, b2 in matcher.get_opcodes():
-        if op == "equal":
-            result.extend(("same", line) for line in old_lines[a1:a2])
-            continue
-        result.extend(("removed", line) for line in old_lines[a1:a2])
-        result.extend(("added", line) for line in new_lines[b1:b2])
-    return result

@@ -9,8 +9,8 @@ unless retention erases; the subject takes no change any more,
 the customer account; every e-mail to or about the person, queued or sent,
 and the ``.eml`` copies the file backend wrote (old and new addresses of a
 change included); the newsletter sign-ups; the texts of their requests;
-their personal values in the staff log; the sender and text of the messages
-inbound hooks received from their number or addresses; the proof files of changes staff
+their personal values in the staff log; the words they wrote on why they unsubscribed; the sender and text of the messages
+inbound hooks received from their number or addresses, or that name them (a stop from a former number); the proof files of changes staff
 recorded for them. The consent ledger stays as proof under the
 pseudonymous public id: its hash chain and its receipts cover no personal
 field (receipts name the subject by public id only), so ``ledger verify``
@@ -43,6 +43,7 @@ from consent_center.outbox.mail.forget import Person, emails_about, forget_email
 from consent_center.subjects.deliverability import forget_bounce_details
 from consent_center.subjects.suppression import suppress
 from consent_center.unsubscribe.newsletter import forget_signups, signups_of
+from consent_center.unsubscribe.reasons import forget_reasons
 
 
 def personal_values(subject: Subject) -> list[str]:
@@ -81,8 +82,9 @@ def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "er
     forget_bounce_details(session, sorted(current))
     forget_emails(session, emails)
     forget_signups(session, signups)
+    forget_reasons(session, subject)
     # What the person texted or a provider reported about their address: sender and text go, the row stays.
-    forget_sender(session, [subject.phone, *addresses])
+    forget_sender(session, [subject.phone, *addresses], subject.public_id)
     targets = [f"subject:{subject.public_id}"] + ([f"account:{account.id}"] if account else [])
     scrub_staff_log(session, targets, values)
     for request in requests:

@@ -13,7 +13,7 @@ def _send(session: Session, request: DataRequest, topic: str) -> None:
         return
     enqueue_email(session, topic=topic, to=subject.email, locale=subject.locale, name=subject.name,
                   request=request.public_id, kind=request.kind,
-                  due=request.due_at.strftime("%Y-%m-%d"), status=request.status)
+                  due=request.due_at.isoformat(), status=request.status)
 
 
 def tell_received(session: Session, request: DataRequest) -> None:

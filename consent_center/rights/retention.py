@@ -1,6 +1,6 @@
 """Retention limits: erase whom the privacy policy says is kept no longer.
 
-Two rules, in configuration (``CONSENT_RETENTION_*``):
+Three rules, in configuration (``CONSENT_RETENTION_*``):
 
 - accounts: a customer with an account is erased after
   ``RETENTION_ACCOUNT_YEARS`` (7) years without activity — no login, no
@@ -8,7 +8,10 @@ Two rules, in configuration (``CONSENT_RETENTION_*``):
   login and last consent event;
 - prospects: a subject without an account is erased
   ``RETENTION_PROSPECT_YEARS`` (10) years after the end of the relationship,
-  i.e. its last consent event.
+  i.e. its last consent event;
+- inbound texts that changed nothing (``ignored``, ``needs_review``,
+  ``unreadable_number``): their sender and text are blanked
+  ``RETENTION_INBOUND_DAYS`` (90) days after they came.
 
 A subject is erased when its last activity is strictly before the limit;
 erasure is ``rights.erasure.erase``, the same path as an erasure request,
@@ -18,7 +21,7 @@ objected: a person who comes back may sign up again).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app
@@ -26,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
+from consent_center.inbound.evidence import forget_unacted
 from consent_center.ledger import Actor
 from consent_center.models import Account, ConsentEvent, Subject
 from consent_center.rights.erasure import erase
@@ -44,6 +48,7 @@ class RetentionReport:
     accounts: list[str] = field(default_factory=list)  # public ids erased (or to erase) by rule
     prospects: list[str] = field(default_factory=list)
     checked: int = 0
+    inbound: int = 0  # inbound messages blanked (or to blank)
 
     @property
     def erased(self) -> int:
@@ -92,4 +97,6 @@ def run_retention(session: Session, *, dry_run: bool = False,
             erase(session, subject, actor=Actor.system(), reason="retention", suppress_address=False)
         if progress:
             progress(1)
+    limit = utcnow() - timedelta(days=current_app.config["RETENTION_INBOUND_DAYS"])
+    report.inbound = forget_unacted(session, limit, dry_run=dry_run)
     return report

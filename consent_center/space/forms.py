@@ -1,4 +1,4 @@
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
@@ -27,3 +27,10 @@ class ProfileForm(Form):
 
 class ConfirmForm(Form):
     """A button, so a link scanner's GET confirms nothing."""
+
+
+class StopAllForm(Form):
+    """"Unsubscribe from everything": the channels the confirmation showed, and its CSRF token."""
+
+    channel = SelectMultipleField(choices=[], validate_choice=False,
+                                  validators=[Length(max=50)])

@@ -13,7 +13,8 @@ from consent_center.web.trace import request_trace
 from consent_center.space import bp
 from consent_center.subjects.forms import PreferencesForm
 from consent_center.space.routes import RECONSENT_LATER_KEY as LATER_KEY
-from consent_center.space.routes import customer_required
+from consent_center.space.routes import customer_required, receipt_url
+from consent_center.web.receipt_note import flash_receipt
 
 
 @bp.route("/reconsent", methods=["GET", "POST"])
@@ -29,11 +30,12 @@ def reconsent():
     if request.method == "POST":
         if not form.validate():
             return render_template("space/reconsent.html", form=form, prefs=prefs, due=due), 400
-        confirm_choices(db.session, subject, set(form.active.data or []), account_id=current_user.id,
+        recorded = confirm_choices(db.session, subject, set(form.active.data or []), account_id=current_user.id,
                         trace=request_trace(request))
         session.pop(LATER_KEY, None)
         flash(_("Thank you: your choices are confirmed under the privacy policy %(version)s.",
                 version=due.version.label), "success")
+        flash_receipt(recorded, receipt_url)
         return redirect(url_for("space.preferences"))
     form.active.data = [p.channel.code for p in prefs if p.active]
     return render_template("space/reconsent.html", form=form, prefs=prefs, due=due)

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from consent_center.rights import requests as data_requests
 from consent_center.extensions import db
+from consent_center.web.dates import format_when
 from consent_center.web.labels import REQUEST_KIND_LABELS
 from consent_center.rights.mail import tell_received
 from consent_center.space import bp
@@ -37,7 +38,7 @@ def requests_list():
                                    requests=data_requests.requests_of(db.session, subject)), 422
         tell_received(db.session, filed)
         flash(_("Your request is registered. We answer by %(date)s.",
-                date=filed.due_at.strftime("%Y-%m-%d")), "success")
+                date=format_when(filed.due_at, "day")), "success")
         return redirect(url_for("space.request_detail", public_id=filed.public_id))
     if form.errors:
         return render_template("space/requests.html", form=form,

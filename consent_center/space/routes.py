@@ -1,23 +1,24 @@
 from __future__ import annotations
 
-import json
 from functools import wraps
 
-from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from consent_center.receipts import documents as receipts
 from consent_center.ledger import RestrictedChannel
-from consent_center.ledger.receipt_log import receipt_download as download_of
+from consent_center.ledger.receipt_log import receipt_file
 from consent_center.ledger.receipt_log import receipt_log
 from consent_center.web.labels import RESTRICTED_MESSAGE
 from consent_center.extensions import db
 from consent_center.subjects.deliverability import undeliverable_among
 from consent_center.subjects.preferences import history_of, preferences_of, save_preferences
+from consent_center.policies.channels import all_channels
 from consent_center.policies.reconsent import reconsent_due
 from consent_center.web.paging import before_cursor
+from consent_center.web.receipt_note import flash_receipt, receipt_attachment
 from consent_center.web.trace import request_trace
 from consent_center.space import bp
 from consent_center.subjects.forms import PreferencesForm
@@ -66,6 +67,7 @@ def preferences():
                 channel_name = event.channel.name(locale) if event.channel else ""
                 flash(_("%(channel)s is now %(state)s.", channel=channel_name,
                         state=_("Active") if event.status == "granted" else _("Inactive")), "success")
+            flash_receipt(recorded, receipt_url)
         return redirect(url_for("space.preferences"))
     due = reconsent_due(db.session, subject)
     if due is not None and session.get(RECONSENT_LATER_KEY) != due.version.label:
@@ -75,6 +77,11 @@ def preferences():
     undeliverable = undeliverable_among(db.session, [subject.email]) if subject.email else {}
     return render_template("space/preferences.html", form=form, prefs=prefs, reconsent_due=due,
                            renew_action=url_for("space.renew"), undeliverable=bool(undeliverable))
+
+
+def receipt_url(public_id: str) -> str:
+    """Where a logged-in customer opens one of their receipts."""
+    return url_for("space.receipt", public_id=public_id)
 
 
 @bp.get("/history")
@@ -96,7 +103,7 @@ def receipts_list():
     more = len(page) > RECEIPTS_PAGE
     page = page[:RECEIPTS_PAGE]
     return render_template("space/receipts.html", receipts=[(r, receipts.document_of(r)) for r in page],
-                           next_before=page[-1].id if more else None)
+                           next_before=page[-1].id if more else None, channels=_channels_by_code())
 
 
 @bp.get("/receipts/<public_id>")
@@ -108,7 +115,16 @@ def receipt(public_id: str):
     document = receipts.document_of(found)
     return render_template("space/receipt.html", receipt=found, document=document,
                            kid=receipts.key_id_of(found), alg=receipts.algorithm_of(found),
-                           log=receipt_log(db.session, document))
+                           log=receipt_log(db.session, document), channels=_channels_by_code())
+
+
+def _channels_by_code() -> dict:
+    """The channels a receipt names, to show them in the viewer's language.
+
+    A receipt is signed in the subject's language at the time; the page
+    speaks the viewer's, and the download stays exactly as signed.
+    """
+    return {c.code: c for c in all_channels(db.session)}
 
 
 @bp.get("/receipts/<public_id>.json")
@@ -117,6 +133,4 @@ def receipt_download(public_id: str):
     found = receipts.receipt_of(db.session, current_user.subject, public_id)
     if found is None:
         abort(404)
-    body = json.dumps(download_of(db.session, found), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    return Response(body, content_type="application/json; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="receipt-{found.public_id}.json"'})
+    return receipt_attachment(*receipt_file(db.session, found))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import flash
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from wtforms import SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
@@ -10,6 +10,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from consent_center.check.answer import lapses_at
 from consent_center.ledger import Recorded
+from consent_center.web.dates import format_when
 from consent_center.web.forms import Form
 
 
@@ -49,4 +50,4 @@ def flash_renewal(recorded: Recorded) -> None:
     event = recorded.events[0]
     until = lapses_at(event.status, event.basis, event.occurred_at, event.channel.validity_months)
     flash(_("Thank you: your consent for %(channel)s is confirmed until %(date)s.",
-            channel=event.channel.name(str(get_locale())), date=format_date(until, "long")), "success")
+            channel=event.channel.name(str(get_locale())), date=format_when(until, "day")), "success")

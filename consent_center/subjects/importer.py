@@ -34,12 +34,42 @@ _SUPPRESSED = {
     "email": "this e-mail address was erased on request (suppression list); not imported",
     "phone": "this phone number was erased on request (suppression list); not imported",
 }
+RESTRICTED = ("the use of this person's data is restricted (GDPR art. 18): %(channels)s cannot be changed to "
+              "resume processing until the restriction is lifted through the rights request")
+ERASED = "this person was erased at their request (GDPR art. 17): no consent can be recorded for them"
 CONTACT_COLUMNS = ("external_ref", "email", "phone", "name", "locale", "postal_address", "customer")
 OTHER_COLUMNS = ("basis", "evidence", "collected_at")
 CONSENT_PREFIX = "consent_"
 IMPORTABLE_STATUSES = {Status.GRANTED, Status.WITHDRAWN, Status.REFUSED, Status.NEVER_ASKED}
 TRUE_WORDS, FALSE_WORDS = {"yes", "y", "true", "1", "oui", "ja"}, {"no", "n", "false", "0", "non", "nee", ""}
 MAX_FIELD = {"external_ref": 100, "email": 320, "name": 200, "postal_address": 1000, "evidence": 2000}
+
+
+class Message(str):
+    """A report message: English text (the command line prints it), with its template and values kept.
+
+    The back office shows it in the admin's language: ``admin/import_messages.py``
+    holds every template for translation, filled with the same values.
+    """
+
+    template: str
+    values: dict
+
+    def __new__(cls, template: str, **values) -> "Message":
+        message = super().__new__(cls, template % values)
+        message.template, message.values = template, values
+        return message
+
+
+def _message_of(error: Exception) -> str:
+    """The message an error carries: its ``Message`` when it has one, else its text."""
+    if error.args and isinstance(error.args[0], Message):
+        return error.args[0]
+    if isinstance(error, RestrictedChannel):
+        return Message(RESTRICTED, channels=", ".join(error.codes))
+    if isinstance(error, ErasedSubject):
+        return Message(ERASED)
+    return str(error)
 
 
 class ImportFileError(ValueError):
@@ -81,11 +111,11 @@ def read_rows(stream: IO[str], channel_codes: set[str]) -> tuple[list[ContactRow
     reader = csv.DictReader(stream)
     header = [h.strip() for h in (reader.fieldnames or [])]
     if "external_ref" not in header:
-        raise ImportFileError("the header must name an external_ref column (see README)")
+        raise ImportFileError(Message("the header must name an external_ref column (see README)"))
     known = set(CONTACT_COLUMNS) | set(OTHER_COLUMNS) | {CONSENT_PREFIX + c for c in channel_codes}
     unknown = [h for h in header if h not in known]
     if unknown:
-        raise ImportFileError(f"unknown column(s): {', '.join(unknown)}")
+        raise ImportFileError(Message("unknown column(s): %(columns)s", columns=", ".join(unknown)))
     reader.fieldnames = header
     rows, errors = [], []
     seen_refs: dict[str, int] = {}
@@ -97,47 +127,49 @@ def read_rows(stream: IO[str], channel_codes: set[str]) -> tuple[list[ContactRow
             for key, seen, label in ((row.external_ref, seen_refs, "external_ref"),
                                      (row.email, seen_emails, "email")):
                 if key and key in seen:
-                    raise SubjectError(f"{label} repeats line {seen[key]}")
+                    raise SubjectError(Message("%(column)s repeats line %(line)s", column=label, line=seen[key]))
             seen_refs[row.external_ref] = line
             if row.email:
                 seen_emails[row.email] = line
             rows.append(row)
         except (SubjectError, AddressError, ValueError) as exc:
-            errors.append((line, str(exc)))
+            errors.append((line, _message_of(exc)))
     return rows, errors
 
 
 def _parse(line: int, record: dict, channel_codes: set[str]) -> ContactRow:
     if None in record:
-        raise ValueError("more fields than the header names")
+        raise ValueError(Message("more fields than the header names"))
     values = {k: (v or "").strip() for k, v in record.items()}
     for name, limit in MAX_FIELD.items():
         if len(values.get(name, "")) > limit:
-            raise ValueError(f"{name} is longer than {limit} characters")
+            raise ValueError(Message("%(column)s is longer than %(limit)s characters", column=name, limit=limit))
     for name, value in values.items():
         if any(ord(ch) < 32 and ch not in "\n\t" for ch in value) or has_control_characters(value):
-            raise ValueError(f"{name} holds control characters")
+            raise ValueError(Message("%(column)s holds control characters", column=name))
     if not values.get("external_ref"):
-        raise ValueError("external_ref is empty")
+        raise ValueError(Message("external_ref is empty"))
     locale = values.get("locale") or "fr"
     if locale not in LOCALES:
-        raise ValueError(f"locale must be fr, nl or en, not {locale!r}")
+        raise ValueError(Message("locale must be fr, nl or en, not %(value)r", value=locale))
     customer = values.get("customer", "yes").lower()
     if customer not in TRUE_WORDS | FALSE_WORDS:
-        raise ValueError(f"customer must be yes or no, not {customer!r}")
+        raise ValueError(Message("customer must be yes or no, not %(value)r", value=customer))
     consents = {}
     for code in channel_codes:
         status = values.get(CONSENT_PREFIX + code, "")
         if status:
             if status not in IMPORTABLE_STATUSES:
-                raise ValueError(f"{CONSENT_PREFIX}{code} must be one of "
-                                 f"{', '.join(sorted(IMPORTABLE_STATUSES))}, not {status!r}")
+                raise ValueError(Message("%(column)s must be one of %(allowed)s, not %(value)r",
+                                         column=CONSENT_PREFIX + code,
+                                         allowed=", ".join(sorted(IMPORTABLE_STATUSES)), value=status))
             consents[code] = status
     basis = values.get("basis") or Basis.CONSENT
     if basis not in {str(b) for b in Basis}:
-        raise ValueError(f"basis must be consent, soft_opt_in or legitimate_interest, not {basis!r}")
+        raise ValueError(Message("basis must be consent, soft_opt_in or legitimate_interest, not %(value)r",
+                                 value=basis))
     if consents and not values.get("evidence"):
-        raise ValueError("evidence is required when consent columns are given")
+        raise ValueError(Message("evidence is required when consent columns are given"))
     return ContactRow(
         line=line,
         external_ref=values["external_ref"],
@@ -160,10 +192,10 @@ def _parse_time(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"collected_at is not an ISO 8601 date or time: {value!r}") from None
+        raise ValueError(Message("collected_at is not an ISO 8601 date or time: %(value)r", value=value)) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     if moment > utcnow():
-        raise ValueError(f"collected_at is in the future: {value!r}")
+        raise ValueError(Message("collected_at is in the future: %(value)r", value=value))
     return moment
 
 
@@ -205,12 +237,12 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
     for row in batch:
         subject = by_ref.get(row.external_ref)
         if row.email and row.email in email_owner and email_owner[row.email] != row.external_ref:
-            report.errors.append((row.line, "this e-mail address belongs to another contact"))
+            report.errors.append((row.line, Message("this e-mail address belongs to another contact")))
             continue
         # A new contact, or a known one given an address or number it does not have: not on the list.
         listed = newly_suppressed({"email": row.email, "phone": row.phone}, suppressed, subject)
         if listed is not None:
-            report.errors.append((row.line, _SUPPRESSED[listed]))
+            report.errors.append((row.line, Message(_SUPPRESSED[listed])))
             continue
         if subject is None:
             subject = add_subject(
@@ -241,7 +273,7 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
         if id(submission) not in known or not isinstance(refusal, (RestrictedChannel, ErasedSubject)):
             raise refusal
         # Refused before anything of it is written: the other rows go on.
-        report.errors.append((known[id(submission)].line, str(refusal)))
+        report.errors.append((known[id(submission)].line, _message_of(refusal)))
 
     record_many(session, submissions, chunk=len(submissions) or 1, each=each, refused=refused)
 
@@ -259,7 +291,8 @@ def _newer_than_center(states: dict, row: ContactRow, channels, report: ImportRe
         elif row.collected_at and row.collected_at > state.changed_at:
             applicable[code] = status
         else:
-            report.kept.append((row.line, f"{code}: the center's {state.status} is newer; kept"))
+            report.kept.append((row.line, Message("%(channel)s: the center's %(status)s is newer; kept",
+                                                  channel=code, status=state.status)))
     return applicable
 
 

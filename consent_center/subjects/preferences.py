@@ -84,3 +84,24 @@ def history_of(session: Session, subject: Subject, *, limit: int = 50, before: i
     if before is not None:
         stmt = stmt.where(ConsentEvent.seq < before)
     return list(session.scalars(stmt.order_by(ConsentEvent.seq.desc()).limit(limit)))
+
+
+def commercial_active(session: Session, subject: Subject) -> list[Channel]:
+    """The commercial channels the person receives now: what "unsubscribe from everything" stops."""
+    return [p.channel for p in preferences_of(session, subject) if p.channel.commercial and p.active]
+
+
+def withdraw_all_commercial(session: Session, subject: Subject, shown: set[str], *, account_id: int | None,
+                            trace: dict, source: Source = Source.CUSTOMER_SPACE) -> Recorded:
+    """Withdraw every commercial channel the confirmation showed that is still active, in one receipt.
+
+    Only those ``shown``: a channel switched on in another tab after the
+    confirmation was shown is not withdrawn behind the person's back, and
+    the same confirmation sent again records nothing.
+    """
+    changes = {c.code: Status.WITHDRAWN for c in commercial_active(session, subject) if c.code in shown}
+    if account_id is not None:
+        trace = trace | {"account": account_id}
+    return record_change(session, subject, changes, source=source,
+                         actor=Actor(ActorType.SUBJECT, subject.public_id), trace=trace,
+                         evidence={"scope": "all_commercial"})

@@ -81,12 +81,15 @@ def _form_refused(response: Response) -> Response:
 
 def inject_template_globals() -> dict:
     from consent_center.web.branding import colours, fingerprint
+    from consent_center.web.icons import logo_url
     from consent_center.web.labels import template_labels
+    from consent_center.web.staff_words import staff_template_labels
 
-    return template_labels() | {
+    return template_labels() | staff_template_labels() | {
         "company_name": current_app.config["COMPANY_NAME"],
         "brand_fingerprint": fingerprint(),
         "brand": colours(),
+        "logo_url": logo_url(),
         "current_locale": str(get_locale()),
         "supported_locales": current_app.config["SUPPORTED_LOCALES"],
         "request_path": request.path,

@@ -123,6 +123,7 @@ def template_labels() -> dict:
         "request_kind_label": lambda v: label(REQUEST_KIND_LABELS, v),
         "request_status_label": lambda v: label(REQUEST_STATUS_LABELS, v),
         "request_outcome_label": lambda v: label(REQUEST_OUTCOME_LABELS, v),
+        "unsubscribe_reason_label": lambda v: label(UNSUBSCRIBE_REASON_LABELS, v),
     }
 
 
@@ -159,3 +160,12 @@ REQUEST_OUTCOME_LABELS = {
 # of their data is restricted (GDPR art. 18): space, manage link, any other page.
 RESTRICTED_MESSAGE = _l("The use of your data is restricted at your request: no channel can be switched on "
                         "until the restriction is lifted. Nothing was changed. Contact us to lift it.")
+
+# Why people unsubscribe (unsubscribe.reasons.REASONS), as the page asks and /audit counts.
+UNSUBSCRIBE_REASON_LABELS = {
+    "too_many": _l("Too many messages"),
+    "not_relevant": _l("The messages are not relevant to me"),
+    "not_asked": _l("I never asked to receive them"),
+    "prefer_other_channel": _l("I prefer another way of hearing from you"),
+    "other": _l("Other"),
+}

@@ -19,26 +19,37 @@ def log_in(page, base, email="camille@example.com"):
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
-def test_customer_turns_sms_off_and_sees_it_confirmed(live_server, new_page, camille, screenshot, javascript):
+def test_customer_turns_sms_off_and_sees_it_confirmed(live_server, new_page, camille, screenshot, javascript,
+                                                      viewport):
     page = new_page(javascript=javascript)
     log_in(page, live_server)
     page.wait_for_url(f"{live_server}/space/preferences")
     sms = page.get_by_role("switch", name="Text messages (SMS)")
-    assert sms.is_checked()
+    word = page.locator("li.channel", has=sms).locator(".switch-state")
+    assert sms.is_checked() and word.inner_text() == "On"
     sms.focus()
     page.keyboard.press("Space")  # keyboard operable
     assert not sms.is_checked()
+    # The switch's own word follows it before saving, with CSS alone; its name stays its label.
+    assert word.inner_text() == "Off" and page.get_by_role("switch", name="Text messages (SMS)").count() == 1
     page.get_by_role("button", name="Save my choices").click()
     page.wait_for_url(f"{live_server}/space/preferences")
-    assert page.get_by_role("status").inner_text().strip() == "Text messages (SMS) is now Inactive."
+    status = page.get_by_role("status").inner_text().strip()
+    # The confirmation names the change, then links to its signed receipt.
+    assert status.startswith("Text messages (SMS) is now Inactive.") and "signed receipt" in status
+    assert page.get_by_role("status").get_by_role("link").first.get_attribute("href").startswith("/space/receipts/")
     assert not page.get_by_role("switch", name="Text messages (SMS)").is_checked()
     shot = screenshot(page, f"preferences-{'js' if javascript else 'nojs'}")
     if javascript:
         copy_for_readme(shot, f"preferences-{shot.stem.rsplit('-', 1)[-1]}.png")
+    if viewport == "phone":  # the links are in the menu
+        page.get_by_text("Menu", exact=True).click()
     page.get_by_role("link", name="My history").click()
     row = page.get_by_role("row").filter(has_text="Your personal space")
     assert "Text messages (SMS)" in row.inner_text() and "Inactive (withdrawn)" in row.inner_text()
     # The new receipt: listed first, and downloadable as signed JSON.
+    if viewport == "phone":
+        page.get_by_text("Menu", exact=True).click()
     page.get_by_role("link", name="My receipts").click()
     newest = page.locator(".receipt-item").first
     assert "Text messages (SMS)" in newest.inner_text() and "Inactive" in newest.inner_text()
@@ -70,7 +81,7 @@ def test_the_switch_has_a_visible_focus(live_server, new_page, camille):
     assert outline not in ("", "none")
 
 
-@pytest.mark.parametrize("locale,title", [("fr", "Comment pouvons-nous vous contacter ?"),
+@pytest.mark.parametrize("locale,title", [("fr", "Comment pouvons-nous vous contacter\u202f?"),
                                           ("nl", "Hoe mogen wij contact met u opnemen?")])
 def test_the_space_speaks_the_customers_language(live_server, new_page, make_account, locale, title):
     make_account("jan@example.com", locale=locale)

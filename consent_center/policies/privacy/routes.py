@@ -6,7 +6,8 @@ from flask_babel import get_locale
 
 from consent_center.clock import utcnow
 from consent_center.extensions import db
-from consent_center.policies.service import all_versions, diff_lines, find_version, policy_in_force, render_markdown
+from consent_center.policies.diff import grouped, policy_diff, summary
+from consent_center.policies.service import all_versions, find_version, policy_in_force, render_markdown
 from consent_center.policies.privacy import bp
 
 
@@ -54,6 +55,7 @@ def diff():
         abort(404)
     locale = _locale()
     old_text, new_text = old.text(locale), new.text(locale)
-    lines = diff_lines(old_text.body if old_text else "", new_text.body if new_text else "")
-    return render_template("policies/diff.html", old=old, new=new, lines=lines, locale=locale,
+    blocks = policy_diff(old_text.body if old_text else "", new_text.body if new_text else "")
+    return render_template("policies/diff.html", old=old, new=new, groups=grouped(blocks),
+                           counts=summary(blocks), locale=locale,
                            versions=all_versions(db.session))

@@ -35,7 +35,13 @@ from flask import current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from consent_center import tokens
+from consent_center.ledger.receipt_log import receipt_file
+from consent_center.receipts.documents import receipt_of
+from consent_center.tokens import TokenError
 from consent_center.unsubscribe import links as unsubscribe_links
+from consent_center.unsubscribe.reasons import REASONS, ReasonError, record_reason
+from consent_center.web.receipt_note import receipt_attachment
 from consent_center.extensions import db, limiter
 from consent_center.web.errors import link_invalid
 from consent_center.web.trace import request_trace
@@ -106,7 +112,48 @@ def unsubscribe(token: str):
         return _page(token, target, done=done, buttons=False)
     if action != "undo":
         done["undo_nonce"] = unsubscribe_links.undo_nonce(token, recorded)
+    if recorded.receipt is not None:
+        receipt_id = recorded.receipt.public_id
+        done["receipt"] = receipt_id
+        done["receipt_nonce"] = tokens.page_nonce("unsubscribe_receipt", token, [receipt_id])
+        if action != "undo":
+            done["reason_nonce"] = tokens.page_nonce("unsubscribe_reason", token, [receipt_id])
     return _page(token, target, done=done)
+
+
+@bp.get("/u/<token>/receipt/<nonce>")
+@limiter.limit(_per_address)
+def receipt(token: str, nonce: str):
+    """The receipt of the change the person just made on the page: what its short-lived nonce binds."""
+    try:
+        target = unsubscribe_links.resolve(db.session, token)
+        (receipt_id,) = tokens.read_page_nonce("unsubscribe_receipt", nonce, token)
+    except (LinkError, TokenError, ValueError):
+        return _invalid()
+    found = receipt_of(db.session, target.subject, receipt_id)
+    if found is None:
+        return _invalid()
+    return receipt_attachment(*receipt_file(db.session, found))
+
+
+@bp.post("/u/<token>/reason")
+@limiter.limit(_per_address)
+@limiter.limit(_per_link, key_func=_link_key)
+def reason(token: str):
+    """The optional answer to "why?", after the withdrawal: kept beside the ledger, never before it."""
+    try:
+        target = unsubscribe_links.resolve(db.session, token)
+        (receipt_id,) = tokens.read_page_nonce("unsubscribe_reason", request.form.get("nonce", ""), token)
+    except (LinkError, TokenError, ValueError):
+        return _invalid()
+    if _sent_from_another_site():
+        return render_template("web/error.html", code=403, reason=None), 403
+    try:
+        kept = record_reason(db.session, target.subject, receipt_id, request.form.get("reason", ""),
+                             request.form.get("detail"))
+    except ReasonError:
+        return render_template("web/error.html", code=400, reason=None), 400
+    return _page(token, target, done=None, thanked="kept" if kept else "already")
 
 
 def _names(channels) -> list[str]:
@@ -115,11 +162,11 @@ def _names(channels) -> list[str]:
 
 
 def _page(token: str, target, *, done: dict | None, refused: str | None = None, status: int = 200,
-          buttons: bool = True):
+          buttons: bool = True, thanked: str | None = None):
     """The page, answered 200 after a POST too: RFC 8058 wants no redirect."""
     view = unsubscribe_links.view(db.session, target, token if buttons else None)
     return render_template("unsubscribe/page.html", token=token, done=done, refused=refused, names=_names,
-                           view=view), status
+                           view=view, thanked=thanked, reasons=REASONS), status
 
 
 def _sent_from_another_site() -> bool:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -17,6 +17,9 @@ from consent_center.web.rate_limits import address_key, address_limit, public_li
 from consent_center.subjects.forms import PreferencesForm, RenewForm, flash_renewal
 from consent_center.policies.expiry import renew_consent
 from consent_center.web.errors import link_invalid
+from consent_center.web.receipt_note import flash_receipt, receipt_attachment, receipt_sentence
+from consent_center.receipts.documents import receipt_of
+from consent_center.ledger.receipt_log import receipt_file
 from consent_center.web.trace import request_trace
 from consent_center.unsubscribe.public import bp
 from consent_center.unsubscribe.public.forms import ConfirmForm, ManageForm, SubscribeForm
@@ -73,7 +76,8 @@ def confirm_signup(token: str):
         if not form.validate():
             return render_template("web/error.html", code=400, reason="csrf"), 400
         recorded = newsletter.confirm(db.session, signup, trace=request_trace(request))
-        return render_template("unsubscribe/confirmed.html", already=recorded is None)
+        note = receipt_sentence(recorded.receipt.public_id, None) if recorded and recorded.receipt else None
+        return render_template("unsubscribe/confirmed.html", already=recorded is None, receipt_note=note)
     if signup.confirmed_at is not None:
         return render_template("unsubscribe/confirmed.html", already=True)
     return render_template("unsubscribe/confirm.html", form=form, signup=signup)
@@ -117,6 +121,7 @@ def manage_preferences(token: str):
             form.active.data = [p.channel.code for p in prefs if p.active]
             return _manage_page(token, form, prefs), 409
         _flash_changes(recorded)
+        flash_receipt(recorded, _manage_receipt_url(token))
         return redirect(url_for("public.manage_preferences", token=token))
     form.active.data = [p.channel.code for p in prefs if p.active]
     return _manage_page(token, form, prefs)
@@ -142,7 +147,25 @@ def manage_renew(token: str):
         form = PreferencesForm(formdata=None, active=[p.channel.code for p in prefs if p.active])
         return _manage_page(token, form, prefs), 409
     flash_renewal(recorded)
+    flash_receipt(recorded, _manage_receipt_url(token))
     return redirect(url_for("public.manage_preferences", token=token))
+
+
+@bp.get("/manage/<token>/receipts/<public_id>.json")
+def manage_receipt(token: str, public_id: str):
+    """A receipt of the link's subject, as signed with its log part: what the manage link authorises."""
+    try:
+        subject = manage_links.subject_for(db.session, token)
+    except ManageLinkError:
+        return link_invalid(url_for("public.manage"), _("Receive a new link by e-mail"))
+    found = receipt_of(db.session, subject, public_id)
+    if found is None:
+        abort(404)  # another subject's receipt does not exist, as far as this link knows
+    return receipt_attachment(*receipt_file(db.session, found))
+
+
+def _manage_receipt_url(token: str):
+    return lambda public_id: url_for("public.manage_receipt", token=token, public_id=public_id)
 
 
 def _manage_page(token: str, form: PreferencesForm, prefs) -> str:

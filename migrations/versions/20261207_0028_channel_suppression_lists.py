@@ -1,15 +1,15 @@
 """channel suppression lists (national registers, SMS STOPs, complaints) and undeliverable addresses
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-12-06 19:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0025'
-down_revision = '0024'
+revision = '0028'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 
