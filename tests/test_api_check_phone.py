@@ -24,8 +24,8 @@ from consent_center.ledger import Actor
 from consent_center.models import Subject
 from consent_center.policies.channels import create_channel
 from consent_center.rights.effects import erase
-from consent_center.subjects.importer import import_contacts
 from consent_center.subjects.channel_suppression import suppress_on_channel
+from consent_center.subjects.importer import import_contacts
 from consent_center.subjects.rectification import rectify
 
 from .api_fixtures import assert_matches_spec, assert_problem
