@@ -234,6 +234,8 @@ def load_settings(instance_path: str) -> dict:
         # are blanked this many days after they came (inbound/evidence.py, `retention run`).
         "RETENTION_INBOUND_DAYS": _env_int("RETENTION_INBOUND_DAYS", 90),
         "SUPPRESSION_SALT": _env("SUPPRESSION_SALT", "") or "",
+        # Soft bounces in a row that mark an address undeliverable (subjects/deliverability.py).
+        "SOFT_BOUNCE_LIMIT": _env_int("SOFT_BOUNCE_LIMIT", 3),
         # Password hashing (argon2id): the cost of each new hash. The defaults are argon2-cffi's
         # (RFC 9106's low-memory profile). Each hash records its own parameters, so hashes made
         # with other ones still verify, and are redone with these at the next successful login.

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from consent_center.policies.channels import create_channel
+from consent_center.check import bulk
 from consent_center.check import service as checks
 from consent_center.check.channels import channel_id
 from consent_center.check import lookup_addresses
@@ -274,10 +275,11 @@ def test_postgresql_plans_the_bulk_keys_as_a_constant(session, by):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("SQLite binds the keys as one JSON array")
     connection = session.connection()
-    statement = checks._STATE_STATEMENTS["any"][by].compile(dialect=connection.dialect)
+    statement = bulk.bulk_statement("any", by, False, (), erased=by != "subject").compile(dialect=connection.dialect)
     params = statement.construct_params({"keys": ["a@example.com", "b@example.com"], "channel_id": 1, "cutoff": None,
-                                      "expired_by": None, "alive_from": None})
-    params["keys"] = TextArrayLiteral().bind_processor(connection.dialect)(params["keys"])
+                                      "expired_by": None, "alive_from": None, "digests": []})
+    for name in {"keys", "digests"} & params.keys():
+        params[name] = TextArrayLiteral().bind_processor(connection.dialect)(params[name])
     plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", params))
     assert "= ANY ('{a@example.com,b@example.com}'::text[])" in plan, plan
 

@@ -24,6 +24,7 @@ from consent_center.ledger import Actor
 from consent_center.models import Subject
 from consent_center.policies.channels import create_channel
 from consent_center.rights.effects import erase
+from consent_center.subjects.channel_suppression import suppress_on_channel
 from consent_center.subjects.importer import import_contacts
 from consent_center.subjects.rectification import rectify
 
@@ -182,6 +183,32 @@ def test_as_of_a_moment_by_phone_names_the_event_and_receipt(app, api):
     assert_problem(check(api, "+3361234", at=granted["occurred_at"]), 422, "validation-error")
     for body in (then, shared, unknown):
         assert_matches_spec(app, body, "CheckResult")
+
+
+def test_a_stopped_number_is_listed_on_sms_channels_only_and_an_erased_one_stays_suppressed(app, api, session):
+    lea = subject(api, email="lea@example.com", phone=LEA)
+    consent(api, lea, "granted")
+    create_channel(session, code="calls", names={"en": "Calls"}, purposes={"en": "Calls"}, medium="phone",
+                   default_status="granted", default_basis="legitimate_interest", validity_months=None)
+    for number in (LEA, JAN, LOTTE):  # STOPs (inbound/sms.py files them so for numbers no subject has)
+        suppress_on_channel(session, number, "sms", source="sms_keyword")
+    session.commit()
+    consent(api, lea, "granted", channel="calls")
+    lotte = subject(api, email="lotte@example.com", phone=LOTTE)
+    erase(session, session.scalars(select(Subject).where(Subject.public_id == lotte)).one(), actor=Actor.system())
+    session.commit()  # erased on request: suppressed, whatever list also holds the number
+    asked = ["06 12 34 56 78", JAN, LOTTE, "+33687654321"]
+    results = bulk(api, asked)["results"]
+    assert [(r["allowed"], r["status"], r.get("list"), r["subject"]) for r in results] == [
+        (False, "listed", "SMS STOP", lea), (False, "listed", "SMS STOP", None), (False, "suppressed", None, None),
+        (False, "unknown", None, None)]
+    assert [check(api, number).get_json() for number in asked] == results
+    assert bulk(api, asked, answer="allowed")["allowed"] == [False] * 4
+    for body in results:
+        assert_matches_spec(app, body, "CheckResult")
+    # A STOP is about texts: the calls channel (medium phone) is not on that list.
+    assert check(api, LEA, channel="calls").get_json()["allowed"] is True
+    assert bulk(api, [LEA, JAN], channel="calls", answer="allowed")["allowed"] == [True, False]
 
 
 def test_phone_questions_that_make_no_sense_are_clear_422s(api, session):

@@ -271,7 +271,6 @@ def check(api, address):
 @pytest.mark.settings(SOFT_BOUNCE_LIMIT=2)
 def test_bounces_make_an_address_undeliverable_and_a_stranger_s_complaint_suppresses_it(client, session, policy,
                                                                                         api, runner, tmp_path):
-    pytest.importorskip("consent_center.subjects.deliverability")  # the lists branch, until it is on main
     jane, joe = person(session, "jane@example.org"), person(session, "joe@example.org")
     hook, url = make_hook(session, "postmark", kind="email")
 

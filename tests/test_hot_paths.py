@@ -23,7 +23,10 @@ from consent_center.api.schemas import MAX_EMAIL, check_query
 from bench.seed import email_of, expected_granted, seed
 from consent_center.check.service import collector_paused
 from consent_center.extensions import db
-from consent_center.models import OutboxMessage
+from consent_center.ledger import Actor, record_change
+from consent_center.models import OutboxMessage, Source
+from consent_center.subjects.channel_suppression import suppress_on_channel
+from consent_center.subjects.service import create_subject
 from consent_center.outbox.webhooks import add_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,18 +126,28 @@ def test_a_consent_change_through_the_api_takes_few_statements(api, make_subject
 
 @pytest.mark.parametrize("by", ["emails", "phones"])
 @pytest.mark.parametrize("answer", ["full", "allowed"])
-def test_a_bulk_check_is_one_query_whatever_its_size(api, statements, answer, by):
+def test_a_bulk_check_is_one_query_whatever_its_size(api, session, statements, answer, by):
     # Keys bound one by one cost SQLAlchemy more than the query itself on SQLite,
     # and chunks of them a query each: the keys go as one parameter on both engines.
-    # By phone, the numbers on the suppression list come in the same query.
+    # By phone, the numbers on the suppression list come in the same query; so, by phone
+    # or by e-mail, do the lists of the channel's medium that name a contact asked (one
+    # granted subject here, on the SMS STOPs or the spam complaints: listed, not allowed).
     # (Fewer numbers: unknown ones are then checked for validity, one by one.)
     channel, asked = ("email", [f"user{i}@example.com" for i in range(25_000)]) if by == "emails" else (
         "sms", [f"+3361{i:07d}" for i in range(5_000)] + ["06 12 34 56 78"])
+    listed = create_subject(session, actor=Actor.system(), email="user1@example.com", phone="+33610000001")
+    record_change(session, listed, {channel: "granted"}, source=Source.API, actor=Actor.system())
+    suppress_on_channel(session, asked[1], channel, source="complaint" if channel == "email" else "sms_keyword")
+    session.commit()
     api.get("/check?channel=sms&phone=%2B33612345678")  # the key and the channels are looked up and cached
     statements.clear()
     response = api.post("/check", json={"channel": channel, by: asked, "answer": answer})
     assert response.status_code == 200
     assert statements.count("SELECT") == 1, statements
+    found = response.get_json()
+    assert (found["allowed"][1] is False) if answer == "allowed" else (
+        (found["results"][1]["status"], found["results"][1]["list"]) == (
+            "listed", "Spam complaints" if channel == "email" else "SMS STOP"))
     statements.clear()
     assert api.get("/check?channel=sms&phone=06+12+34+56+78").status_code == 200
     assert statements == ["SELECT"], statements  # one number: its subjects and the list, in one query

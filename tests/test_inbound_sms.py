@@ -189,7 +189,6 @@ def test_an_unreadable_sender_is_kept_and_changes_nothing(client, session, polic
 @freeze_time(NOW)
 def test_an_unknown_number_is_suppressed_so_an_import_cannot_allow_it_and_start_lifts_it(
         client, session, policy, runner, tmp_path, api):
-    pytest.importorskip("consent_center.subjects.channel_suppression")  # the suppression lists (issue 23, item 4)
     from .test_import import good_row, write_csv
 
     hook, url = make_hook(session)
@@ -199,22 +198,36 @@ def test_an_unknown_number_is_suppressed_so_an_import_cannot_allow_it_and_start_
     write_csv(contacts, [good_row(1, consent_sms="granted")])
     assert runner.invoke(args=["import", "contacts", str(contacts)]).exit_code == 0
     session.rollback()
-    imported = session.scalars(select(Subject).where(Subject.phone == "+33612345678")).one()
-    assert states(session, imported.public_id)["sms"][0] == "granted"  # what the file said …
-    check = api.get(f"/check?channel=sms&subject={imported.public_id}")
+    # Its id read once: after states()'s rollback, reading it again would open a write transaction on SQLite.
+    public_id = session.scalars(select(Subject.public_id).where(Subject.phone == "+33612345678")).one()
+    assert states(session, public_id)["sms"][0] == "granted"  # what the file said …
+    session.rollback()
+    check = api.get(f"/check?channel=sms&subject={public_id}")
     assert check.status_code == 200 and check.json["allowed"] is False  # … but never "allowed"
+    assert (check.json["status"], check.json["list"]) == ("listed", "SMS STOP")
+    # Asked by the number, in any spelling, alone or in a list: the same answer, naming the list.
+    by_phone = api.get("/check", query_string={"channel": "sms", "phone": "06 12 34 56 78"}).json
+    assert (by_phone["allowed"], by_phone["status"], by_phone["list"], by_phone["subject"]) == (
+        False, "listed", "SMS STOP", public_id)
+    bulk = api.post("/check", json={"channel": "sms", "phones": ["+33612345678", "0612345678"]}).json["results"]
+    assert bulk == [by_phone, by_phone]
+    assert api.post("/check", json={"channel": "sms", "phones": ["+33612345678"], "answer": "allowed"}).json[
+        "allowed"] == [False]
     # The number has a subject now, whose SMS no text stopped: a START gives nothing, the suppression stays.
     after = post_generic(client, url, hook, sms("START", sender="+33612345678", id="SM2"), at=NOW)
     assert after.json["accepted"][0]["outcome"] == "nothing_to_restart"
-    assert api.get(f"/check?channel=sms&subject={imported.public_id}").json["allowed"] is False
+    assert api.get(f"/check?channel=sms&subject={public_id}").json["allowed"] is False
 
 
 @freeze_time(NOW)
-def test_start_from_a_number_still_unknown_lifts_its_own_suppression(client, session, policy):
-    pytest.importorskip("consent_center.subjects.channel_suppression")
+def test_start_from_a_number_still_unknown_lifts_its_own_suppression(client, session, policy, api):
     hook, url = make_hook(session)
     post_generic(client, url, hook, sms("STOP", sender="+33699887766", id="SM1"), at=NOW)
+    stopped = api.get("/check", query_string={"channel": "sms", "phone": "+33699887766"}).json
+    assert (stopped["allowed"], stopped["status"], stopped["list"], stopped["subject"]) == (
+        False, "listed", "SMS STOP", None)  # a number no subject has, stopped: listed, not merely unknown
     lifted = post_generic(client, url, hook, sms("START", sender="+33699887766", id="SM2"), at=NOW)
     assert lifted.json["accepted"][0]["outcome"] == "lifted"
+    assert api.get("/check", query_string={"channel": "sms", "phone": "+33699887766"}).json["status"] == "unknown"
     again = post_generic(client, url, hook, sms("START", sender="+33699887766", id="SM3"), at=NOW)
     assert again.json["accepted"][0]["outcome"] == "nothing_to_restart"

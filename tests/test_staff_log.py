@@ -46,6 +46,7 @@ STAFF_ROUTES = {
     "admin.add_hook": "hook.created",
     "admin.revoke_hook_view": "hook.revoked",
     "admin.import_upload": "import.run",
+    "admin.suppression_upload": "suppression_list.imported",
     "admin.publish": "policy.published",
     "admin.record_for_person": "consent.recorded_on_behalf",
     "audit.verify_ledger": "ledger.verified",
@@ -105,6 +106,7 @@ LOGGED_COMMANDS = {
     "apikey revoke": "api_key.revoked",
     "policy publish": "policy.published",
     "import contacts": "import.run",
+    "suppression import": "suppression_list.imported",
     "webhook add": "webhook.created",
     "webhook disable": "webhook.disabled",
     "hook create": "hook.created",
@@ -120,6 +122,7 @@ LOGGED_COMMANDS = {
 NOT_LOGGED_COMMANDS = {
     "apikey list": "reads only",
     "webhook list": "reads only",
+    "suppression list": "reads only",
     "hook list": "reads only",
     "hook messages": "reads only (writes a file)",
     "receipt verify": "reads only",
@@ -258,6 +261,10 @@ EXERCISES = {
     ("admin.revoke_hook_view", None): _revoke_hook,
     ("admin.import_upload", None): lambda c, s, p: form_post(c, "/admin/import", {"file": (_import_file(), "c.csv")},
                                                              content_type="multipart/form-data"),
+    ("admin.suppression_upload", None): lambda c, s, p: form_post(
+        c, "/admin/suppression", {"name": "DNCM", "medium": "phone", "region": "BE",
+                                  "file": (io.BytesIO(b"0470 12 34 56\n"), "dncm.txt")},
+        content_type="multipart/form-data"),
     ("admin.publish", None): lambda c, s, p: form_post(c, "/admin/policies", {"label": "2099-01", **TEXTS}),
     ("admin.record_for_person", None): lambda c, s, p: form_post(
         c, f"/admin/people/{p.subject.public_id}", {"active": ["newsletter"], "method": "phone",
@@ -324,6 +331,8 @@ def _cli_cases(tmp_path, session):
     report = tmp_path / "report.eml"
     report.write_bytes((Path(__file__).parent / "data" / "arf_abuse.eml").read_bytes().replace(
         b"Feedback-Type: abuse", b"Feedback-Type: not-spam"))
+    register = tmp_path / "bloctel.txt"
+    register.write_text("06 12 34 56 78\n", encoding="utf-8")
     return {
         "user create": ["user", "create", "--email", "sam@example.com", "--role", "support",
                         "--password", "correct horse battery"],
@@ -333,6 +342,8 @@ def _cli_cases(tmp_path, session):
         "apikey revoke": ["apikey", "revoke", "1"],
         "policy publish": ["policy", "publish", "--version", "2099-01", "--file", str(policy), "--locale", "en"],
         "import contacts": ["import", "contacts", str(contacts)],
+        "suppression import": ["suppression", "import", "--list", "Bloctel", "--channel", "sms",
+                               "--file", str(register)],
         "webhook add": ["webhook", "add", "--url", "https://tool.example.com/hook"],
         "webhook disable": None,  # its id is known once added
         "hook create": ["hook", "create", "--kind", "sms", "--provider", "generic"],

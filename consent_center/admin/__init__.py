@@ -17,4 +17,4 @@ def only_staff_who_run_the_center() -> None:
     """Every page of the blueprint, present and future, is for support and admins at least."""
 
 
-from consent_center.admin import accounts, channels, home, hooks, imports, keys, people, policies, webhooks  # noqa: E402,F401,E501
+from consent_center.admin import accounts, channels, home, hooks, imports, keys, people, policies, suppression, webhooks  # noqa: E402,F401,E501

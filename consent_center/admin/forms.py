@@ -136,6 +136,22 @@ class WebhookForm(Form):
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 
+class SuppressionListForm(Form):
+    """An external suppression list, in the format of `suppression import`: one identifier a line."""
+
+    name = StringField(_l("List name"), validators=[DataRequired(message=_l("Give the list a name.")),
+                                                    Length(max=100)])
+    medium = SelectField(_l("Applies to"), choices=[SelectChoice(code, label) for code, label in MEDIUM_LABELS.items()])
+    list_date = DateField(_l("Date of the extract"), validators=[Optional()])
+    valid_until = DateField(_l("Valid until (last day)"), validators=[Optional()])
+    customers_exempt = BooleanField(_l("Customers are exempt (the list does not apply to them)"))
+    region = SelectField(_l("Country of national numbers"),
+                         choices=[SelectChoice("FR", _l("France")), SelectChoice("BE", _l("Belgium")),
+                                  SelectChoice("NL", _l("Netherlands"))])
+    file = FileField(_l("File (UTF-8, one e-mail address or phone number a line)"),
+                     validators=[FileRequired(message=_l("Choose a file."))])
+
+
 class HookForm(Form):
     """A new inbound hook: which provider posts to it, a name, and the provider's own secret where it has one."""
 

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from consent_center.extensions import db
 from consent_center.accounts.staff_log import recent_actions
 from consent_center.admin import admin_only, bp
+from consent_center.subjects.list_import import expired_lists
 from consent_center.web.paging import before_cursor
 
 LOG_PAGE = 100
@@ -19,6 +20,8 @@ ADMIN_PAGES = [
     ("admin.hooks", _l("Inbound hooks"), _l("Where SMS and e-mail providers post STOPs, bounces, complaints")),
     ("admin.channels", _l("Channels"), _l("Add a channel, set its validity, deactivate one")),
     ("admin.import_form", _l("Import contacts"), _l("Upload a CSV file of contacts and their consents")),
+    ("admin.suppression_lists", _l("Suppression lists"),
+     _l("National opt-out registers, SMS STOPs, complaints: import a list, see which have expired")),
     ("admin.policies", _l("Policy versions"), _l("Publish a new version of the privacy policy")),
     ("admin.staff_log", _l("Staff action log"), _l("Who did what in the back office, and when")),
 ]
@@ -26,7 +29,8 @@ ADMIN_PAGES = [
 
 @bp.get("/")
 def index():
-    return render_template("admin/index.html", admin_pages=ADMIN_PAGES)
+    # An expired register no longer applies: until a new extract is imported, its contacts may be called.
+    return render_template("admin/index.html", admin_pages=ADMIN_PAGES, expired_lists=expired_lists(db.session))
 
 
 @bp.get("/log")

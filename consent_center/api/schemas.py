@@ -19,7 +19,7 @@ STATUSES = [str(s) for s in Status]
 # Check answers only: a contact the center does not know, or no longer knows (erased on
 # request, on the suppression list); a grant that lapsed for want of re-consent after a
 # material policy change (on a channel that requires it).
-CHECK_STATUSES = [*STATUSES, "unknown", "suppressed", "reconsent_required"]
+CHECK_STATUSES = [*STATUSES, "unknown", "suppressed", "reconsent_required", "listed", "undeliverable"]
 BASES = [str(b) for b in Basis]
 LOCALES = ["fr", "nl", "en"]
 MAX_ID = 64
@@ -102,7 +102,12 @@ class CheckResultSchema(Schema):
                        "the number); "
                        "`expired` also for a consent past its channel's validity that the expiry job has "
                        "not recorded yet; `reconsent_required` for a grant made before a material policy "
-                       "version whose grace period is over, on a channel that requires re-consent (not allowed)"})
+                       "version whose grace period is over, on a channel that requires re-consent (not allowed); "
+                       "`listed` for a contact on a suppression list in force for the channel's medium (a "
+                       "national opt-out register, SMS STOPs, spam complaints; `list` names it); "
+                       "`undeliverable`, on an e-mail channel, for an address the mail providers gave up on "
+                       "(`reason` says why). A list or an undeliverable address replaces an answer that would "
+                       "be allowed, or `unknown`; any other status stays (docs/suppression.md)"})
     basis = Text(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
     policy_version = Text(dump_only=True, allow_none=True, required=True)
     changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)
@@ -118,6 +123,10 @@ class CheckResultSchema(Schema):
                        "allowed only if every one of them allows it"})
     invalid = fields.Boolean(dump_only=True, metadata={
         "description": "bulk only: present and true when the e-mail address or phone number is not valid"})
+    list = Text(dump_only=True, metadata={"description": "with status `listed`: the suppression list's name"})
+    reason = Text(dump_only=True, validate=validate.OneOf(("hard_bounce", "soft_bounces")), metadata={
+        "description": "with status `undeliverable`: `hard_bounce`, or `soft_bounces` (CONSENT_SOFT_BOUNCE_LIMIT "
+                       "in a row)"})
     at = fields.AwareDateTime(dump_only=True, metadata={"description": "with at= only"})
     event = Text(dump_only=True, allow_none=True,
                           metadata={"description": "with at= only: the consent event that justifies the answer"})

@@ -20,7 +20,14 @@ The safe answer is no (invariant 5): only a grant counts, and not
   (status ``expired``, reason ``validity_elapsed``);
 - for a consent on a channel that requires re-consent, given before the
   newest material policy version whose grace period was over at ``at``
-  (``reconsent_required``).
+  (``reconsent_required``);
+- for a contact on a suppression list in force for the channel's medium
+  (``listed``, naming the list: a national opt-out register, SMS STOPs, spam
+  complaints), unless the list exempts customers and the contact is one;
+- on an e-mail channel, for an address the mail providers say is
+  undeliverable (``undeliverable``, with the reason). A list or an
+  undeliverable address takes the place of an "allowed" or ``unknown``
+  answer; any other "no" keeps its own status (a withdrawal stays one).
 
 Validity and re-consent are about consent only: legitimate interest and the
 soft opt-in do not rest on an agreement that ages or a policy text.
@@ -29,7 +36,7 @@ from __future__ import annotations
 
 import calendar
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -41,6 +48,8 @@ SUPPRESSED = "suppressed"
 RECONSENT_REQUIRED = "reconsent_required"
 VALIDITY_ELAPSED = "validity_elapsed"
 CHANNEL_INACTIVE = "channel_inactive"
+LISTED = "listed"
+UNDELIVERABLE = "undeliverable"
 _ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
 _CONSENT = Basis.CONSENT.value
 _EXPIRED = Status.EXPIRED.value
@@ -76,12 +85,19 @@ class ChannelRules:
     # When each material policy version came (or comes) into force, oldest first.
     material_dates: Sequence[datetime] = ()
     grace: timedelta = timedelta(days=30)
+    # What kind of address the channel reaches (models.vocabulary.Medium): which lists apply.
+    medium: str = "email"
+    # Whether a suppression list of that medium exists at all, and whether any address is marked
+    # undeliverable: where neither can say no, the checks hash nothing and ask no list
+    # (check.blocks.parts). True unless known (check.channels reads them with the channels).
+    lists: bool = True
+    marks: bool = True
 
     @classmethod
     def of(cls, channel, material_dates: Sequence[datetime] = (), grace: timedelta = timedelta(days=30)) -> ChannelRules:
         """The rules of a Channel (or a row with its columns)."""
         return cls(bool(channel.active), bool(channel.requires_reconsent), channel.validity_months,
-                   material_dates, grace)
+                   material_dates, grace, channel.medium)
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,38 @@ class Answer:
     allowed: bool
     status: str
     reason: str
+    # ``listed``: the list's name; ``undeliverable``: why (``hard_bounce``, ``soft_bounces``).
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    """Why a contact must not be reached whatever its consent says (see ``block_for``)."""
+
+    status: str  # LISTED or UNDELIVERABLE
+    detail: str
+
+
+def block_for(listings: Iterable[tuple[str, bool]], undeliverable: str | None, is_customer: bool) -> Block | None:
+    """What blocks a contact: the first list in force naming it (by name) that applies to it, else
+    the reason its address is undeliverable; None: nothing.
+
+    ``listings``: (name, customers_exempt) of each list in force for the
+    channel's medium that holds one of the contact's identifiers. A list that
+    exempts customers does not apply to a subject who is one (a register such
+    as Bloctel lets a company call the people it has a contract with).
+    """
+    names = sorted(name for name, exempt in listings if not (exempt and is_customer))
+    if names:
+        return Block(LISTED, names[0])
+    return Block(UNDELIVERABLE, undeliverable) if undeliverable else None
+
+
+def blocked(decided: Answer, block: Block | None) -> Answer:
+    """``decided`` with ``block`` applied: it replaces an "allowed" or an ``unknown``; other answers stay."""
+    if block is None or not (decided.allowed or decided.status == UNKNOWN):
+        return decided
+    return Answer(False, block.status, block.status, block.detail)
 
 
 class StateLike(Protocol):
@@ -194,28 +242,29 @@ def answer_from_flags(status: str | None, basis: str | None, stale: bool, expire
         return Answer(False, answer.status, answer.reason)
 
 
-def unknown_answer(suppressed: bool = False) -> Answer:
+def unknown_answer(suppressed: bool = False, block: Block | None = None) -> Answer:
     """A contact the center does not know; ``suppressed``: one erased on request, its address on the list.
 
     The write paths keep a suppressed address off every subject, so it only
     ever names no one: the answer says why the center does not know it.
     """
-    return Answer(False, SUPPRESSED, SUPPRESSED) if suppressed else Answer(False, UNKNOWN, UNKNOWN)
+    return Answer(False, SUPPRESSED, SUPPRESSED) if suppressed else blocked(Answer(False, UNKNOWN, UNKNOWN), block)
 
 
-def consent_answer(state: StateLike | None, rules: ChannelRules, at: datetime) -> Answer:
+def consent_answer(state: StateLike | None, rules: ChannelRules, at: datetime, block: Block | None = None) -> Answer:
     """THE consent answer for ``state`` (None: the contact is unknown) under ``rules`` at ``at``.
 
     A state whose ``status`` is None is a known contact never asked on the channel.
+    ``block``: a suppression list or an undeliverable address (``block_for``).
     """
     if state is None:
-        return unknown_answer()
+        return unknown_answer(block=block)
     status, changed_at = state.status, state.changed_at
     if status is None or changed_at is None:
-        return answer_from_flags(status, state.basis, False, False, rules.active)
+        return blocked(answer_from_flags(status, state.basis, False, False, rules.active), block)
     cutoff = reconsent_cutoff(rules, at)
-    return answer_from_flags(status, state.basis, cutoff is not None and changed_at < cutoff,
-                             validity_elapsed(changed_at, rules.validity_months, at), rules.active)
+    return blocked(answer_from_flags(status, state.basis, cutoff is not None and changed_at < cutoff,
+                                     validity_elapsed(changed_at, rules.validity_months, at), rules.active), block)
 
 
 @dataclass(frozen=True)

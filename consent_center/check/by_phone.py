@@ -21,6 +21,15 @@ Two things differ from an e-mail address, and each is decided here once:
   who asked to be forgotten may well be the one who answers it, and the
   center can no longer tell whose wishes the number carries.
 
+A number on a suppression list in force for the channel's medium (a national
+register such as Bloctel, the SMS STOPs of numbers no subject had) answers
+``listed``, naming the list, as an e-mail address does (``check.blocks``):
+for each subject with it who would otherwise be allowed (a list that exempts
+customers spares the customers among them), and for a number no subject has.
+The list rows come in the same one query, keyed by the numbers' digests, which
+the erasure list needs anyway. As of a past moment (``check_phone_at``) the
+answer is the ledger's and applies no list, as by e-mail (lists keep no history).
+
 Only channels whose medium reaches a phone (``sms``, ``phone``) are asked
 about by number (``reached_by_phone``): a number names no e-mail address or
 letter box, and answering for "the subject found" would let a shared number
@@ -28,12 +37,14 @@ speak for someone else's mailbox. The API answers 422 for the others.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy.engine import Connection
 
 from consent_center.addresses import fingerprint, fingerprints, suppression_salt
+from consent_center.check import blocks, bulk
 from consent_center.check.answer import (
     COUNTS,
     ChannelRules,
@@ -43,14 +54,12 @@ from consent_center.check.answer import (
 from consent_center.check.channels import channel_rules
 from consent_center.check.lookup_phones import invalid_misses, normalise_all_for_lookup
 from consent_center.check.service import (  # the e-mail form's own pieces, shared rather than copied
-    _ANSWER_STATEMENTS,
     BY_PHONE,
+    BY_PHONE_LISTED,
     SUBJECT_BY,
     _answer,
-    _flags,
-    _lapse_params,
+    _block_text,
     _quote,
-    _rows_of,
     _suppressed,
     check_at,
 )
@@ -106,18 +115,31 @@ def _speaking(answers: list[dict], phone: str) -> dict:
 
 
 def check_phone(connection: Connection, channel: str, channel_pk: int, phone: str) -> dict:
-    """Answer for one number in stored form (``lookup_phones.normalise_for_lookup``): one query.
+    """Answer for one number in stored form (``lookup_phones.normalise_for_lookup``): one query, its
+    subjects' states, the erasure list and the lists in force naming it.
 
-    Raises NotANumber for a number no subject has that is not valid.
+    Raises NotANumber for a number no subject has nor list holds that is not valid.
     """
     rules, now = channel_rules(connection, channel_pk), utcnow()
-    rows = connection.execute(BY_PHONE, {"key": phone, "channel_id": channel_pk,
-                                         "digest": fingerprint(phone, _salt())}).all()
-    if any(row.public_id is None for row in rows):
-        return _suppressed_answer(channel, phone, rules, now)
-    if not rows:
-        return _unknown(channel, phone, rules, now)
-    return _speaking([_answer(channel, row, "phone", phone, rules, now) for row in rows], phone)
+    params = {"key": phone, "channel_id": channel_pk, "digest": fingerprint(phone, _salt())}
+    listed_too = bool(blocks.rides(rules, "phone"))  # a list of the channel's medium exists
+    statement = BY_PHONE_LISTED if listed_too else BY_PHONE
+    rows = connection.execute(statement, params | (blocks.params(rules, now.date()) if listed_too else {})).all()
+    subjects, listed = [], blocks.Found()
+    for row in rows:
+        if row.public_id is not None:
+            subjects.append(row)
+        elif row.status is None:  # the erasure list's row
+            return _suppressed_answer(channel, phone, rules, now)
+        else:  # a list naming it: its name, and whether it exempts customers, in the id's place
+            listed.add(phone, row.status, row.basis, row.id)
+    if not subjects:
+        if not listed:
+            return _unknown(channel, phone, rules, now)
+        return _answer(channel, None, "phone", phone, rules, now, block=listed.block([phone], False)) | {"phone": phone}
+    return _speaking([_answer(channel, row, "phone", phone, rules, now,
+                              block=listed.block([phone], bool(row.customer)) if listed else None)
+                      for row in subjects], phone)
 
 
 def check_phone_at(connection: Connection, channel: str, channel_pk: int, at: datetime, phone: str) -> dict:
@@ -138,13 +160,25 @@ def check_phone_at(connection: Connection, channel: str, channel_pk: int, at: da
 def _lookup(connection: Connection, channel_pk: int, asked: list[str], region: str, rules: ChannelRules,
             at: datetime):
     """The stored form of each number asked, and the one query's rows: the states of the subjects
-    with those numbers, and the digests of those on the suppression list (mapped back to their numbers)."""
+    with those numbers, the digests of those on the erasure list and the lists in force naming them
+    (mapped back to their numbers); whether the rows are wide (``check.bulk``: the medium has a list)."""
     keys = normalise_all_for_lookup(asked, region)
     wanted = [k for k in dict.fromkeys(keys) if k is not None]
     by_digest = dict(zip(fingerprints(wanted, _salt()), wanted))
-    rows = _rows_of(connection, _ANSWER_STATEMENTS, "phone", wanted, channel_pk,
-                    digests=list(by_digest), **_lapse_params(rules, at))
-    return keys, by_digest, rows
+    riding = blocks.rides(rules, "phone")
+    params = bulk.lapse_params(rules, at) | (blocks.params(rules, at.date()) if riding else {})
+    rows = bulk.rows_of(connection, lambda how: bulk.bulk_statement(how, "phone", riding, (), erased=True), wanted,
+                        channel_pk, digests=list(by_digest), **params)
+    return keys, by_digest, rows, riding
+
+
+def _listed_subjects(rows, listed: blocks.Found, numbers) -> Iterator[tuple]:
+    """(number, subject, block, row) for each subject with one of ``numbers`` whom a list in force
+    names and applies to (a list that exempts customers spares them), read from the wide rows."""
+    names = listed.listings.keys() & set(numbers) if listed else ()
+    for row in rows if names else ():
+        if row[0] in names and row[1] is not None and (block := listed.block([row[0]], bool(row[7]))) is not None:
+            yield row[0], row[1], block, row
 
 
 def _invalid(asked: list[str], keys: list[str | None], known: set[str]) -> set[str]:
@@ -160,7 +194,7 @@ def check_phones_json(connection: Connection, channel: str, channel_pk: int, ask
     ``unknown`` with ``"invalid": true`` and the number as sent.
     """
     rules, now = channel_rules(connection, channel_pk), utcnow()
-    keys, by_digest, rows = _lookup(connection, channel_pk, asked, region, rules, now)
+    keys, by_digest, rows, wide = _lookup(connection, channel_pk, asked, region, rules, now)
     active = rules.active
     quoted_channel = _quote(channel)
     nothing = '"basis":null,"policy_version":null,"changed_at":null'
@@ -171,11 +205,15 @@ def check_phones_json(connection: Connection, channel: str, channel_pk: int, ask
                    f'"status":"{never.status}",{nothing}')
     labels: dict[str | None, str] = {None: "null"}
     counted: dict[str, object] = {}
-    found: dict[str, list[tuple]] = {}
+    found: dict[str, list[tuple]] = {}  # per number, one (subject, allowed, answer's text) a subject
     on_list: set[str] = set()
-    for key, public_id, status, basis, lapse, changed_at, label in rows:
-        if public_id is None:  # a digest on the suppression list, not a subject
-            on_list.add(by_digest[key])
+    listed = blocks.Found()
+    for key, public_id, status, basis, lapse, changed_at, label in bulk.narrow(rows) if wide else rows:
+        if public_id is None:  # a digest on the erasure list (no status) or a list, not a subject
+            if status is None:
+                on_list.add(by_digest[key])
+            else:
+                listed.add(by_digest[key], status, basis, lapse)
             continue
         if status is None:
             text, allowed = never_asked, never.allowed
@@ -184,19 +222,28 @@ def check_phones_json(connection: Connection, channel: str, channel_pk: int, ask
                 decided = counted.get(status) or counted.setdefault(
                     status, answer_from_flags(status, basis, False, False, active))
             else:
-                decided = answer_from_flags(status, basis, *_flags(lapse, changed_at, rules, now), active)
+                decided = answer_from_flags(status, basis, *bulk.flags(lapse, changed_at, rules, now), active)
             quoted_label = labels.get(label) or labels.setdefault(label, _quote(label))
             allowed = decided.allowed
             text = (f'{{"allowed":{"true" if allowed else "false"},"channel":{quoted_channel},'
                     f'"status":"{decided.status}","basis":"{basis}","policy_version":{quoted_label},'
                     f'"changed_at":"{changed_at}"')
         found.setdefault(key, []).append((public_id, allowed, text))
+    for key, public_id, block, row in _listed_subjects(rows, listed, found):  # an "allowed" turned "listed"
+        found[key] = [(public_id, False, (
+            f'{{"allowed":false,"channel":{quoted_channel},"status":"{block.status}","basis":"{row[3]}",'
+            f'"policy_version":{labels[row[6]]},"changed_at":"{row[5]}"{_block_text(block)}'))
+            if entry[0] == public_id and entry[1] else entry for entry in found[key]]
     answers: dict[str, str] = {}
     for key, subjects in found.items():
         if key not in on_list:
             (public_id, _, text), shared_by = decisive(subjects) if len(subjects) > 1 else (subjects[0], 1)
             shared = f',"shared_by":{shared_by}' if shared_by > 1 else ""
             answers[key] = f'{text},"phone":{_quote(key)},"subject":{_quote(public_id)}{shared}}}'
+    for key in listed.listings.keys() - found.keys() - on_list:  # numbers no subject has, on a list
+        if (block := listed.block([key], False)) is not None:
+            answers[key] = (f'{{"allowed":false,"channel":{quoted_channel},"status":"{block.status}",{nothing}'
+                            f'{_block_text(block)},"phone":{_quote(key)},"subject":null}}')
     for key in on_list:
         answers[key] = f'{suppressed},"phone":{_quote(key)},"subject":null}}'
     invalid = _invalid(asked, keys, answers.keys())
@@ -215,28 +262,34 @@ def check_phones_json(connection: Connection, channel: str, channel_pk: int, ask
 def phones_allowed(connection: Connection, channel_pk: int, asked: list[str], region: str) -> list[bool]:
     """The ``allowed`` of ``check_phones_json``'s answers and nothing else, from the same one query.
 
-    A number is allowed when every subject with it allows it and the
-    suppression list does not hold it: any other row vetoes it. A channel out
-    of use answers no without a query.
+    A number is allowed when every subject with it allows it, the erasure
+    list does not hold it and no list in force that applies to one of them
+    names it: any other row vetoes it. A channel out of use answers no without a query.
     """
     rules, now = channel_rules(connection, channel_pk), utcnow()
     if not rules.active:
         return [False] * len(asked)
-    keys, by_digest, rows = _lookup(connection, channel_pk, asked, region, rules, now)
+    keys, by_digest, rows, wide = _lookup(connection, channel_pk, asked, region, rules, now)
     allowed: set[str] = set()
     vetoed: set[str] = set()
+    listed = blocks.Found()
     # Where nothing lapsed, the answer depends on the status alone: one per status. Rows
     # unpacked in the statement's order: by name costs more than the rest (as check_many_json).
     counted: dict[str | None, bool] = {None: False}  # None: never asked
-    for key, public_id, status, basis, lapse, changed_at, _ in rows:
-        if public_id is None:  # a digest on the suppression list
-            vetoed.add(by_digest[key])
+    for key, public_id, status, basis, lapse, changed_at, _ in bulk.narrow(rows) if wide else rows:
+        if public_id is None:  # a digest on the erasure list, or a list naming it
+            if status is None:
+                vetoed.add(by_digest[key])
+            else:
+                listed.add(by_digest[key], status, basis, lapse)
             continue
         if status is None or lapse == COUNTS:
             ok = counted.get(status)
             if ok is None:
                 ok = counted[status] = answer_from_flags(status, basis, False, False).allowed
         else:
-            ok = answer_from_flags(status, basis, *_flags(lapse, changed_at, rules, now)).allowed
+            ok = answer_from_flags(status, basis, *bulk.flags(lapse, changed_at, rules, now)).allowed
         (allowed if ok else vetoed).add(key)
+    if listed:  # every subject of a number still allowed allows it: a list applying to one of them says no
+        vetoed.update(key for key, _, _, _ in _listed_subjects(rows, listed, allowed - vetoed))
     return [key in allowed and key not in vetoed for key in keys]

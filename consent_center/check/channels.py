@@ -4,7 +4,10 @@ The consent check must not pay a query for what rarely changes: the channel
 ids by code, which channels are out of use or require re-consent, each
 channel's validity and the dates of the material policy versions are read
 once and kept a minute per process (``CHANNELS_FRESH``), or until
-``forget_channels`` (a channel or a policy version changed here).
+``forget_channels`` (a channel or a policy version changed here). So is, per
+channel, whether any suppression list of its medium exists (or, for e-mail,
+an address marked undeliverable): the bulk check hashes the contacts asked
+for the lists only where one does (``check.blocks``).
 """
 from __future__ import annotations
 
@@ -12,16 +15,28 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
+from consent_center.after_commit import run_after_commit
 from consent_center.check.answer import ChannelRules
 from consent_center.clock import utcnow
-from consent_center.models import Channel, PolicyVersion
+from consent_center.models import (
+    Channel,
+    PolicyVersion,
+    SuppressionList,
+    UndeliverableAddress,
+)
 
 CHANNELS_FRESH = timedelta(minutes=1)
 _c, _pv = Channel.__table__, PolicyVersion.__table__
-CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months, _c.c.medium)
+_l, _u = SuppressionList.__table__, UndeliverableAddress.__table__
+# In the same query: whether the channel's medium has a list, and whether any address is marked undeliverable.
+_LISTS = exists().where(_l.c.medium == _c.c.medium).label("lists")
+_MARKS = exists().where(_u.c.state == "undeliverable").label("marks")
+CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months, _c.c.medium,
+                     _LISTS, _MARKS)
 MATERIAL_DATES = select(_pv.c.effective_at).where(_pv.c.material.is_(True)).order_by(_pv.c.effective_at)
 CACHE_KEY = "consent_channel_ids"
 
@@ -37,6 +52,9 @@ class _ChannelCodes:
     validity: dict[int, int | None] = field(default_factory=dict)
     # Each channel's medium (models.vocabulary.Medium): what kind of address it reaches.
     media: dict[int, str] = field(default_factory=dict)
+    # Ids of the channels whose medium has a suppression list; whether any address is marked undeliverable.
+    listed: frozenset[int] = frozenset()
+    marks: bool = False
     # When each material policy version came (or comes) into force, oldest first.
     material_dates: list[datetime] = field(default_factory=list)
 
@@ -55,6 +73,8 @@ def _channels(connection: Connection, code: str | None = None) -> _ChannelCodes:
         cache.inactive = frozenset(row.id for row in rows if not row.active)
         cache.validity = {row.id: row.validity_months for row in rows}
         cache.media = {row.id: row.medium for row in rows}
+        cache.listed = frozenset(row.id for row in rows if row.lists)
+        cache.marks = any(row.marks for row in rows)
         cache.material_dates = [row.effective_at for row in connection.execute(MATERIAL_DATES)]
         cache.loaded_at = now
     return cache
@@ -66,12 +86,21 @@ def channel_id(connection: Connection, code: str) -> int | None:
 
 
 def forget_channels() -> None:
-    """Drop this process's channel cache (a channel or a policy version changed).
+    """Drop this process's channel cache (a channel, a policy version or a list's medium changed).
 
     Other processes see the change within ``CHANNELS_FRESH``.
     """
     if has_app_context():
         current_app.extensions.pop(CACHE_KEY, None)
+
+
+def lists_changed(session: Session) -> None:
+    """A suppression list was created or changed medium, or an address was marked undeliverable:
+    the cache's ``lists`` flags are stale. Dropped now and again once the transaction commits (a
+    check in between would cache what it could not yet see); other processes see it within
+    ``CHANNELS_FRESH``."""
+    forget_channels()
+    run_after_commit(session, forget_channels)
 
 
 def channel_rules(connection: Connection, channel_pk: int) -> ChannelRules:
@@ -83,6 +112,9 @@ def channel_rules(connection: Connection, channel_pk: int) -> ChannelRules:
         validity_months=cache.validity.get(channel_pk),
         material_dates=cache.material_dates,
         grace=timedelta(days=current_app.config["RECONSENT_GRACE_DAYS"]),
+        medium=cache.media.get(channel_pk, "email"),
+        lists=channel_pk in cache.listed,
+        marks=cache.marks,
     )
 
 

@@ -12,8 +12,11 @@ is allowed (``ALLOWED_STATUSES``); a contact the center does not know is
 The answer itself is ``check.answer.consent_answer``'s (re-consent past its
 grace period, validity elapsed, a channel out of use): the rules it needs
 (``ChannelRules``) come with the channel ids from the per-process cache
-(``check.channels``), so this adds no query. The bulk query compares each state's time with the
-rules' cutoffs (``answer.cutoffs``) and ``answer.answer_from_flags`` decides.
+(``check.channels``), so this adds no query. The bulk query (``check.bulk``) compares each
+state's time with the rules' cutoffs (``answer.cutoffs``) and ``answer.answer_from_flags``
+decides. A suppression list in force for the channel's medium, or an
+undeliverable address, turns an answer that would be allowed (or ``unknown``)
+into ``listed`` or ``undeliverable`` (``check.blocks``, docs/suppression.md).
 """
 from __future__ import annotations
 
@@ -23,41 +26,26 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import (
-    Integer,
-    any_,
-    bindparam,
-    case,
-    func,
-    literal_column,
-    select,
-    union_all,
-)
+from sqlalchemy import bindparam, literal_column, select, union_all
 from sqlalchemy.engine import Connection
 
-from consent_center.addresses import fingerprint, fingerprints, suppression_salt
+from consent_center.addresses import fingerprint, suppression_salt
 from consent_center.check import answer as answers_
+from consent_center.check import blocks, bulk
 from consent_center.check.answer import (
     COUNTS,
-    EXPIRED,
-    MAYBE_EXPIRED,
-    STALE,
+    LISTED,
+    Block,
     ChannelRules,
     State,
     answer_from_flags,
     consent_answer,
     unknown_answer,
-    validity_elapsed,
 )
+from consent_center.check.bulk import WIDTH, known_subject_ids, state_of  # noqa: F401 (links ask it here)
 from consent_center.check.channels import channel_rules
 from consent_center.check.lookup_addresses import normalise_all_for_lookup
 from consent_center.clock import utcnow
-from consent_center.db import (
-    TextArrayLiteral,
-    TextListAsJSON,
-    UTCDateTime,
-    isoformat_sql,
-)
 from consent_center.models import (
     ConsentEvent,
     ConsentState,
@@ -66,90 +54,25 @@ from consent_center.models import (
     Subject,
     SuppressedAddress,
 )
-from consent_center.models.vocabulary import ALLOWED_STATUSES, Status
 
-_ALLOWED = frozenset(str(s) for s in ALLOWED_STATUSES)
-_NEVER_ASKED = Status.NEVER_ASKED.value
 _quote = json.encoder.encode_basestring  # a JSON string, escaped as json.dumps(ensure_ascii=False) does
 
-_s, _st, _pv = Subject.__table__, ConsentState.__table__, PolicyVersion.__table__
-_e, _r = ConsentEvent.__table__, Receipt.__table__
-_sa = SuppressedAddress.__table__
+_s, _e, _r, _sa = Subject.__table__, ConsentEvent.__table__, Receipt.__table__, SuppressedAddress.__table__
+_st, _pv = ConsentState.__table__, PolicyVersion.__table__
 
-
-def _state_of(key_column, match, *columns):
-    return (
-        select(key_column.label("key"), _s.c.public_id, _st.c.status, _st.c.basis, *columns)
-        .select_from(
-            _s.outerjoin(_st, (_st.c.subject_id == _s.c.id) & (_st.c.channel_id == bindparam("channel_id")))
-            .outerjoin(_pv, _pv.c.id == _st.c.policy_version_id))
-        .where(match)
-    )
-
-
-_ONE = (_s.c.id, _st.c.changed_at, _pv.c.label)
-BY_EMAIL = _state_of(_s.c.email, _s.c.email == bindparam("key"), *_ONE)
-BY_SUBJECT = _state_of(_s.c.public_id, _s.c.public_id == bindparam("key"), *_ONE)
-_KEYS_FROM_JSON = select(func.json_each(bindparam("keys", type_=TextListAsJSON())).table_valued("value").c.value)
-_MATCH_MANY = {
-    "json": {"email": _s.c.email.in_(_KEYS_FROM_JSON), "subject": _s.c.public_id.in_(_KEYS_FROM_JSON),
-             "phone": _s.c.phone.in_(_KEYS_FROM_JSON)},
-    "any": {"email": _s.c.email == any_(bindparam("keys", type_=TextArrayLiteral())),
-            "subject": _s.c.public_id == any_(bindparam("keys", type_=TextArrayLiteral())),
-            "phone": _s.c.phone == any_(bindparam("keys", type_=TextArrayLiteral()))},
-}
-# By phone (check/by_phone.py): a number may be several subjects', a row each.
-_KEY_OF = {"email": _s.c.email, "subject": _s.c.public_id, "phone": _s.c.phone}
-# Bulk answers: the time comes as the text of the answer, and how it compares
-# with the rules' cutoffs (answer.cutoffs; NULL ones never match) is asked in
-# SQL, as answer.lapse_of does: a code, 0 when nothing lapsed.
-# "any" is PostgreSQL's form, "json" SQLite's.
-_LAPSE = case(
-    (_st.c.changed_at <= bindparam("expired_by", type_=UTCDateTime()), literal_column(str(EXPIRED), Integer)),
-    (_st.c.changed_at < bindparam("alive_from", type_=UTCDateTime()), literal_column(str(MAYBE_EXPIRED), Integer)),
-    (_st.c.changed_at < bindparam("cutoff", type_=UTCDateTime()), literal_column(str(STALE), Integer)),
-    else_=literal_column(str(COUNTS), Integer),
-).label("lapse")
-_STATE_STATEMENTS = {
-    how: {by: _state_of(_KEY_OF[by], match, _LAPSE,
-                        isoformat_sql(_st.c.changed_at, "postgresql" if how == "any" else "sqlite").label("changed_at"),
-                        _pv.c.label)
-          for by, match in matches.items()}
-    for how, matches in _MATCH_MANY.items()
-}
-# The full bulk answer by e-mail also says which addresses asked are on the
-# suppression list, in the same query: their digests (``fingerprints``), bound
-# as one parameter too, come back as rows of their own, with no public id.
-_DIGESTS_FROM_JSON = select(
-    func.json_each(bindparam("digests", type_=TextListAsJSON())).table_valued("value").c.value)
-_SUPPRESSED_ROWS = {
-    how: select(_sa.c.digest.label("key"), *(literal_column("NULL").label(name) for name in (
-        "public_id", "status", "basis", "lapse", "changed_at", "label"))).where(match)
-    for how, match in {"json": _sa.c.digest.in_(_DIGESTS_FROM_JSON),
-                       "any": _sa.c.digest == any_(bindparam("digests", type_=TextArrayLiteral()))}.items()
-}
-_ANSWER_STATEMENTS = {
-    how: {"email": union_all(statements["email"], _SUPPRESSED_ROWS[how]), "subject": statements["subject"],
-          "phone": union_all(statements["phone"], _SUPPRESSED_ROWS[how])}
-    for how, statements in _STATE_STATEMENTS.items()
-}
+# One contact's rows have the bulk rows' width (``check.bulk``), the subject's id in the lapse's place.
+_ONE = (_s.c.id, _st.c.changed_at, _pv.c.label, _s.c.is_customer.label("customer"), _s.c.email.label("email_of"),
+        _s.c.phone.label("phone_of"))
+BY_EMAIL = state_of(_s.c.email, _s.c.email == bindparam("key"), *_ONE)
+BY_SUBJECT = state_of(_s.c.public_id, _s.c.public_id == bindparam("key"), *_ONE)
 SUPPRESSED = select(_sa.c.id).where(_sa.c.digest == bindparam("digest"))
-# One number: its subjects' states and, in the same query, whether it is on the suppression list.
-BY_PHONE = union_all(
-    _state_of(_s.c.phone, _s.c.phone == bindparam("key"), *_ONE),
-    select(_sa.c.digest.label("key"), *(literal_column("NULL").label(name) for name in (
-        "public_id", "status", "basis", "id", "changed_at", "label"))).where(_sa.c.digest == bindparam("digest")))
-# Granted states only: the rest is "not allowed" whatever it is.
-_GRANTED_STATEMENTS = {
-    how: {by: select(_KEY_OF[by].label("key"))
-          .select_from(_s.join(_st, (_st.c.subject_id == _s.c.id) & (_st.c.channel_id == bindparam("channel_id"))))
-          .where(match, _st.c.status.in_(sorted(_ALLOWED)))
-          for by, match in matches.items()}
-    for how, matches in _MATCH_MANY.items()
-}
-# The subjects, of the public ids asked, that exist (bulk unsubscribe links).
-_KNOWN_SUBJECTS = {how: {"subject": select(_s.c.public_id).where(matches["subject"])}
-                   for how, matches in _MATCH_MANY.items()}
+# One number: its subjects' states and, in the same query, whether the erasure list holds it and the
+# lists in force for the channel's medium that name it (``check.blocks``, the number's ``digest``).
+_NUMBER_ROWS = (state_of(_s.c.phone, _s.c.phone == bindparam("key"), *_ONE),
+                select(_sa.c.digest.label("key"), *(literal_column("NULL") for _ in range(WIDTH - 1)))
+                .where(_sa.c.digest == bindparam("digest")))
+BY_PHONE = union_all(*_NUMBER_ROWS)
+BY_PHONE_LISTED = union_all(*_NUMBER_ROWS, *blocks.block_rows("one", WIDTH, (LISTED,)))  # no marks: e-mail only
 SUBJECT_BY = {
     "email": select(_s.c.id, _s.c.public_id, _s.c.created_at).where(_s.c.email == bindparam("key")),
     "subject": select(_s.c.id, _s.c.public_id, _s.c.created_at).where(_s.c.public_id == bindparam("key")),
@@ -170,18 +93,37 @@ EVENT_AT = (
 # --- answers ----------------------------------------------------------------
 
 def _answer(channel: str, row, asked_by: str, asked: str, rules: ChannelRules, at: datetime,
-            suppressed: bool = False) -> dict:
-    decided = consent_answer(row, rules, at) if row is not None else unknown_answer(suppressed)
+            suppressed: bool = False, block: Block | None = None) -> dict:
+    decided = consent_answer(row, rules, at, block) if row is not None else unknown_answer(suppressed, block)
     if row is None or row.status is None:
         answer = {"allowed": decided.allowed, "channel": channel, "status": decided.status, "basis": None,
                   "policy_version": None, "changed_at": None}
     else:
         answer = {"allowed": decided.allowed, "channel": channel, "status": decided.status, "basis": row.basis,
                   "policy_version": row.label, "changed_at": row.changed_at.isoformat()}
+    if decided.detail is not None:
+        answer["list" if decided.status == LISTED else "reason"] = decided.detail
     if asked_by == "email":
         answer["email"] = asked
     answer["subject"] = row.public_id if row is not None else (asked if asked_by == "subject" else None)
     return answer
+
+
+def _block(connection: Connection, rules: ChannelRules, at: datetime, row, asked_by: str,
+           asked: str) -> Block | None:
+    """What blocks the contact asked (``check.blocks``): one more indexed query, asked only where a
+    block can change the answer (an unknown contact, by the identifier the channel's lists hold,
+    or a known one otherwise allowed)."""
+    if not blocks.parts(rules):  # no list of the channel's medium nor undeliverable mark: nothing to ask
+        return None
+    if row is None:
+        if not blocks.rides(rules, asked_by):
+            return None
+        return blocks.lookup(connection, rules, at.date(), [asked]).block([asked], False)
+    if not consent_answer(row, rules, at).allowed:
+        return None
+    values = [getattr(row, f"{name}_of") for name in blocks.identifiers(rules.medium)]
+    return blocks.lookup(connection, rules, at.date(), values).block(values, bool(row.customer))
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -200,9 +142,12 @@ def check_one(connection: Connection, channel: str, channel_pk: int, *, email: s
     rules, now = channel_rules(connection, channel_pk), utcnow()
     if email is not None:
         row = connection.execute(BY_EMAIL, {"key": email, "channel_id": channel_pk}).first()
-        return _answer(channel, row, "email", email, rules, now, row is None and _suppressed(connection, email))
+        suppressed = row is None and _suppressed(connection, email)
+        block = None if suppressed else _block(connection, rules, now, row, "email", email)
+        return _answer(channel, row, "email", email, rules, now, suppressed, block)
     row = connection.execute(BY_SUBJECT, {"key": subject, "channel_id": channel_pk}).first()
-    return _answer(channel, row, "subject", subject, rules, now)
+    return _answer(channel, row, "subject", subject, rules, now, block=_block(connection, rules, now, row,
+                                                                                "subject", subject))
 
 
 def check_at(connection: Connection, channel: str, channel_pk: int, at: datetime, *,
@@ -255,48 +200,8 @@ def collector_paused():
             gc.enable()
 
 
-@contextmanager
-def _unprepared(connection: Connection):
-    """psycopg prepares nothing here: after ten runs of a prepared statement on one
-    connection, PostgreSQL may plan it generically, as if for a handful of keys,
-    and the bulk check takes twice as long; planning is nothing beside its run."""
-    driver = connection.connection.driver_connection
-    threshold = driver.prepare_threshold
-    driver.prepare_threshold = None
-    try:
-        yield
-    finally:
-        driver.prepare_threshold = threshold
-
-
-def _rows_of(connection: Connection, statements: dict, asked_by: str, wanted: list[str],
-             channel_pk: int | None = None, **params):
-    """Run the bulk statement for ``wanted``, bound as one parameter: a text[] on PostgreSQL, JSON on SQLite."""
-    # Fetched whole (fetchall), not row by row: a tenth of the time for 100,000 rows.
-    if connection.dialect.name == "postgresql":
-        with _unprepared(connection):
-            return connection.execute(statements["any"][asked_by],
-                                      {"keys": wanted, "channel_id": channel_pk, **params}).all()
-    return connection.execute(statements["json"][asked_by], {"keys": wanted, "channel_id": channel_pk, **params}).all()
-
-
-def known_subject_ids(connection: Connection, wanted: list[str]) -> set[str]:
-    """The public ids of ``wanted`` that are subjects', in one query as the bulk check's."""
-    return {public_id for public_id, in _rows_of(connection, _KNOWN_SUBJECTS, "subject", wanted)}
-
-
-def _lapse_params(rules: ChannelRules, at: datetime) -> dict:
-    found = answers_.cutoffs(rules, at)
-    return {"cutoff": found.reconsent, "expired_by": found.expired_by, "alive_from": found.alive_from}
-
-
-def _flags(lapse: int, changed_at: str, rules: ChannelRules, at: datetime) -> tuple[bool, bool]:
-    """(stale, expired) from the query's lapse code; between the validity cutoffs, decided exactly."""
-    if lapse == MAYBE_EXPIRED:
-        moment = datetime.fromisoformat(changed_at)
-        cutoff = answers_.reconsent_cutoff(rules, at)
-        return cutoff is not None and moment < cutoff, validity_elapsed(moment, rules.validity_months, at)
-    return lapse == STALE, lapse == EXPIRED
+def _block_text(block: Block) -> str:
+    return f',"list":{_quote(block.detail)}' if block.status == LISTED else f',"reason":{_quote(block.detail)}'
 
 
 def check_many_json(connection: Connection, channel: str, channel_pk: int, asked_by: str,
@@ -309,12 +214,16 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     vocabulary codes and the time (formatted by the database) need no
     escaping. An e-mail address that is not valid is answered ``unknown``
     with ``"invalid": true`` rather than failing the other 99,999; one that
-    no subject has and is on the suppression list, ``suppressed``.
+    no subject has and is on the suppression list, ``suppressed``; one on a
+    list in force for the channel, or undeliverable, ``listed`` or
+    ``undeliverable`` (``check.blocks``).
     """
     keys, wanted = _lookup_keys(asked_by, asked)
     rules, now = channel_rules(connection, channel_pk), utcnow()
     by_email = asked_by == "email"
-    by_digest = dict(zip(fingerprints(wanted, suppression_salt(current_app.config)), wanted)) if by_email else {}
+    riding, others = blocks.rides(rules, asked_by), blocks.other_identifiers(rules, asked_by)
+    by_digest = dict(zip(blocks.digests(wanted), wanted)) if by_email or riding else {}  # wanted: distinct
+    wide = riding or bool(others)  # ten columns: a list may still say no (check.bulk)
     active = rules.active
     quoted_channel = _quote(channel)
     nothing = '"basis":null,"policy_version":null,"changed_at":null'
@@ -330,11 +239,18 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     # Where nothing lapsed, the answer depends on the status alone (tests/test_answer_rules.py): one per status.
     counted: dict[str, answers_.Answer] = {}
     on_list: set[str] = set()
-    params = _lapse_params(rules, now) | ({"digests": list(by_digest)} if by_email else {})
-    rows = _rows_of(connection, _ANSWER_STATEMENTS, asked_by, wanted, channel_pk, **params)
-    for key, public_id, status, basis, lapse, changed_at, label in rows:
-        if public_id is None:  # a digest on the suppression list, not a subject
-            on_list.add(by_digest[key])
+    found = blocks.Found()
+    allowed_keys = []  # what a list or an undeliverable mark may still turn into a "no" (wide rows only)
+    params = (bulk.lapse_params(rules, now) | ({"digests": list(by_digest)} if by_email or riding else {})
+              | (blocks.params(rules, now.date()) if riding else {}))
+    rows = bulk.rows_of(connection, lambda how: bulk.bulk_statement(how, asked_by, riding, others, erased=by_email),
+                        wanted, channel_pk, **params)
+    for key, public_id, status, basis, lapse, changed_at, label in bulk.narrow(rows) if wide else rows:
+        if public_id is None:  # a digest on the suppression list or a list, not a subject
+            if status is None:
+                on_list.add(by_digest[key])
+            else:
+                found.add(by_digest[key], status, basis, lapse)
             continue
         if status is None:
             text = never_asked
@@ -343,13 +259,27 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
                 decided = counted.get(status) or counted.setdefault(
                     status, answer_from_flags(status, basis, False, False, active))
             else:
-                decided = answer_from_flags(status, basis, *_flags(lapse, changed_at, rules, now), active)
+                decided = answer_from_flags(status, basis, *bulk.flags(lapse, changed_at, rules, now), active)
             quoted_label = labels.get(label) or labels.setdefault(label, _quote(label))
             allowed = "true" if decided.allowed else "false"
+            if wide and decided.allowed:
+                allowed_keys.append(key)
             text = (f'{{"allowed":{allowed},"channel":{quoted_channel},"status":"{decided.status}",'
                     f'"basis":"{basis}","policy_version":{quoted_label},"changed_at":"{changed_at}"')
         answers[key] = (f'{text},"email":{_quote(key)},"subject":{_quote(public_id)}}}' if by_email
                         else f'{text},"subject":{_quote(key)}}}')
+    allowed_rows = bulk.rows_by_key(rows, allowed_keys)
+    refused = bulk.blocks_of_allowed(connection, rules, now, riding, others, found, allowed_rows)
+    for row in allowed_rows if refused else ():
+        block = refused.get(row[0])
+        if block is None:
+            continue
+        key = row[0]
+        answers[key] = (f'{{"allowed":false,"channel":{quoted_channel},"status":"{block.status}",'
+                        f'"basis":"{row[3]}","policy_version":{labels[row[6]]},"changed_at":"{row[5]}"'
+                        f'{_block_text(block)},' + (f'"email":{_quote(key)},' if by_email else '')
+                        + f'"subject":{_quote(row[1])}}}')
+    named = found.named() if riding else frozenset()  # unknown contacts a list or mark names
     results = []
     for original, key in zip(asked, keys):
         answer = answers.get(key)
@@ -358,6 +288,11 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
                 answer = f'{unknown},"email":{_quote(original)},"subject":null,"invalid":true}}'
             elif key in on_list:
                 answer = answers[key] = f'{suppressed},"email":{_quote(key)},"subject":null}}'
+            elif key in named and (block := found.block([key], False)) is not None:
+                answer = answers[key] = (f'{{"allowed":false,"channel":{quoted_channel},"status":"{block.status}",'
+                                         f'{nothing}{_block_text(block)},'
+                                         + (f'"email":{_quote(key)},"subject":null}}' if by_email
+                                            else f'"subject":{_quote(key)}}}'))
             else:
                 answer = answers[key] = (f'{unknown},"email":{_quote(key)},"subject":null}}' if by_email
                                          else f'{unknown},"subject":{_quote(key)}}}')
@@ -371,18 +306,31 @@ def allowed_many(connection: Connection, channel_pk: int, asked_by: str, asked: 
     Reads only the granted states where no rule can take a grant back (no
     re-consent cutoff, no validity), so that a campaign's list costs little
     more than its query; otherwise the states with their lapse code, as
-    ``check_many_json``. A channel out of use answers no without a query.
+    ``check_many_json``; with, in both, the lists and undeliverable marks
+    naming them. A channel out of use answers no without a query.
     """
     keys, wanted = _lookup_keys(asked_by, asked)
     rules, now = channel_rules(connection, channel_pk), utcnow()
     if not rules.active:
         return [answer_from_flags(None, None, False, False, False).allowed] * len(keys)
-    params = _lapse_params(rules, now)
-    if params["cutoff"] is None and params["expired_by"] is None:
-        allowed = {row.key for row in _rows_of(connection, _GRANTED_STATEMENTS, asked_by, wanted, channel_pk)}
-    else:
-        allowed = {row.key for row in _rows_of(connection, _STATE_STATEMENTS, asked_by, wanted, channel_pk,
-                                               **params)
-                   if row.status is not None
-                   and answer_from_flags(row.status, row.basis, *_flags(row.lapse, row.changed_at, rules, now)).allowed}
+    riding, others = blocks.rides(rules, asked_by), blocks.other_identifiers(rules, asked_by)
+    by_digest = dict(zip(blocks.digests(wanted), wanted)) if riding else {}
+    params = (bulk.lapse_params(rules, now) | ({"digests": list(by_digest)} if riding else {})
+              | (blocks.params(rules, now.date()) if riding else {}))
+    granted_only = params["cutoff"] is None and params["expired_by"] is None
+    rows = bulk.rows_of(connection, lambda how: bulk.bulk_statement(how, asked_by, riding, others, granted_only),
+                        wanted, channel_pk, **params)
+    if granted_only and not (riding or others):  # the keys of the grants, and nothing can say no to them
+        allowed = {key for key, in rows}
+        return [key in allowed for key in keys]
+    found, allowed_rows = blocks.Found(), []
+    for row in rows:
+        if row[1] is None:
+            if row[2] is not None:
+                found.add(by_digest[row[0]], row[2], row[3], row[4])
+        elif row[2] is not None and (granted_only or answer_from_flags(
+                row[2], row[3], *bulk.flags(row[4], row[5], rules, now)).allowed):
+            allowed_rows.append(row)
+    refused = bulk.blocks_of_allowed(connection, rules, now, riding, others, found, allowed_rows)
+    allowed = {row[0] for row in allowed_rows} - set(refused)
     return [key in allowed for key in keys]

@@ -13,7 +13,6 @@ def register(app: Flask) -> None:
     from consent_center import SECRET_KEY_REFUSED
     from consent_center.cli import (
         apikey_commands,
-        arf_commands,
         consent_commands,
         db_commands,
         demo,
@@ -25,14 +24,15 @@ def register(app: Flask) -> None:
         policy_commands,
         receipt_commands,
         retention_commands,
+        suppression_commands,
         user_commands,
         webhook_commands,
     )
 
     refused = app.extensions.get(SECRET_KEY_REFUSED)
-    for module in (apikey_commands, arf_commands, consent_commands, db_commands, demo, export_commands, hook_commands,
+    for module in (apikey_commands, consent_commands, db_commands, demo, export_commands, hook_commands,
                    import_commands, ledger_commands, outbox_commands, policy_commands, receipt_commands,
-                   retention_commands, user_commands, webhook_commands):
+                   retention_commands, suppression_commands, user_commands, webhook_commands):
         command = module.group
         app.cli.add_command(command if refused is None else without_secret_key(command, refused))
 

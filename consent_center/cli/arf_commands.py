@@ -1,4 +1,4 @@
-"""`flask --app wsgi suppression ingest-arf`: abuse reports read from files (a command of the ``suppression`` group)."""
+"""`flask --app wsgi suppression ingest-arf`: abuse reports read from files (suppression_commands adds it to its group)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -12,13 +12,7 @@ from consent_center.inbound.arf_files import FileReport, ingest_reports
 from consent_center.inbound.mail.arf import messages
 
 
-# Until the lists branch's `suppression` group is on main: then its module adds this command to it.
-@click.group("suppression", help="Suppression lists.")
-def group() -> None:
-    pass
-
-
-@group.command("ingest-arf")
+@click.command("ingest-arf")
 @click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
 def ingest_arf(path: Path) -> None:
     """Read abuse reports (RFC 5965 ARF): one .eml file, a directory of them, or an mbox file.

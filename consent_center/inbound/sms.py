@@ -34,6 +34,7 @@ from consent_center.inbound.registry import Handled, Inbound
 from consent_center.ledger import Actor, LedgerError, current_states, lock_subject, record_change
 from consent_center.models import Channel, ConsentEvent, ConsentState, InboundHook, InboundMessage, Subject
 from consent_center.models.vocabulary import ActorType, Basis, Medium, Source, Status
+from consent_center.subjects.channel_suppression import lift_on_channel, suppress_on_channel
 from consent_center.subjects.suppression import suppressed_among
 
 # The outcomes an inbound SMS is kept with.
@@ -103,8 +104,6 @@ def _sms_channels(session: Session) -> list[Channel]:
 
 def _stop(session: Session, number: str, subjects: list[Subject], evidence: dict) -> tuple[str, dict]:
     if not subjects:
-        from consent_center.subjects.channel_suppression import suppress_on_channel
-
         suppress_on_channel(session, number, Medium.SMS, source=Source.SMS_KEYWORD)
         return "suppressed", {}
     channels = _sms_channels(session)
@@ -123,8 +122,6 @@ def _stop(session: Session, number: str, subjects: list[Subject], evidence: dict
 
 def _start(session: Session, number: str, subjects: list[Subject], evidence: dict) -> tuple[str, dict]:
     if not subjects:
-        from consent_center.subjects.channel_suppression import lift_on_channel
-
         lifted = lift_on_channel(session, number, Medium.SMS, source=Source.SMS_KEYWORD)
         return ("lifted" if lifted else "nothing_to_restart"), {}
     channels = {c.id: c for c in _sms_channels(session)}

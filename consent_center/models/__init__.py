@@ -12,6 +12,7 @@ from consent_center.models.receipt import Receipt
 from consent_center.models.signup import NewsletterSignup
 from consent_center.models.staff_action import StaffAction
 from consent_center.models.subject import Subject
+from consent_center.models.suppression_list import SuppressionEntry, SuppressionList, UndeliverableAddress
 from consent_center.models.unsubscribe_reason import UnsubscribeReason
 from consent_center.models.transparency_log import LogCheckpoint, LogLeaf, LogNode, LogState
 from consent_center.models.verification import VerificationRun
@@ -21,7 +22,7 @@ from consent_center.models.vocabulary import ActorType, Basis, EventType, Role, 
 __all__ = [
     "Account", "ActorType", "ApiClient", "Basis", "CanonicalJsonSince", "Channel", "ConsentEvent", "ConsentState",
     "DataRequest", "EventType", "ExpiryReminder", "InboundHook", "InboundMessage", "LogCheckpoint", "LogLeaf", "LogNode", "LogState", "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion",
-    "Receipt", "Role", "Scope", "Source", "StaffAction", "Status", "Subject", "SuppressedAddress", "UnsubscribeReason",
-    "VerificationRun",
+    "Receipt", "Role", "Scope", "Source", "StaffAction", "Status", "Subject", "SuppressedAddress", "SuppressionEntry",
+    "SuppressionList", "UndeliverableAddress", "UnsubscribeReason", "VerificationRun",
     "WebhookEndpoint",
 ]

@@ -40,6 +40,7 @@ from consent_center.models import Account, ConsentEvent, DataRequest, Subject
 from consent_center.models.vocabulary import EventType, Source, Status
 from consent_center.inbound.evidence import forget_sender
 from consent_center.outbox.mail.forget import Person, emails_about, forget_emails
+from consent_center.subjects.deliverability import forget_bounce_details
 from consent_center.subjects.suppression import suppress
 from consent_center.unsubscribe.newsletter import forget_signups, signups_of
 from consent_center.unsubscribe.reasons import forget_reasons
@@ -78,6 +79,7 @@ def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "er
         if subject.phone:
             # The number too (E.164, as stored): it must not bring the person back through a CRM.
             suppress(session, subject.phone, reason=reason)
+    forget_bounce_details(session, sorted(current))
     forget_emails(session, emails)
     forget_signups(session, signups)
     forget_reasons(session, subject)

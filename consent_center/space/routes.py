@@ -13,6 +13,7 @@ from consent_center.ledger.receipt_log import receipt_file
 from consent_center.ledger.receipt_log import receipt_log
 from consent_center.web.labels import RESTRICTED_MESSAGE
 from consent_center.extensions import db
+from consent_center.subjects.deliverability import undeliverable_among
 from consent_center.subjects.preferences import history_of, preferences_of, save_preferences
 from consent_center.policies.channels import all_channels
 from consent_center.policies.reconsent import reconsent_due
@@ -72,8 +73,10 @@ def preferences():
     if due is not None and session.get(RECONSENT_LATER_KEY) != due.version.label:
         return redirect(url_for("space.reconsent"))
     form.active.data = [p.channel.code for p in prefs if p.active]
+    # Mail to the address bounces for good: the person can correct it (another address is not marked).
+    undeliverable = undeliverable_among(db.session, [subject.email]) if subject.email else {}
     return render_template("space/preferences.html", form=form, prefs=prefs, reconsent_due=due,
-                           renew_action=url_for("space.renew"))
+                           renew_action=url_for("space.renew"), undeliverable=bool(undeliverable))
 
 
 def receipt_url(public_id: str) -> str:

@@ -63,6 +63,7 @@ STAFF_ACTION_LABELS = {
     "api_key.created": _l("Created an API key"),
     "api_key.revoked": _l("Revoked an API key"),
     "import.run": _l("Imported contacts"),
+    "suppression_list.imported": _l("Imported a suppression list"),
     "channel.reconsent_required": _l("Required re-consent on a channel"),
     "channel.reconsent_not_required": _l("Stopped requiring re-consent on a channel"),
     "webhook.created": _l("Registered a webhook"),

@@ -5,6 +5,7 @@ from flask import request
 from sqlalchemy import select
 
 from consent_center.check.answer import State, consent_answer
+from consent_center.check.blocks import subject_block
 from consent_center.check.channels import channel_rules
 from consent_center.clock import utcnow
 from consent_center.subjects.consent_changes import ConsentChangeError, api_actor, record_from_tool
@@ -24,7 +25,8 @@ from consent_center.web.problems import Problem
           summary="A subject's status on every channel", response=schemas.subject_consents)
 def list_consents(caller, subject_id):
     """One entry per active channel; a channel with no state yet is `never_asked`. `allowed`
-    and `status` are the check's answer now (e.g. `reconsent_required`, `expired`)."""
+    and `status` are the check's answer now (e.g. `reconsent_required`, `expired`, `listed`,
+    `undeliverable`)."""
     subject = subject_or_404(subject_id)
     connection, now = db.session.connection(), utcnow()
     states = current_states(db.session, subject)
@@ -34,7 +36,11 @@ def list_consents(caller, subject_id):
     consents = []
     for channel in active_channels(db.session):
         state = states.get(channel.id)
-        answer = consent_answer(state or State(None, None, None), channel_rules(connection, channel.id), now)
+        rules = channel_rules(connection, channel.id)
+        answer = consent_answer(state or State(None, None, None), rules, now)
+        if answer.allowed:  # a suppression list or an undeliverable address may still say no
+            answer = consent_answer(state or State(None, None, None), rules, now,
+                                    subject_block(connection, rules, now.date(), subject))
         consents.append({
             "channel": channel.code,
             "status": answer.status,

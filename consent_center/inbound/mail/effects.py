@@ -25,6 +25,8 @@ from consent_center.inbound.registry import Handled, Inbound
 from consent_center.ledger import Actor, current_states, lock_subject, record_change
 from consent_center.models import Channel, InboundHook, InboundMessage, Subject
 from consent_center.models.vocabulary import ActorType, Medium, Source, Status
+from consent_center.subjects.channel_suppression import suppress_on_channel
+from consent_center.subjects.deliverability import record_bounce, record_delivery
 
 # The outcomes an e-mail hook's message is kept with.
 OUTCOMES = ("complained", "already_withdrawn", "suppressed", "hard_bounce", "soft_bounce", "delivered",
@@ -49,9 +51,6 @@ def handle_email(session: Session, hook: InboundHook, message: InboundMessage, i
         evidence = {"inbound_message": message.public_id, "hook": hook.public_id, "feedback": kind.value}
         outcome, more = _complaint(session, address, evidence)
         return Handled(outcome, address, details | more)
-    # Imported here until the lists branch (subjects/deliverability.py) is on main.
-    from consent_center.subjects.deliverability import record_bounce, record_delivery
-
     if kind is Kind.DELIVERY:
         record_delivery(session, address, at=at)
         return Handled("delivered", address, details)
@@ -73,8 +72,6 @@ def _complaint(session: Session, address: str, evidence: dict) -> tuple[str, dic
     subjects = list(session.scalars(select(Subject).where(Subject.email == address, Subject.erased_at.is_(None))
                                     .order_by(Subject.id)))
     if not subjects:
-        from consent_center.subjects.channel_suppression import suppress_on_channel
-
         suppress_on_channel(session, address, Medium.EMAIL, source=Source.COMPLAINT)
         return "suppressed", {}
     channels = list(session.scalars(select(Channel).where(Channel.medium == Medium.EMAIL).order_by(Channel.position)))
