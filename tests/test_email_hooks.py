@@ -263,7 +263,7 @@ def test_the_guide_s_sendgrid_and_mailgun_examples_are_signed_correctly():
 
 
 def check(api, address):
-    answer = api.get(f"/api/v1/check?channel=email&email={address}").get_json()
+    answer = api.get(f"/check?channel=email&email={address}").get_json()
     return answer["allowed"], answer["status"]
 
 
