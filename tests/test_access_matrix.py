@@ -123,7 +123,8 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
         "admin.add_channel", "admin.deactivate", "admin.keys", "admin.create_key", "admin.revoke_key",
         "admin.import_form", "admin.import_upload", "admin.policies", "admin.publish", "admin.staff_log",
         "admin.channel_reconsent", "admin.webhooks", "admin.add_webhook", "admin.disable_webhook",
-        "admin.hooks", "admin.add_hook", "admin.revoke_hook_view",
+        "admin.hooks", "admin.add_hook", "admin.revoke_hook_view", "admin.suppression_lists",
+        "admin.suppression_upload",
     }),
     "api consent:read": (api_group("consent:read"), {
         "api.check", "api.check_many", "api.events", "api.list_consents", "api.unsubscribe_link",

@@ -33,6 +33,8 @@ SKIPPED = {
     "space.my_data_csv": "a file download", "space.my_data_json": "a file download",
     "space.receipt_download": "a file download (test_customer_journey downloads it)",
     "audit.export_inbound_messages": "a file download (JSON Lines)",
+    "public.manage_receipt": "a file download (tests/test_confirmations.py)",
+    "unsubscribe.receipt": "a file download behind a short-lived nonce (tests/test_confirmations.py)",
     "icons.favicon": "an image (tests/test_layout.py)", "icons.logo": "an image (tests/test_layout.py)",
     "space.reconsent": "shown only when a material version is due (axe runs on it in test_staff_journeys)",
 }
