@@ -19,6 +19,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from consent_center.inbound.mail import mailgun, sendgrid
+from consent_center.inbound.mail.feedback import BadSignature
 from consent_center.inbound.providers import email_ses
 from consent_center.ledger import Actor, record_change
 from consent_center.models import ConsentEvent, ConsentState, InboundMessage, Receipt, StaffAction, Subject
@@ -255,11 +256,15 @@ def test_the_guide_s_sendgrid_and_mailgun_examples_are_signed_correctly():
     signature = re.search(r"X-Twilio-Email-Event-Webhook-Signature: (\S+)", guide).group(1)
     body = re.search(r"\n(\[\{\"email\".*\}\])\n", guide).group(1).encode()
     headers = {sendgrid.TIMESTAMP_HEADER: timestamp, sendgrid.SIGNATURE_HEADER: signature}
-    sendgrid.verify(headers, body, sendgrid.load_key(key))
+    sendgrid.verify(headers, body, sendgrid.load_key(key))  # raises BadSignature if the guide's example is wrong
+    with pytest.raises(BadSignature):  # and the check is real: one byte changed is refused
+        sendgrid.verify(headers, body.replace(b"@", b"+@", 1), sendgrid.load_key(key))
     signing_key = re.search(r"--provider mailgun --secret (\S+)", guide).group(1)
     example = re.search(r"\n(\{\"signature\": .*?\}\}\})\n", guide, re.S).group(1)
     signature_object, _ = mailgun.read(example.encode())
     mailgun.verify(signature_object, signing_key)
+    with pytest.raises(BadSignature):
+        mailgun.verify(signature_object, signing_key + "x")
 
 
 def check(api, address):

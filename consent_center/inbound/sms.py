@@ -31,9 +31,10 @@ from consent_center.addresses import LOCALES, AddressError, normalise_phone
 from consent_center.clock import utcnow
 from consent_center.inbound.keywords import REVIEW, STOP, Keyword, classify
 from consent_center.inbound.registry import Handled, Inbound
-from consent_center.ledger import Actor, LedgerError, current_states, lock_subject, record_change
+from consent_center.ledger import Actor, LedgerError, lock_subject, record_change
 from consent_center.models import Channel, ConsentEvent, ConsentState, InboundHook, InboundMessage, Subject
 from consent_center.models.vocabulary import ActorType, Basis, Medium, Source, Status
+from consent_center.inbound.withdrawals import channels_of, withdraw_medium
 from consent_center.subjects.channel_suppression import lift_on_channel, suppress_on_channel
 from consent_center.subjects.suppression import suppressed_among
 
@@ -99,24 +100,14 @@ def _handle(session: Session, hook: InboundHook, message: InboundMessage, inboun
 
 
 def _sms_channels(session: Session) -> list[Channel]:
-    return list(session.scalars(select(Channel).where(Channel.medium == Medium.SMS).order_by(Channel.position)))
+    return channels_of(session, Medium.SMS)
 
 
 def _stop(session: Session, number: str, subjects: list[Subject], evidence: dict) -> tuple[str, dict]:
     if not subjects:
         suppress_on_channel(session, number, Medium.SMS, source=Source.SMS_KEYWORD)
         return "suppressed", {}
-    channels = _sms_channels(session)
-    withdrawn: dict[str, list[str]] = {}
-    for subject in subjects:
-        lock_subject(session, subject)
-        states = current_states(session, subject)
-        changes = {c.code: Status.WITHDRAWN for c in channels
-                   if (state := states.get(c.id)) is not None and state.status == Status.GRANTED}
-        recorded = record_change(session, subject, changes, source=Source.SMS_KEYWORD,
-                                 actor=Actor(ActorType.SUBJECT, subject.public_id), evidence=evidence)
-        if recorded.events:
-            withdrawn[subject.public_id] = [e.channel.code for e in recorded.events]
+    withdrawn = withdraw_medium(session, subjects, Medium.SMS, source=Source.SMS_KEYWORD, evidence=evidence)
     return ("stopped" if withdrawn else "already_stopped"), {"withdrawn": withdrawn}
 
 

@@ -6,7 +6,7 @@ from flask import current_app
 from consent_center.check import service as checks
 from consent_center.extensions import db
 from consent_center.unsubscribe.links import link_for
-from consent_center.api import schemas
+from consent_center.api import link_schemas as schemas
 from consent_center.api.endpoints import endpoint
 from consent_center.web.problems import Problem
 from consent_center.api.routes.common import channel_or_422, subject_or_404

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 from consent_center.addresses import AddressError, normalise_email
 from consent_center.inbound.mail.feedback import Kind
 from consent_center.inbound.registry import Handled, Inbound
-from consent_center.ledger import Actor, current_states, lock_subject, record_change
-from consent_center.models import Channel, InboundHook, InboundMessage, Subject
-from consent_center.models.vocabulary import ActorType, Medium, Source, Status
+from consent_center.models import InboundHook, InboundMessage, Subject
+from consent_center.models.vocabulary import Medium, Source
 from consent_center.subjects.channel_suppression import suppress_on_channel
 from consent_center.subjects.deliverability import record_bounce, record_delivery
+from consent_center.inbound.withdrawals import withdraw_medium
 
 # The outcomes an e-mail hook's message is kept with.
 OUTCOMES = ("complained", "already_withdrawn", "suppressed", "hard_bounce", "soft_bounce", "delivered",
@@ -74,17 +74,6 @@ def _complaint(session: Session, address: str, evidence: dict) -> tuple[str, dic
     if not subjects:
         suppress_on_channel(session, address, Medium.EMAIL, source=Source.COMPLAINT)
         return "suppressed", {}
-    channels = list(session.scalars(select(Channel).where(Channel.medium == Medium.EMAIL).order_by(Channel.position)))
-    withdrawn: dict[str, list[str]] = {}
-    for subject in subjects:
-        lock_subject(session, subject)
-        states = current_states(session, subject)
-        # As an unsubscribe link does: what is active stops; a refusal or a restriction stays what it is.
-        changes = {c.code: Status.WITHDRAWN for c in channels
-                   if (state := states.get(c.id)) is not None and state.status == Status.GRANTED}
-        recorded = record_change(session, subject, changes, source=Source.COMPLAINT,
-                                 actor=Actor(ActorType.SUBJECT, subject.public_id), evidence=evidence)
-        if recorded.events:
-            withdrawn[subject.public_id] = [event.channel.code for event in recorded.events]
+    withdrawn = withdraw_medium(session, subjects, Medium.EMAIL, source=Source.COMPLAINT, evidence=evidence)
     details = {"subjects": [s.public_id for s in subjects], "withdrawn": withdrawn}
     return ("complained" if withdrawn else "already_withdrawn"), details
