@@ -13,6 +13,8 @@ import shutil
 import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from consent_center import create_app
 from consent_center.accounts.service import create_account
@@ -169,3 +171,28 @@ def test_an_error_page_while_the_database_is_unreachable_answers_503(pg):
     for response in (client.post("/space/preferences", data={"active": ["sms"]}),  # no CSRF token
                      client.get("/no-such-page")):
         assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+
+
+def test_a_file_answer_replaced_by_the_outage_page_is_closed(app, client, auth, customer, monkeypatch):
+    """The commit fails after a static file was opened: the file is closed, not left to the collector.
+
+    An unclosed file is an unraisable ResourceWarning, which this suite makes an error.
+    """
+    assert auth.login("camille@example.com").status_code == 302  # the login loads the account: a session
+    opened = []
+    real_open = open
+
+    def spy_open(*args, **kwargs):
+        handle = real_open(*args, **kwargs)
+        if str(args[0]).endswith("favicon.svg"):
+            opened.append(handle)
+        return handle
+
+    def cut(self):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr("builtins.open", spy_open)
+    monkeypatch.setattr(Session, "commit", cut)
+    response = client.get("/static/favicon.svg")
+    assert response.status_code == 503
+    assert opened and all(handle.closed for handle in opened)

@@ -21,7 +21,7 @@ def commit_or_rollback(response: Response) -> Response:
         except DBAPIError as error:
             # The database went away under the commit: nothing was written,
             # and the answer is the outage's (503, Retry-After), not a 500.
-            return current_app.make_response(current_app.handle_user_exception(error))
+            return _replaced(response, current_app.make_response(current_app.handle_user_exception(error)))
     else:
         db.session.rollback()
     return response
@@ -76,7 +76,13 @@ def _form_refused(response: Response) -> Response:
     if g.get("control_characters_removed") and response.status_code == 200 and response.mimetype == "text/html":
         response.status_code = 400
         return response
-    return current_app.make_response(_refusal())
+    return _replaced(response, current_app.make_response(_refusal()))
+
+
+def _replaced(dropped: Response, answer: Response) -> Response:
+    """Answer with ``answer``; close ``dropped``, which may hold an open file (``send_file``)."""
+    dropped.close()
+    return answer
 
 
 def inject_template_globals() -> dict:

@@ -60,6 +60,11 @@ def live_server(app):
     yield base
     server.shutdown()
     thread.join(timeout=10)
+    # Requests still being answered (a favicon the closing page asked for) finish
+    # before the test's database goes; server_close waits for their threads.
+    closing = threading.Thread(target=server.server_close, daemon=True)
+    closing.start()
+    closing.join(timeout=10)
 
 
 @pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
