@@ -6,6 +6,8 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from sqlalchemy import select
 
 from consent_center import create_app
@@ -145,6 +147,28 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+class TemplateBytecode(BytecodeCache):
+    """Compiled templates kept in memory for the worker's whole run.
+
+    Each test has an app of its own, and with it a Jinja environment that would
+    parse and compile every template it renders again (a third of a typical
+    test's time). Jinja checks each entry against the template's source.
+    """
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = TemplateBytecode()
+
+
 @pytest.fixture
 def app(request, database_url, tmp_path):
     settings = {"TESTING": True, "DATABASE_URL": database_url}
@@ -152,6 +176,7 @@ def app(request, database_url, tmp_path):
     if marker:
         settings.update(marker.kwargs)
     app = create_app(settings)
+    app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     app.test_client_class = IsolatedClient
     app.instance_path = str(tmp_path / "instance")
     with app.app_context():
