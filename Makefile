@@ -9,7 +9,7 @@ PORT ?= 5000
 # servers of their own share one of them (OWN_PROCESSES in tests/conftest.py).
 TEST_WORKERS ?= auto
 
-.PHONY: install dev-env demo test node-tools translations clean
+.PHONY: install dev-env demo test node-tools vendor translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ node-tools:
 	    npm ci --no-audit --no-fund --silent || echo "npm ci failed: the browser tests and the npm jose receipt check will be skipped"; \
 	  else echo "npm not found: the browser tests and the npm jose receipt check will be skipped"; fi; \
 	fi
+
+# Swagger UI for /api/v1/docs, copied from npm's swagger-ui-dist (the version package-lock.json pins)
+# into static/vendor/swagger-ui/, which is committed: the app itself needs no npm. To upgrade, change
+# the version in package.json, `npm install`, `make vendor`, and commit the three together
+# (tests/test_api_reference.py fails while the copy and the lock differ).
+vendor:
+	npm ci --no-audit --no-fund --silent
+	$(PYTHON) scripts/vendor_swagger_ui.py
 
 test: install node-tools
 	$(BIN)/pytest -n $(TEST_WORKERS)

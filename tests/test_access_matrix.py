@@ -23,6 +23,7 @@ from flask import url_for
 from consent_center import create_app
 from consent_center.accounts.service import create_account
 from consent_center.accounts.api_clients import SCOPES, create_client
+from consent_center.api.routes.reference import swagger_ui_version
 from consent_center.rights.requests import file_request
 from consent_center.extensions import db as database
 from consent_center.inbound.hooks import create_hook
@@ -99,7 +100,7 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
         "unsubscribe.page", "unsubscribe.unsubscribe", "unsubscribe.receipt", "unsubscribe.reason",
         # A signed link from an e-mail: the token, not a login, is the key.
         "space.confirm_email",
-        "api.openapi",
+        "api.openapi", "api.reference", "api.swagger_ui_file",
     }),
     "logged in": (LOGGED_IN, {"auth.logout", "auth.logout_everywhere"}),
     "staff": (ANY_STAFF, {"auth.staff_home", "auth.second_factor_setup"}),
@@ -179,6 +180,7 @@ def world(databases, tmp_path_factory):
             "token": "not-a-valid-token", "nonce": "not-a-nonce", "label": "v1", "code": "nothing", "format": "csv",
             "account_id": 0, "client_id": 0, "action": "verify",
             "kind": "sms", "provider": "generic", "hook_id": hook.public_id,
+            "version": swagger_ui_version(), "name": "swagger-ui.css",
         }
         public_ids = {"space.receipt": receipt_a.public_id, "space.receipt_download": receipt_a.public_id,
                       "space.request_detail": request_a.public_id, "admin.person": subject_a.public_id,

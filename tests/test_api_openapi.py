@@ -32,12 +32,17 @@ def test_openapi_document_is_valid_openapi_3(client):
         "type": "http", "scheme": "bearer", "description": "An API key from `apikey create`."}
 
 
+# The reference page and Swagger UI's files: for people reading the document, not operations of it
+# (tests/test_api_reference.py).
+NOT_OPERATIONS = {"api.reference", "api.swagger_ui_file"}
+
+
 def test_every_api_route_is_documented_with_its_errors(app, client):
     spec = client.get("/api/v1/openapi.json").get_json()
     documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
     served = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/v1/"):
+        if rule.rule.startswith("/api/v1/") and rule.endpoint not in NOT_OPERATIONS:
             path = rule.rule.removeprefix("/api/v1").replace("<", "{").replace(">", "}")
             served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == served

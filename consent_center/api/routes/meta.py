@@ -11,11 +11,16 @@ from consent_center.api.endpoints import endpoint
 from consent_center.api.openapi import build_spec
 
 
-@endpoint("/openapi.json", scope=None, tag="About", summary="This API's OpenAPI 3 document", raw=True)
-def openapi():
-    """Generated from the same schemas the endpoints use; no key needed."""
+def current_document() -> dict:
+    """Return the OpenAPI document, built again only when the channels have changed."""
     channels = list(db.session.scalars(select(Channel.code).order_by(Channel.position, Channel.code)))
     cached = current_app.extensions.get("consent_openapi")
     if cached is None or cached[0] != channels:
         cached = current_app.extensions["consent_openapi"] = (channels, build_spec(current_app, channels))
     return cached[1]
+
+
+@endpoint("/openapi.json", scope=None, tag="About", summary="This API's OpenAPI 3 document", raw=True)
+def openapi():
+    """Generated from the same schemas the endpoints use; no key needed."""
+    return current_document()
