@@ -1,5 +1,5 @@
-"""The manual as a site: the API reference as the OpenAPI document gives it, a strict build, a README
-whose links stay in the repository.
+"""The manual as a site: the API reference as the OpenAPI document gives it, every setting and command
+in its reference page, a strict build, a README whose links stay in the repository.
 
 The build is MkDocs with the Material theme (mkdocs.yml: strict, with link and anchor validation),
 installed by `make install` with the test extras; where it is not installed, that test skips and says
@@ -43,6 +43,41 @@ def test_the_api_reference_names_every_operation_of_the_document():
         for method in operations:
             assert f"\n### {method.upper()} {path}\n" in page, (method, path)
     assert "`/api/v1/docs`" in page and "`/api/v1/openapi.json`" in page
+
+
+def test_every_setting_the_app_reads_is_in_the_configuration_page():
+    """Every CONSENT_ variable config.py reads (and a command takes from the environment) has its row."""
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    package = ROOT / "consent_center"
+    config = (package / "config.py").read_text(encoding="utf-8")
+    names = {f"CONSENT_{name}" for name in re.findall(r'_env\w*\("([A-Z0-9_]+)"', config)}
+    names |= {f"CONSENT_{prefix}_FR" for prefix in re.findall(r'_env\w*\(f"([A-Z0-9_]+)_\{', config)}
+    names |= {name for source in package.rglob("*.py")
+              for name in re.findall(r'envvar="(CONSENT_[A-Z0-9_]+)"', source.read_text(encoding="utf-8"))}
+    assert len(names) > 70, names
+    missing = sorted(name for name in names if f"`{name}`" not in page)
+    assert not missing, f"settings without a row in docs/configuration.md: {missing}"
+
+
+def test_every_command_is_in_the_command_reference():
+    from consent_center import create_app
+
+    page = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"})
+
+    def ours(group, prefix=""):
+        for name, command in group.commands.items():
+            if command.callback is not None and command.callback.__module__.startswith("flask."):
+                continue  # Flask's own: run, shell, routes
+            if hasattr(command, "commands"):
+                yield from ours(command, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}"
+
+    commands = sorted(ours(app.cli))
+    assert len(commands) > 20, commands
+    missing = [name for name in commands if not re.search(rf"(`|, ){re.escape(name)}( |`)", page)]
+    assert not missing, f"commands missing from docs/commands.md: {missing}"
 
 
 def mkdocs() -> str | None:
