@@ -4,12 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+DOCS_PORT ?= 8000
 
 # Test processes (pytest-xdist): one per core. Tests that start processes or
 # servers of their own share one of them (OWN_PROCESSES in tests/conftest.py).
 TEST_WORKERS ?= auto
 
-.PHONY: install dev-env demo test node-tools vendor translations clean
+.PHONY: install dev-env demo test node-tools vendor translations docs docs-serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +58,18 @@ vendor:
 test: install node-tools
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
+# The manual as a site (mkdocs.yml; MkDocs and its Material theme come with the test extras).
+# --strict: a broken link or anchor fails the build, as in tests/test_docs_site.py. Material's
+# notice about its future (printed on every start) is turned off.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Rebuilt on every change; warnings are shown, not fatal, while you write.
+docs-serve: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --no-strict --dev-addr $(HOST):$(DOCS_PORT)
+
 translations:
 	PATH=$(BIN):$$PATH PYTHON=$(BIN)/python scripts/i18n.sh $(TABLE)
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache site

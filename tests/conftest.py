@@ -68,6 +68,9 @@ def pytest_collection_modifyitems(config, items):
             for item in items:
                 if item.nodeid.startswith("tests/browser/"):
                     item.add_marker(BROWSER_ONCE)
+        for item in items:
+            if item.get_closest_marker("database_independent") is not None:
+                item.add_marker(DATABASE_INDEPENDENT_ONCE)
     # The group first (one unit of work, given to a worker at once), then the longest tests.
     items.sort(key=lambda item: (not item.nodeid.startswith(OWN_PROCESSES), not item.nodeid.startswith(LONGEST)))
 
@@ -77,6 +80,12 @@ def pytest_collection_modifyitems(config, items):
 # HTTP on both. So CI's second pass, on PostgreSQL, does not drive Chromium again.
 BROWSER_ONCE = pytest.mark.skip(reason="the browser tests run in the SQLite pass: what a browser sees does not depend "
                                        "on the database (CONSENT_TEST_BROWSER_ON_POSTGRES=1 runs them here too)")
+
+
+# Tests that read no database at all (the documentation site) would only repeat themselves on
+# the PostgreSQL pass: marked `database_independent`, they run in the SQLite pass alone.
+DATABASE_INDEPENDENT_ONCE = pytest.mark.skip(reason="database_independent: this test reads no database, and ran in "
+                                                    "the SQLite pass")
 
 
 def _on_postgres_besides_the_suite(item) -> bool:

@@ -20,8 +20,8 @@ is asked about the contact at the same moment and all must give ONE answer: the 
   answer now, compared with the others. A webhook event and an export row are about the
   event: their ``allowed`` is the answer at the event's own moment (the export stays
   byte-stable), so each is compared with ``GET /check?subject&at=<the event's
-  occurred_at>`` for the contact. An event without ``allowed`` is read as the README tells
-  a tool to read a status ("only granted is allowed"); ``test_event_surfaces_carry_allowed``
+  occurred_at>`` for the contact. An event without ``allowed`` is read as the manual tells
+  a tool to read a status (docs/integrating.md: "only granted is allowed"); ``test_event_surfaces_carry_allowed``
   requires the field itself, as the DESIGN's "each decision has one function (the consent
   answer)" means they carry what that function decided.
 - A surface that says nothing about the contact (a 404, a channel it does not list, no
@@ -296,8 +296,8 @@ def _ok(response) -> dict:
 def _event_answer(item: dict | None, status_key: str = "status") -> tuple[dict, str]:
     """What a tool hears from the last event a surface carries for the contact, and a note.
 
-    An event without ``allowed`` (webhooks and exports today) is read as the README tells a
-    tool to read a status: "only granted is allowed"; the note says so, and
+    An event without ``allowed`` (webhooks and exports today) is read as the manual tells a
+    tool to read a status (docs/integrating.md): "only granted is allowed"; the note says so, and
     ``test_event_surfaces_carry_allowed`` requires the field itself.
     """
     if item is None:
