@@ -69,7 +69,7 @@ def pytest_collection_modifyitems(config, items):
                 if item.nodeid.startswith("tests/browser/"):
                     item.add_marker(BROWSER_ONCE)
         for item in items:
-            if item.get_closest_marker("database_independent") is not None:
+            if _database_independent(item):
                 item.add_marker(DATABASE_INDEPENDENT_ONCE)
     # The group first (one unit of work, given to a worker at once), then the longest tests.
     items.sort(key=lambda item: (not item.nodeid.startswith(OWN_PROCESSES), not item.nodeid.startswith(LONGEST)))
@@ -82,10 +82,20 @@ BROWSER_ONCE = pytest.mark.skip(reason="the browser tests run in the SQLite pass
                                        "on the database (CONSENT_TEST_BROWSER_ON_POSTGRES=1 runs them here too)")
 
 
-# Tests that read no database at all (the documentation site) would only repeat themselves on
-# the PostgreSQL pass: marked `database_independent`, they run in the SQLite pass alone.
-DATABASE_INDEPENDENT_ONCE = pytest.mark.skip(reason="database_independent: this test reads no database, and ran in "
-                                                    "the SQLite pass")
+# Tests whose outcome does not depend on the suite's database would only repeat themselves on
+# the PostgreSQL pass; they run in the SQLite pass alone. Those are the tests that ask for no
+# database of the suite's (units, the documentation site, a test with a database of its own),
+# and those marked `database_independent` (every page's words in French and Dutch).
+DATABASE_FIXTURES = {"database_url", "databases", "postgres_databases"}
+READS_THE_BACKEND = ("tests/test_test_databases.py",)  # reads CONSENT_TEST_DATABASE_URL itself
+DATABASE_INDEPENDENT_ONCE = pytest.mark.skip(reason="database_independent: this test's outcome does not depend on "
+                                                    "the suite's database, and it ran in the SQLite pass")
+
+
+def _database_independent(item) -> bool:
+    if item.get_closest_marker("database_independent") is not None:
+        return True
+    return not DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.nodeid.startswith(READS_THE_BACKEND)
 
 
 def _on_postgres_besides_the_suite(item) -> bool:

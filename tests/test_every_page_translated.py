@@ -89,6 +89,7 @@ def untranslated(html: str, locale: str, english: set[str]) -> list[str]:
                     if re.search(r"(?<!\w)" + re.escape(s) + r"(?!\w)", page.text)]
 
 
+@pytest.mark.database_independent
 @pytest.mark.parametrize("locale", ["fr", "nl"])
 def test_every_page_in_french_and_dutch_is_translated(app, session, locale):
     todo = pages(app, seed(session))
