@@ -14,7 +14,7 @@ from consent_center.subjects.importer import Message
 
 # Marked for extraction; ``translated`` looks them up by their English text.
 TEMPLATES = (
-    _l("the header must name an external_ref column (see README)"),
+    _l("the header must name an external_ref column (see docs/commands.md)"),
     _l("unknown column(s): %(columns)s"),
     _l("%(column)s repeats line %(line)s"),
     _l("more fields than the header names"),

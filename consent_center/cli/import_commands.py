@@ -21,7 +21,7 @@ def group() -> None:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the per-row report to this CSV file.")
 def contacts(path: Path, dry_run: bool, report_path: Path | None) -> None:
-    """Import contacts and consent states from a CSV file (format in README)."""
+    """Import contacts and consent states from a CSV file (format in docs/commands.md)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as stream:
             total = count_lines(stream)

@@ -1,7 +1,7 @@
 """Import of contacts and their consent states from a CSV file.
 
 The file format (UTF-8, comma-separated, header row) is documented in
-README.md. Rows are validated first, in Python, so a bad row is reported
+docs/commands.md. Rows are validated first, in Python, so a bad row is reported
 and skipped without touching the database; good rows add their subjects and
 go through the ledger's bulk path, ``ledger.bulk.record_many`` (the starting
 states of a new contact, then the file's, source ``import``: what
@@ -111,7 +111,7 @@ def read_rows(stream: IO[str], channel_codes: set[str]) -> tuple[list[ContactRow
     reader = csv.DictReader(stream)
     header = [h.strip() for h in (reader.fieldnames or [])]
     if "external_ref" not in header:
-        raise ImportFileError(Message("the header must name an external_ref column (see README)"))
+        raise ImportFileError(Message("the header must name an external_ref column (see docs/commands.md)"))
     known = set(CONTACT_COLUMNS) | set(OTHER_COLUMNS) | {CONSENT_PREFIX + c for c in channel_codes}
     unknown = [h for h in header if h not in known]
     if unknown:

@@ -1,7 +1,7 @@
 """Everything the center holds about one subject, as one document (GDPR art. 15 and 20).
 
 The JSON format is described by ``docs/subject-export.schema.json`` and in
-README.md; the CSV is the same content flattened to ``section, item,
+docs/rights-and-retention.md; the CSV is the same content flattened to ``section, item,
 field, value`` lines, one value each.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ A problem is ``{"type", "title", "status", "detail"}`` sent as
 of ``{"pointer": "/emails/3", "detail": …}`` (JSON Pointer into the body) or
 ``{"parameter": "channel", "detail": …}`` (a query or path parameter), as in
 RFC 9457's own example. ``type`` is a URN naming the kind of problem
-(README lists them), or ``about:blank`` when the HTTP status says it all.
+(docs/api.md lists them), or ``about:blank`` when the HTTP status says it all.
 Messages are in English: the API speaks to programs and their developers.
 """
 from __future__ import annotations

@@ -30,7 +30,7 @@ def receipt(caller, receipt_id):
           produces=tuple(m.split(";")[0] for m in MEDIA_TYPES.values()),
           summary="The audit export of the consent ledger, streamed")
 def export_events(caller, query):
-    """Every event the filters select, oldest first, in constant memory (README lists the columns)."""
+    """Every event the filters select, oldest first, in constant memory (docs/ledger.md lists the columns)."""
     try:
         filters = ExportFilters.parse(query)
         chunks = stream_events(db.session, query["format"], filters)
