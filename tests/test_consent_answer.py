@@ -329,7 +329,7 @@ def _last(rows: list[dict], w: World, subject_key: str) -> dict | None:
 
 def _feed(w: World) -> list[dict]:
     """Follow the feed to the ledger's last event, polling as a tool does: on PostgreSQL an
-    open transaction anywhere on the server (another test's) holds the feed back a while."""
+    open transaction of the test's database holds the feed back a while."""
     w.session.rollback()
     expected = w.session.scalar(select(func.count()).select_from(ConsentEvent))
     events, after = [], None

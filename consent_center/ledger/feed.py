@@ -7,10 +7,11 @@ PostgreSQL an id is taken at INSERT but transactions commit in any order:
 a reader could see event 12 before event 11 commits, move its cursor past
 11 and never see it. So each event there carries its transaction's id
 (``txid``, a column default), and the feed serves, in ``(txid, id)`` order,
-only events of transactions older than the oldest one still running
-(``pg_snapshot_xmin``): nothing can commit behind the cursor any more. A
-transaction left open elsewhere delays the feed; it never makes it lose an
-event.
+only events of transactions older than the oldest one of this database
+still running (horizon.py): nothing can commit behind the cursor any more.
+A transaction left open in this database delays the feed; it never makes it
+lose an event. One left open in another database on the server does
+neither.
 """
 from __future__ import annotations
 
@@ -19,13 +20,14 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, literal_column, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from consent_center.check.answer import State, consent_answer
 from consent_center.check.channels import channel_rules
 from consent_center.clock import utcnow
 from consent_center.db import BIGINT_MAX
+from consent_center.ledger.horizon import database_horizon
 from consent_center.ledger.serialise import public_event
 from consent_center.models import Channel, ConsentEvent, PolicyVersion, Receipt, Subject
 
@@ -69,11 +71,6 @@ class Page:
     has_more: bool
 
 
-# The oldest transaction still running when the statement starts: every
-# txid below it has ended, committed or not. xid8 casts to bigint via text.
-SAFE_HORIZON = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger)
-
-
 def read_page(session: Session, after: Cursor, limit: int, *, channel_id: int | None = None,
               since: datetime | None = None) -> Page:
     """Return up to ``limit`` events after ``after``, and the cursor to read on."""
@@ -93,7 +90,7 @@ def read_page(session: Session, after: Cursor, limit: int, *, channel_id: int | 
     if postgres:
         stmt = stmt.where(
             tuple_(e.c.txid, e.c.id) > tuple_(after.txid, after.id),
-            e.c.txid < SAFE_HORIZON,
+            e.c.txid < database_horizon(session),
         ).order_by(e.c.txid, e.c.id)
     else:
         stmt = stmt.where(e.c.id > after.id).order_by(e.c.id)

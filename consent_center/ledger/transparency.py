@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, insert, or_, select, text, tuple_, update
+from sqlalchemy import and_, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from consent_center.ledger import merkle
+from consent_center.ledger.horizon import database_horizon
 from consent_center.models import ConsentEvent, LogLeaf, LogNode, LogState
 
 BATCH = 5000
@@ -54,7 +55,7 @@ def integrate(session: Session, *, batch: int = BATCH) -> int:
     postgres = session.get_bind().dialect.name == "postgresql"
     e = ConsentEvent.__table__
     last = (state.last_txid, state.last_event_id)
-    horizon = _database_horizon(session) if postgres else None
+    horizon = database_horizon(session) if postgres else None
     while True:
         stmt = select(e.c.id, e.c.txid, e.c.hash).limit(batch)
         if postgres:
@@ -84,30 +85,6 @@ def _collector(nodes: list):
     def keep(level: int, index: int, digest: bytes) -> None:
         nodes.append({"level": level, "index": index, "hash": digest})
     return keep
-
-
-def _database_horizon(session: Session) -> int:
-    """PostgreSQL: a txid below which every transaction of this database has ended.
-
-    The feed's ``pg_snapshot_xmin`` is the cluster's: a transaction left open
-    in another database would hold the log back. Only this database's can
-    write events, so: the snapshot's xmax (any transaction given an id later
-    is above it), lowered to the oldest of this database's transactions still
-    running (a prepared one included). Read once per integration: PostgreSQL
-    keeps ``pg_stat_activity`` as the transaction first read it.
-    """
-    xmax = session.scalar(text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"))
-    running = session.scalar(text(
-        "SELECT min(xid) FROM ("
-        " SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity"
-        " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
-        " UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database = current_database()"
-        ") AS running"))
-    # backend_xid is a 32-bit xid, txid its 64-bit form: compare within the current epoch.
-    if running is not None:
-        running += xmax - (xmax & 0xFFFFFFFF) - (0x100000000 if (running > (xmax & 0xFFFFFFFF)) else 0)
-        return min(xmax, running)
-    return xmax
 
 
 def _hashes(session: Session, nodes: list[merkle.Node]) -> list[bytes]:
