@@ -37,22 +37,8 @@ def read_all(api, after=None, limit=7, expect: int | None = None, **filters) -> 
         if expect is None or len(events) >= expect:
             return events, after
         if time.monotonic() > deadline:
-            skip_if_held_back_by_another_database()
             return events, after
         time.sleep(0.05)
-
-
-def skip_if_held_back_by_another_database() -> None:
-    """The feed waits, rightly, for old transactions of its database: say so if others' seem to hold it."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    with db.engine.connect() as connection:
-        blockers = connection.execute(text(
-            "SELECT datname, state, now() - xact_start AS age FROM pg_stat_activity "
-            "WHERE backend_xid IS NOT NULL AND datname <> current_database() "
-            "AND xact_start < now() - interval '60 seconds'")).all()
-    if blockers:
-        pytest.skip(f"another database's transactions hold the server's xmin back: {blockers}")
 
 
 def toggle(session, subject, channel, status):
