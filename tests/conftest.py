@@ -84,10 +84,10 @@ BROWSER_ONCE = pytest.mark.skip(reason="the browser tests run in the SQLite pass
 
 # Tests whose outcome does not depend on the suite's database would only repeat themselves on
 # the PostgreSQL pass; they run in the SQLite pass alone. Those are the tests that ask for no
-# database of the suite's (units, the documentation site, a test with a database of its own),
-# and those marked `database_independent` (every page's words in French and Dutch).
-DATABASE_FIXTURES = {"database_url", "databases", "postgres_databases"}
-READS_THE_BACKEND = ("tests/test_test_databases.py",)  # reads CONSENT_TEST_DATABASE_URL itself
+# database of the suite's: units, the documentation site, a test with a SQLite file of its
+# own, a test on PostgreSQL whatever the suite's backend (``postgres_databases``); and those
+# marked `database_independent` (every page's words in French and Dutch).
+SUITE_DATABASE_FIXTURES = {"database_url", "databases"}
 DATABASE_INDEPENDENT_ONCE = pytest.mark.skip(reason="database_independent: this test's outcome does not depend on "
                                                     "the suite's database, and it ran in the SQLite pass")
 
@@ -95,7 +95,7 @@ DATABASE_INDEPENDENT_ONCE = pytest.mark.skip(reason="database_independent: this 
 def _database_independent(item) -> bool:
     if item.get_closest_marker("database_independent") is not None:
         return True
-    return not DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.nodeid.startswith(READS_THE_BACKEND)
+    return not SUITE_DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
 
 
 def _on_postgres_besides_the_suite(item) -> bool:
