@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from consent_center import create_app
 from consent_center.accounts.api_clients import create_client
 from consent_center.extensions import db
-from consent_center.ledger import Actor, record_change
+from consent_center.ledger import Actor, feed, record_change
 from consent_center.models import ConsentEvent, Source, Subject
 from consent_center.subjects.service import create_subject
 
@@ -198,3 +198,40 @@ def test_on_postgres_a_transaction_left_open_in_another_database_holds_nothing_b
         db.engine.dispose()
         postgres_databases.drop(url)
         postgres_databases.drop(elsewhere)
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_repeatable_read_feed_skips_no_event_committed_after_its_snapshot(postgres_databases):
+    """An operator may set default_transaction_isolation: the horizon comes from the page's own snapshot.
+
+    T writes, F writes and commits, the reader's snapshot is taken, T commits: the
+    snapshot sees F's event but not T's, so the page must not serve F past T.
+    """
+    url = postgres_databases.create()
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    try:
+        with app.app_context():
+            slow_pid = create_subject(db.session, actor=Actor.system(), email="slow@example.com").public_id
+            fast_pid = create_subject(db.session, actor=Actor.system(), email="fast@example.com").public_id
+            db.session.commit()
+            end = feed.read_page(db.session, feed.START, 1000).next
+            db.session.remove()
+            slow, fast = Session(db.engine), Session(db.engine)
+            reader = Session(db.engine.execution_options(isolation_level="REPEATABLE READ"))
+            slow_event = record_change(slow, slow.scalars(select(Subject).where(Subject.public_id == slow_pid)).one(),
+                                       {"sms": "withdrawn"}, source=Source.API, actor=Actor.system()).events[0]
+            fast_event = record_change(fast, fast.scalars(select(Subject).where(Subject.public_id == fast_pid)).one(),
+                                       {"sms": "withdrawn"}, source=Source.API, actor=Actor.system()).events[0]
+            fast.commit()
+            reader.execute(text("SELECT 1"))  # the reader's snapshot: F committed, T running
+            slow.commit()
+            page = feed.read_page(reader, end, 1000)
+            assert page.events == [] and page.next == end  # F is not served past T
+            reader.rollback()
+            later = feed.read_page(reader, end, 1000)
+            assert [e["id"] for e in later.events] == [slow_event.public_id, fast_event.public_id]
+            for session in (slow, fast, reader):
+                session.close()
+    finally:
+        db.engine.dispose()
+        postgres_databases.drop(url)

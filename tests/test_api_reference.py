@@ -107,6 +107,7 @@ def test_the_page_speaks_the_browsers_language(client, locale, title, back):
     html = unescape(client.get(DOCS, headers={"Accept-Language": locale}).get_data(as_text=True))
     assert f'<html lang="{locale}">' in html
     assert f"<h1>{title}</h1>" in html and f">{back}</a>" in html
+    assert '<div id="swagger-ui" lang="en"' in html  # Swagger UI's own words are English: a reader must know
 
 
 def test_swagger_ui_is_served_under_its_version_cached_for_a_year(client, app):
