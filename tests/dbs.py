@@ -116,6 +116,7 @@ class PostgresDatabases:
         self._maker: threading.Thread | None = None
         self._batch, self._parallel = batch, parallel
         self._used: list[str] = []
+        self._sweeper: subprocess.Popen | None = None
 
     def _url(self, name: str) -> str:
         return self.server_url.set(database=name).render_as_string(hide_password=False)
@@ -152,8 +153,11 @@ class PostgresDatabases:
     def drop(self, url: str) -> None:
         # Cleaning up is not the test's business: a drop that fails is swept again by close().
         self._used.append(make_url(url).database)
-        if len(self._used) >= self._batch:
-            sweep(self.server_url, self._used, self._parallel)
+        # One sweep at a time: each DROP waits for a checkpoint, which on a busy server
+        # can take minutes; sweeps started beside it would pile up their connections
+        # until the server refuses clients. Meanwhile the next batch only grows.
+        if len(self._used) >= self._batch and (self._sweeper is None or self._sweeper.poll() is not None):
+            self._sweeper = sweep(self.server_url, self._used, self._parallel)
             self._used = []
 
     def close(self) -> None:
@@ -171,12 +175,14 @@ class PostgresDatabases:
 _SWEEPERS: list[subprocess.Popen] = []
 
 
-def sweep(server_url, names: list[str], parallel: int) -> None:
+def sweep(server_url, names: list[str], parallel: int) -> subprocess.Popen:
     """Drop these databases from a process of its own, which outlives the run if it must (``_drop``)."""
     url = server_url.render_as_string(hide_password=False)  # in the environment: no password on a command line
-    _SWEEPERS.append(subprocess.Popen([sys.executable, "-m", "tests.dbs", str(parallel), *names], cwd=ROOT,
-                     env={**os.environ, "CONSENT_TEST_DROP_URL": url},
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True))
+    process = subprocess.Popen([sys.executable, "-m", "tests.dbs", str(parallel), *names], cwd=ROOT,
+                               env={**os.environ, "CONSENT_TEST_DROP_URL": url},
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+    _SWEEPERS.append(process)
+    return process
 
 
 def _drop(url: str, parallel: int, names: list[str]) -> None:

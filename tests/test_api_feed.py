@@ -130,108 +130,104 @@ def test_feed_pages_through_concurrent_inserts_without_loss_or_repetition(app, a
     assert set(seen) == set(written)
 
 
-@pytest.mark.postgres
-def test_on_postgres_an_event_committed_out_of_id_order_is_not_skipped(postgres_databases):
-    """Event N+1 commits while N is still in flight: the feed waits for N, then serves N, N+1."""
+@pytest.fixture
+def app_on_postgres(postgres_databases):
+    """An app on a PostgreSQL database of its own, whatever the suite's backend; its context pushed."""
     url = postgres_databases.create()
     app = create_app({"TESTING": True, "DATABASE_URL": url})
     try:
         with app.app_context():
-            slow_pid = create_subject(db.session, actor=Actor.system(), email="slow@example.com").public_id
-            fast_pid = create_subject(db.session, actor=Actor.system(), email="fast@example.com").public_id
-            key = create_client(db.session, "feed reader", ["consent:read"]).key
-            db.session.commit()
-            db.session.remove()
-            api = ApiClient(app.test_client(), key)
-            _, cursor = read_all(api, expect=8)
-
-            slow, fast = Session(db.engine), Session(db.engine)
-            slow_subject = slow.scalars(select(Subject).where(Subject.public_id == slow_pid)).one()
-            slow_event = record_change(slow, slow_subject, {"sms": "withdrawn"}, source=Source.API,
-                                       actor=Actor.system()).events[0]
-            fast_subject = fast.scalars(select(Subject).where(Subject.public_id == fast_pid)).one()
-            fast_event = record_change(fast, fast_subject, {"sms": "withdrawn"}, source=Source.API,
-                                       actor=Actor.system()).events[0]
-            fast.commit()
-            assert slow_event.id < fast_event.id  # the lower id is the one not committed yet
-
-            with db.engine.connect() as reader:  # what reading by id alone would see: N+1 without N
-                naive = reader.scalars(select(ConsentEvent.id).where(ConsentEvent.id >= slow_event.id)).all()
-            assert naive == [fast_event.id]
-
-            waiting = api.get("/events", query_string={"after": cursor}).get_json()
-            assert waiting["events"] == [] and waiting["next"] == cursor
-
-            slow.commit()
-            events, _ = read_all(api, after=cursor, expect=2)
-            assert [e["id"] for e in events] == [slow_event.public_id, fast_event.public_id]
-            slow.close()
-            fast.close()
+            yield app
             db.session.remove()
     finally:
         db.engine.dispose()
         postgres_databases.drop(url)
 
 
+def slow_and_fast(emails=("slow@example.com", "fast@example.com")) -> tuple[Session, ConsentEvent, Session, ConsentEvent]:
+    """Two writers of their own: each records a change, neither commits; the slow one took the lower id."""
+    for email in emails:
+        create_subject(db.session, actor=Actor.system(), email=email)
+    db.session.commit()
+    db.session.remove()
+    found = []
+    for email in emails:
+        writer = Session(db.engine)
+        subject = writer.scalars(select(Subject).where(Subject.email == email)).one()
+        found += [writer, record_change(writer, subject, {"sms": "withdrawn"}, source=Source.API,
+                                        actor=Actor.system()).events[0]]
+    assert found[1].id < found[3].id
+    return tuple(found)
+
+
+def feed_reader(app) -> ApiClient:
+    key = create_client(db.session, "feed reader", ["consent:read"]).key
+    db.session.commit()
+    return ApiClient(app.test_client(), key)
+
+
 @pytest.mark.postgres
-def test_on_postgres_a_transaction_left_open_in_another_database_holds_nothing_back(postgres_databases):
+def test_on_postgres_an_event_committed_out_of_id_order_is_not_skipped(app_on_postgres):
+    """Event N+1 commits while N is still in flight: the feed waits for N, then serves N, N+1."""
+    api = feed_reader(app_on_postgres)
+    _, cursor = read_all(api, expect=6)
+    slow, slow_event, fast, fast_event = slow_and_fast()
+    fast.commit()
+    with db.engine.connect() as reader:  # what reading by id alone would see: N+1 without N
+        naive = reader.scalars(select(ConsentEvent.id).where(ConsentEvent.id >= slow_event.id)).all()
+    assert naive == [fast_event.id]
+
+    waiting = api.get("/events", query_string={"after": cursor}).get_json()
+    assert waiting["events"] == [] and waiting["next"] == cursor
+
+    slow.commit()
+    events, _ = read_all(api, after=cursor, expect=2)
+    assert [e["id"] for e in events] == [slow_event.public_id, fast_event.public_id]
+    slow.close()
+    fast.close()
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_transaction_left_open_in_another_database_holds_nothing_back(app_on_postgres,
+                                                                                   postgres_databases):
     """Another application's session on the same server, open for hours, must not stall our feed."""
-    url, elsewhere = postgres_databases.create(), postgres_databases.create()
-    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    elsewhere = postgres_databases.create()
     other = create_engine(elsewhere)
     try:
-        with other.connect() as open_elsewhere, app.app_context():
+        with other.connect() as open_elsewhere:
             held = open_elsewhere.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar()
+            api = feed_reader(app_on_postgres)
             subject = create_subject(db.session, actor=Actor.system(), email="lea@example.com")
-            key = create_client(db.session, "feed reader", ["consent:read"]).key
-            db.session.commit()
             event = record_change(db.session, subject, {"sms": "withdrawn"}, source=Source.API,
                                   actor=Actor.system()).events[0]
             db.session.commit()
             assert event.txid > held  # what the server-wide xmin would have held back
-            page = ApiClient(app.test_client(), key).get("/events", query_string={"limit": 100}).get_json()
+            page = api.get("/events", query_string={"limit": 100}).get_json()
             assert event.public_id in [e["id"] for e in page["events"]]
             assert open_elsewhere.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar() == held
-            db.session.remove()
     finally:
         other.dispose()
-        db.engine.dispose()
-        postgres_databases.drop(url)
         postgres_databases.drop(elsewhere)
 
 
 @pytest.mark.postgres
-def test_on_postgres_a_repeatable_read_feed_skips_no_event_committed_after_its_snapshot(postgres_databases):
+def test_on_postgres_a_repeatable_read_feed_skips_no_event_committed_after_its_snapshot(app_on_postgres):
     """An operator may set default_transaction_isolation: the horizon comes from the page's own snapshot.
 
     T writes, F writes and commits, the reader's snapshot is taken, T commits: the
     snapshot sees F's event but not T's, so the page must not serve F past T.
     """
-    url = postgres_databases.create()
-    app = create_app({"TESTING": True, "DATABASE_URL": url})
-    try:
-        with app.app_context():
-            slow_pid = create_subject(db.session, actor=Actor.system(), email="slow@example.com").public_id
-            fast_pid = create_subject(db.session, actor=Actor.system(), email="fast@example.com").public_id
-            db.session.commit()
-            end = feed.read_page(db.session, feed.START, 1000).next
-            db.session.remove()
-            slow, fast = Session(db.engine), Session(db.engine)
-            reader = Session(db.engine.execution_options(isolation_level="REPEATABLE READ"))
-            slow_event = record_change(slow, slow.scalars(select(Subject).where(Subject.public_id == slow_pid)).one(),
-                                       {"sms": "withdrawn"}, source=Source.API, actor=Actor.system()).events[0]
-            fast_event = record_change(fast, fast.scalars(select(Subject).where(Subject.public_id == fast_pid)).one(),
-                                       {"sms": "withdrawn"}, source=Source.API, actor=Actor.system()).events[0]
-            fast.commit()
-            reader.execute(text("SELECT 1"))  # the reader's snapshot: F committed, T running
-            slow.commit()
-            page = feed.read_page(reader, end, 1000)
-            assert page.events == [] and page.next == end  # F is not served past T
-            reader.rollback()
-            later = feed.read_page(reader, end, 1000)
-            assert [e["id"] for e in later.events] == [slow_event.public_id, fast_event.public_id]
-            for session in (slow, fast, reader):
-                session.close()
-    finally:
-        db.engine.dispose()
-        postgres_databases.drop(url)
+    end = feed.read_page(db.session, feed.START, 1000).next
+    db.session.remove()
+    reader = Session(db.engine.execution_options(isolation_level="REPEATABLE READ"))
+    slow, slow_event, fast, fast_event = slow_and_fast()
+    fast.commit()
+    reader.execute(text("SELECT 1"))  # the reader's snapshot: F committed, T running
+    slow.commit()
+    page = feed.read_page(reader, end, 1000)
+    assert page.events == [] and page.next == end  # F is not served past T
+    reader.rollback()
+    later = feed.read_page(reader, end, 1000)
+    assert [e["id"] for e in later.events] == [slow_event.public_id, fast_event.public_id]
+    for session in (slow, fast, reader):
+        session.close()
