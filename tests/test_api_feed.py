@@ -144,14 +144,20 @@ def app_on_postgres(postgres_databases):
         postgres_databases.drop(url)
 
 
-def slow_and_fast(emails=("slow@example.com", "fast@example.com")) -> tuple[Session, ConsentEvent, Session, ConsentEvent]:
-    """Two writers of their own: each records a change, neither commits; the slow one took the lower id."""
-    for email in emails:
+SLOW_AND_FAST = ("slow@example.com", "fast@example.com")
+
+
+def two_subjects() -> None:
+    for email in SLOW_AND_FAST:
         create_subject(db.session, actor=Actor.system(), email=email)
     db.session.commit()
     db.session.remove()
+
+
+def slow_and_fast() -> tuple[Session, ConsentEvent, Session, ConsentEvent]:
+    """Two writers of their own: each records a change, neither commits; the slow one took the lower id."""
     found = []
-    for email in emails:
+    for email in SLOW_AND_FAST:
         writer = Session(db.engine)
         subject = writer.scalars(select(Subject).where(Subject.email == email)).one()
         found += [writer, record_change(writer, subject, {"sms": "withdrawn"}, source=Source.API,
@@ -169,8 +175,9 @@ def feed_reader(app) -> ApiClient:
 @pytest.mark.postgres
 def test_on_postgres_an_event_committed_out_of_id_order_is_not_skipped(app_on_postgres):
     """Event N+1 commits while N is still in flight: the feed waits for N, then serves N, N+1."""
+    two_subjects()
     api = feed_reader(app_on_postgres)
-    _, cursor = read_all(api, expect=6)
+    _, cursor = read_all(api, expect=8)
     slow, slow_event, fast, fast_event = slow_and_fast()
     fast.commit()
     with db.engine.connect() as reader:  # what reading by id alone would see: N+1 without N
@@ -217,6 +224,7 @@ def test_on_postgres_a_repeatable_read_feed_skips_no_event_committed_after_its_s
     T writes, F writes and commits, the reader's snapshot is taken, T commits: the
     snapshot sees F's event but not T's, so the page must not serve F past T.
     """
+    two_subjects()
     end = feed.read_page(db.session, feed.START, 1000).next
     db.session.remove()
     reader = Session(db.engine.execution_options(isolation_level="REPEATABLE READ"))
