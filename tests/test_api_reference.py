@@ -153,3 +153,9 @@ def test_the_vendored_copy_is_the_installed_package_byte_for_byte():
     if vendor_swagger_ui.package_version(installed) != vendor_swagger_ui.locked_version():
         pytest.skip("node_modules is not the lock's version (npm ci)")
     assert vendor_swagger_ui.differences() == [], "run `make vendor`"
+
+
+def test_an_unknown_api_address_points_to_the_document_and_to_this_page(client):
+    response = client.get("/api/v1/no-such-endpoint")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert "/api/v1/openapi.json" in response.json["detail"] and DOCS in response.json["detail"]

@@ -16,7 +16,7 @@ ERROR_DESCRIPTIONS = {
     400: "Malformed request (body not JSON, or a moment in the future)",
     401: "No API key, or not a valid one",
     403: "The API key lacks the scope this endpoint needs",
-    404: "No such subject",
+    404: "Not found: no such subject, receipt or logged event (the problem's detail says which)",
     409: "Another subject has this e-mail address or external reference",
     413: "Body larger than CONSENT_API_MAX_BODY, or more contacts than CONSENT_API_BULK_LIMIT",
     415: "The body must be application/json",

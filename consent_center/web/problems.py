@@ -126,7 +126,8 @@ def http_problem(error: HTTPException) -> Response:
 
 
 _DETAILS = {
-    404: "There is nothing at this address. The API's endpoints are listed at /api/v1/openapi.json.",
+    404: ("There is nothing at this address. The API's endpoints are listed at /api/v1/openapi.json, "
+          "and described for people at /api/v1/docs."),
     413: "The request body is larger than this server accepts.",
     500: "The server failed to answer; nothing was written. Try again later.",
 }
