@@ -14,9 +14,11 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
+from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
 from consent_center.inbound.hooks import create_hook
+from consent_center.models import ConsentState, Subject
 
 TWILIO_TOKEN = "0123456789abcdef0123456789abcdef"
 
@@ -78,3 +80,10 @@ def twilio_params(body, sender="+33612345678", sid=None, to="+33757000000"):
             "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "", "Body": body,
             "FromCountry": "FR", "To": to, "ToZip": "", "NumSegments": "1", "MessageSid": sid,
             "AccountSid": ACCOUNT_SID, "From": sender, "ApiVersion": "2010-04-01"}
+
+
+def states(session, public_id):
+    """Each channel's (status, source) for the subject: what a STOP or a complaint changed, and how."""
+    session.rollback()
+    rows = session.scalars(select(ConsentState).join(Subject).where(Subject.public_id == public_id))
+    return {s.channel.code: (s.status, s.event.source) for s in rows}

@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from consent_center.check.channels import channel_id, channel_rules
-from consent_center.extensions import db
 from consent_center.ledger import Actor, record_change
 from consent_center.models import (
     Role,
@@ -42,27 +41,13 @@ from consent_center.subjects.list_import import ListImportError, read_identifier
 
 from .api_fixtures import assert_matches_spec
 from .conftest import form_post
+from .test_hot_paths import statements  # noqa: F401, F811 (a fixture)
 
 NAMES = {"fr": "Appels", "nl": "Oproepen", "en": "Calls"}
 LEA, MAX, ZOE = "lea@example.com", "max@example.com", "zoe@example.com"
 LEA_PHONE, MAX_PHONE, ZOE_PHONE = "+33612345678", "+33698765432", "+33611223344"
 T = datetime(2026, 12, 10, 9, tzinfo=UTC)
 
-
-@pytest.fixture
-def statements(app):
-    sent = []
-    with app.app_context():
-        engines = {db.engine, db.read_engine}
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement.split(None, 1)[0].upper())
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
-    yield sent
-    for engine in engines:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _grant(session, subject, channel):

@@ -2,23 +2,20 @@
 "unsubscribe from everything" in the space; the optional reason after unsubscribing."""
 import json
 import re
-from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select
 
 from consent_center import tokens
 from consent_center.ledger import Actor
 from consent_center.models import Receipt, Role, UnsubscribeReason
-from consent_center.policies.service import publish_policy
 from consent_center.subjects.service import create_subject
 from consent_center.urls import manage_url
 
 from .conftest import form_post
 from .test_space import states
 from .test_unsubscribe import url
+from .test_unsubscribe_buttons import SAME_SITE, subject  # noqa: F401, F811 (subject: a fixture)
 
-SAME_SITE = {"Sec-Fetch-Site": "same-origin", "Accept-Language": "en"}
 RECEIPT_LINK = re.compile(r'<a href="(/space/receipts/([0-9a-f-]+))">reçu \2</a>')
 
 
@@ -61,15 +58,6 @@ def test_the_space_links_each_change_to_its_receipt_and_stops_everything_after_c
     again = form_post(client, "/space/preferences/stop-all", {"channel": shown_codes})
     assert newest_receipt(session).id == after_id and again.status_code == 302
     assert 'name="channel"' not in client.get("/space/preferences/stop-all").get_data(as_text=True)
-
-
-@pytest.fixture
-def subject(session):
-    publish_policy(session, "2026-01", {"en": "Our policy."}, effective_at=datetime(2026, 1, 1, tzinfo=UTC))
-    subject = create_subject(session, actor=Actor.system(), email="ann@example.com", name="Ann",
-                             locale="en", is_customer=True)
-    session.commit()
-    return subject
 
 
 def test_the_unsubscribe_page_offers_its_receipt_and_asks_why_once(client, app, auth, make_account, session,

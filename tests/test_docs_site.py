@@ -29,11 +29,10 @@ pytestmark = pytest.mark.database_independent
 def test_the_api_reference_page_is_what_the_openapi_document_gives_today():
     committed = api_reference.PAGE.read_text(encoding="utf-8")
     wanted = api_reference.render(api_reference.introduction(committed))
-    if committed != wanted:
-        diff = list(difflib.unified_diff(committed.splitlines(), wanted.splitlines(), "docs/api.md (committed)",
-                                         "docs/api.md (from the OpenAPI document)", lineterm="", n=1))
-        pytest.fail(f"docs/api.md no longer matches the OpenAPI document: run `{api_reference.COMMAND}` and commit "
-                    f"docs/api.md.\n" + "\n".join(diff[:60]) + ("\n…" if len(diff) > 60 else ""))
+    diff = list(difflib.unified_diff(committed.splitlines(), wanted.splitlines(), "docs/api.md (committed)",
+                                     "docs/api.md (from the OpenAPI document)", lineterm="", n=1))
+    assert committed == wanted, (f"docs/api.md no longer matches the OpenAPI document: run `{api_reference.COMMAND}` "
+                                 f"and commit docs/api.md.\n" + "\n".join(diff[:60]) + ("\n…" if len(diff) > 60 else ""))
 
 
 def test_the_api_reference_names_every_operation_of_the_document():

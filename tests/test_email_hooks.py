@@ -22,13 +22,13 @@ from consent_center.inbound.mail import mailgun, sendgrid
 from consent_center.inbound.mail.feedback import BadSignature
 from consent_center.inbound.providers import email_ses
 from consent_center.ledger import Actor, record_change
-from consent_center.models import ConsentEvent, ConsentState, InboundMessage, Receipt, StaffAction, Subject
+from consent_center.models import ConsentEvent, InboundMessage, Receipt, StaffAction
 from consent_center.models.vocabulary import Source
 from consent_center.policies.service import publish_policy
 from consent_center.subjects.service import create_subject
 
 from . import mail_providers as mp
-from .inbound_fixtures import make_hook, path_of
+from .inbound_fixtures import make_hook, path_of, states
 
 NOW = datetime(2026, 3, 1, 10, 0, 5, tzinfo=timezone.utc)
 DATA = Path(__file__).parent / "data"
@@ -48,12 +48,6 @@ def person(session, address, **statuses):
                   source=Source.API, actor=Actor.system())
     session.commit()
     return subject.public_id
-
-
-def states(session, public_id):
-    session.rollback()
-    rows = session.scalars(select(ConsentState).join(Subject).where(Subject.public_id == public_id))
-    return {s.channel.code: (s.status, s.event.source) for s in rows}
 
 
 def counts(session):

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from consent_center.inbound.keywords import REVIEW, START, STOP, classify, fold
 from consent_center.config import SMS_START_WORDS, SMS_STOP_TERMS, SMS_STOP_WORDS
 from consent_center.ledger import Actor, record_change
-from consent_center.models import ConsentEvent, ConsentState, InboundMessage, Subject
+from consent_center.models import ConsentEvent, InboundMessage, Subject
 from consent_center.models.vocabulary import Source
 from consent_center.policies.service import publish_policy
 from consent_center.subjects.service import create_subject
 
-from .inbound_fixtures import make_hook, post_generic, post_twilio, sms, twilio_params, twilio_sid
+from .inbound_fixtures import make_hook, post_generic, post_twilio, sms, states, twilio_params, twilio_sid
 
 NOW = datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc)
 
@@ -82,12 +82,6 @@ def person(session, email, phone, locale="fr", sms="granted"):
         record_change(session, subject, {"sms": sms, "email": "granted"}, source=Source.API, actor=Actor.system())
     session.commit()
     return subject.public_id
-
-
-def states(session, public_id):
-    session.rollback()
-    rows = session.scalars(select(ConsentState).join(Subject).where(Subject.public_id == public_id))
-    return {s.channel.code: (s.status, s.event.source) for s in rows}
 
 
 @freeze_time(NOW)

@@ -27,7 +27,7 @@ from consent_center.check.answer import State, consent_answer
 from consent_center.check.channels import channel_rules
 from consent_center.clock import utcnow
 from consent_center.db import BIGINT_MAX
-from consent_center.ledger.horizon import database_horizon
+from consent_center.ledger.horizon import HORIZON
 from consent_center.ledger.serialise import public_event
 from consent_center.models import Channel, ConsentEvent, PolicyVersion, Receipt, Subject
 
@@ -90,7 +90,7 @@ def read_page(session: Session, after: Cursor, limit: int, *, channel_id: int | 
     if postgres:
         stmt = stmt.where(
             tuple_(e.c.txid, e.c.id) > tuple_(after.txid, after.id),
-            e.c.txid < database_horizon(session),
+            e.c.txid < HORIZON,
         ).order_by(e.c.txid, e.c.id)
     else:
         stmt = stmt.where(e.c.id > after.id).order_by(e.c.id)

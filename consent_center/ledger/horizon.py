@@ -18,12 +18,12 @@ horizon's reach, and one below it had ended when the snapshot was taken.
 """
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import BigInteger, literal_column, text
 from sqlalchemy.orm import Session
 
 # xid8 (64 bits) and the 32-bit xid of pg_stat_activity compare on their low 32 bits:
 # running transactions are never 2^31 apart, so the same low bits are the same transaction.
-_HORIZON = text("""
+HORIZON_SQL = """
 SELECT LEAST(pg_snapshot_xmax(snapshot)::text::bigint,
              (SELECT min(running::text::bigint) FROM pg_snapshot_xip(snapshot) AS running
               WHERE running::text::bigint % 4294967296 NOT IN (
@@ -33,9 +33,11 @@ SELECT LEAST(pg_snapshot_xmax(snapshot)::text::bigint,
                   SELECT transaction::text::bigint FROM pg_prepared_xacts
                   WHERE database <> current_database())))
 FROM (SELECT pg_current_snapshot() AS snapshot) AS now
-""")
+"""
+# For a statement that filters by it: the horizon of that statement's own snapshot, in the same round trip.
+HORIZON = literal_column(f"({HORIZON_SQL})", BigInteger)
 
 
 def database_horizon(session: Session) -> int:
     """Every transaction of this database with a txid below the answer has ended."""
-    return session.scalar(_HORIZON)
+    return session.scalar(text(HORIZON_SQL))
