@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from consent_center.config import (DEFAULT_SECRET_KEY, SECRET_KEY_MIN_LENGTH, TESTING_OVERRIDES, SecretKeyError,
+from consent_center.config import (DEFAULT_SECRET_KEY, SECRET_KEY_MIN_LENGTH, TESTING_OVERRIDES, SecretKeyError, legal_rules,
                                    bundled, instance_folder, load_settings)
 
 # Where an app built for a command the ``flask`` CLI looks up keeps why its secret key was refused.
@@ -24,6 +24,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_settings(app.instance_path))
     if config and config.get("TESTING"):
         app.config.update(TESTING_OVERRIDES)
+    if config and "JURISDICTION" in config:
+        # Another jurisdiction's presets, under the caller's own overrides (the tests' per-country runs).
+        app.config.update(legal_rules(config["JURISDICTION"]))
     app.config.update(config or {})
     check_secret_key_or_defer(app)
     check_brand_colours(app)
@@ -177,6 +180,7 @@ def register_blueprints(app: Flask) -> None:
     from consent_center.policies.privacy import bp as privacy_bp
     from consent_center.unsubscribe.public import bp as public_bp
     from consent_center.rights.desk import bp as requests_desk_bp
+    from consent_center.rights.still_interested import bp as still_interested_bp
     from consent_center.space import bp as space_bp
     from consent_center.unsubscribe.one_click import bp as unsubscribe_bp
     from consent_center.inbound.receive import bp as hooks_bp
@@ -195,6 +199,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(requests_desk_bp, url_prefix="/admin/requests")
     app.register_blueprint(public_bp)
+    app.register_blueprint(still_interested_bp)
     app.register_blueprint(unsubscribe_bp)
     app.register_blueprint(hooks_bp)
     api.init_app(app)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from consent_center.jurisdictions import DEFAULT_JURISDICTION, Rule, checked_jurisdiction, resolve
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The checkout the code runs from (for an installed wheel: site-packages, which holds no project files).
 PROJECT_ROOT = PACKAGE_DIR.parent
@@ -227,12 +229,8 @@ def load_settings(instance_path: str) -> dict:
         # The check API: on a channel that requires re-consent, a grant not renewed under a
         # material policy version stops counting this many days after that version's date.
         "RECONSENT_GRACE_DAYS": _env_int("RECONSENT_GRACE_DAYS", 30),
-        # Retention (retention.py) and the suppression list's salt (suppression.py).
-        "RETENTION_ACCOUNT_YEARS": _env_int("RETENTION_ACCOUNT_YEARS", 7),
-        "RETENTION_PROSPECT_YEARS": _env_int("RETENTION_PROSPECT_YEARS", 10),
-        # Inbound texts that changed nothing (ignored, needs_review, unreadable_number): sender and text
-        # are blanked this many days after they came (inbound/evidence.py, `retention run`).
-        "RETENTION_INBOUND_DAYS": _env_int("RETENTION_INBOUND_DAYS", 90),
+        # The suppression list's salt (suppression.py). Retention and request deadlines are
+        # the jurisdiction's legal rules, resolved below (jurisdictions.py).
         "SUPPRESSION_SALT": _env("SUPPRESSION_SALT", "") or "",
         # Soft bounces in a row that mark an address undeliverable (subjects/deliverability.py).
         "SOFT_BOUNCE_LIMIT": _env_int("SOFT_BOUNCE_LIMIT", 3),
@@ -243,12 +241,24 @@ def load_settings(instance_path: str) -> dict:
         "ARGON2_MEMORY_COST": _env_int("ARGON2_MEMORY_COST", 65536, minimum=8),
         "ARGON2_PARALLELISM": _env_int("ARGON2_PARALLELISM", 4),
     }
+    settings.update(legal_rules())
     if settings["ARGON2_MEMORY_COST"] < 8 * settings["ARGON2_PARALLELISM"]:
         raise RuntimeError("CONSENT_ARGON2_MEMORY_COST must be at least 8 KiB per lane (CONSENT_ARGON2_PARALLELISM)")
     if _env("DEBUG") is not None:
         settings["DEBUG"] = _env_bool("DEBUG", False)
     settings["MAIL_BACKEND"] = _mail_backend(settings)
     return settings
+
+
+def legal_rules(jurisdiction: str | None = None) -> dict:
+    """``JURISDICTION`` and each time-dependent legal rule's value: its preset, or its own setting."""
+    jurisdiction = jurisdiction or _env("JURISDICTION", DEFAULT_JURISDICTION) or DEFAULT_JURISDICTION
+
+    def override(rule: Rule) -> int | None:
+        given = _env(rule.key)
+        return _env_int(rule.key, 0, minimum=rule.minimum) if given is not None and given.strip() else None
+
+    return {"JURISDICTION": checked_jurisdiction(jurisdiction), **resolve(jurisdiction, override)}
 
 
 def _secure_cookies() -> bool:

@@ -37,6 +37,9 @@ PURPOSES = {
     "password_reset": Purpose("consent-center/password-reset", "PASSWORD_RESET_TOKEN_MAX_AGE", timedelta(hours=2)),
     "email_change": Purpose("consent-center/email-change", "EMAIL_CHANGE_TOKEN_MAX_AGE", timedelta(days=2)),
     "manage_link": Purpose("consent-center/manage-link", "MANAGE_LINK_TOKEN_MAX_AGE", timedelta(days=2)),
+    # "Still interested?" before a retention period ends: the question itself says until when it
+    # may be answered (rights/repermission.py); the link outlives any notice period.
+    "repermission": Purpose("consent-center/repermission", "REPERMISSION_TOKEN_MAX_AGE", timedelta(days=400)),
     # The /u/ page's broader buttons: a nonce proves the page was seen, lately.
     "unsubscribe_all": Purpose("consent-center/unsubscribe-all", "UNSUBSCRIBE_PAGE_NONCE_MAX_AGE",
                                timedelta(minutes=15)),

@@ -65,3 +65,8 @@ def profile_url() -> str:
 def hook_url(kind: str, provider: str, hook_public_id: str) -> str:
     """An inbound hook's address, the one its provider posts to (and signs, for Twilio)."""
     return external_url("hooks.receive", kind=kind, provider=provider, hook_id=hook_public_id)
+
+
+def repermission_url(question_public_id: str) -> str:
+    """The "still interested?" page of one question: a signed link, made when the mail is composed."""
+    return external_url("still_interested.question", token=tokens.sign("repermission", {"q": question_public_id}))

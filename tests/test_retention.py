@@ -1,4 +1,9 @@
-"""Retention: accounts idle 7 years and prospects 10 years after their last change are erased."""
+"""Retention with its periods overridden (7 and 10 years) and no question asked first: erasure at the limits.
+
+The jurisdictions' presets, the question before erasure and the clock's
+contacts are proved in test_rules_retention.py.
+"""
+import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
@@ -7,6 +12,9 @@ from consent_center.ledger import Actor
 from consent_center.models import Account, Subject, SuppressedAddress
 from consent_center.rights.retention import years_before
 from consent_center.subjects.service import create_subject
+
+
+pytestmark = pytest.mark.settings(RETENTION_ACCOUNT_YEARS=7, RETENTION_PROSPECT_YEARS=10, REPERMISSION_NOTICE_DAYS=0)
 
 
 def setup_people(session, make_account):

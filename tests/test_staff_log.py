@@ -88,6 +88,7 @@ NOT_STAFF_ROUTES = {
     "space.renew": "a customer's own space",
     "space.stop_all": "a customer's own space",
     "public.manage_renew": "the public: a manage link",
+    "still_interested.question": "the public: the person's yes to \"still interested?\", through the ledger",
     "space.requests_list": "a customer's own space",
     "unsubscribe.unsubscribe": "the public: a one-click link",
     "unsubscribe.reason": "the public: a one-click link's page, after unsubscribing",

@@ -9,6 +9,7 @@ from consent_center.models.data_request import DataRequest, SuppressedAddress
 from consent_center.models.outbox import OutboxMessage
 from consent_center.models.policy import PolicyText, PolicyVersion
 from consent_center.models.receipt import Receipt
+from consent_center.models.repermission import RepermissionRequest
 from consent_center.models.signup import NewsletterSignup
 from consent_center.models.staff_action import StaffAction
 from consent_center.models.subject import Subject
@@ -22,7 +23,7 @@ from consent_center.models.vocabulary import ActorType, Basis, EventType, Role, 
 __all__ = [
     "Account", "ActorType", "ApiClient", "Basis", "CanonicalJsonSince", "Channel", "ConsentEvent", "ConsentState",
     "DataRequest", "EventType", "ExpiryReminder", "InboundHook", "InboundMessage", "LogCheckpoint", "LogLeaf", "LogNode", "LogState", "NewsletterSignup", "OutboxMessage", "PolicyText", "PolicyVersion",
-    "Receipt", "Role", "Scope", "Source", "StaffAction", "Status", "Subject", "SuppressedAddress", "SuppressionEntry",
+    "Receipt", "RepermissionRequest", "Role", "Scope", "Source", "StaffAction", "Status", "Subject", "SuppressedAddress", "SuppressionEntry",
     "SuppressionList", "UndeliverableAddress", "UnsubscribeReason", "VerificationRun",
     "WebhookEndpoint",
 ]

@@ -42,6 +42,11 @@ class Subject(Base):
     # Set by a restriction (GDPR art. 18), cleared only by its lift: the
     # person's, so withdrawing every restricted channel does not end it.
     restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last contact coming from the person outside the ledger (a login, a request, activity a
+    # tool reported, a yes to "still interested?"): with their own consent changes, what starts the
+    # retention clock (subjects/contact.py). Never a mail open.
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_contact_kind: Mapped[str | None] = mapped_column(String(16))
 
     @validates("phone")
     def _stored_form(self, key: str, phone: str | None) -> str | None:

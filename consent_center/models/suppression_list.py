@@ -57,6 +57,8 @@ class SuppressionEntry(Base):
     list_id: Mapped[int] = mapped_column(ForeignKey("suppression_lists.id", ondelete="CASCADE"))
     # Looked up by digest (the check asks for values, not lists): its own index.
     digest: Mapped[str] = mapped_column(String(64), index=True)
+    # When it came: a STOP's or a complaint's fingerprint goes after CONSENT_RETENTION_OBJECTION_YEARS.
+    added_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class UndeliverableAddress(Base):

@@ -39,6 +39,17 @@ class Source(StrEnum):
     SMS_KEYWORD = "sms_keyword"
     # The person reported a message as spam (their mailbox provider told an e-mail hook, or an ARF report).
     COMPLAINT = "complaint"
+    # The person's yes to "do you still want to hear from us?" before a retention period ends.
+    REPERMISSION = "repermission"
+
+
+# Changes that come from the person themself (not a list, a default, a job or their
+# mailbox provider): each is a contact from them, which restarts the retention clock.
+FROM_THE_PERSON = frozenset({
+    Source.CUSTOMER_SPACE, Source.UNSUBSCRIBE_LINK, Source.MANAGE_LINK, Source.API, Source.STAFF,
+    Source.DOUBLE_OPT_IN, Source.OBJECTION, Source.RESTRICTION, Source.RECONSENT, Source.SMS_KEYWORD,
+    Source.REPERMISSION,
+})
 
 
 class Medium(StrEnum):

@@ -47,6 +47,7 @@ COLLECTION_METHODS = {
     Source.RECONSENT: "confirmation after a policy change",
     Source.SMS_KEYWORD: "keyword sent by SMS",
     Source.COMPLAINT: "spam complaint reported by the mailbox provider",
+    Source.REPERMISSION: "yes to keep hearing from us before the retention period ended",
 }
 
 CONSENT_TYPES = {

@@ -1,8 +1,10 @@
 """Data-subject rights requests: filing, due dates, extension, the staff log.
 
-GDPR art. 12(3): an answer within one month of receipt (here 30 days on
-the center's clock), extendable once by up to two further months (61
-days) with a reason the customer is told. What each kind of request does
+GDPR art. 12(3): an answer within one month of receipt
+(``CONSENT_REQUEST_RESPONSE_DAYS``, 30 days on the center's clock), extendable
+once by up to two further months (``CONSENT_REQUEST_EXTENSION_DAYS``, 61
+days) with a reason the customer is told: the jurisdiction's rules, which
+cannot be set longer than the law. What each kind of request does
 to the subject lives in ``effects.py``; what staff do on the desk, with their log lines, in ``desk_actions.py``.
 """
 from __future__ import annotations
@@ -10,16 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
 from consent_center.models import DataRequest, Subject
 from consent_center.safe_text import refused_text
+from consent_center.subjects.contact import note_contact
 
 KINDS = ("access", "portability", "restriction", "objection", "erasure", "post_mortem")
-RESPONSE_DAYS = 30
-MAX_EXTENSION_DAYS = 61  # "two further months" (art. 12(3)), at their longest
 SOON_DAYS = 7
 OPEN_STATUSES = ("received", "verified")
 MAX_TEXT = 4000
@@ -35,6 +37,11 @@ IDENTITY_METHODS = (
 )
 
 
+def longest_extension() -> int:
+    """The most days a request's deadline may be pushed back (the jurisdiction's rule)."""
+    return current_app.config["REQUEST_EXTENSION_DAYS"]
+
+
 class RequestError(ValueError):
     """A request or staff action that cannot be taken as asked; nothing was written."""
 
@@ -43,7 +50,7 @@ def file_request(
     session: Session, subject: Subject, kind: str, *, details: str | None = None,
     trusted_contact: str | None = None,
 ) -> DataRequest:
-    """File a request of ``kind`` for ``subject``, due RESPONSE_DAYS from now."""
+    """File a request of ``kind`` for ``subject``, due ``REQUEST_RESPONSE_DAYS`` from now; a contact from them."""
     if kind not in KINDS:
         raise RequestError(f"unknown kind of request {kind!r}")
     details = (details or "").strip()[:MAX_TEXT] or None
@@ -52,9 +59,10 @@ def file_request(
         raise RequestError("post-mortem instructions need a trusted contact or what to do with the data")
     now = utcnow()
     request = DataRequest(subject_id=subject.id, kind=kind, status="received", received_at=now,
-                          due_at=now + timedelta(days=RESPONSE_DAYS), details=details,
+                          due_at=now + timedelta(days=current_app.config["REQUEST_RESPONSE_DAYS"]), details=details,
                           trusted_contact=trusted_contact if kind == "post_mortem" else None)
     session.add(request)
+    note_contact(subject, "request", now)
     session.flush()
     return request
 
@@ -161,14 +169,14 @@ def verify_identity(session: Session, request: DataRequest, *, account_id: int, 
 
 
 def extend(session: Session, request: DataRequest, *, days: int, reason: str, account_id: int) -> None:
-    """Push the due date back once, by at most MAX_EXTENSION_DAYS, telling the customer why."""
+    """Push the due date back once, by at most ``longest_extension()`` days, telling the customer why."""
     reason = (reason or "").strip()
     if not is_open(request):
         raise RequestError("this request is closed")
     if request.extended_at is not None:
         raise RequestError("a request can be extended only once")
-    if not 1 <= days <= MAX_EXTENSION_DAYS:
-        raise RequestError(f"an extension is between 1 and {MAX_EXTENSION_DAYS} days")
+    if not 1 <= days <= longest_extension():
+        raise RequestError(f"an extension is between 1 and {longest_extension()} days")
     if not reason:
         raise RequestError("an extension needs a reason the customer will read")
     request.extended_at = utcnow()

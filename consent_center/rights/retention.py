@@ -1,20 +1,25 @@
-"""Retention limits: erase whom the privacy policy says is kept no longer.
+"""Retention: erase whom the jurisdiction's rules keep no longer, after asking once.
 
-Three rules, in configuration (``CONSENT_RETENTION_*``):
+The periods are the jurisdiction's (``jurisdictions.py``, ``CONSENT_RETENTION_*``):
 
-- accounts: a customer with an account is erased after
-  ``RETENTION_ACCOUNT_YEARS`` (7) years without activity — no login, no
-  change of a choice — counted from the latest of account creation, last
-  login and last consent event;
-- prospects: a subject without an account is erased
-  ``RETENTION_PROSPECT_YEARS`` (10) years after the end of the relationship,
-  i.e. its last consent event;
-- inbound texts that changed nothing (``ignored``, ``needs_review``,
-  ``unreadable_number``): their sender and text are blanked
-  ``RETENTION_INBOUND_DAYS`` (90) days after they came.
+- a contact without an account (a prospect) is kept ``RETENTION_PROSPECT_YEARS``
+  from the last contact coming from them, or from the collection of their data;
+- a customer account, ``RETENTION_ACCOUNT_YEARS`` from its last activity
+  (a login, a contact from its holder, its creation);
+- before either ends, the person is asked once whether they still want to
+  hear from us (``repermission.py``); a yes restarts the clock, silence by
+  the deadline and the next run erases;
+- a subject whose processing is restricted (GDPR art. 18) or who has a
+  request open is held, not erased: the restriction keeps the data, the
+  request must be answered first;
+- fingerprints of objections (erasures on request, STOPs, complaints) go
+  ``RETENTION_OBJECTION_YEARS`` after they were taken;
+- the records of answered requests of an erased person go
+  ``RETENTION_PROOF_YEARS`` after the erasure (the limitation period);
+- inbound texts that changed nothing are blanked ``RETENTION_INBOUND_DAYS``
+  after they came.
 
-A subject is erased when its last activity is strictly before the limit;
-erasure is ``rights.erasure.erase``, the same path as an erasure request,
+Erasure is ``rights.erasure.erase``, the same path as an erasure request,
 except that the address is not put on the suppression list (nobody
 objected: a person who comes back may sign up again).
 """
@@ -25,78 +30,141 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
 from consent_center.inbound.evidence import forget_unacted
 from consent_center.ledger import Actor
-from consent_center.models import Account, ConsentEvent, Subject
+from consent_center.models import Account, DataRequest, RepermissionRequest, Subject
+from consent_center.rights import repermission
 from consent_center.rights.erasure import erase
+from consent_center.rights.requests import OPEN_STATUSES
+from consent_center.subjects.channel_suppression import forget_objections_taken_before
+from consent_center.subjects.contact import Clock, clocks
+from consent_center.subjects.suppression import forget_fingerprints_taken_before
 
 
 def years_before(moment: datetime, years: int) -> datetime:
     """The same calendar instant ``years`` earlier (29 February becomes the 28th)."""
-    try:
-        return moment.replace(year=moment.year - years)
-    except ValueError:
-        return moment.replace(year=moment.year - years, day=28)
+    return repermission.years_after(moment, -years)
 
 
 @dataclass
 class RetentionReport:
     accounts: list[str] = field(default_factory=list)  # public ids erased (or to erase) by rule
     prospects: list[str] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)  # asked "still interested?" this run
+    held: list[str] = field(default_factory=list)  # past their period, held by a restriction or an open request
     checked: int = 0
     inbound: int = 0  # inbound messages blanked (or to blank)
+    fingerprints: int = 0  # objection fingerprints past their period, dropped
+    request_records: int = 0  # records of an erased person's requests past the proof period, dropped
 
     @property
     def erased(self) -> int:
         return len(self.accounts) + len(self.prospects)
 
 
-def _candidates(session: Session):
-    last_event = (select(ConsentEvent.subject_id, func.max(ConsentEvent.occurred_at).label("at"))
-                  .group_by(ConsentEvent.subject_id).subquery())
-    return session.execute(
-        select(Subject, Account, last_event.c.at)
-        .outerjoin(Account, Account.subject_id == Subject.id)
-        .outerjoin(last_event, last_event.c.subject_id == Subject.id)
-        .where(Subject.erased_at.is_(None))
-        .order_by(Subject.id)
-    ).all()
+@dataclass(frozen=True)
+class Due:
+    """A subject whose period ends within the notice, and what retention does about it."""
+
+    clock: Clock
+    action: str  # "ask", "erase", "wait" (asked, not due yet), "hold"
+    question: RepermissionRequest | None = None
 
 
-def due_for_erasure(session: Session, now: datetime | None = None) -> list[tuple[Subject, str]]:
-    """Every subject past its limit, with the rule ("account" or "prospect")."""
+def due_subjects(session: Session, now: datetime | None = None) -> list[Due]:
+    """Every subject whose retention period ends within the notice, with the step that is due."""
     now = now or utcnow()
-    config = current_app.config
-    account_limit = years_before(now, config["RETENTION_ACCOUNT_YEARS"])
-    prospect_limit = years_before(now, config["RETENTION_PROSPECT_YEARS"])
+    asking = repermission.notice()
+    held = _held_subject_ids(session)
     due = []
-    for subject, account, last_event in _candidates(session):
-        if account is not None:
-            moments = [m for m in (account.created_at, account.last_login_at, last_event) if m]
-            if max(moments) < account_limit:
-                due.append((subject, "account"))
-        else:
-            if max(m for m in (subject.created_at, last_event) if m) < prospect_limit:
-                due.append((subject, "prospect"))
+    for clock in clocks(session):
+        ends = repermission.period_end(clock)
+        if now < ends - asking:
+            continue
+        question = repermission.question_for(session, clock)
+        if clock.subject_id in held:
+            due.append(Due(clock, "hold", question))
+        elif question is not None:
+            waiting = question.outcome == repermission.OPEN and now <= question.due_at
+            due.append(Due(clock, "wait" if waiting or question.outcome == "renewed" else "erase", question))
+        elif asking:
+            due.append(Due(clock, "ask"))  # erased only if it cannot be asked, once the period is over
+        elif now > ends:
+            due.append(Due(clock, "erase"))
     return due
+
+
+def _held_subject_ids(session: Session) -> set[int]:
+    restricted = select(Subject.id).where(Subject.restricted_at.is_not(None), Subject.erased_at.is_(None))
+    requested = select(DataRequest.subject_id).where(DataRequest.status.in_(OPEN_STATUSES))
+    return set(session.scalars(restricted)) | set(session.scalars(requested))
 
 
 def run_retention(session: Session, *, dry_run: bool = False,
                   progress: Callable[[int], None] | None = None) -> RetentionReport:
-    """Erase every subject past its retention limit (or only list them, dry run)."""
+    """Ask, erase or hold every subject at the end of their period (or only list them, dry run)."""
     report = RetentionReport()
-    due = due_for_erasure(session)
+    now = utcnow()
+    due = due_subjects(session, now)
     report.checked = len(due)
-    for subject, rule in due:
-        (report.accounts if rule == "account" else report.prospects).append(subject.public_id)
-        if not dry_run:
-            erase(session, subject, actor=Actor.system(), reason="retention", suppress_address=False)
+    _close_superseded(session, dry_run)
+    for step in due:
+        subject = session.get(Subject, step.clock.subject_id)
+        account = session.scalars(select(Account).where(Account.subject_id == subject.id)).first()
+        action = step.action
+        if action == "ask":
+            address = repermission.address_to_ask(session, subject, account)
+            if address is not None:
+                report.asked.append(subject.public_id)
+                if not dry_run:
+                    repermission.ask(session, subject, account, step.clock, address)
+            elif now > repermission.period_end(step.clock):
+                action = "erase"
+        if action == "hold":
+            report.held.append(subject.public_id)
+        if action == "erase":
+            (report.accounts if step.clock.has_account else report.prospects).append(subject.public_id)
+            if not dry_run:
+                if step.question is not None:
+                    step.question.outcome = "erased"
+                erase(session, subject, actor=Actor.system(), reason="retention", suppress_address=False)
         if progress:
             progress(1)
-    limit = utcnow() - timedelta(days=current_app.config["RETENTION_INBOUND_DAYS"])
+    report.fingerprints = _forget_objections(session, now, dry_run)
+    report.request_records = _forget_request_records(session, now, dry_run)
+    limit = now - timedelta(days=current_app.config["RETENTION_INBOUND_DAYS"])
     report.inbound = forget_unacted(session, limit, dry_run=dry_run)
     return report
+
+
+def _close_superseded(session: Session, dry_run: bool) -> None:
+    """Questions whose person came back another way since: their period is no longer the one asked about."""
+    if dry_run:
+        return
+    open_questions = list(session.scalars(select(RepermissionRequest).where(
+        RepermissionRequest.outcome == repermission.OPEN)))
+    since = {c.subject_id: c.since for c in clocks(session, [q.subject_id for q in open_questions])}
+    for question in open_questions:
+        current = since.get(question.subject_id)
+        if current is not None and current > question.clock_from:
+            question.outcome = "superseded"
+
+
+def _forget_objections(session: Session, now: datetime, dry_run: bool) -> int:
+    limit = years_before(now, current_app.config["RETENTION_OBJECTION_YEARS"])
+    return (forget_fingerprints_taken_before(session, limit, dry_run=dry_run)
+            + forget_objections_taken_before(session, limit, dry_run=dry_run))
+
+
+def _forget_request_records(session: Session, now: datetime, dry_run: bool) -> int:
+    limit = years_before(now, current_app.config["RETENTION_PROOF_YEARS"])
+    stale = select(DataRequest.id).join(Subject, Subject.id == DataRequest.subject_id).where(
+        Subject.erased_at < limit, DataRequest.status.not_in(OPEN_STATUSES))
+    ids = list(session.scalars(stale))
+    if ids and not dry_run:
+        session.execute(delete(DataRequest).where(DataRequest.id.in_(ids)))
+    return len(ids)

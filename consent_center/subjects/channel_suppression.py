@@ -15,9 +15,9 @@ import cannot make it "allowed") and ``complaint`` (a spam complaint).
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -116,3 +116,19 @@ def lists_naming(session: Session, stored_values: list[str], medium: str, *,
         if block is not None:
             named[value] = block.detail
     return named
+
+
+# Lists of objections the person made themself; a register (Bloctel) has its own validity instead.
+OBJECTION_LISTS = ("sms_keyword", "complaint")
+
+
+def forget_objections_taken_before(session: Session, limit: datetime, *, dry_run: bool = False) -> int:
+    """Drop the STOPs' and complaints' fingerprints taken before ``limit``; recount their lists."""
+    found = session.execute(select(SuppressionEntry.id, SuppressionEntry.list_id).join(SuppressionList).where(
+        SuppressionList.source.in_(OBJECTION_LISTS), SuppressionEntry.added_at < limit)).all()
+    if found and not dry_run:
+        session.execute(delete(SuppressionEntry).where(SuppressionEntry.id.in_([row.id for row in found])))
+        for listed in session.scalars(select(SuppressionList).where(
+                SuppressionList.id.in_({row.list_id for row in found}))):
+            _recount(session, listed)
+    return len(found)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from consent_center.models import Subject, SuppressedAddress
@@ -74,3 +74,11 @@ def suppressed_among(session: Session, stored: list[str]) -> set[str]:
     by_digest = dict(zip(fingerprints(stored, suppression_salt(current_app.config)), stored))
     found = session.scalars(select(SuppressedAddress.digest).where(SuppressedAddress.digest.in_(list(by_digest))))
     return {by_digest[d] for d in found}
+
+
+def forget_fingerprints_taken_before(session: Session, limit, *, dry_run: bool = False) -> int:
+    """Drop the fingerprints of erasures and objections taken before ``limit`` (their period is over)."""
+    ids = list(session.scalars(select(SuppressedAddress.id).where(SuppressedAddress.created_at < limit)))
+    if ids and not dry_run:
+        session.execute(delete(SuppressedAddress).where(SuppressedAddress.id.in_(ids)))
+    return len(ids)

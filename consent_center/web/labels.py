@@ -30,6 +30,7 @@ SOURCE_LABELS = {
     Source.RECONSENT: _l("Confirmation after a policy change"),
     Source.SMS_KEYWORD: _l("A keyword you sent by SMS (STOP, START)"),
     Source.COMPLAINT: _l("You reported one of our e-mails as spam"),
+    Source.REPERMISSION: _l("Your yes to keep hearing from us, before your data was to be deleted"),
 }
 
 BASIS_LABELS = {

@@ -15,7 +15,9 @@ from consent_center.accounts.service import create_account
 from consent_center.ledger import Actor, record_change
 from consent_center.models import Role, Source
 from consent_center.policies.service import publish_policy
+from consent_center.rights.repermission import ask
 from consent_center.rights.requests import file_request
+from consent_center.subjects.contact import clocks
 from consent_center.subjects.service import create_subject
 from consent_center.tokens import email_change_token
 from consent_center.unsubscribe.newsletter import sign_up
@@ -66,6 +68,7 @@ def seed(session) -> dict:
     guarded.totp_secret = new_secret()
     prospect = create_subject(session, actor=Actor.system(), email="zoe@example.com", locale="en")
     signup = sign_up(session, email="yann@example.com", name=None, locale="en", policy_label="v2", trace={})
+    question = ask(session, prospect, None, clocks(session, [prospect.id])[0], "zoe@example.com")
     session.commit()
     values = {
         "public_id": {"admin.person": subject.public_id, "audit.subject": subject.public_id,
@@ -81,6 +84,7 @@ def seed(session) -> dict:
             "space.confirm_email": email_change_token(subject.public_id, "camille.new@example.com",
                                                 "camille@example.com"),
             "unsubscribe.page": tokens.unsubscribe_token(subject.public_id, "email"),
+            "still_interested.question": tokens.sign("repermission", {"q": question.public_id}),
         },
     }
     session.rollback()

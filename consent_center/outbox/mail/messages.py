@@ -59,6 +59,14 @@ def _manage_link(payload: dict) -> str:
     return urls.manage_url(payload["subject"], payload["email"])
 
 
+def _repermission_link(payload: dict) -> str:
+    return urls.repermission_url(payload["question"])
+
+
+def _repermission_context(payload: dict, locale: str) -> dict:
+    return {"account": payload.get("rule") == "account", "due_at": datetime.fromisoformat(payload["due_at"])}
+
+
 def _request_link(payload: dict) -> str:
     return urls.request_url(payload["request"])
 
@@ -101,6 +109,9 @@ TOPICS = {
                             "password_reset", _account_link("password_reset")),
     "expiry_reminder": Topic(_l("Your consent to hear from %(company)s is about to expire"),
                              "manage_link", _manage_link, _expiring_channels),
+    # Before a retention period ends (rights/repermission.py): the only time the person is asked.
+    "repermission": Topic(_l("Do you still want to hear from %(company)s?"), None, _repermission_link,
+                          _repermission_context),
     "email_change": Topic(_l("Confirm your new e-mail address for %(company)s"), "email_change",
                           _email_change_link, greets_by_name=False),
     "email_change_notice": Topic(_l("A change of your e-mail address at %(company)s was asked"), None,
