@@ -194,6 +194,8 @@ def app(request, database_url, tmp_path):
     marker = request.node.get_closest_marker("settings")
     if marker:
         settings.update(marker.kwargs)
+    # Settings per parameter: @pytest.mark.parametrize("app", [{...}, …], indirect=True).
+    settings.update(getattr(request, "param", None) or {})
     app = create_app(settings)
     app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     app.test_client_class = IsolatedClient

@@ -28,6 +28,7 @@ def refs(topic, account):
             "email_change": {"subject": "a" * 24, "new": account.email, "old": "old@example.com"},
             "email_change_notice": {"subject": "a" * 24},
             "request_received": {"request": "b" * 24, "kind": "access", "due": "2026-03-31"},
+            "repermission": {"question": "c" * 24, "rule": "prospect", "due_at": "2027-01-10T09:00:00+00:00"},
             "request_completed": {"request": "b" * 24, "kind": "access", "due": "2026-03-31"},
             "checkpoint": {"tree_size": 3, "note": "localhost/consent-log\n3\nAAAA\n\n\u2014 localhost/consent-log x\n",
                            "verifier_key": "localhost/consent-log+00000000+AAAA", "origin": "localhost/consent-log"},

@@ -10,8 +10,8 @@ the person still receives (ledger events, source ``repermission``, with the
 question as evidence) and restarts their clock; no answer by the question's
 deadline, and the next run erases.
 
-A prospect is asked only while some channel of theirs is active: asking
-someone who receives nothing would itself be an unsolicited message. A
+A prospect is asked only while they receive e-mail from us (an e-mail
+channel granted): the question would otherwise be an unsolicited e-mail. A
 customer account's holder is always told before it closes.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from consent_center import tokens
 from consent_center.clock import utcnow
 from consent_center.ledger import Actor, Recorded, current_states, record_change
 from consent_center.models import Account, RepermissionRequest, Subject
-from consent_center.models.vocabulary import ActorType, EventType, Source, Status
+from consent_center.models.vocabulary import ActorType, EventType, Medium, Source, Status
 from consent_center.outbox.mail.messages import enqueue_email
 from consent_center.subjects.contact import Clock, note_contact
 from consent_center.subjects.deliverability import undeliverable_among
@@ -69,7 +69,8 @@ def address_to_ask(session: Session, subject: Subject, account: Account | None) 
     address = subject.email or (account.email if account else None)
     if address is None or undeliverable_among(session, [address]):
         return None
-    if account is None and not any(s.status == Status.GRANTED for s in current_states(session, subject).values()):
+    if account is None and not any(state.status == Status.GRANTED and state.channel.medium == Medium.EMAIL
+                                   for state in current_states(session, subject).values()):
         return None
     return address
 
