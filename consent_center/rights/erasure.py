@@ -95,6 +95,7 @@ def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "er
     if account is not None:
         session.delete(account)
     subject.name = subject.email = subject.phone = subject.postal_address = subject.external_ref = None
+    subject.last_contact_at = subject.last_contact_kind = None
     subject.is_customer = False
     subject.erased_at = utcnow()
     session.flush()

@@ -63,6 +63,8 @@ def subject_export(session: Session, subject: Subject) -> dict:
             "isCustomer": subject.is_customer,
             "createdAt": _time(subject.created_at),
             "updatedAt": _time(subject.updated_at),
+            "lastContactAt": _time(subject.last_contact_at),
+            "lastContactKind": subject.last_contact_kind,
         },
         "account": None if account is None else {
             "email": account.email,
