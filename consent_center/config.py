@@ -135,7 +135,6 @@ def load_settings(instance_path: str) -> dict:
         "BRAND_TEXT_COLOUR": _env("BRAND_TEXT_COLOUR", "#ffffff"),
         # The company's logo beside its name in the header: a file, relative to instance/ (web/icons.py).
         "LOGO": _env("LOGO") or None,
-        "JURISDICTION": _env("JURISDICTION", "FR"),
         "CONTROLLER_CONTACT": _env("CONTROLLER_CONTACT"),
         "CONTROLLER_ADDRESS": _env("CONTROLLER_ADDRESS"),
         "CONTROLLER_EMAIL": _env("CONTROLLER_EMAIL"),
