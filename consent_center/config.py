@@ -202,6 +202,10 @@ def load_settings(instance_path: str) -> dict:
         "API_AUTH_FAILURE_LIMIT": _env("API_AUTH_FAILURE_LIMIT", "30 per minute"),
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "") or "",
         "API_FEED_PAGE_MAX": int(_env("API_FEED_PAGE_MAX", "1000")),
+        # PostgreSQL hot standbys that serve the checks, the feed and the exports (replicas.py),
+        # comma-separated, and how stale one may be without a consistency token.
+        "READ_DATABASE_URLS": _env_list("READ_DATABASE_URL"),
+        "READ_MAX_LAG_MS": _env_int("READ_MAX_LAG_MS", 200),
         # Inbound hooks (inbound/, docs/integration-sms.md): correctly signed requests per hook, failed
         # authentications per client address, the replay window of signed timestamps, the largest body,
         # the SMS stop and start words.

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from consent_center.canonical import stored_json
+from consent_center.replicas import Choice, ReplicaSet, make_replica_set
 
 
 # Execution option of the connections ``quick_read`` hands out (SQLite).
@@ -35,13 +36,18 @@ class Database:
         self.session: scoped_session[Session] = scoped_session(self.session_factory)
         self.engine: Engine | None = None
         self.read_engine: Engine | None = None
+        self.replicas: ReplicaSet | None = None
 
     def init_app(self, app: Flask) -> None:
         if self.read_engine is not None and self.read_engine is not self.engine:
             self.read_engine.dispose()  # the previous app's (tests build many)
+        if self.replicas is not None:
+            self.replicas.dispose()
         pool_size = app.config.get("DATABASE_POOL_SIZE", 5)
         self.engine = make_engine(app.config["DATABASE_URL"], pool_size)
         self.read_engine = make_read_engine(self.engine, pool_size)
+        self.replicas = make_replica_set(self.read_engine, app.config.get("READ_DATABASE_URLS") or [],
+                                         app.config.get("READ_MAX_LAG_MS", 200), pool_size)
         self.session_factory.configure(bind=self.engine)
         app.extensions["consent_db"] = self
 
@@ -53,6 +59,14 @@ class Database:
     def dispose(self) -> None:
         for engine in {self.engine, self.read_engine} - {None}:
             engine.dispose()
+        if self.replicas is not None:
+            self.replicas.dispose()
+
+    def read_choice(self, token: int | None = None) -> Choice:
+        """Where a read that may come from a replica goes (``replicas.py``); the primary without replicas."""
+        if self.replicas is None:
+            return Choice(self.read_engine, "primary")
+        return self.replicas.choose(token)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from consent_center.api.fields import MAX_EMAIL, Query, Region, Strict, StringList, Text, utc_datetime
+from consent_center.replicas import BadToken, parse_token
 from consent_center.safe_text import refused_text
 from consent_center.subjects.consent_changes import API_SOURCES, SETTABLE_STATUSES
 from consent_center.models.vocabulary import Basis, EventType, Source, Status
@@ -26,6 +27,23 @@ MAX_ID = 64
 MAX_PHONE = 40
 REGION_DESCRIPTION = ("the country (ISO 3166 alpha-2, e.g. FR, BE, NL) a national number is read in; "
                       "default: the company's (CONSENT_JURISDICTION). A number with +country needs none")
+
+
+def _consistency_token(token: str) -> None:
+    try:
+        parse_token(token)
+    except BadToken as bad:
+        raise ValidationError(str(bad)) from None
+
+
+AFTER_DESCRIPTION = ("a consistency token: the `Consent-Consistency-Token` a change's answer carried. A read "
+                     "replica answers only once it has replayed past it, else the primary does: a check "
+                     "made with the token of a withdrawal never answers from before it")
+
+
+def after_field():
+    return Text(validate=[validate.Length(max=17), _consistency_token],
+                metadata={"description": AFTER_DESCRIPTION, "example": "16/B374D848"})
 
 
 # --- problems ---------------------------------------------------------------
@@ -61,6 +79,7 @@ class CheckQuerySchema(Query):
     region = Region(metadata={"description": f"with phone only: {REGION_DESCRIPTION}"})
     at = utc_datetime(metadata={
         "description": "answer as of this moment (ISO 8601; no offset means UTC); not in the future"})
+    after = after_field()
 
     @validates_schema
     def one_contact(self, data, **kwargs):
@@ -79,13 +98,21 @@ class CheckQuerySchema(Query):
         email, subject, phone = args.get("email"), args.get("subject"), args.get("phone")
         if "region" in args or (email, subject, phone).count(None) != 2:
             return None
+        loaded = None
         if email is not None and 0 < len(email) <= MAX_EMAIL and not refused_text(email):
-            return {"channel": channel, "email": email}
-        if subject is not None and 0 < len(subject) <= MAX_ID and not refused_text(subject):
-            return {"channel": channel, "subject": subject}
-        if phone is not None and 0 < len(phone) <= MAX_PHONE and not refused_text(phone):
-            return {"channel": channel, "phone": phone}
-        return None
+            loaded = {"channel": channel, "email": email}
+        elif subject is not None and 0 < len(subject) <= MAX_ID and not refused_text(subject):
+            loaded = {"channel": channel, "subject": subject}
+        elif phone is not None and 0 < len(phone) <= MAX_PHONE and not refused_text(phone):
+            loaded = {"channel": channel, "phone": phone}
+        after = args.get("after")
+        if loaded is not None and after is not None:
+            try:
+                parse_token(after)
+            except BadToken:
+                return None
+            loaded["after"] = after
+        return loaded
 
 
 class CheckResultSchema(Schema):
@@ -146,6 +173,7 @@ class BulkCheckSchema(Strict):
     answer = Text(load_only=True, load_default="full", validate=validate.OneOf(("full", "allowed")), metadata={
         "description": "`full` (default): `results`, one answer object per contact; `allowed`: "
                        "`allowed`, one boolean per contact — for a campaign that only needs yes or no"})
+    after = after_field()
 
     @validates_schema
     def one_list(self, data, **kwargs):

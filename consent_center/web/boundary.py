@@ -5,7 +5,8 @@ from flask import Response, current_app, g, render_template, request, session
 from flask_babel import get_locale
 from sqlalchemy.exc import DBAPIError
 
-from consent_center.extensions import db
+from consent_center.extensions import db, quick_read
+from consent_center.replicas import commit_position
 from consent_center.safe_text import has_control_characters
 
 
@@ -22,9 +23,23 @@ def commit_or_rollback(response: Response) -> Response:
             # The database went away under the commit: nothing was written,
             # and the answer is the outage's (503, Retry-After), not a 500.
             return _replaced(response, current_app.make_response(current_app.handle_user_exception(error)))
+        if db.replicas is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+            _give_consistency_token(response)
     else:
         db.session.rollback()
     return response
+
+
+CONSISTENCY_TOKEN_HEADER = "Consent-Consistency-Token"
+
+
+def _give_consistency_token(response: Response) -> None:
+    """The WAL position after this request's commit: a read with it (``after=``) sees what it wrote.
+
+    Read after the commit, on any connection: the server's insert position is
+    past every commit record already written, this request's included."""
+    with quick_read() as connection:
+        response.headers[CONSISTENCY_TOKEN_HEADER] = commit_position(connection)
 
 
 def refuse_control_characters():

@@ -11,7 +11,14 @@ from consent_center.receipts.documents import find_receipt
 from consent_center.api import schemas
 from consent_center.api.endpoints import endpoint
 from consent_center.web.problems import Problem
-from consent_center.api.routes.common import field_problem
+from consent_center.api.routes.common import close_unless_request_session, field_problem, replica_session
+
+
+def _closing_after(chunks, session):
+    try:
+        yield from chunks
+    finally:
+        close_unless_request_session(session)
 
 
 @endpoint("/receipts/<receipt_id>", scope="audit:read", tag="Audit", response=schemas.receipt, raw=True,
@@ -31,10 +38,12 @@ def receipt(caller, receipt_id):
           summary="The audit export of the consent ledger, streamed")
 def export_events(caller, query):
     """Every event the filters select, oldest first, in constant memory (docs/ledger.md lists the columns)."""
+    session = replica_session()
     try:
         filters = ExportFilters.parse(query)
-        chunks = stream_events(db.session, query["format"], filters)
+        chunks = stream_events(session, query["format"], filters)
     except FilterError as error:
+        close_unless_request_session(session)
         raise field_problem(error.field, str(error), location="query") from None
-    return Response(stream_with_context(chunks), mimetype=MEDIA_TYPES[query["format"]],
+    return Response(stream_with_context(_closing_after(chunks, session)), mimetype=MEDIA_TYPES[query["format"]],
                     headers={"Content-Disposition": f'attachment; filename="{download_name(query["format"])}"'})

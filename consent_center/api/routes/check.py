@@ -8,14 +8,13 @@ from flask import Response, current_app
 from consent_center.addresses import phone_region
 from consent_center.api import schemas
 from consent_center.api.endpoints import JSON_MEDIA_TYPE, endpoint
-from consent_center.api.routes.common import channel_or_422, field_problem
+from consent_center.api.routes.common import channel_or_422, field_problem, replica_read
 from consent_center.check import by_phone
 from consent_center.check import service as checks
 from consent_center.check.channels import channel_medium
 from consent_center.check.lookup_addresses import normalise_for_lookup
 from consent_center.check.lookup_phones import normalise_for_lookup as phone_for_lookup
 from consent_center.clock import utcnow
-from consent_center.extensions import quick_read
 from consent_center.web.problems import Problem
 
 NOT_A_NUMBER = "Not a valid phone number (a national number is read in {region}; give +country or region)."
@@ -58,7 +57,7 @@ def check(caller, query):
     if at is not None and at > utcnow():
         raise Problem("future-moment", "at: the answer as of a future moment is not known yet.",
                       errors=[{"parameter": "at", "detail": "Must not be in the future."}])
-    with quick_read() as connection:
+    with replica_read(query.get("after")) as connection:
         channel = query["channel"]
         channel_pk = channel_or_422(channel, connection=connection)
         if phone is not None:
@@ -88,7 +87,7 @@ def check_many(caller, body):
     limit = current_app.config["API_BULK_LIMIT"]
     if len(asked) > limit:
         raise Problem("too-large", f"{len(asked)} contacts in one call; at most {limit}: split the list.")
-    with checks.collector_paused(), quick_read() as connection:
+    with checks.collector_paused(), replica_read(body.get("after")) as connection:
         channel = body["channel"]
         channel_pk = channel_or_422(channel, location="body", connection=connection)
         if asked_by == "phones":

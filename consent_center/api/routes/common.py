@@ -1,7 +1,11 @@
 """What several views share: finding a subject or a channel, or answering a problem."""
 from __future__ import annotations
 
+from flask import after_this_request
+from sqlalchemy.orm import Session
+
 from consent_center.check.channels import channel_id
+from consent_center.replicas import parse_token
 from consent_center.subjects.crm import find_subject
 from consent_center.extensions import db, quick_read
 from consent_center.ledger import find_subject_for_change
@@ -34,3 +38,37 @@ def channel_or_422(code: str, *, location: str = "query", connection=None) -> in
     if found is None:
         raise field_problem("channel", f"Unknown channel {code!r}.", location=location)
     return found
+
+
+READ_FROM_HEADER = "Consent-Read-From"
+
+
+def _read_choice(after: str | None):
+    choice = db.read_choice(parse_token(after) if after else None)
+    if db.replicas is not None:
+        @after_this_request
+        def name_the_source(response):
+            response.headers[READ_FROM_HEADER] = choice.header
+            return response
+    return choice
+
+
+def replica_read(after: str | None = None):
+    """A quick read from a read replica fresh enough (past ``after``, a consistency token), else the
+    primary; with replicas configured, the answer's ``Consent-Read-From`` header says which."""
+    return quick_read(_read_choice(after).engine)
+
+
+def replica_session() -> Session:
+    """A session on a read replica fresh enough, else the request's own (the feed, the export).
+
+    The caller closes a replica's session when done (``close_unless_request_session``)."""
+    choice = _read_choice(None)
+    if choice.engine is db.read_engine:
+        return db.session
+    return Session(bind=choice.engine)
+
+
+def close_unless_request_session(session: Session) -> None:
+    if session is not db.session:
+        session.close()

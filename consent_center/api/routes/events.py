@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import current_app
 
-from consent_center.extensions import db
 from consent_center.ledger.feed import START, Cursor, CursorError, read_page
 from consent_center.api import schemas
 from consent_center.api.endpoints import endpoint
-from consent_center.api.routes.common import channel_or_422, field_problem
+from consent_center.api.routes.common import (channel_or_422, close_unless_request_session, field_problem,
+                                               replica_session)
 
 
 @endpoint("/events", scope="consent:read", tag="Change feed", summary="Consent events, oldest first",
@@ -22,5 +22,9 @@ def events(caller, query):
         raise field_problem("after", str(exc), location="query") from None
     limit = min(query["limit"], current_app.config["API_FEED_PAGE_MAX"])
     channel_pk = channel_or_422(query["channel"]) if "channel" in query else None
-    page = read_page(db.session, after, limit, channel_id=channel_pk, since=query.get("since"))
+    session = replica_session()
+    try:
+        page = read_page(session, after, limit, channel_id=channel_pk, since=query.get("since"))
+    finally:
+        close_unless_request_session(session)
     return {"events": page.events, "next": page.next.encode(), "has_more": page.has_more}

@@ -1,0 +1,171 @@
+"""Checks, the feed and the export from a real hot standby: never a wrong "allowed", whatever its lag.
+
+A primary and a streaming standby of it are started for this module
+(tests/replica_cluster.py). Each test withdraws on the primary and asks through
+the replica path: with the change's consistency token, with replay paused,
+with the standby stopped.
+"""
+from __future__ import annotations
+
+import pytest
+
+from consent_center import create_app
+from consent_center.accounts.api_clients import create_client
+from consent_center.extensions import db as database
+from consent_center.ledger import Actor, record_change
+from consent_center.migrate import upgrade
+from consent_center.replicas import BadToken, format_token, parse_token
+from consent_center.subjects.service import create_subject
+
+from .replica_cluster import Cluster, server_binaries
+
+pytestmark = pytest.mark.skipif(server_binaries() is None,
+                                reason="the PostgreSQL server binaries (initdb, pg_basebackup, pg_ctl) are not "
+                                       "installed: the replica tests start their own primary and standby")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = Cluster()
+    try:
+        cluster.start()
+        from sqlalchemy import create_engine
+        engine = create_engine(cluster.primary.url())
+        upgrade(engine)
+        engine.dispose()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def app(cluster, tmp_path):
+    app = create_app({"TESTING": True, "DATABASE_URL": cluster.primary.url(),
+                      "READ_DATABASE_URLS": [cluster.standby.url()], "READ_MAX_LAG_MS": 500})
+    app.instance_path = str(tmp_path / "instance")
+    with app.app_context():
+        yield app
+        database.session.remove()
+    database.dispose()
+
+
+@pytest.fixture
+def api(app):
+    issued = create_client(database.session, "Replica tool", ["consent:read", "consent:write", "audit:read"])
+    database.session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {issued.key}"}
+
+    class Api:
+        def get(self, path, **kw):
+            return client.get("/api/v1" + path, headers=headers, **kw)
+
+        def post(self, path, json):
+            return client.post("/api/v1" + path, json=json, headers=headers)
+    return Api()
+
+
+def a_subscriber(cluster, email):
+    subject = create_subject(database.session, actor=Actor.system(), email=email)
+    record_change(database.session, subject, {"newsletter": "granted"}, source="api", actor=Actor.system())
+    database.session.commit()
+    Cluster.wait_for(cluster.caught_up)
+    return subject
+
+
+def withdraw(api, subject) -> str:
+    answer = api.post(f"/subjects/{subject.public_id}/consents",
+                      {"channel": "newsletter", "status": "withdrawn", "source": "api", "evidence": {"reference": "replica test"}})
+    assert answer.status_code == 201, answer.get_json()
+    return answer.headers["Consent-Consistency-Token"]
+
+
+def check(api, email, **params):
+    query = "&".join(f"{k}={v}" for k, v in {"channel": "newsletter", "email": email, **params}.items())
+    return api.get(f"/check?{query}")
+
+
+def paused(cluster):
+    class Paused:
+        def __enter__(self):
+            with cluster.standby.connect() as standby:
+                standby.execute("SELECT pg_wal_replay_pause()")
+                Cluster.wait_for(lambda: standby.execute("SELECT pg_get_wal_replay_pause_state()").fetchone()[0]
+                                 == "paused")
+
+        def __exit__(self, *exc):
+            with cluster.standby.connect() as standby:
+                standby.execute("SELECT pg_wal_replay_resume()")
+    return Paused()
+
+
+def test_a_fresh_replica_answers_and_says_so(cluster, api):
+    a_subscriber(cluster, "fresh@example.com")
+    answer = check(api, "fresh@example.com")
+    assert answer.get_json()["allowed"] is True
+    assert answer.headers["Consent-Read-From"] == "replica-1"
+
+
+def test_with_the_token_of_a_withdrawal_a_paused_replica_never_answers_allowed(cluster, api):
+    subject = a_subscriber(cluster, "paused@example.com")
+    with paused(cluster):
+        token = withdraw(api, subject)
+        answer = check(api, "paused@example.com", after=token)
+        assert answer.get_json()["allowed"] is False
+        assert answer.headers["Consent-Read-From"] == "primary; reason=behind-token"
+        bulk = api.post("/check", {"channel": "newsletter", "emails": ["paused@example.com"], "after": token})
+        assert bulk.get_json()["results"][0]["allowed"] is False
+    Cluster.wait_for(cluster.caught_up)
+    caught_up = check(api, "paused@example.com", after=token)
+    assert caught_up.get_json()["allowed"] is False and caught_up.headers["Consent-Read-From"] == "replica-1"
+
+
+def test_without_a_token_a_replica_lagging_past_the_bound_is_not_used(cluster, api, app):
+    subject = a_subscriber(cluster, "lagging@example.com")
+    with paused(cluster):
+        withdraw(api, subject)
+        import time
+        time.sleep(app.config["READ_MAX_LAG_MS"] / 1000 + 0.1)  # the replica's last known freshness ages out
+        answer = check(api, "lagging@example.com")
+        assert answer.headers["Consent-Read-From"] == "primary; reason=lagging"
+        assert answer.get_json()["allowed"] is False
+        assert database.replicas.fallbacks["lagging"] >= 1
+
+
+def test_a_stopped_replica_is_skipped_and_the_primary_answers(cluster, api):
+    subject = a_subscriber(cluster, "stopped@example.com")
+    cluster.pg_ctl(cluster.standby, "stop")
+    try:
+        token = withdraw(api, subject)
+        for params in ({}, {"after": token}):
+            answer = check(api, "stopped@example.com", **params)
+            assert answer.status_code == 200 and answer.get_json()["allowed"] is False
+            assert answer.headers["Consent-Read-From"] == "primary; reason=unreachable"
+    finally:
+        cluster.pg_ctl(cluster.standby, "start")
+        Cluster.wait_for(lambda: cluster.standby.connect().close() is None)
+
+
+def test_the_feed_and_the_export_read_from_the_replica(cluster, api):
+    a_subscriber(cluster, "feed@example.com")
+    feed = api.get("/events?limit=1000")
+    assert feed.status_code == 200 and feed.headers["Consent-Read-From"] == "replica-1"
+    assert any(e["email"] == "feed@example.com" for e in feed.get_json()["events"])
+    export = api.get("/export/events?format=jsonl", buffered=True)
+    assert export.status_code == 200 and export.headers["Consent-Read-From"] == "replica-1"
+    assert b"newsletter" in export.data
+
+
+def test_a_bad_token_is_a_clear_422(cluster, api):
+    answer = check(api, "x@example.com", after="not-a-position")
+    assert answer.status_code == 422
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+    assert "WAL position" in answer.get_json()["errors"][0]["detail"]
+
+
+def test_tokens_are_wal_positions():
+    assert parse_token("16/B374D848") == (0x16 << 32) | 0xB374D848
+    assert format_token(parse_token("0/3000060")) == "0/3000060"
+    for bad in ("", "16", "16/", "G/1", "1/123456789"):
+        with pytest.raises(BadToken):
+            parse_token(bad)
