@@ -123,7 +123,7 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
         "admin.accounts", "admin.create_account_view", "admin.disable_account", "admin.channels",
         "admin.add_channel", "admin.deactivate", "admin.keys", "admin.create_key", "admin.revoke_key",
         "admin.import_form", "admin.import_upload", "admin.policies", "admin.publish", "admin.staff_log",
-        "admin.channel_reconsent", "admin.webhooks", "admin.add_webhook", "admin.disable_webhook",
+        "admin.channel_reconsent", "admin.channel_partners", "admin.webhooks", "admin.add_webhook", "admin.disable_webhook",
         "admin.hooks", "admin.add_hook", "admin.revoke_hook_view", "admin.suppression_lists",
         "admin.suppression_upload",
     }),

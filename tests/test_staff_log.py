@@ -25,8 +25,9 @@ from consent_center.outbox.webhooks import add_endpoint
 from consent_center.rights.requests import file_request
 from consent_center.web.labels import STAFF_ACTION_LABELS
 
-from .conftest import form_post
+from .conftest import csrf_from, form_post
 from .test_admin_channels import PHONE
+from .test_partners import partners_channel
 from .test_admin_policies import TEXTS
 from .test_import import HEADER, good_row
 
@@ -39,6 +40,7 @@ STAFF_ROUTES = {
     "admin.add_channel": "channel.created",
     "admin.deactivate": "channel.deactivated",
     "admin.channel_reconsent": "channel.reconsent_required",
+    "admin.channel_partners": "channel.partners_changed",
     "admin.create_key": "api_key.created",
     "admin.revoke_key": "api_key.revoked",
     "admin.add_webhook": "webhook.created",
@@ -236,6 +238,15 @@ def _revoke_hook(client, session, customer):
     return form_post(client, "/admin/hooks", {}, action=f"/admin/hooks/{hook.public_id}/revoke")
 
 
+def _name_partners(client, session, customer):
+    partners_channel(session)
+    session.commit()
+    token = csrf_from(client.get("/admin/channels").get_data(as_text=True))
+    return client.post("/admin/channels/partners/partners", data={
+        "partners-csrf_token": token, "partners-partners_fr": "Cuisines Arvelle",
+        "partners-partners_nl": "Cuisines Arvelle", "partners-partners_en": "Cuisines Arvelle\nLumio Energy"})
+
+
 def _lift(client, session, customer):
     public_id = _verified_request(client, session, customer, "restriction")
     assert _desk(client, public_id, "carry-out").status_code == 302
@@ -251,6 +262,7 @@ EXERCISES = {
                                                           action="/admin/channels/newsletter/deactivate"),
     ("admin.channel_reconsent", None): lambda c, s, p: form_post(c, "/admin/channels", {"required": "yes"},
                                                                  action="/admin/channels/newsletter/reconsent"),
+    ("admin.channel_partners", None): _name_partners,
     ("admin.create_key", None): lambda c, s, p: form_post(c, "/admin/keys", {"name": "Mailer",
                                                                              "scopes": ["consent:read"]}),
     ("admin.revoke_key", None): _revoke_key,

@@ -1,4 +1,4 @@
-"""Channels from the back office (admins): add one, require re-consent on one, deactivate one."""
+"""Channels from the back office (admins): add one, require re-consent on one, deactivate one, name its partners."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
@@ -13,12 +13,13 @@ from consent_center.policies.channels import (
     create_channel,
     deactivate_channel,
     find_channel,
+    set_partners,
     set_requires_reconsent,
 )
 from consent_center.extensions import db
 from consent_center.accounts.staff_log import log_staff_action
 from consent_center.admin import admin_only, bp
-from consent_center.admin.forms import ChannelForm, ChannelReconsentForm
+from consent_center.admin.forms import ChannelForm, ChannelReconsentForm, PartnersForm
 
 CHANNEL_ERRORS = {
     "code": ("code", _l("Use 2 to 40 lower-case letters, digits or _, starting with a letter.")),
@@ -27,11 +28,42 @@ CHANNEL_ERRORS = {
     "consent_default": ("default", _l("Consent can never be a default.")),
     "validity": ("validity_months", _l("A validity is at least one month.")),
     "medium": ("medium", _l("Choose a medium from the list.")),
+    "partners_default": ("default", _l("A channel that passes contact details to partners starts off for everyone: "
+                                       "only the person's explicit consent turns it on (soft opt-in and legitimate "
+                                       "interest never cover third parties).")),
+    "partners_not_shared": ("shares_with_partners", _l("Partners are named only on a channel that passes contact "
+                                                       "details to them: tick this box, or leave the partners empty.")),
+    # The field of the locale at fault (ChannelError.locale).
+    "partners_missing": ("partners", _l("Name at least one partner in this language: the person reads who "
+                                        "receives their details before agreeing.")),
+    "partner_name": ("partners", _l("A partner's name is at most 100 characters.")),
+    "partners_many": ("partners", _l("At most 20 partners.")),
 }
 
 
-def _render(form: ChannelForm, status: int = 200):
-    return render_template("admin/channels.html", form=form, channels=all_channels(db.session),
+def _show_error(form, error: ChannelError) -> None:
+    """Put the service's reason on the field it is about, the form kept as typed."""
+    field, message = CHANNEL_ERRORS[str(error)]
+    if field == "partners":
+        field = f"partners_{error.locale}"
+    getattr(form, field).errors = [message]
+
+
+def _partners_forms(channels, kept: PartnersForm | None = None, kept_code: str | None = None) -> dict:
+    """A partners form per channel that shares with partners: the one sent back as typed, the others as stored."""
+    forms = {}
+    for channel in channels:
+        if channel.shares_with_partners and channel.active:
+            forms[channel.code] = kept if channel.code == kept_code else PartnersForm(
+                formdata=None, prefix=channel.code,
+                data={f"partners_{locale}": "\n".join(channel.partners.get(locale, [])) for locale in ("fr", "nl", "en")})
+    return forms
+
+
+def _render(form: ChannelForm, status: int = 200, kept: PartnersForm | None = None, kept_code: str | None = None):
+    channels = all_channels(db.session)
+    return render_template("admin/channels.html", form=form, channels=channels,
+                           partners_forms=_partners_forms(channels, kept, kept_code),
                            action_form=LogoutForm(), grace_days=current_app.config["RECONSENT_GRACE_DAYS"]), status
 
 
@@ -52,13 +84,13 @@ def add_channel():
         channel = create_channel(
             db.session, code=form.code.data.strip(), names=form.texts("name"), purposes=form.texts("purpose"),
             default_status=status, default_basis=basis, validity_months=form.validity_months.data,
-            medium=form.medium.data)
+            medium=form.medium.data, shares_with_partners=form.shares_with_partners.data, partners=form.partners())
     except ChannelError as error:
-        field, message = CHANNEL_ERRORS[str(error)]
-        getattr(form, field).errors = [message]
+        _show_error(form, error)
         return _render(form, 400)
     log_staff_action(db.session, current_user, "channel.created", f"channel:{channel.code}",
-                     default_status=status, default_basis=basis, validity_months=channel.validity_months, medium=channel.medium)
+                     default_status=status, default_basis=basis, validity_months=channel.validity_months, medium=channel.medium,
+                     **({"partners": channel.partners} if channel.shares_with_partners else {}))
     flash(_("The channel %(name)s is added.", name=channel.names.get("en") or channel.code), "success")
     return redirect(url_for("admin.channels"))
 
@@ -101,4 +133,26 @@ def channel_reconsent(code: str):
     else:
         flash(_("On %(code)s, consents given under earlier policy versions stay valid.", code=channel.code),
               "success")
+    return redirect(url_for("admin.channels"))
+
+
+@bp.post("/channels/<code>/partners")
+@admin_only
+def channel_partners(code: str):
+    channel = find_channel(db.session, code)
+    if channel is None or not channel.shares_with_partners:
+        abort(404)
+    form = PartnersForm(prefix=code)
+    if not form.validate_on_submit():
+        return _render(ChannelForm(formdata=None), 400, form, code)
+    before = channel.partners
+    try:
+        changed = set_partners(db.session, channel, form.partners())
+    except ChannelError as error:
+        _show_error(form, error)
+        return _render(ChannelForm(formdata=None), 400, form, code)
+    if changed:
+        log_staff_action(db.session, current_user, "channel.partners_changed", f"channel:{channel.code}",
+                         before=before, after=channel.partners)
+    flash(_("The partners of %(code)s are saved: people read them beside its switch.", code=channel.code), "success")
     return redirect(url_for("admin.channels"))

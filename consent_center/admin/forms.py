@@ -60,8 +60,20 @@ DEFAULT_CHOICES = [
 MEDIUM_CHOICES = [SelectChoice(code, label) for code, label in MEDIUM_LABELS.items()]
 
 
-class ChannelForm(Form):
-    """A new channel: its code, its words per language, its default and validity."""
+class PartnersForm(Form):
+    """The partners a channel passes contact details to, per language: one name a line."""
+
+    partners_fr = TextAreaField(_l("Partners named in French"), validators=[Length(max=3000)])
+    partners_nl = TextAreaField(_l("Partners named in Dutch"), validators=[Length(max=3000)])
+    partners_en = TextAreaField(_l("Partners named in English"), validators=[Length(max=3000)])
+
+    def partners(self) -> dict[str, list[str]]:
+        # One a line, not a comma list: a company's name may hold a comma ("Durand, Fils et Cie").
+        return {locale: (getattr(self, f"partners_{locale}").data or "").splitlines() for locale in ("fr", "nl", "en")}
+
+
+class ChannelForm(PartnersForm):
+    """A new channel: its code, its words per language, its default and validity, the partners it shares with."""
 
     code = StringField(_l("Code"), validators=[DataRequired(message=_l("Give the channel a code.")),
                                                Length(max=40)])
@@ -78,6 +90,7 @@ class ChannelForm(Form):
     medium = SelectField(_l("Reaches the person by"), choices=MEDIUM_CHOICES, default="email")
     validity_months = IntegerField(_l("Consent validity in months (optional)"),
                                    validators=[Optional(), NumberRange(min=1, max=240)])
+    shares_with_partners = BooleanField(_l("Passes the person's contact details to partners (third parties)"))
 
     def texts(self, prefix: str) -> dict[str, str]:
         return {locale: (getattr(self, f"{prefix}_{locale}").data or "").strip() for locale in ("fr", "nl", "en")}

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from consent_center import clock
 from consent_center.accounts.api_clients import SCOPES, create_client
 from consent_center.accounts.service import create_account
-from consent_center.cli.demo_company import DAY, Cast, Seeded, Timeline, seed_company
+from consent_center.cli.demo_company import DAY, Cast, Seeded, Timeline, add_partners_channel, seed_company
 from consent_center.cli.demo_mail import SampleMailError, write_sample_mail
 from consent_center.cli.support import committing, fail
 from consent_center.ledger import Actor
@@ -106,6 +106,7 @@ def group(force: bool, subjects: int, seed: int, sample_mail: bool) -> None:
 
 def _company(session):
     """The policy, the accounts and the demo API key; return (the key issued now or None, its prefix)."""
+    add_partners_channel(session)  # before the accounts: the demo customer starts with it off too
     if session.scalars(select(PolicyVersion).where(PolicyVersion.label == DEMO_POLICY)).first() is None:
         texts = {loc: (DEMO_DATA / f"policy_{loc}.md").read_text(encoding="utf-8") for loc in ("fr", "nl", "en")}
         publish_policy(session, DEMO_POLICY, texts,

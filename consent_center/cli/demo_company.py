@@ -32,8 +32,9 @@ from consent_center.inbound.hooks import create_hook
 from consent_center.ledger import Actor
 from consent_center.ledger.bulk import Submission, default_submission, record_many
 from consent_center.models import Account, Channel, Subject
-from consent_center.models.vocabulary import ActorType, Source, Status
+from consent_center.models.vocabulary import ActorType, Basis, Medium, Source, Status
 from consent_center.outbox.webhooks import add_endpoint, disable_endpoint
+from consent_center.policies.channels import create_channel, find_channel
 from consent_center.subjects.importer import import_contacts
 from consent_center.subjects.service import add_subject
 
@@ -41,6 +42,13 @@ DAY = timedelta(days=1)
 # What a browser's visit leaves with an event (web/trace.py): a documentation network (RFC 5737).
 BROWSER = {"ip_network": "203.0.113.0/24", "user_agent": "Mozilla/5.0 (demo)"}
 TOGGLED = ("email", "sms", "post", "newsletter")
+# The company's partners (fictitious), named in each language beside the purpose.
+PARTNERS = {
+    "fr": ["Cuisines Arvelle (cuisines sur mesure)", "Jardins Verdelune (jardinage)",
+           "Lumio Énergie (panneaux solaires)"],
+    "nl": ["Cuisines Arvelle (keukens op maat)", "Jardins Verdelune (tuinieren)", "Lumio Energie (zonnepanelen)"],
+    "en": ["Cuisines Arvelle (fitted kitchens)", "Jardins Verdelune (gardening)", "Lumio Energy (solar panels)"],
+}
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,26 @@ def seed_company(session: Session, *, count: int, rng: random.Random, timeline: 
     seeded.journeys = journeys.run(session, cast, customer, timeline)
     _tools(session, timeline)
     return seeded
+
+
+def add_partners_channel(session: Session) -> None:
+    """The purpose "offers from our partners": off for everyone, customers included, until the person consents.
+
+    Through the channel service, as an admin adds it on /admin/channels; once.
+    """
+    if find_channel(session, "partners") is not None:
+        return
+    create_channel(
+        session, code="partners", default_status=Status.NEVER_ASKED, default_basis=Basis.CONSENT,
+        validity_months=None, medium=Medium.EMAIL, shares_with_partners=True, partners=PARTNERS,
+        names={"fr": "Offres de nos partenaires", "nl": "Aanbiedingen van onze partners",
+               "en": "Offers from our partners"},
+        purposes={"fr": "Recevoir les offres de quelques entreprises choisies\u202f: nous leur transmettons votre "
+                        "nom et votre adresse e-mail pour qu’elles vous écrivent.",
+                  "nl": "Aanbiedingen van enkele gekozen bedrijven ontvangen: wij geven uw naam en e-mailadres aan "
+                        "hen door, zodat zij u kunnen schrijven.",
+                  "en": "Receive offers from a few companies we chose: we pass them your name and e-mail address "
+                        "so that they can write to you."})
 
 
 def _add_subjects(session: Session, people: list[Person]) -> None:

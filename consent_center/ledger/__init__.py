@@ -24,11 +24,9 @@ from consent_center.models.vocabulary import ActorType, EventType, Source, Statu
 from consent_center.models.policy import in_force_id, text_shown_id
 from consent_center.signals import consent_recorded
 from consent_center.ledger.changes import HeldState, UnknownBasis, change_of
+from consent_center.ledger.errors import LedgerError
+from consent_center.ledger.partners import SharingWithoutConsent, refuse_sharing_without_consent  # noqa: F401
 from consent_center.ledger.writes import expire_held_states, write
-
-
-class LedgerError(ValueError):
-    """A change the ledger refuses; nothing was written."""
 
 
 class UnknownChannel(LedgerError):
@@ -307,8 +305,10 @@ def chain_events(
     The one place that decides which channels move, with which event type
     and basis, and what each event's hash covers (``record_change`` and
     ``ledger.bulk.record_many`` both call it). Refuses a restricted subject's
-    change that would resume processing (``RestrictedChannel``) and any change
-    of an ``erased`` subject but the erasure's own (``ErasedSubject``).
+    change that would resume processing (``RestrictedChannel``), any change
+    of an ``erased`` subject but the erasure's own (``ErasedSubject``), and a
+    grant on a channel that shares with partners on any basis but explicit
+    consent (``ledger.partners``).
     """
     check_restriction(changes, channels, states, source, restricted)
     events: list[ConsentEvent] = []
@@ -322,6 +322,7 @@ def chain_events(
             raise LedgerError(str(exc)) from None
         if change is None:
             continue
+        refuse_sharing_without_consent(channel, change.status, change.basis)
         seq += 1
         row = dict(
             public_id=str(uuid.uuid4()),

@@ -30,6 +30,14 @@ class Channel(Base):
     # The address it uses: a complaint about an address withdraws every
     # e-mail channel, an SMS stop every SMS channel, whatever their codes.
     medium: Mapped[str] = mapped_column(String(16), default=Medium.EMAIL, server_default=Medium.EMAIL.value)
+    # The person's contact details go to third parties: soft opt-in never
+    # covers that (CPCE L34-5, WER XII.13, Telecommunicatiewet 11.7), so the
+    # channel starts off for everyone and only an explicit consent turns it
+    # on (ledger.partners). Set when the channel is made, never after: a
+    # consent given to a purpose that named no partners does not cover them.
+    shares_with_partners: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The partners named beside the purpose: {"fr": ["..."], "nl": [...], "en": [...]}.
+    partners: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
 
     def name(self, locale: str) -> str:
         return self.names.get(locale) or self.names.get("en") or self.code
@@ -37,13 +45,20 @@ class Channel(Base):
     def purpose(self, locale: str) -> str:
         return self.purposes.get(locale) or self.purposes.get("en") or ""
 
+    def partners_in(self, locale: str) -> list[str]:
+        """The partners' names the person reads in ``locale`` (English when that locale has none)."""
+        partners = self.partners or {}
+        return list(partners.get(locale) or partners.get("en") or [])
+
     def default_for(self, is_customer: bool) -> tuple[str, str]:
         """Return the (status, basis) a new subject starts with.
 
         Consent is never a default (CJEU Planet49): only legitimate interest
-        (everyone) or the soft opt-in (existing customers only) start active.
+        (everyone) or the soft opt-in (existing customers only) start active,
+        and never on a channel that shares with partners, whatever its
+        stored default says.
         """
-        if self.default_status == Status.GRANTED:
+        if self.default_status == Status.GRANTED and not self.shares_with_partners:
             if self.default_basis == Basis.LEGITIMATE_INTEREST:
                 return Status.GRANTED, Basis.LEGITIMATE_INTEREST
             if self.default_basis == Basis.SOFT_OPT_IN and is_customer:

@@ -1,7 +1,8 @@
-"""Channels: adding one with its texts, defaults and validity; re-consent; deactivating one."""
+"""Channels: adding one with its texts, defaults and validity; re-consent; deactivating one; naming partners."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,10 +12,17 @@ from consent_center.models import Channel
 from consent_center.models.vocabulary import Basis, Medium, Status
 
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+LOCALES = ("fr", "nl", "en")
+# A list the person can read beside a switch; a name as a company signs it.
+MAX_PARTNERS, MAX_PARTNER_NAME = 20, 100
 
 
 class ChannelError(ValueError):
-    """A channel that cannot be created as asked; the reason is a short code."""
+    """A channel that cannot be created as asked; the reason is a short code (and the locale at fault, if any)."""
+
+    def __init__(self, reason: str, locale: str | None = None) -> None:
+        super().__init__(reason)
+        self.locale = locale
 
 
 def all_channels(session: Session) -> list[Channel]:
@@ -27,11 +35,14 @@ def find_channel(session: Session, code: str) -> Channel | None:
 
 def create_channel(session: Session, *, code: str, names: dict[str, str], purposes: dict[str, str],
                    default_status: str, default_basis: str, validity_months: int | None,
-                   commercial: bool = True, medium: str = Medium.EMAIL) -> Channel:
+                   commercial: bool = True, medium: str = Medium.EMAIL, shares_with_partners: bool = False,
+                   partners: Mapping[str, Iterable[str]] | None = None) -> Channel:
     """Add a channel at the end of the list.
 
     Consent is never a default (CJEU Planet49): a channel active by default
-    rests on legitimate interest or the soft opt-in.
+    rests on legitimate interest or the soft opt-in. A channel that passes
+    the person's contact details to partners rests on neither: it starts
+    off for everyone, and names its partners in every language.
     """
     if not CODE_RE.match(code):
         raise ChannelError("code")
@@ -45,10 +56,18 @@ def create_channel(session: Session, *, code: str, names: dict[str, str], purpos
         raise ChannelError("validity")
     if medium not in {str(m) for m in Medium}:
         raise ChannelError("medium")
+    named = partner_lists(partners)
+    if shares_with_partners:
+        if (default_status, default_basis) != (Status.NEVER_ASKED, Basis.CONSENT):
+            raise ChannelError("partners_default")
+        _refuse_unnamed(named)
+    elif any(named.values()):
+        raise ChannelError("partners_not_shared")
     position = (session.scalar(select(func.max(Channel.position))) or 0) + 10
     channel = Channel(code=code, names=names, purposes=purposes, default_status=default_status,
                       default_basis=default_basis, validity_months=validity_months, commercial=commercial,
-                      medium=medium, active=True, position=position)
+                      medium=medium, active=True, position=position, shares_with_partners=shares_with_partners,
+                      partners=named if shares_with_partners else {})
     session.add(channel)
     session.flush()
     return channel
@@ -71,4 +90,49 @@ def set_requires_reconsent(session: Session, channel: Channel, required: bool) -
     channel.requires_reconsent = required
     session.flush()
     forget_channels()
+    return True
+
+
+def partner_lists(partners: Mapping[str, Iterable[str]] | None) -> dict[str, list[str]]:
+    """The partners' names per locale, trimmed, in the order given, without blanks or repeats.
+
+    Refuses (``ChannelError``) a name longer than ``MAX_PARTNER_NAME`` or a
+    list longer than ``MAX_PARTNERS``, naming the locale.
+    """
+    named: dict[str, list[str]] = {}
+    for locale in LOCALES:
+        names: list[str] = []
+        for name in (partners or {}).get(locale) or ():
+            name = " ".join(name.split())
+            if len(name) > MAX_PARTNER_NAME:
+                raise ChannelError("partner_name", locale)
+            if name and name not in names:
+                names.append(name)
+        if len(names) > MAX_PARTNERS:
+            raise ChannelError("partners_many", locale)
+        named[locale] = names
+    return named
+
+
+def _refuse_unnamed(named: Mapping[str, list[str]]) -> None:
+    """A consent to sharing is informed only if the person reads who receives their details, in their language."""
+    for locale in LOCALES:
+        if not named.get(locale):
+            raise ChannelError("partners_missing", locale)
+
+
+def set_partners(session: Session, channel: Channel, partners: Mapping[str, Iterable[str]]) -> bool:
+    """Name the partners of a channel that shares with them, in every language; return whether anything changed.
+
+    Only a channel made to share: one made without partners cannot start
+    sharing, since the consents it holds named none.
+    """
+    if not channel.shares_with_partners:
+        raise ChannelError("partners_not_shared")
+    named = partner_lists(partners)
+    _refuse_unnamed(named)
+    if named == channel.partners:
+        return False
+    channel.partners = named
+    session.flush()
     return True

@@ -120,17 +120,21 @@ def build_document(
 
 
 def _service(channel: Channel, event: ConsentEvent, locale: str) -> dict:
+    purpose = {
+        "purpose": channel.purpose(locale),
+        "purposeCategory": ["Marketing"],
+        "consentType": CONSENT_TYPES.get(event.basis, "EXPLICIT"),
+        "piiCategory": [_pii_category(channel.code)],
+        "primaryPurpose": True,
+        "termination": "until withdrawn",
+        "thirdPartyDisclosure": bool(channel.shares_with_partners),
+    }
+    if channel.shares_with_partners:
+        # The partners named when the person chose: what their consent covers, signed with it.
+        purpose["thirdPartyName"] = ", ".join(channel.partners_in(locale))
     return {
         "service": channel.name(locale),
-        "purposes": [{
-            "purpose": channel.purpose(locale),
-            "purposeCategory": ["Marketing"],
-            "consentType": CONSENT_TYPES.get(event.basis, "EXPLICIT"),
-            "piiCategory": [_pii_category(channel.code)],
-            "primaryPurpose": True,
-            "termination": "until withdrawn",
-            "thirdPartyDisclosure": False,
-        }],
+        "purposes": [purpose],
         "channel": channel.code,
         "status": event.status,
         "previousStatus": event.previous_status,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from consent_center.clock import utcnow
 from consent_center.ledger import Actor, ErasedSubject, LedgerError, RestrictedChannel, current_statuses_of
 from consent_center.ledger.bulk import Submission, default_submission, record_many
+from consent_center.ledger.partners import shares_without_consent
 from consent_center.models import Channel, Subject
 from consent_center.models.vocabulary import Basis, Source, Status
 from consent_center.safe_text import has_control_characters
@@ -37,6 +38,8 @@ _SUPPRESSED = {
 RESTRICTED = ("the use of this person's data is restricted (GDPR art. 18): %(channels)s cannot be changed to "
               "resume processing until the restriction is lifted through the rights request")
 ERASED = "this person was erased at their request (GDPR art. 17): no consent can be recorded for them"
+SHARING = ("%(channels)s passes contact details to partners: only an explicit consent (basis consent) turns it on, "
+           "not %(basis)s; not imported")
 CONTACT_COLUMNS = ("external_ref", "email", "phone", "name", "locale", "postal_address", "customer")
 OTHER_COLUMNS = ("basis", "evidence", "collected_at")
 CONSENT_PREFIX = "consent_"
@@ -236,6 +239,12 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
     known: dict[int, ContactRow] = {}  # id() of a known contact's submission -> its row
     for row in batch:
         subject = by_ref.get(row.external_ref)
+        # The ledger's own rule, asked before the row adds a contact: the row is refused whole.
+        sharing = sorted(code for code, status in row.consents.items()
+                         if shares_without_consent(channels[code], status, row.basis))
+        if sharing:
+            report.errors.append((row.line, Message(SHARING, channels=", ".join(sharing), basis=row.basis)))
+            continue
         if row.email and row.email in email_owner and email_owner[row.email] != row.external_ref:
             report.errors.append((row.line, Message("this e-mail address belongs to another contact")))
             continue

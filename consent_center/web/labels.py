@@ -59,6 +59,7 @@ STAFF_ACTION_LABELS = {
     "policy.published": _l("Published a policy version"),
     "channel.created": _l("Added a channel"),
     "channel.deactivated": _l("Deactivated a channel"),
+    "channel.partners_changed": _l("Changed the partners a channel names"),
     "account.created": _l("Created an account"),
     "account.disabled": _l("Disabled an account"),
     "api_key.created": _l("Created an API key"),
