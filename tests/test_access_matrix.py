@@ -96,7 +96,7 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
         "consent_log.checkpoint", "consent_log.key", "consent_log.keys", "verify_page.verify",
         "privacy.current", "privacy.diff", "privacy.version", "privacy.versions",
         "public.subscribe", "public.subscribe_sent", "public.confirm_signup", "public.manage",
-        "public.manage_sent", "public.manage_preferences", "public.manage_renew", "public.manage_receipt",
+        "public.manage_sent", "public.manage_preferences", "public.manage_renew", "public.manage_receipt", "still_interested.question",
         "unsubscribe.page", "unsubscribe.unsubscribe", "unsubscribe.receipt", "unsubscribe.reason",
         # A signed link from an e-mail: the token, not a login, is the key.
         "space.confirm_email",
