@@ -133,7 +133,7 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
     }),
     "api consent:write": (api_group("consent:write"), {"api.record_consent"}),
     "api subjects:write": (api_group("subjects:write"), {
-        "api.create_subject", "api.get_subject", "api.update_subject"}),
+        "api.create_subject", "api.get_subject", "api.update_subject", "api.report_activity"}),
     # A provider's post: its signature with the hook's secret is the key, never a login or an API key.
     "signed hooks": (dict.fromkeys(CALLERS, UNAUTHENTICATED), {"hooks.receive"}),
     "api audit:read": (api_group("audit:read"), {"api.export_events", "api.receipt", "api.log_inclusion",

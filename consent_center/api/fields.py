@@ -73,10 +73,17 @@ class StringList(fields.Field):
 
 
 class UTCDateTime(fields.AwareDateTime):
-    """ISO 8601 date-time, loaded in UTC; without an offset it means UTC."""
+    """ISO 8601 date-time, loaded in UTC; without an offset it means UTC, unless ``require_offset``."""
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(default_timezone=timezone.utc, **kwargs)
+    default_error_messages = {
+        "invalid_awareness": "Give the time with its offset (Z, +01:00): without one it is not known "
+                             "on which clock it was read.",
+    }
+
+    def __init__(self, *, require_offset: bool = False, **kwargs) -> None:
+        # A moment reported from another system's clock (activity a tool saw) is refused
+        # without its offset rather than guessed to be UTC: an hour or two off would move a clock.
+        super().__init__(default_timezone=None if require_offset else timezone.utc, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)

@@ -17,7 +17,9 @@ ERROR_DESCRIPTIONS = {
     401: "No API key, or not a valid one",
     403: "The API key lacks the scope this endpoint needs",
     404: "Not found: no such subject, receipt or logged event (the problem's detail says which)",
-    409: "Another subject has this e-mail address or external reference",
+    409: ("Conflict, named by the problem's type: `conflict` (another subject has this e-mail address or "
+          "external reference, or it is on the suppression list) or `erased` (the subject was erased at its "
+          "owner's request and takes no change)"),
     413: "Body larger than CONSENT_API_MAX_BODY, or more contacts than CONSENT_API_BULK_LIMIT",
     415: "The body must be application/json",
     422: "Not valid: the problem's `errors` name each field (pointer) or parameter at fault",

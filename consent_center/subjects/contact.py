@@ -11,7 +11,7 @@ contact, or from the collection of the data when there was none.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,11 +19,15 @@ from sqlalchemy.orm import Session
 from consent_center.clock import utcnow
 from consent_center.models import Account, ConsentEvent, Subject
 from consent_center.models.vocabulary import FROM_THE_PERSON
+from consent_center.subjects.crm import SubjectErased
 
 # What a marketing tool may report (POST /api/v1/subjects/{id}/activity).
 REPORTED_KINDS = ("purchase", "click", "reply", "visit")
 # Reported, and refused with the reason: not the person's doing.
 NOT_CONTACT = {"open": "a mail open is not a contact coming from the person"}
+# How far ahead of the center's clock a reported moment may be: a tool's clock that runs a
+# little fast is not refused, and its moment is taken as now (a contact is never in the future).
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def note_contact(subject: Subject, kind: str, at: datetime | None = None) -> bool:
@@ -65,3 +69,53 @@ def clocks(session: Session, subject_ids: list[int] | None = None) -> list[Clock
         since = max(m for m in (created, contact, account_created, login, change) if m is not None)
         found.append(Clock(subject_id, account_id is not None, since))
     return found
+
+
+class ActivityRefused(ValueError):
+    """Reported activity that is not recorded: not a contact, or not a moment that has come."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def kind_refusal(kind: str) -> str | None:
+    """Why ``kind`` is not recorded as a contact from the person, or None when it is."""
+    if kind in REPORTED_KINDS:
+        return None
+    allowed = ", ".join(REPORTED_KINDS)
+    if kind in NOT_CONTACT:
+        return (f"{kind!r} is not recorded: {NOT_CONTACT[kind]} (CNIL); it never restarts the retention "
+                f"clock. Report only what the person did: {allowed}.")
+    return f"Unknown kind {kind!r}; one of: {allowed}."
+
+
+@dataclass(frozen=True)
+class Reported:
+    counted: bool  # whether it became the person's last contact
+    clock: Clock  # the subject's retention clock, after it
+
+
+def report_activity(session: Session, subject: Subject, kind: str, at: datetime | None = None) -> Reported:
+    """Record activity a marketing tool reports (a purchase, a click, …) as a contact from the person.
+
+    An open is refused, whatever calls this: it must never move a clock. A
+    moment older than the last contact is accepted and changes nothing. A
+    restricted subject's activity is recorded: it is a fact about the
+    person, not processing for marketing (and retention holds a restricted
+    subject anyway). An erased subject takes nothing (``SubjectErased``).
+    """
+    refusal = kind_refusal(kind)
+    if refusal is not None:
+        raise ActivityRefused("kind", refusal)
+    if subject.erased_at is not None:
+        raise SubjectErased(subject.public_id)
+    now = utcnow()
+    if at is not None and at.tzinfo is None:
+        raise ActivityRefused("at", "A moment without its offset is not known on which clock it was read.")
+    if at is not None and at > now + CLOCK_SKEW:
+        raise ActivityRefused("at", f"Later than the center's clock ({now.isoformat(timespec='seconds')}) by more "
+                                    f"than {CLOCK_SKEW.seconds // 60} minutes: activity is reported once it happened.")
+    counted = note_contact(subject, kind, min(at or now, now))
+    session.flush()
+    return Reported(counted, clocks(session, [subject.id])[0])

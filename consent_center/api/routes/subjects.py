@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from flask import request, url_for
 
+from consent_center.rights.repermission import period_end
+from consent_center.subjects import contact
 from consent_center.subjects.consent_changes import api_actor
 from consent_center.subjects.crm import (
     SubjectConflict, SubjectErased, SubjectFieldError, create_from_crm, update_from_crm,
 )
 from consent_center.extensions import db
 from consent_center.web.trace import request_trace
-from consent_center.api import schemas
+from consent_center.api import activity_schemas, schemas
 from consent_center.api.endpoints import Reply, endpoint
 from consent_center.web.problems import Problem
 from consent_center.api.routes.common import field_problem, subject_or_404
@@ -60,3 +62,25 @@ def update_subject(caller, subject_id, body):
         raise Problem("erased", str(exc)) from None
     except SubjectFieldError as exc:
         raise _field_problem(exc) from None
+
+
+@endpoint("/subjects/<subject_id>/activity", "POST", scope="subjects:write", tag="Subjects",
+          summary="Report what the person did (a purchase, a click, a reply, a visit)",
+          body=activity_schemas.activity, response=activity_schemas.activity_result, errors=(409,))
+def report_activity(caller, subject_id, body):
+    """A contact coming from the person restarts their retention clock: the answer says whether
+    this one did (`counted`) and when the period now ends. A moment older than their last
+    contact is accepted and changes nothing. `open` is refused (422): a mail open is not a
+    contact coming from the person (CNIL). A subject whose data is restricted (GDPR art. 18)
+    is counted all the same: recording what the person did is not processing them for
+    marketing. 409 (`erased`) for a subject erased at its owner's request."""
+    # Locked as read: two reports at once keep the later moment, and an erasure is seen.
+    subject = subject_or_404(subject_id, for_change=True)
+    try:
+        reported = contact.report_activity(db.session, subject, body["kind"], body.get("at"))
+    except SubjectErased as exc:
+        raise Problem("erased", str(exc)) from None
+    except contact.ActivityRefused as exc:
+        raise field_problem(exc.field, str(exc)) from None
+    return {"subject": subject.public_id, "counted": reported.counted, "last_contact_at": subject.last_contact_at,
+            "last_contact_kind": subject.last_contact_kind, "retention_ends_at": period_end(reported.clock)}
