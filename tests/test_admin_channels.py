@@ -1,4 +1,6 @@
 """Admins add and deactivate channels; consent is never a default."""
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -44,6 +46,23 @@ def test_consent_is_never_a_default_and_the_form_is_kept(client, session, admin)
     assert "A channel already has this code." in html and "Telefoongesprekken" in html
     session.rollback()
     assert session.scalars(select(Channel).where(Channel.code == "phone_calls")).first() is None
+
+
+def test_rule_consent_is_never_on_by_default(client, auth, session, admin, make_account):
+    """GDPR art. 4(11) and 7, CJEU Planet49: no channel can start granted on consent, and a new customer
+    finds every consent channel switched off, however it was added."""
+    assert form_post(client, "/admin/channels", PHONE | {"default": "granted:consent"}).status_code == 400
+    session.rollback()
+    assert session.scalars(select(Channel).where(Channel.code == "phone_calls")).first() is None
+    assert form_post(client, "/admin/channels", PHONE).status_code == 302
+    auth.logout()
+    make_account("new.customer@example.com", locale="en")
+    auth.login("new.customer@example.com")
+    html = client.get("/space/preferences").get_data(as_text=True).replace("\n", " ")
+    switches = {code: re.search(rf'<input[^>]*name="active" value="{code}"[^>]*>', html).group(0)
+                for code in ("email", "newsletter", "phone_calls")}
+    assert "checked" in switches["email"]  # the soft opt-in of a customer, not a consent
+    assert "checked" not in switches["newsletter"] and "checked" not in switches["phone_calls"]
 
 
 def test_a_deactivated_channel_leaves_the_preferences_and_keeps_its_history(

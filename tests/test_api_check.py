@@ -6,7 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 from freezegun import freeze_time
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from consent_center.policies.channels import create_channel
 from consent_center.check import bulk
@@ -17,11 +17,14 @@ from consent_center.check.lookup_addresses import fast_normalise, normalise_all_
 from consent_center.db import TextArrayLiteral, text_array_literal
 from consent_center.extensions import db
 from consent_center.ledger import Actor, record_change
-from consent_center.models import Source
+from consent_center.models import PolicyText, Source
 from consent_center.policies.service import publish_policy
+from consent_center.receipts.keys import keys_of_jwks
+from consent_center.receipts.verification import verify_receipt
 from consent_center.subjects.service import normalise_email
 
 from .api_fixtures import assert_matches_spec, assert_problem, db_counts
+from .conftest import form_post
 
 
 def grant(session, subject, channel="email", status="granted"):
@@ -67,10 +70,17 @@ def test_default_newsletter_is_never_asked_and_not_allowed(api, make_subject):
     assert (body["allowed"], body["status"]) == (False, "never_asked")
 
 
-def test_soft_opt_in_customer_is_allowed_on_email(api, make_subject):
-    make_subject("client@example.com", is_customer=True)
-    body = api.get("/check?channel=email&email=client@example.com").get_json()
-    assert (body["allowed"], body["status"], body["basis"]) == (True, "granted", "soft_opt_in")
+def test_rule_soft_opt_in_only_for_existing_customers(api):
+    """ePrivacy art. 13(2): e-mail and SMS start active on the soft opt-in for a customer, never for a prospect."""
+    for email, phone, is_customer in (("client@example.com", "+33612345678", True),
+                                      ("prospect@example.com", "+33698765432", False)):
+        created = api.post("/subjects", json={"email": email, "phone": phone, "is_customer": is_customer})
+        assert created.status_code == 201
+    for channel in ("email", "sms"):
+        client = api.get(f"/check?channel={channel}&email=client@example.com").get_json()
+        prospect = api.get(f"/check?channel={channel}&email=prospect@example.com").get_json()
+        assert (client["allowed"], client["status"], client["basis"]) == (True, "granted", "soft_opt_in")
+        assert (prospect["allowed"], prospect["status"], prospect["basis"]) == (False, "never_asked", "consent")
 
 
 def test_check_by_subject_id(api, session, make_subject):
@@ -116,6 +126,27 @@ def test_at_answers_from_history_and_names_event_and_receipt(app, api, session, 
     assert (first_day["status"], first_day["allowed"]) == ("granted", True)  # same second counts
     for body in (then, before, first_day):
         assert_matches_spec(app, body, "CheckResult")
+
+
+def test_rule_proof_of_consent_names_policy_version_and_receipt(app, api, client, auth, session, customer):
+    """GDPR art. 7(1): a consent given in the space is shown, for its moment, with the policy version in
+    force, its event and its signed receipt, which names that version and the hash of the text shown."""
+    publish_policy(session, "2026-11", {"en": "Our privacy policy.", "fr": "Notre politique."})
+    session.commit()
+    auth.login(customer.email)
+    given = form_post(client, "/space/preferences", {"active": ["email", "sms", "post", "newsletter"]})
+    assert given.status_code == 302
+    moment = datetime.now(timezone.utc).isoformat()
+    proof = api.get("/check", query_string={"channel": "newsletter", "email": customer.email, "at": moment}).get_json()
+    assert (proof["allowed"], proof["status"], proof["basis"]) == (True, "granted", "consent")
+    assert proof["policy_version"] == "2026-11" and proof["event"] and proof["receipt"]
+    download = api.get(f"/receipts/{proof['receipt']}").get_json()
+    document = verify_receipt(download["jws"], keys_of_jwks(client.get("/.well-known/jwks.json").get_json())).document
+    shown = session.scalars(select(PolicyText).where(PolicyText.locale == "en")).one()
+    assert document["policyVersion"]["label"] == "2026-11"
+    assert (document["policyVersion"]["textLocale"], document["policyVersion"]["textHash"]) == ("en", shown.sha256)
+    (event,) = [e for e in document["events"] if e["id"] == proof["event"]]
+    assert (event["status"], event["legalBasis"], event["source"]) == ("granted", "consent", "customer_space")
 
 
 def test_at_between_creation_and_first_event_of_a_channel_is_never_asked(api, session, make_subject):

@@ -18,7 +18,7 @@ def file(client, kind="access", **data):
     return form_post(client, "/space/requests", {"kind": kind, **data})
 
 
-def test_a_request_is_due_thirty_days_after_receipt_on_the_center_clock(client, auth, customer, session):
+def test_rule_request_is_due_within_the_legal_deadline(client, auth, customer, session):
     with freeze_time("2026-03-01 10:00:00"):
         auth.login("camille@example.com")
         response = file(client, "erasure")
@@ -70,7 +70,7 @@ def test_an_unknown_kind_of_request_is_refused_and_writes_nothing(client, auth, 
     assert session.scalars(select(DataRequest)).first() is None
 
 
-def test_extension_is_allowed_once_by_at_most_two_months_with_a_reason(session, customer):
+def test_rule_request_extended_once_by_at_most_two_months_with_a_reason(session, customer):
     with freeze_time("2026-03-01 10:00:00"):
         request = data_requests.file_request(session, customer.subject, "access")
     with pytest.raises(data_requests.RequestError):

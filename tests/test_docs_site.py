@@ -1,5 +1,6 @@
-"""The manual as a site: the API reference as the OpenAPI document gives it, every setting and command
-in its reference page, a strict build, a README whose links stay in the repository.
+"""The manual as a site: the API reference as the OpenAPI document gives it, the legal rules' presets as
+jurisdictions.py gives them, every setting and command in its reference page, a strict build, a README
+whose links stay in the repository.
 
 The build is MkDocs with the Material theme (mkdocs.yml: strict, with link and anchor validation),
 installed by `make install` with the test extras; where it is not installed, that test skips and says
@@ -22,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("api_reference", ROOT / "scripts" / "api_reference.py")
 api_reference = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(api_reference)
+_spec = importlib.util.spec_from_file_location("rules_table", ROOT / "scripts" / "rules_table.py")
+rules_table = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(rules_table)
 
 pytestmark = pytest.mark.database_independent
 
@@ -44,15 +48,31 @@ def test_the_api_reference_names_every_operation_of_the_document():
     assert "`/api/v1/docs`" in page and "`/api/v1/openapi.json`" in page
 
 
-def test_every_setting_the_app_reads_is_in_the_configuration_page():
-    """Every CONSENT_ variable config.py reads (and a command takes from the environment) has its row."""
-    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+def test_the_rules_page_presets_are_what_the_jurisdictions_give_today():
+    committed = rules_table.PAGE.read_text(encoding="utf-8")
+    wanted = rules_table.render(committed)
+    diff = list(difflib.unified_diff(committed.splitlines(), wanted.splitlines(), "docs/rules.md (committed)",
+                                     "docs/rules.md (from consent_center/jurisdictions.py)", lineterm="", n=1))
+    assert committed == wanted, (f"docs/rules.md's presets no longer match consent_center/jurisdictions.py: run "
+                                 f"`{rules_table.COMMAND}` and commit docs/rules.md.\n" + "\n".join(diff[:60])
+                                 + ("\n…" if len(diff) > 60 else ""))
+
+
+def settings_the_app_reads() -> set[str]:
+    """Every CONSENT_ variable config.py reads by name (and a command takes from the environment)."""
     package = ROOT / "consent_center"
     config = (package / "config.py").read_text(encoding="utf-8")
     names = {f"CONSENT_{name}" for name in re.findall(r'_env\w*\("([A-Z0-9_]+)"', config)}
     names |= {f"CONSENT_{prefix}_FR" for prefix in re.findall(r'_env\w*\(f"([A-Z0-9_]+)_\{', config)}
     names |= {name for source in package.rglob("*.py")
               for name in re.findall(r'envvar="(CONSENT_[A-Z0-9_]+)"', source.read_text(encoding="utf-8"))}
+    return names
+
+
+def test_every_setting_the_app_reads_is_in_the_configuration_page():
+    """Every CONSENT_ variable config.py reads (and a command takes from the environment) has its row."""
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    names = settings_the_app_reads()
     assert len(names) > 70, names
     missing = sorted(name for name in names if f"`{name}`" not in page)
     assert not missing, f"settings without a row in docs/configuration.md: {missing}"

@@ -5,13 +5,16 @@ contacts are proved in test_rules_retention.py.
 """
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from consent_center.ledger.chain import verify_chains
 from consent_center.ledger import Actor
-from consent_center.models import Account, Subject, SuppressedAddress
+from consent_center.models import Account, ConsentEvent, DataRequest, Subject, SuppressedAddress
 from consent_center.rights.retention import years_before
 from consent_center.subjects.service import create_subject
+
+from .conftest import form_post
+from .test_subject_rights import file_and_verify, person, staff  # noqa: F401
 
 
 pytestmark = pytest.mark.settings(RETENTION_ACCOUNT_YEARS=7, RETENTION_PROSPECT_YEARS=10, REPERMISSION_NOTICE_DAYS=0)
@@ -74,6 +77,27 @@ def test_dry_run_lists_and_erases_nobody(runner, session, make_account):
         result = runner.invoke(args=["retention", "run", "--dry-run"])
     assert "would erase 2 subject(s)" in result.output
     assert erased_emails(session) == set()
+
+
+def test_rule_answered_requests_of_an_erased_person_go_after_the_proof_period(
+        client, auth, session, runner, person, staff):
+    """CONSENT_RETENTION_PROOF_YEARS (FR: five years) after an erasure, its request's record goes; the
+    pseudonymous ledger stays and still verifies."""
+    with freeze_time("2027-01-01 10:00:00"):
+        _, page = file_and_verify(client, auth, session, "erasure")
+        assert form_post(client, page, {}, action=f"{page}/carry-out").status_code == 302
+    session.rollback()
+    events = session.scalar(select(func.count()).select_from(ConsentEvent))
+    with freeze_time("2032-01-01 10:00:00"):
+        assert runner.invoke(args=["retention", "run"]).exit_code == 0
+    session.rollback()
+    assert session.scalars(select(DataRequest)).one().kind == "erasure"
+    with freeze_time("2032-01-01 10:00:01"):
+        assert runner.invoke(args=["retention", "run"]).exit_code == 0
+    session.rollback()
+    assert session.scalars(select(DataRequest)).first() is None
+    assert session.scalar(select(func.count()).select_from(ConsentEvent)) == events
+    assert verify_chains(session).ok
 
 
 def test_years_before_keeps_the_calendar_day():

@@ -50,6 +50,23 @@ def test_switching_sms_off_records_one_event_and_confirms(client, auth, customer
     assert event.trace["ip_network"] == "127.0.0.0/24"
 
 
+def test_rule_withdrawal_as_easy_as_giving(client, auth, customer, session):
+    """GDPR art. 7(3): withdrawing is the same switch on the same page as giving, one post each,
+    each recorded as one event with its receipt."""
+    auth.login(customer.email)
+    before = counts(session)
+    given = form_post(client, "/space/preferences", {"active": ["email", "sms", "post", "newsletter"]})
+    assert given.status_code == 302 and states(session, customer.email)["newsletter"] == "granted"
+    after_giving = counts(session)
+    assert after_giving == (before[0] + 1, before[1], before[2] + 1)
+    withdrawn = form_post(client, "/space/preferences", {"active": ["email", "sms", "post"]})
+    assert withdrawn.status_code == 302 and states(session, customer.email)["newsletter"] == "withdrawn"
+    assert counts(session) == (after_giving[0] + 1, after_giving[1], after_giving[2] + 1)
+    last_two = session.scalars(select(ConsentEvent).order_by(ConsentEvent.id.desc()).limit(2)).all()
+    assert [(e.event_type, e.source) for e in reversed(last_two)] == [("given", "customer_space"),
+                                                                      ("withdrawn", "customer_space")]
+
+
 def test_saving_unchanged_choices_records_nothing(client, auth, customer, session):
     auth.login(customer.email)
     before = counts(session)

@@ -16,6 +16,7 @@ from consent_center.policies.service import publish_policy
 from consent_center.receipts.keys import key_ring
 from consent_center.receipts.documents import verify_receipt
 
+from .api_fixtures import ApiClient
 from .conftest import form_post
 
 # How the staff member checked the requester (rights.requests.IDENTITY_METHODS) and the evidence.
@@ -87,7 +88,7 @@ def test_nothing_is_carried_out_before_the_identity_is_checked(client, auth, ses
     assert all(s == "granted" for s, _ in statuses(session, person).values())
 
 
-def test_restriction_makes_every_check_answer_no_and_lifting_restores_the_earlier_states(
+def test_rule_restriction_stops_processing_until_lifted(
         client, auth, session, person, staff):
     before = statuses(session, person)
     _, page = file_and_verify(client, auth, session, "restriction")
@@ -113,6 +114,19 @@ def test_objection_withdraws_the_channels_held_on_legitimate_interest_or_soft_op
     request = session.scalars(select(DataRequest)).one()
     assert request.status == "completed" and "completed" in request.notes
     assert session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "request_completed")).one()
+
+
+def test_rule_post_on_legitimate_interest_until_objection(client, auth, session, person, staff, make_key):
+    """GDPR art. 6(1)(f), 21(2) and 21(3): post starts active on legitimate interest; once the person
+    objects, it is no longer allowed. A consent is theirs to withdraw: the objection leaves it."""
+    api = ApiClient(client, make_key())
+    before = api.get(f"/check?channel=post&subject={person}").get_json()
+    assert (before["allowed"], before["status"], before["basis"]) == (True, "granted", "legitimate_interest")
+    _, page = file_and_verify(client, auth, session, "objection")
+    assert form_post(client, page, {}, action=f"{page}/carry-out").status_code == 302
+    after = api.get(f"/check?channel=post&subject={person}").get_json()
+    assert (after["allowed"], after["status"], after["basis"]) == (False, "withdrawn", "legitimate_interest")
+    assert api.get(f"/check?channel=newsletter&subject={person}").get_json()["allowed"] is True
 
 
 def _database_text(session) -> str:
@@ -151,7 +165,7 @@ def test_erasure_leaves_no_personal_field_readable_and_the_proof_still_verifies(
         assert verify_receipt(receipt.jws, keys)
 
 
-def test_an_erased_address_is_caught_on_reimport_api_creation_and_newsletter_signup(
+def test_rule_erasure_keeps_a_fingerprint_that_stops_a_return(
         client, auth, session, person, staff, runner, tmp_path):
     _, page = file_and_verify(client, auth, session, "erasure")
     form_post(client, page, {}, action=f"{page}/carry-out")

@@ -78,7 +78,7 @@ def test_get_and_head_on_unsubscribe_link_change_nothing(client, session, subjec
 
 
 @pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
-def test_one_click_post_withdraws_without_cookie_login_or_csrf_token(bare, session, subject, policy, encoding):
+def test_rule_one_click_unsubscribe_without_login(bare, session, subject, policy, encoding):
     response = one_click(bare, url(subject), encoding)
     assert response.status_code == 200
     assert "Location" not in response.headers
