@@ -82,8 +82,9 @@ RULES: tuple[Rule, ...] = (
                         "Center's stated default"),
     }),
     Rule("RETENTION_PROOF_YEARS", "years", {
-        "FR": Preset(5, "Code civil art. 2224: the five-year limitation period, during which proof of "
-                        "consent and of answered requests is kept (CNIL: intermediate archiving)"),
+        "FR": Preset(5, "Code civil art. 2224: the five-year limitation period, for which proof must be kept "
+                        "at least (CNIL: intermediate archiving); the records of an erased person's answered "
+                        "requests go after it, the pseudonymous ledger stays"),
         "BE": Preset(10, "Code civil / Burgerlijk Wetboek art. 2262bis §1: the ten-year limitation "
                          "period of personal actions"),
         "NL": Preset(5, "Burgerlijk Wetboek art. 3:307 and 3:310: the five-year limitation period"),

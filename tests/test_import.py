@@ -108,6 +108,30 @@ def test_an_old_crm_export_never_undoes_a_newer_withdrawal(runner, session, tmp_
     assert states_by_code(session, "CRM-1")["newsletter"][0] == "withdrawn"
 
 
+@pytest.mark.parametrize("basis", ["legitimate_interest", "soft_opt_in"])
+def test_rule_an_objection_is_not_undone_by_an_import_on_a_weaker_basis(runner, session, tmp_path, basis):
+    path = write_csv(tmp_path / "contacts.csv", [good_row(1, consent_email="granted", basis=basis)])
+    with freeze_time("2026-01-06"):
+        runner.invoke(args=["import", "contacts", str(path)])
+        subject = session.scalars(select(Subject).where(Subject.external_ref == "CRM-1")).one()
+        record_change(session, subject, {"email": "withdrawn"}, source=Source.OBJECTION,
+                      actor=Actor("subject", subject.public_id))
+        session.commit()
+    # A newer file, on a basis that asks nothing of the person: the objection stands (GDPR art. 21(3)).
+    newer = write_csv(tmp_path / "newer.csv", [good_row(1, consent_email="granted", basis=basis,
+                                                        collected_at="2026-02-01")])
+    with freeze_time("2026-02-02"):
+        result = runner.invoke(args=["import", "contacts", str(newer)])
+    assert "email: the person's withdrawn stands; only an explicit consent" in result.output
+    assert states_by_code(session, "CRM-1")["email"][0] == "withdrawn"
+    # A consent the person gave again, with its evidence, does turn it back on.
+    again = write_csv(tmp_path / "again.csv", [good_row(1, consent_email="granted", basis="consent",
+                                                        collected_at="2026-03-01")])
+    with freeze_time("2026-03-02"):
+        runner.invoke(args=["import", "contacts", str(again)])
+    assert states_by_code(session, "CRM-1")["email"][0] == "granted"
+
+
 def test_a_file_without_external_ref_or_with_unknown_columns_is_refused(runner, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("email,shoe_size\na@example.com,42\n")

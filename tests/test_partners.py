@@ -167,7 +167,7 @@ def test_a_stored_default_changed_behind_the_service_still_starts_customers_off(
 
 # --- Every path that grants by default or by basis ------------------------------------------------
 
-def test_a_new_customer_and_a_prospect_made_a_customer_start_and_stay_off(session, partners):
+def test_rule_partners_only_with_explicit_consent(session, partners):
     customer = create_subject(session, actor=Actor.system(), email="lea@example.com", is_customer=True)
     prospect = create_subject(session, actor=Actor.system(), email="noor@example.com")
     # A customer account for the prospect turns it into a customer: soft opt-in channels stay as they were.

@@ -42,6 +42,9 @@ SHARING = ("%(channels)s passes contact details to partners: only an explicit co
            "not %(basis)s; not imported")
 CONTACT_COLUMNS = ("external_ref", "email", "phone", "name", "locale", "postal_address", "customer")
 OTHER_COLUMNS = ("basis", "evidence", "collected_at")
+OPTED_OUT = (Status.WITHDRAWN, Status.REFUSED)
+OPTED_OUT_KEPT = ("%(channel)s: the person's %(status)s stands; only an explicit consent (basis consent) turns it on "
+                  "again, not %(basis)s; kept")
 CONSENT_PREFIX = "consent_"
 IMPORTABLE_STATUSES = {Status.GRANTED, Status.WITHDRAWN, Status.REFUSED, Status.NEVER_ASKED}
 TRUE_WORDS, FALSE_WORDS = {"yes", "y", "true", "1", "oui", "ja"}, {"no", "n", "false", "0", "non", "nee", ""}
@@ -297,6 +300,11 @@ def _newer_than_center(states: dict, row: ContactRow, channels, report: ImportRe
         state = states.get(channels[code].id)
         if state is None or state.status == status:
             applicable[code] = status
+        elif status == Status.GRANTED and row.basis != Basis.CONSENT and state.status in OPTED_OUT:
+            # A withdrawal or an objection ends the soft opt-in and legitimate interest for good
+            # (GDPR art. 21(3), CPCE L34-5): only a consent the person gives again turns it back on.
+            report.kept.append((row.line, Message(OPTED_OUT_KEPT, channel=code, status=state.status,
+                                                  basis=row.basis)))
         elif row.collected_at and row.collected_at > state.changed_at:
             applicable[code] = status
         else:
