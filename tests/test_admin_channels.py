@@ -65,6 +65,18 @@ def test_rule_consent_is_never_on_by_default(client, auth, session, admin, make_
     assert "checked" not in switches["newsletter"] and "checked" not in switches["phone_calls"]
 
 
+@pytest.mark.parametrize("medium", ["email", "sms"])
+def test_rule_email_and_sms_never_start_on_legitimate_interest(client, session, admin, medium):
+    """ePrivacy art. 13 (CPCE L34-5, WER XII.13, Telecommunicatiewet 11.7): e-mail and SMS to individuals
+    need consent or the soft opt-in; post and calls may rest on legitimate interest."""
+    refused = form_post(client, "/admin/channels", PHONE | {"code": "promo", "medium": medium,
+                                                            "default": "granted:legitimate_interest"})
+    assert refused.status_code == 400 and "ePrivacy" in refused.get_data(as_text=True)
+    session.rollback()
+    assert session.scalars(select(Channel).where(Channel.code == "promo")).first() is None
+    assert form_post(client, "/admin/channels", PHONE | {"default": "granted:legitimate_interest"}).status_code == 302
+
+
 def test_a_deactivated_channel_leaves_the_preferences_and_keeps_its_history(
         client, auth, session, admin, customer):
     record_change(session, customer.subject, {"newsletter": "granted"}, source=Source.CUSTOMER_SPACE,

@@ -28,6 +28,9 @@ CHANNEL_ERRORS = {
     "consent_default": ("default", _l("Consent can never be a default.")),
     "validity": ("validity_months", _l("A validity is at least one month.")),
     "medium": ("medium", _l("Choose a medium from the list.")),
+    "electronic_legitimate_interest": ("default", _l("E-mail and SMS to individuals need their consent, or the soft "
+                                                     "opt-in for customers: legitimate interest cannot start them "
+                                                     "on (ePrivacy art. 13).")),
     "partners_default": ("default", _l("A channel that passes contact details to partners starts off for everyone: "
                                        "only the person's explicit consent turns it on (soft opt-in and legitimate "
                                        "interest never cover third parties).")),

@@ -25,6 +25,9 @@ class ChannelError(ValueError):
         self.locale = locale
 
 
+ELECTRONIC = (Medium.EMAIL, Medium.SMS)
+
+
 def all_channels(session: Session) -> list[Channel]:
     return list(session.scalars(select(Channel).order_by(Channel.active.desc(), Channel.position, Channel.code)))
 
@@ -56,6 +59,10 @@ def create_channel(session: Session, *, code: str, names: dict[str, str], purpos
         raise ChannelError("validity")
     if medium not in {str(m) for m in Medium}:
         raise ChannelError("medium")
+    if default_status == Status.GRANTED and default_basis == Basis.LEGITIMATE_INTEREST and medium in ELECTRONIC:
+        # ePrivacy art. 13 (CPCE L34-5, WER XII.13, Tw 11.7): e-mail and SMS to individuals need
+        # consent or, for customers, the soft opt-in; legitimate interest alone is not enough.
+        raise ChannelError("electronic_legitimate_interest")
     named = partner_lists(partners)
     if shares_with_partners:
         if (default_status, default_basis) != (Status.NEVER_ASKED, Basis.CONSENT):
