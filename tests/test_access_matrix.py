@@ -96,14 +96,14 @@ GROUPS: dict[str, tuple[dict[str, str], set[str]]] = {
         "consent_log.checkpoint", "consent_log.key", "consent_log.keys", "verify_page.verify",
         "privacy.current", "privacy.diff", "privacy.version", "privacy.versions",
         "public.subscribe", "public.subscribe_sent", "public.confirm_signup", "public.manage",
-        "public.manage_sent", "public.manage_preferences", "public.manage_renew", "public.manage_receipt", "still_interested.question",
+        "public.manage_sent", "public.manage_preferences", "public.manage_renew", "public.manage_receipt",
         "unsubscribe.page", "unsubscribe.unsubscribe", "unsubscribe.receipt", "unsubscribe.reason",
         # A signed link from an e-mail: the token, not a login, is the key.
-        "space.confirm_email",
+        "space.confirm_email", "still_interested.question",
         "api.openapi", "api.reference", "api.swagger_ui_file",
     }),
     "logged in": (LOGGED_IN, {"auth.logout", "auth.logout_everywhere"}),
-    "staff": (ANY_STAFF, {"auth.staff_home", "auth.second_factor_setup"}),
+    "staff": (ANY_STAFF, {"auth.staff_home", "auth.second_factor_setup", "admin.rules", "admin.repermission_campaign"}),
     "customer": (CUSTOMERS, {
         "space.preferences", "space.history", "space.my_data", "space.my_data_csv", "space.my_data_json",
         "space.profile", "space.receipts_list", "space.reconsent", "space.reconsent_later",

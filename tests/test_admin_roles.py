@@ -12,6 +12,8 @@ from .conftest import csrf_from
 
 # Endpoints support may use (beside admins); every other /admin endpoint is the admin's.
 SUPPORT_ENDPOINTS = {"admin.index", "admin.people", "admin.person", "admin.record_for_person"}
+# Read-only /admin pages the auditor may open too: the law in force, and the re-permission campaign.
+EVERY_STAFF_ENDPOINTS = {"admin.rules", "admin.repermission_campaign"}
 SAMPLE_VALUES = {"public_id": "nobody", "format": "csv", "label": "v0", "code": "nothing", "account_id": 0,
                  "client_id": 0, "action": "verify"}
 
@@ -31,6 +33,8 @@ def guarded_urls(app):
 def allowed_roles(endpoint: str) -> set[str]:
     if endpoint.startswith("audit."):
         return {Role.AUDITOR, Role.ADMIN}
+    if endpoint in EVERY_STAFF_ENDPOINTS:
+        return {Role.SUPPORT, Role.AUDITOR, Role.ADMIN}
     if endpoint in SUPPORT_ENDPOINTS or endpoint.startswith("requests_desk."):
         return {Role.SUPPORT, Role.ADMIN}
     if endpoint.startswith("admin."):

@@ -12,6 +12,12 @@ from consent_center.web.paging import before_cursor
 
 LOG_PAGE = 100
 
+# Tiles every staff member of the back office gets: (endpoint, title, description).
+STAFF_PAGES = [
+    ("admin.rules", _l("Rules in force"), _l("Retention periods, deadlines and notices: their values and sources")),
+    ("admin.repermission_campaign", _l("Re-permission campaign"),
+     _l("Who was asked whether they still want to hear from us, who answered, who is due")),
+]
 # The admin's tiles on the home page: (endpoint, title, description).
 ADMIN_PAGES = [
     ("admin.accounts", _l("Accounts"), _l("Create staff and customer accounts, disable them")),
@@ -30,7 +36,8 @@ ADMIN_PAGES = [
 @bp.get("/")
 def index():
     # An expired register no longer applies: until a new extract is imported, its contacts may be called.
-    return render_template("admin/index.html", admin_pages=ADMIN_PAGES, expired_lists=expired_lists(db.session))
+    return render_template("admin/index.html", staff_pages=STAFF_PAGES, admin_pages=ADMIN_PAGES,
+                           expired_lists=expired_lists(db.session))
 
 
 @bp.get("/log")

@@ -5,17 +5,18 @@ Shared by ``test_every_page.py`` and ``scripts/screenshots.py`` (every page at
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from flask import url_for
+from flask import current_app, url_for
 
 from consent_center import tokens
 from consent_center.accounts.second_factor import new_secret
 from consent_center.accounts.service import create_account
+from consent_center.clock import utcnow
 from consent_center.ledger import Actor, record_change
 from consent_center.models import Role, Source
 from consent_center.policies.service import publish_policy
-from consent_center.rights.repermission import ask
+from consent_center.rights.repermission import ask, years_after
 from consent_center.rights.requests import file_request
 from consent_center.subjects.contact import clocks
 from consent_center.subjects.service import create_subject
@@ -69,6 +70,10 @@ def seed(session) -> dict:
     prospect = create_subject(session, actor=Actor.system(), email="zoe@example.com", locale="en")
     signup = sign_up(session, email="yann@example.com", name=None, locale="en", policy_label="v2", trace={})
     question = ask(session, prospect, None, clocks(session, [prospect.id])[0], "zoe@example.com")
+    # A prospect whose period ends in ten days, not asked yet: the re-permission campaign's "who is due next".
+    ending = create_subject(session, actor=Actor.system(), email="olga@example.com", locale="en")
+    record_change(session, ending, {"email": "granted"}, source=Source.IMPORT, actor=Actor.system())
+    ending.created_at = years_after(utcnow() + timedelta(days=10), -current_app.config["RETENTION_PROSPECT_YEARS"])
     session.commit()
     values = {
         "public_id": {"admin.person": subject.public_id, "audit.subject": subject.public_id,
