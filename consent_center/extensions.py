@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from consent_center.canonical import stored_json
-from consent_center.replicas import Choice, ReplicaSet, make_replica_set
+from consent_center.replicas import ReplicaSet, make_replica_set
 
 
 # Execution option of the connections ``quick_read`` hands out (SQLite).
@@ -61,12 +61,6 @@ class Database:
             engine.dispose()
         if self.replicas is not None:
             self.replicas.dispose()
-
-    def read_choice(self, token: int | None = None) -> Choice:
-        """Where a read that may come from a replica goes (``replicas.py``); the primary without replicas."""
-        if self.replicas is None:
-            return Choice(self.read_engine, "primary")
-        return self.replicas.choose(token)
 
 
 @contextmanager

@@ -31,6 +31,8 @@ _GDPR_DEADLINE = "GDPR art. 12(3)"
 class Preset:
     value: int
     source: str
+    # The source sets a minimum ("at least three years"): an override below it is refused at start.
+    floor: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ RULES: tuple[Rule, ...] = (
     }, minimum=0),
     Rule("RETENTION_OBJECTION_YEARS", "years", {
         "FR": Preset(3, f"{_CNIL_COMMERCIAL}: what is needed to respect an objection is kept at least "
-                        "three years; here only a salted fingerprint of the address"),
+                        "three years; here only a salted fingerprint of the address", floor=True),
         "BE": Preset(3, f"{_APD_MARKETING}: objections respected durably; three years is Consent "
                         "Center's stated default"),
         "NL": Preset(3, "Telecommunicatiewet art. 11.7 (objections respected); three years is Consent "
@@ -138,6 +140,9 @@ def resolve(jurisdiction: str, read_override: Callable[[Rule], int | None]) -> d
         override = read_override(rule)
         if override is not None and rule.maximum is not None and override > rule.maximum:
             raise RuntimeError(f"CONSENT_{rule.key} is at most {rule.maximum} {rule.unit} "
+                               f"({preset.source.split(':')[0]}), not {override}")
+        if override is not None and preset.floor and override < preset.value:
+            raise RuntimeError(f"CONSENT_{rule.key} is at least {preset.value} {rule.unit} in {jurisdiction} "
                                f"({preset.source.split(':')[0]}), not {override}")
         values[rule.key] = preset.value if override is None else override
     return values

@@ -4,16 +4,21 @@
 the checks, the feed and the exports read from one of them when it is fresh
 enough, else from the primary:
 
+- a replica serves only while it is known to hold everything the primary had
+  committed at most ``CONSENT_READ_MAX_LAG_MS`` ago, and
 - with a consistency token (``after=``: the WAL position a write's answer
-  carried in ``Consent-Consistency-Token``), a replica serves only once it has
-  replayed past it, so a tool that withdrew someone and checks with the token
-  can never hear "allowed" from a replica that has not seen the withdrawal;
-- without one, a replica serves while it is known to hold everything the
-  primary had committed at most ``CONSENT_READ_MAX_LAG_MS`` ago: a probe reads
+  carried in ``Consent-Consistency-Token``), only once it has replayed past
+  it, read again on the very connection that serves, so a tool that withdrew
+  someone and checks with the token never hears "allowed" from before the
+  withdrawal;
+- the lag bound is kept by probes, one at a time per process: a probe reads
   the primary's WAL insert position, then the replica's replay position; a
   replica that has replayed past a position the primary had at time T holds
   every commit visible at T (replay only moves forward);
 - a replica that fails to answer is left alone for a while (``RETRY_SECONDS``).
+
+Each URL must name one standby (not a load balancer in front of several): the
+positions seen are a standby's own.
 
 Each answer names where it came from (``served_by``); the counters say how
 often the primary stood in, and why.
@@ -25,10 +30,12 @@ import re
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
@@ -91,10 +98,11 @@ class ReplicaSet:
     served: Counter = field(default_factory=Counter)
     _primary_positions: deque = field(default_factory=lambda: deque(maxlen=_HISTORY))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _probing: threading.Lock = field(default_factory=threading.Lock)
     _next: int = 0
 
     def choose(self, token: int | None = None) -> Choice:
-        """A replica fresh enough for this read (past ``token`` when given), else the primary."""
+        """A replica within the lag bound, and past ``token`` when given (as last seen), else the primary."""
         reason = "lagging"
         now = time.monotonic()
         for replica in self._in_turn():
@@ -103,18 +111,64 @@ class ReplicaSet:
                 continue
             try:
                 if self._fresh_enough(replica, token, now):
-                    self.served[replica.name] += 1
                     return Choice(replica.engine, replica.name)
-                reason = "behind-token" if token is not None else "lagging"
+                reason = "behind-token" if token is not None and replica.replayed < token else "lagging"
             except (DBAPIError, NotAStandby) as error:
-                replica.down_until = time.monotonic() + RETRY_SECONDS
-                replica.engine.dispose()
+                self.left_alone(replica, error)
                 reason = "unreachable"
-                log.warning("read replica %s unreachable, left alone for %ss: %s", replica.name, RETRY_SECONDS,
-                            getattr(error, "orig", None) or error)
+        return self._primary(reason)
+
+    @contextmanager
+    def reading(self, token: int | None = None) -> Iterator[tuple[Connection, Choice]]:
+        """An autocommit connection for a quick read, and where it comes from.
+
+        With a token, the chosen replica's replay position is read again on
+        this very connection, before the read's own snapshot: a standby
+        restarted behind what was seen earlier, or a name that leads to
+        another standby, falls back to the primary rather than answer from
+        before the token."""
+        choice = self.choose(token)
+        replica = self._named(choice.served_by)
+        connection = None
+        if replica is not None:
+            try:
+                connection = replica.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                if token is not None:
+                    replayed = connection.execute(_REPLAYED).scalar_one()
+                    if replayed is None or parse_token(str(replayed)) < token:
+                        connection.close()
+                        connection, choice = None, self._primary("behind-token")
+            except (DBAPIError, NotAStandby) as error:
+                if connection is not None:
+                    connection.close()
+                self.left_alone(replica, error)
+                connection, choice = None, self._primary("unreachable")
+        if connection is None:
+            connection = self.primary.connect()
+        else:
+            self.served[choice.served_by] += 1
+        try:
+            yield connection, choice
+        except DBAPIError as error:
+            if replica is not None and choice.served_by == replica.name:
+                self.left_alone(replica, error)  # this read fails; the next ones go elsewhere
+            raise
+        finally:
+            connection.close()
+
+    def left_alone(self, replica: Replica, error: BaseException) -> None:
+        replica.down_until = time.monotonic() + RETRY_SECONDS
+        replica.engine.dispose()
+        log.warning("read replica %s unreachable, left alone for %ss: %s", replica.name, RETRY_SECONDS,
+                    getattr(error, "orig", None) or error)
+
+    def _primary(self, reason: str) -> Choice:
         self.fallbacks[reason] += 1
         self.served["primary"] += 1
         return Choice(self.primary, "primary", reason)
+
+    def _named(self, name: str) -> Replica | None:
+        return next((r for r in self.replicas if r.name == name), None)
 
     def _in_turn(self) -> list[Replica]:
         with self._lock:
@@ -122,37 +176,43 @@ class ReplicaSet:
         return self.replicas[start:] + self.replicas[:start]
 
     def _fresh_enough(self, replica: Replica, token: int | None, now: float) -> bool:
-        if token is not None:
-            if replica.replayed >= token:
-                return True  # replay only moves forward: a snapshot taken now includes the token's commit
-            self._probe(replica)
-            return replica.replayed >= token
-        if now - replica.fresh_as_of <= self.max_lag:
-            return True
-        self._probe(replica, with_primary=True)
-        return time.monotonic() - replica.fresh_as_of <= self.max_lag
+        # Always within the lag bound: an old token must not make a stale replica acceptable.
+        if now - replica.fresh_as_of > self.max_lag or (token is not None and replica.replayed < token):
+            if not self._probing.acquire(blocking=False):
+                return False  # another thread is probing: this read goes to the primary meanwhile
+            try:
+                self._probe(replica)
+            finally:
+                self._probing.release()
+        fresh = time.monotonic() - replica.fresh_as_of <= self.max_lag
+        return fresh and (token is None or replica.replayed >= token)
 
-    def _probe(self, replica: Replica, *, with_primary: bool = False) -> None:
-        if with_primary:
-            # Before the replica's: every commit visible now on the primary has its record below this position.
-            at = time.monotonic()
-            with self.primary.connect() as connection:
-                position = connection.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar_one()
-                connection.rollback()
-            self._primary_positions.append((at, parse_token(str(position))))
+    def _probe(self, replica: Replica) -> None:
+        # The primary's position first: every commit visible now on it has its record below this position.
+        at = time.monotonic()
+        with self.primary.connect() as connection:
+            position = parse_token(str(connection.execute(_INSERTED).scalar_one()))
+            connection.rollback()
+        with self._lock:
+            self._primary_positions.append((at, position))
         with replica.engine.connect() as connection:
-            replayed = connection.execute(text("SELECT pg_last_wal_replay_lsn()")).scalar_one()
+            replayed = connection.execute(_REPLAYED).scalar_one()
             connection.rollback()
         if replayed is None:
             raise NotAStandby(f"{replica.name} is not a standby (no replay position)")
-        replica.replayed = max(replica.replayed, parse_token(str(replayed)))
-        passed = [at for at, position in self._primary_positions if position <= replica.replayed]
-        if passed:
-            replica.fresh_as_of = max(replica.fresh_as_of, max(passed))
+        with self._lock:
+            replica.replayed = max(replica.replayed, parse_token(str(replayed)))
+            passed = [at for at, position in self._primary_positions if position <= replica.replayed]
+            if passed:
+                replica.fresh_as_of = max(replica.fresh_as_of, max(passed))
 
     def dispose(self) -> None:
         for replica in self.replicas:
             replica.engine.dispose()
+
+
+_INSERTED = text("SELECT pg_current_wal_insert_lsn()")
+_REPLAYED = text("SELECT pg_last_wal_replay_lsn()")
 
 
 def make_replica_set(primary: Engine, urls: list[str], max_lag_ms: int, pool_size: int) -> ReplicaSet | None:
@@ -162,8 +222,11 @@ def make_replica_set(primary: Engine, urls: list[str], max_lag_ms: int, pool_siz
     if primary.dialect.name != "postgresql":
         raise RuntimeError("CONSENT_READ_DATABASE_URL names PostgreSQL replicas of a PostgreSQL primary")
     # Transactions by default (the feed's and the export's sessions); quick reads ask for autocommit.
+    # A half-open connection must not hold a check for minutes: TCP keepalives and a user timeout.
+    connect_args = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                    "keepalives_count": 2, "tcp_user_timeout": 10000}
     replicas = [Replica(f"replica-{number}", create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=280, connect_args={"connect_timeout": 2}))
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=280, connect_args=connect_args))
         for number, url in enumerate(urls, start=1)]
     return ReplicaSet(primary, replicas, max_lag_ms / 1000)
 

@@ -129,3 +129,14 @@ def test_a_400_body_is_json(api):
     response = api.client.post("/api/v1/check", data="{", headers={
         "Authorization": f"Bearer {api.key}", "Content-Type": "application/json"})
     assert json.loads(response.get_data(as_text=True))["status"] == 400
+
+
+def test_rule_an_opt_out_is_undone_through_the_api_only_with_evidence_of_a_new_consent(api, make_subject):
+    subject = make_subject("optout@example.com")
+    path = f"/subjects/{subject.public_id}/consents"
+    assert api.post(path, json={"channel": "email", "status": "withdrawn", "source": "api"}).status_code == 201
+    bare = api.post(path, json={"channel": "email", "status": "granted", "source": "import"})
+    assert bare.status_code == 422 and bare.get_json()["errors"][0]["pointer"] == "/evidence"
+    documented = api.post(path, json={"channel": "email", "status": "granted", "source": "import",
+                                      "evidence": {"reference": "signed form 2027-118"}})
+    assert documented.status_code == 201

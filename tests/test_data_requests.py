@@ -73,14 +73,15 @@ def test_an_unknown_kind_of_request_is_refused_and_writes_nothing(client, auth, 
 def test_rule_request_extended_once_by_at_most_two_months_with_a_reason(session, customer):
     with freeze_time("2026-03-01 10:00:00"):
         request = data_requests.file_request(session, customer.subject, "access")
-    with pytest.raises(data_requests.RequestError):
-        data_requests.extend(session, request, days=62, reason="complex", account_id=1)
-    with pytest.raises(data_requests.RequestError):
-        data_requests.extend(session, request, days=30, reason="  ", account_id=1)
-    data_requests.extend(session, request, days=61, reason="Your file spans three systems.", account_id=1)
-    assert request.due_at == datetime(2026, 5, 31, 10, tzinfo=timezone.utc)
-    with pytest.raises(data_requests.RequestError):
-        data_requests.extend(session, request, days=1, reason="again", account_id=1)
+    with freeze_time("2026-03-20 10:00:00"):  # within the first month
+        with pytest.raises(data_requests.RequestError):
+            data_requests.extend(session, request, days=62, reason="complex", account_id=1)
+        with pytest.raises(data_requests.RequestError):
+            data_requests.extend(session, request, days=30, reason="  ", account_id=1)
+        data_requests.extend(session, request, days=61, reason="Your file spans three systems.", account_id=1)
+        assert request.due_at == datetime(2026, 5, 31, 10, tzinfo=timezone.utc)
+        with pytest.raises(data_requests.RequestError):
+            data_requests.extend(session, request, days=1, reason="again", account_id=1)
 
 
 def test_the_queue_puts_overdue_then_soon_due_requests_first(session, customer, make_account):

@@ -105,10 +105,15 @@ def test_the_service_wants_partners_named_in_every_language_and_only_on_a_channe
     assert channel.partners["en"] == ["Lumio Energy"] and channel.shares_with_partners
 
 
-def test_partners_are_renamed_only_on_a_channel_made_to_share(session, partners):
-    assert set_partners(session, partners, PARTNERS | {"en": ["Lumio Energy"]}) is True
-    assert set_partners(session, partners, PARTNERS | {"en": ["Lumio Energy"]}) is False
-    assert partners.partners["en"] == ["Lumio Energy"]
+def test_partners_may_leave_a_channel_made_to_share_and_none_may_join(session, partners):
+    kitchens = PARTNERS | {"en": ["Cuisines Arvelle (fitted kitchens)"]}
+    assert set_partners(session, partners, kitchens) is True
+    assert set_partners(session, partners, kitchens) is False
+    assert partners.partners["en"] == ["Cuisines Arvelle (fitted kitchens)"]
+    # A consent named the partners of its day: a newcomer would get details no one agreed to give it.
+    with pytest.raises(ChannelError, match="partners_added") as added:
+        set_partners(session, partners, PARTNERS)
+    assert added.value.locale == "en" and partners.partners["en"] == ["Cuisines Arvelle (fitted kitchens)"]
     with pytest.raises(ChannelError) as missing:
         set_partners(session, partners, PARTNERS | {"fr": []})
     assert missing.value.locale == "fr" and partners.partners["fr"] == PARTNERS["fr"]

@@ -101,14 +101,16 @@ def _post_partners(client, code, **fields):
                        data={f"{code}-csrf_token": token} | {f"{code}-partners_{k}": v for k, v in fields.items()})
 
 
-def test_an_admin_renames_the_partners_and_the_staff_log_keeps_before_and_after(client, session, admin, partners):
+def test_an_admin_removes_a_partner_and_the_staff_log_keeps_before_and_after(client, session, admin, partners):
     page = text_of(client.get("/admin/channels"))
     assert "Partners of partners" in page and "Jardins Verdelune (tuinieren)" in page  # the stored names, to edit
-    response = _post_partners(client, "partners", fr="Lumio Énergie", nl="Lumio Energie", en="Lumio Energy")
+    added = _post_partners(client, "partners", fr="Lumio Énergie", nl="Lumio Energie", en="Lumio Energy")
+    assert added.status_code == 400 and "not added" in text_of(added)
+    response = _post_partners(client, "partners", fr=PARTNERS["fr"][0], nl=PARTNERS["nl"][0], en=PARTNERS["en"][0])
     assert response.status_code == 302
     session.rollback()
     channel = session.scalars(select(Channel).where(Channel.code == "partners")).one()
-    assert channel.partners == {"fr": ["Lumio Énergie"], "nl": ["Lumio Energie"], "en": ["Lumio Energy"]}
+    assert channel.partners == {locale: names[:1] for locale, names in PARTNERS.items()}
     line = session.scalars(select(StaffAction).where(StaffAction.action == "channel.partners_changed")).one()
     assert line.details == {"before": PARTNERS, "after": channel.partners}
     assert "Changed the partners a channel names" in text_of(client.get("/admin/log"))

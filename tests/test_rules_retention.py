@@ -240,13 +240,25 @@ def test_rule_request_deadline_follows_the_jurisdiction(app, session, monkeypatc
     with freeze_time("2026-01-10 12:00:00"):
         subject = create_subject(session, actor=Actor.system(), email="asks@example.com")
         request = file_request(session, subject, "access")
-    assert (request.due_at - request.received_at).days == 30
-    with pytest.raises(RequestError, match="between 1 and 61 days"):
-        extend(session, request, days=62, reason="many documents", account_id=1)
+        assert (request.due_at - request.received_at).days == 30
+        with pytest.raises(RequestError, match="between 1 and 61 days"):
+            extend(session, request, days=62, reason="many documents", account_id=1)
     # Shorter than the law is allowed; longer is refused at start.
     monkeypatch.setenv("CONSENT_REQUEST_RESPONSE_DAYS", "45")
     with pytest.raises(RuntimeError, match="at most 30 days"):
         create_app({"TESTING": True, "JURISDICTION": jurisdiction})
+
+
+def test_a_request_is_due_within_one_calendar_month_and_extended_by_at_most_two(session):
+    with freeze_time("2027-01-30 12:00:00"):
+        subject = create_subject(session, actor=Actor.system(), email="winter@example.com")
+        request = file_request(session, subject, "access")
+        assert request.due_at.date().isoformat() == "2027-02-28"  # one month, not 30 days (1 March)
+        extend(session, request, days=61, reason="many documents", account_id=1)
+        assert request.due_at.date().isoformat() == "2027-04-28"  # two further months, not 61 days
+    late = file_request(session, subject, "portability")
+    with freeze_time("2099-01-01"), pytest.raises(RequestError, match="deadline has passed"):
+        extend(session, late, days=10, reason="too late", account_id=1)
 
 
 @pytest.mark.settings(REQUEST_RESPONSE_DAYS=20)
@@ -261,3 +273,30 @@ def test_an_unknown_jurisdiction_refuses_to_start(monkeypatch):
     monkeypatch.setenv("CONSENT_JURISDICTION", "DE")
     with pytest.raises(RuntimeError, match="one of FR, BE, NL"):
         create_app({"TESTING": True})
+
+
+@pytest.mark.parametrize("app", [{"JURISDICTION": "NL"}], indirect=True, ids=["NL"])
+def test_a_person_who_said_stop_keeps_their_fingerprint_past_a_shorter_retention(app, session, runner, tmp_path):
+    public_id = a_prospect(session, email="stop@example.com")
+    with freeze_time("2021-01-01"):
+        record_change(session, subject_of(session, public_id), {"newsletter": "withdrawn"},
+                      source=Source.UNSUBSCRIBE_LINK, actor=Actor("subject", public_id))
+        session.commit()
+    with freeze_time("2022-03-02"):  # the two-year period is over; nobody to ask
+        assert "erased 1 subject(s)" in run(runner)
+    [fingerprint] = session.scalars(select(SuppressedAddress)).all()
+    assert fingerprint.reason == "objection" and fingerprint.created_at.year == 2021
+    csv = tmp_path / "contacts.csv"
+    csv.write_text("external_ref,email\nCRM-7,stop@example.com\n")
+    with freeze_time("2023-06-01"):
+        assert "suppression list" in runner.invoke(args=["import", "contacts", str(csv)]).output
+    with freeze_time("2024-01-02"):  # three years after the stop
+        assert "dropped 1 objection fingerprint(s)" in run(runner)
+
+
+def test_the_cnil_floor_on_objections_cannot_be_set_lower_in_france(monkeypatch):
+    monkeypatch.setenv("CONSENT_RETENTION_OBJECTION_YEARS", "2")
+    with pytest.raises(RuntimeError, match="at least 3 years in FR"):
+        create_app({"TESTING": True, "JURISDICTION": "FR"})
+    monkeypatch.setenv("CONSENT_JURISDICTION", "NL")
+    assert create_app({"TESTING": True}).config["RETENTION_OBJECTION_YEARS"] == 2

@@ -70,6 +70,7 @@ NOT_STAFF_ROUTES = {
     "api.record_consent": "the API: a tool's key, not staff; the ledger holds the change",
     "api.unsubscribe_links": "the API: a tool's key, not staff; reads only",
     "api.update_subject": "the API: a tool's key, not staff",
+    "api.report_activity": "the API: a tool's key, not staff; moves the subject's last contact only",
     "auth.accept_invitation": "anyone's own password, from an e-mailed link",
     "auth.forgot_password": "anyone's own password",
     "auth.reset_password": "anyone's own password",

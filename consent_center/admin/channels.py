@@ -41,6 +41,8 @@ CHANNEL_ERRORS = {
                                         "receives their details before agreeing.")),
     "partner_name": ("partners", _l("A partner's name is at most 100 characters.")),
     "partners_many": ("partners", _l("At most 20 partners.")),
+    "partners_added": ("partners", _l("A partner can be removed, not added: the consents given named the partners "
+                                      "of their day. Add a new purpose for a new partner.")),
 }
 
 

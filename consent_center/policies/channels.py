@@ -59,10 +59,6 @@ def create_channel(session: Session, *, code: str, names: dict[str, str], purpos
         raise ChannelError("validity")
     if medium not in {str(m) for m in Medium}:
         raise ChannelError("medium")
-    if default_status == Status.GRANTED and default_basis == Basis.LEGITIMATE_INTEREST and medium in ELECTRONIC:
-        # ePrivacy art. 13 (CPCE L34-5, WER XII.13, Tw 11.7): e-mail and SMS to individuals need
-        # consent or, for customers, the soft opt-in; legitimate interest alone is not enough.
-        raise ChannelError("electronic_legitimate_interest")
     named = partner_lists(partners)
     if shares_with_partners:
         if (default_status, default_basis) != (Status.NEVER_ASKED, Basis.CONSENT):
@@ -70,6 +66,10 @@ def create_channel(session: Session, *, code: str, names: dict[str, str], purpos
         _refuse_unnamed(named)
     elif any(named.values()):
         raise ChannelError("partners_not_shared")
+    if default_status == Status.GRANTED and default_basis == Basis.LEGITIMATE_INTEREST and medium in ELECTRONIC:
+        # ePrivacy art. 13 (CPCE L34-5, WER XII.13, Tw 11.7): e-mail and SMS to individuals need
+        # consent or, for customers, the soft opt-in; legitimate interest alone is not enough.
+        raise ChannelError("electronic_legitimate_interest")
     position = (session.scalar(select(func.max(Channel.position))) or 0) + 10
     channel = Channel(code=code, names=names, purposes=purposes, default_status=default_status,
                       default_basis=default_basis, validity_months=validity_months, commercial=commercial,
@@ -132,12 +132,18 @@ def set_partners(session: Session, channel: Channel, partners: Mapping[str, Iter
     """Name the partners of a channel that shares with them, in every language; return whether anything changed.
 
     Only a channel made to share: one made without partners cannot start
-    sharing, since the consents it holds named none.
+    sharing, since the consents it holds named none; and only fewer partners,
+    for the same reason.
     """
     if not channel.shares_with_partners:
         raise ChannelError("partners_not_shared")
     named = partner_lists(partners)
     _refuse_unnamed(named)
+    for locale, names in named.items():
+        if not set(names) <= set(channel.partners.get(locale, [])):
+            # A consent names the partners it was given for (GDPR art. 7, EDPB 05/2020): one added
+            # later was never agreed to. Partners may leave; a new one needs a new purpose.
+            raise ChannelError("partners_added", locale)
     if named == channel.partners:
         return False
     channel.partners = named

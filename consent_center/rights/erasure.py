@@ -53,7 +53,7 @@ def personal_values(subject: Subject) -> list[str]:
 
 
 def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "erasure",
-          suppress_address: bool = True) -> list[str]:
+          suppress_address: bool = True, objected_at=None) -> list[str]:
     """Forget ``subject`` but for the ledger; return the public ids of events that still name them."""
     account = session.scalars(select(Account).where(Account.subject_id == subject.id)).first()
     current = {a for a in (subject.email, account.email if account else None) if a}
@@ -75,10 +75,10 @@ def erase(session: Session, subject: Subject, *, actor: Actor, reason: str = "er
                   event_type=EventType.WITHDRAWN)
     if suppress_address:
         for address in sorted(current):
-            suppress(session, address, reason=reason)
+            suppress(session, address, reason=reason, taken_at=objected_at)
         if subject.phone:
             # The number too (E.164, as stored): it must not bring the person back through a CRM.
-            suppress(session, subject.phone, reason=reason)
+            suppress(session, subject.phone, reason=reason, taken_at=objected_at)
     forget_bounce_details(session, sorted(current))
     forget_emails(session, emails)
     forget_signups(session, signups)

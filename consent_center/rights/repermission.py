@@ -6,8 +6,8 @@ without a clear yes, the data goes. ``retention run`` asks, through the
 outbox in the person's language, ``CONSENT_REPERMISSION_NOTICE_DAYS`` before
 the period ends (0: never asks); the e-mail's signed link leads to a page
 with one clear yes (``rights/still_interested``). A yes renews every channel
-the person still receives (ledger events, source ``repermission``, with the
-question as evidence) and restarts their clock; no answer by the question's
+the check allows today (``renewable``: ledger events, source ``repermission``,
+with the question as evidence) and restarts their clock; no answer by the question's
 deadline, and the next run erases.
 
 A prospect is asked only while they receive e-mail from us (an e-mail
@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 
 from consent_center import tokens
 from consent_center.clock import utcnow
+from consent_center.check.answer import State, consent_answer
+from consent_center.check.channels import channel_rules
 from consent_center.ledger import Actor, Recorded, current_states, record_change
-from consent_center.models import Account, RepermissionRequest, Subject
+from consent_center.models import Account, Channel, RepermissionRequest, Subject
 from consent_center.models.vocabulary import ActorType, EventType, Medium, Source, Status
 from consent_center.outbox.mail.messages import enqueue_email
 from consent_center.subjects.contact import Clock, note_contact
@@ -69,10 +71,14 @@ def address_to_ask(session: Session, subject: Subject, account: Account | None) 
     address = subject.email or (account.email if account else None)
     if address is None or undeliverable_among(session, [address]):
         return None
-    if account is None and not any(state.status == Status.GRANTED and state.channel.medium == Medium.EMAIL
-                                   for state in current_states(session, subject).values()):
+    if account is None and not any(channel_medium_is_email(session, code)
+                                   for code in renewable(session, subject, utcnow())):
         return None
     return address
+
+
+def channel_medium_is_email(session: Session, code: str) -> bool:
+    return session.scalars(select(Channel.medium).where(Channel.code == code)).first() == Medium.EMAIL
 
 
 def ask(session: Session, subject: Subject, account: Account | None, clock: Clock,
@@ -84,7 +90,7 @@ def ask(session: Session, subject: Subject, account: Account | None, clock: Cloc
     session.add(question)
     session.flush()
     enqueue_email(session, topic="repermission", to=address, locale=subject.locale or "fr",
-                  name=subject.name, question=question.public_id, rule=clock.rule,
+                  name=subject.name, subject=subject.public_id, question=question.public_id, rule=clock.rule,
                   due_at=question.due_at.isoformat())
     return question
 
@@ -114,14 +120,14 @@ class Answer:
 
 def answer_yes(session: Session, question: RepermissionRequest, *, trace: dict) -> Answer:
     """The person's yes: renew every channel they still receive, restart their clock."""
+    session.refresh(question, with_for_update=True)  # six clicks at once: one yes, the others see it
     if question.outcome == "renewed":
         return Answer(None, already=True)
     if not still_open(question):
         raise QuestionClosed(question.outcome)
     subject = question.subject
     now = utcnow()
-    granted = {state.channel.code: state.basis for state in current_states(session, subject).values()
-               if state.status == Status.GRANTED}
+    granted = renewable(session, subject, now)
     recorded = None
     if granted:
         recorded = record_change(
@@ -132,6 +138,25 @@ def answer_yes(session: Session, question: RepermissionRequest, *, trace: dict) 
     question.answered_at, question.outcome = now, "renewed"
     session.flush()
     return Answer(recorded, already=False)
+
+
+def renewable(session: Session, subject: Subject, now: datetime) -> dict[str, str]:
+    """The channels a yes renews, by code, with their basis: those the check answers allowed today.
+
+    Not a consent that has lapsed (validity) or awaits re-consent to a material
+    policy version: the question shows neither the policy nor the consent's
+    terms. Not a channel that shares with partners: the question does not name
+    them. Those keep their own ways back (the reminder, the re-consent page).
+    """
+    connection = session.connection()
+    found = {}
+    for state in current_states(session, subject).values():
+        if state.status != Status.GRANTED or state.channel.shares_with_partners:
+            continue
+        rules = channel_rules(connection, state.channel_id)
+        if consent_answer(State(state.status, state.basis, state.changed_at), rules, now).allowed:
+            found[state.channel.code] = state.basis
+    return found
 
 
 def campaign(session: Session, *, limit: int = 500) -> list[RepermissionRequest]:

@@ -10,12 +10,13 @@ to the subject lives in ``effects.py``; what staff do on the desk, with their lo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
+from consent_center.check.answer import add_months
 from consent_center.clock import utcnow
 from consent_center.models import DataRequest, Subject
 from consent_center.safe_text import refused_text
@@ -35,6 +36,21 @@ IDENTITY_METHODS = (
     "letter_to_address_on_file",     # a code sent by post to the postal address on file, returned
     "document_seen",                 # an identity document shown in person or on video; no copy is kept
 )
+
+
+def response_due(received: datetime) -> datetime:
+    """When a request received then must be answered: ``REQUEST_RESPONSE_DAYS``, and never past one month.
+
+    The GDPR counts a month as the calendar does (Regulation 1182/71: the
+    same date next month, or that month's last day): 30 days from 30 January
+    would be two days late.
+    """
+    return min(received + timedelta(days=current_app.config["REQUEST_RESPONSE_DAYS"]), add_months(received, 1))
+
+
+def extended_due(request: DataRequest, days: int) -> datetime:
+    """The due date pushed back by ``days``, never past two further months (art. 12(3))."""
+    return min(request.due_at + timedelta(days=days), add_months(response_due(request.received_at), 2))
 
 
 def longest_extension() -> int:
@@ -59,10 +75,11 @@ def file_request(
         raise RequestError("post-mortem instructions need a trusted contact or what to do with the data")
     now = utcnow()
     request = DataRequest(subject_id=subject.id, kind=kind, status="received", received_at=now,
-                          due_at=now + timedelta(days=current_app.config["REQUEST_RESPONSE_DAYS"]), details=details,
+                          due_at=response_due(now), details=details,
                           trusted_contact=trusted_contact if kind == "post_mortem" else None)
     session.add(request)
-    note_contact(subject, "request", now)
+    if kind != "post_mortem":  # often filed on behalf of someone else: not that person's contact
+        note_contact(subject, "request", now)
     session.flush()
     return request
 
@@ -175,13 +192,16 @@ def extend(session: Session, request: DataRequest, *, days: int, reason: str, ac
         raise RequestError("this request is closed")
     if request.extended_at is not None:
         raise RequestError("a request can be extended only once")
+    if utcnow() > request.due_at:
+        raise RequestError("the deadline has passed: an extension is decided, and the person told, before it "
+                           "(GDPR art. 12(3))")
     if not 1 <= days <= longest_extension():
         raise RequestError(f"an extension is between 1 and {longest_extension()} days")
     if not reason:
         raise RequestError("an extension needs a reason the customer will read")
     request.extended_at = utcnow()
     request.extension_reason = reason[:MAX_TEXT]
-    request.due_at = request.due_at + timedelta(days=days)
+    request.due_at = extended_due(request, days)
     log_action(request, account_id, f"extended by {days} days")
     session.flush()
 

@@ -20,8 +20,9 @@ The periods are the jurisdiction's (``jurisdictions.py``, ``CONSENT_RETENTION_*`
   after they came.
 
 Erasure is ``rights.erasure.erase``, the same path as an erasure request,
-except that the address is not put on the suppression list (nobody
-objected: a person who comes back may sign up again).
+except that the address is not put on the suppression list (a person who
+comes back may sign up again) unless the person said stop less than
+``RETENTION_OBJECTION_YEARS`` ago: their objection's fingerprint outlives them.
 """
 from __future__ import annotations
 
@@ -30,13 +31,14 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
 from consent_center.inbound.evidence import forget_unacted
 from consent_center.ledger import Actor
-from consent_center.models import Account, DataRequest, RepermissionRequest, Subject
+from consent_center.models import Account, ConsentEvent, DataRequest, RepermissionRequest, Subject
+from consent_center.models.vocabulary import Source, Status
 from consent_center.rights import repermission
 from consent_center.rights.erasure import erase
 from consent_center.rights.requests import OPEN_STATUSES
@@ -131,7 +133,9 @@ def run_retention(session: Session, *, dry_run: bool = False,
             if not dry_run:
                 if step.question is not None:
                     step.question.outcome = "erased"
-                erase(session, subject, actor=Actor.system(), reason="retention", suppress_address=False)
+                objected_at = _objection_still_kept(session, subject, now)
+                erase(session, subject, actor=Actor.system(), reason="objection" if objected_at else "retention",
+                      suppress_address=objected_at is not None, objected_at=objected_at)
         if progress:
             progress(1)
     report.fingerprints = _forget_objections(session, now, dry_run)
@@ -152,6 +156,25 @@ def _close_superseded(session: Session, dry_run: bool) -> None:
         current = since.get(question.subject_id)
         if current is not None and current > question.clock_from:
             question.outcome = "superseded"
+
+
+# Withdrawals the person made themself: each an objection to that processing.
+_OBJECTING = (Source.CUSTOMER_SPACE, Source.UNSUBSCRIBE_LINK, Source.MANAGE_LINK, Source.OBJECTION,
+              Source.SMS_KEYWORD, Source.COMPLAINT)
+
+
+def _objection_still_kept(session: Session, subject: Subject, now: datetime) -> datetime | None:
+    """When the person last said stop, if its fingerprint must outlive this erasure (else None).
+
+    A period shorter than the objections' (NL prospects, accounts) must not
+    let a re-import bring back someone who said stop: their addresses go on
+    the suppression list, dated at the objection, and leave it on schedule."""
+    said_stop = session.scalar(select(func.max(ConsentEvent.occurred_at)).where(
+        ConsentEvent.subject_id == subject.id, ConsentEvent.status == Status.WITHDRAWN,
+        ConsentEvent.source.in_([str(s) for s in _OBJECTING])))
+    if said_stop is None or said_stop < years_before(now, current_app.config["RETENTION_OBJECTION_YEARS"]):
+        return None
+    return said_stop
 
 
 def _forget_objections(session: Session, now: datetime, dry_run: bool) -> int:

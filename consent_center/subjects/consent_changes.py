@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
 from consent_center.ledger import Actor, Recorded, UnknownChannel, record_change
-from consent_center.models import Channel
+from consent_center.models import Channel, ConsentState
 from consent_center.models.vocabulary import ActorType, Source, Status
 
 API_SOURCES = {
@@ -53,6 +53,12 @@ def api_actor(client_id: int) -> Actor:
     return Actor(ActorType.API_CLIENT, str(client_id))
 
 
+def _opted_out(session: Session, subject, channel: str) -> bool:
+    status = session.scalar(select(ConsentState.status).join(Channel, Channel.id == ConsentState.channel_id)
+                            .where(ConsentState.subject_id == subject.id, Channel.code == channel))
+    return status in (Status.WITHDRAWN, Status.REFUSED)
+
+
 def record_from_tool(
     session: Session, subject, *, channel: str, status: str, source: str, evidence: dict | None,
     occurred_at: datetime | None, actor: Actor, trace: dict | None = None,
@@ -67,6 +73,11 @@ def record_from_tool(
     if source in EVIDENCE_REQUIRED and not (evidence.get("reference") or evidence.get("note")):
         raise ConsentChangeError("evidence", f"A change from source {source!r} needs evidence with a "
                                              "reference or a note.")
+    if status == Status.GRANTED and not (evidence.get("reference") or evidence.get("note")) \
+            and _opted_out(session, subject, channel):
+        # A withdrawal or an objection is undone only by a consent the person gave again: say how.
+        raise ConsentChangeError("evidence", "This person withdrew or refused this channel: turning it on again "
+                                             "needs evidence of their new consent, with a reference or a note.")
     if occurred_at is not None:
         if occurred_at > utcnow():
             raise ConsentChangeError("occurred_at", "A choice cannot have been collected in the future.")

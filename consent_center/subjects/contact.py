@@ -1,7 +1,8 @@
 """The last contact coming from the person: what starts every retention clock.
 
-A contact is something the person did: a change of their own choices (the
-ledger's ``FROM_THE_PERSON`` sources), a login, a request, a yes to "still
+A contact is something the person did: a choice of theirs that turns a
+channel on or confirms it (the ledger's ``FROM_THE_PERSON`` sources; a
+withdrawal is no reason to keep anyone longer), a login, a request, a yes to "still
 interested?", or activity a marketing tool reports (a purchase, a click, a
 reply). A mail open is not one: it is the mail client's doing, often a
 privacy proxy's (CNIL: "l'ouverture d'un e-mail ne peut être considérée
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
 from consent_center.models import Account, ConsentEvent, Subject
-from consent_center.models.vocabulary import FROM_THE_PERSON
+from consent_center.models.vocabulary import FROM_THE_PERSON, Status
 from consent_center.subjects.crm import SubjectErased
 
 # What a marketing tool may report (POST /api/v1/subjects/{id}/activity).
@@ -33,8 +34,9 @@ CLOCK_SKEW = timedelta(minutes=5)
 def note_contact(subject: Subject, kind: str, at: datetime | None = None) -> bool:
     """Record a contact from the person at ``at`` (now); True if it moved their clock forward."""
     at = at or utcnow()
-    if subject.last_contact_at is not None and at <= subject.last_contact_at:
-        return False
+    known = [m for m in (subject.last_contact_at, subject.created_at) if m is not None]
+    if known and at <= max(known):
+        return False  # before what the clock already runs from
     subject.last_contact_at, subject.last_contact_kind = at, kind
     return True
 
@@ -54,9 +56,13 @@ class Clock:
 
 def clocks(session: Session, subject_ids: list[int] | None = None) -> list[Clock]:
     """The retention clock of every subject not erased (or of ``subject_ids``), in id order."""
-    last_change = (select(ConsentEvent.subject_id, func.max(ConsentEvent.occurred_at).label("at"))
-                   .where(ConsentEvent.source.in_([str(s) for s in FROM_THE_PERSON]))
-                   .group_by(ConsentEvent.subject_id).subquery())
+    # The person's own yes: a withdrawal (or a tool's "sunset" of the inactive) is no reason to keep them.
+    changes = (select(ConsentEvent.subject_id, func.max(ConsentEvent.occurred_at).label("at"))
+               .where(ConsentEvent.source.in_([str(s) for s in FROM_THE_PERSON]),
+                      ConsentEvent.status == Status.GRANTED))
+    if subject_ids is not None:
+        changes = changes.where(ConsentEvent.subject_id.in_(subject_ids))
+    last_change = changes.group_by(ConsentEvent.subject_id).subquery()
     stmt = (select(Subject.id, Subject.created_at, Subject.last_contact_at, Account.id,
                    Account.created_at, Account.last_login_at, last_change.c.at)
             .outerjoin(Account, Account.subject_id == Subject.id)

@@ -26,11 +26,13 @@ def address_digest(stored: str) -> str:
     return fingerprint(stored, suppression_salt(current_app.config))
 
 
-def suppress(session: Session, stored: str, *, reason: str) -> None:
-    """Put ``stored`` (a normalised address or an E.164 number) on the suppression list (once)."""
+def suppress(session: Session, stored: str, *, reason: str, taken_at=None) -> None:
+    """Put ``stored`` (a normalised address or an E.164 number) on the suppression list (once).
+
+    ``taken_at``: when the objection was made, if earlier (its period runs from then)."""
     digest = address_digest(stored)
     if session.scalars(select(SuppressedAddress.id).where(SuppressedAddress.digest == digest)).first() is None:
-        session.add(SuppressedAddress(digest=digest, reason=reason))
+        session.add(SuppressedAddress(digest=digest, reason=reason, **({"created_at": taken_at} if taken_at else {})))
         session.flush()
 
 

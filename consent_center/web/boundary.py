@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from consent_center.extensions import db, quick_read
 from consent_center.replicas import commit_position
 from consent_center.safe_text import has_control_characters
+from consent_center.web.problems import is_api_request
 
 
 def commit_or_rollback(response: Response) -> Response:
@@ -23,7 +24,7 @@ def commit_or_rollback(response: Response) -> Response:
             # The database went away under the commit: nothing was written,
             # and the answer is the outage's (503, Retry-After), not a 500.
             return _replaced(response, current_app.make_response(current_app.handle_user_exception(error)))
-        if db.replicas is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+        if db.replicas is not None and request.method not in ("GET", "HEAD", "OPTIONS") and is_api_request():
             _give_consistency_token(response)
     else:
         db.session.rollback()
@@ -37,9 +38,13 @@ def _give_consistency_token(response: Response) -> None:
     """The WAL position after this request's commit: a read with it (``after=``) sees what it wrote.
 
     Read after the commit, on any connection: the server's insert position is
-    past every commit record already written, this request's included."""
-    with quick_read() as connection:
-        response.headers[CONSISTENCY_TOKEN_HEADER] = commit_position(connection)
+    past every commit record already written, this request's included. The
+    write is done: a failure here leaves the header out, never the answer."""
+    try:
+        with quick_read() as connection:
+            response.headers[CONSISTENCY_TOKEN_HEADER] = commit_position(connection)
+    except DBAPIError:
+        pass
 
 
 def refuse_control_characters():
@@ -52,7 +57,6 @@ def refuse_control_characters():
     ``commit_or_rollback`` then makes sure nothing of it is written. The
     API checks its own input and answers problem details.
     """
-    from consent_center.web.problems import is_api_request
 
     if is_api_request():
         return None

@@ -22,9 +22,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column('last_contact_kind', sa.String(length=16), nullable=True))
     # A request filed before this revision was a contact from the person too.
     op.execute("""UPDATE subjects SET last_contact_at = (
-                      SELECT max(received_at) FROM data_requests WHERE data_requests.subject_id = subjects.id),
+                      SELECT max(received_at) FROM data_requests WHERE data_requests.subject_id = subjects.id
+                      AND data_requests.kind != 'post_mortem'),
                   last_contact_kind = 'request'
-                  WHERE EXISTS (SELECT 1 FROM data_requests WHERE data_requests.subject_id = subjects.id)""")
+                  WHERE erased_at IS NULL AND EXISTS (
+                      SELECT 1 FROM data_requests WHERE data_requests.subject_id = subjects.id
+                      AND data_requests.kind != 'post_mortem')""")
     with op.batch_alter_table('suppression_entries') as batch:
         batch.add_column(sa.Column('added_at', sa.DateTime(timezone=True), nullable=True))
     # Their real age is unknown: counted from today, they are kept at least their full period.

@@ -1,6 +1,8 @@
 """What several views share: finding a subject or a channel, or answering a problem."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import after_this_request
 from sqlalchemy.orm import Session
 
@@ -43,30 +45,37 @@ def channel_or_422(code: str, *, location: str = "query", connection=None) -> in
 READ_FROM_HEADER = "Consent-Read-From"
 
 
-def _read_choice(after: str | None):
-    choice = db.read_choice(parse_token(after) if after else None)
-    if db.replicas is not None:
-        @after_this_request
-        def name_the_source(response):
-            response.headers[READ_FROM_HEADER] = choice.header
-            return response
-    return choice
+def _name_the_source(choice) -> None:
+    header = choice.header
+
+    @after_this_request
+    def name_the_source(response):
+        response.headers[READ_FROM_HEADER] = header
+        return response
 
 
+@contextmanager
 def replica_read(after: str | None = None):
-    """A quick read from a read replica fresh enough (past ``after``, a consistency token), else the
-    primary; with replicas configured, the answer's ``Consent-Read-From`` header says which."""
-    return quick_read(_read_choice(after).engine)
+    """A quick read from a read replica fresh enough (and past ``after``, a consistency token),
+    else the primary; with replicas configured, the answer's ``Consent-Read-From`` says which."""
+    if db.replicas is None:
+        with quick_read() as connection:
+            yield connection
+        return
+    with db.replicas.reading(parse_token(after) if after else None) as (connection, choice):
+        _name_the_source(choice)
+        yield connection
 
 
 def replica_session() -> Session:
-    """A session on a read replica fresh enough, else the request's own (the feed, the export).
+    """A session on a read replica within the lag bound, else the request's own (the export).
 
     The caller closes a replica's session when done (``close_unless_request_session``)."""
-    choice = _read_choice(None)
-    if choice.engine is db.read_engine:
+    if db.replicas is None:
         return db.session
-    return Session(bind=choice.engine)
+    choice = db.replicas.choose()
+    _name_the_source(choice)
+    return db.session if choice.served_by == "primary" else Session(bind=choice.engine)
 
 
 def close_unless_request_session(session: Session) -> None:

@@ -5,7 +5,7 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from consent_center.extensions import db
-from consent_center.ledger import current_states
+from consent_center.ledger import ErasedSubject, current_states
 from consent_center.models.vocabulary import Status
 from consent_center.rights import repermission
 from consent_center.rights.still_interested import bp
@@ -32,7 +32,7 @@ def question(token: str):
             return render_template("web/error.html", code=400, reason="csrf"), 400
         try:
             answer = repermission.answer_yes(db.session, asked, trace=request_trace(request))
-        except repermission.QuestionClosed:
+        except (repermission.QuestionClosed, ErasedSubject):  # erased by a run at the deadline, meanwhile
             return render_template("rights/still_interested.html", asked=asked, closed=True), 410
         receipt = answer.recorded.receipt if answer.recorded else None
         note = receipt_sentence(receipt.public_id, None) if receipt else None
