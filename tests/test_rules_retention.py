@@ -300,3 +300,27 @@ def test_the_cnil_floor_on_objections_cannot_be_set_lower_in_france(monkeypatch)
         create_app({"TESTING": True, "JURISDICTION": "FR"})
     monkeypatch.setenv("CONSENT_JURISDICTION", "NL")
     assert create_app({"TESTING": True}).config["RETENTION_OBJECTION_YEARS"] == 2
+
+
+@FR
+def test_a_yes_renews_only_what_the_check_allows_today(app, session, runner):
+    from consent_center.models import Channel
+    public_id = a_prospect(session, email="lapsed@example.com")
+    with freeze_time("2020-03-01 09:00:00"):
+        record_change(session, subject_of(session, public_id), {"email": "granted"}, source=Source.DOUBLE_OPT_IN,
+                      actor=Actor.system())
+        session.commit()
+    # The e-mail consent has a 12-month validity, long elapsed (the expiry job has not run): not renewed.
+    session.scalars(select(Channel).where(Channel.code == "email")).one().validity_months = 12
+    session.commit()
+    client = app.test_client()
+    with freeze_time(moment(3, days=-20)):
+        run(runner)
+        link = re.search(r"/still-interested/\S+", compose(
+            questions_to(session, "lapsed@example.com")[0]).get_body(("plain",)).get_content()).group(0)
+        page = client.get(link)
+        client.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    session.rollback()
+    renewed = {e.channel.code for e in session.scalars(select(ConsentEvent).where(
+        ConsentEvent.source == "repermission"))}
+    assert "newsletter" in renewed and "email" not in renewed

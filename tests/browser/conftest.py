@@ -49,10 +49,29 @@ def browser():
         browser.close()
 
 
+def answered_whole(app):
+    """The app, each answer read to its end and closed before werkzeug's server writes it.
+
+    werkzeug's development server closes the answer after draining the
+    request's socket; when the browser has already reset the connection (a
+    favicon asked for by a page it left), the drain raises first and a file
+    answer (``send_file``) stays open until the garbage collector finds it,
+    which fails whichever test is running then. Production servers close it.
+    """
+    def serve(environ, start_response):
+        answer = app(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+    return serve
+
+
 @pytest.fixture
 def live_server(app):
     """The test's app, served by a real HTTP server on 127.0.0.1."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, answered_whole(app), threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
     app.config["BASE_URL"] = base
     thread = threading.Thread(target=server.serve_forever, daemon=True)
