@@ -27,7 +27,7 @@ from consent_center.web.labels import STAFF_ACTION_LABELS
 
 from .conftest import csrf_from, form_post
 from .test_admin_channels import PHONE
-from .test_partners import partners_channel
+from .test_partners import PARTNERS, partners_channel
 from .test_admin_policies import TEXTS
 from .test_import import HEADER, good_row
 
@@ -243,9 +243,10 @@ def _name_partners(client, session, customer):
     partners_channel(session)
     session.commit()
     token = csrf_from(client.get("/admin/channels").get_data(as_text=True))
+    kept = {locale: names[0] for locale, names in PARTNERS.items()}  # a partner leaves; none may join
     return client.post("/admin/channels/partners/partners", data={
-        "partners-csrf_token": token, "partners-partners_fr": "Cuisines Arvelle",
-        "partners-partners_nl": "Cuisines Arvelle", "partners-partners_en": "Cuisines Arvelle\nLumio Energy"})
+        "partners-csrf_token": token, "partners-partners_fr": kept["fr"],
+        "partners-partners_nl": kept["nl"], "partners-partners_en": kept["en"]})
 
 
 def _lift(client, session, customer):

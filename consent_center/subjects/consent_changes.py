@@ -5,13 +5,14 @@ The sources a tool may name, and what the ledger records:
 | API source     | ledger source | evidence  | meaning                                         |
 |----------------|---------------|-----------|-------------------------------------------------|
 | `api`          | `api`         | optional  | collected by the tool itself (its own form)     |
-| `import`       | `import`      | optional  | taken over from another system's records        |
+| `import`       | `import`      | optional* | taken over from another system's records        |
 | `staff`        | `staff`       | required  | a staff member acting on the subject's request  |
 | `phone`        | `staff`       | required  | told to staff on the phone                      |
 | `paper`        | `staff`       | required  | a signed paper form                             |
 | `shop_counter` | `staff`       | required  | at a shop counter                               |
 
-Evidence needs a ``reference`` or a ``note``. The ledger's ``occurred_at``
+Evidence needs a ``reference`` or a ``note``. (*) An ``import`` that turns on a channel
+the person withdrew or refused needs it too. The ledger's ``occurred_at``
 is always the server clock; a tool that collected the choice earlier says
 when in ``occurred_at``, which is kept in the evidence as ``collected_at``
 (never in the future). A tool may set ``granted``, ``withdrawn`` or
@@ -73,11 +74,13 @@ def record_from_tool(
     if source in EVIDENCE_REQUIRED and not (evidence.get("reference") or evidence.get("note")):
         raise ConsentChangeError("evidence", f"A change from source {source!r} needs evidence with a "
                                              "reference or a note.")
-    if status == Status.GRANTED and not (evidence.get("reference") or evidence.get("note")) \
-            and _opted_out(session, subject, channel):
-        # A withdrawal or an objection is undone only by a consent the person gave again: say how.
-        raise ConsentChangeError("evidence", "This person withdrew or refused this channel: turning it on again "
-                                             "needs evidence of their new consent, with a reference or a note.")
+    if source == "import" and status == Status.GRANTED and not (evidence.get("reference") or evidence.get("note")) \
+            and subject.erased_at is None and _opted_out(session, subject, channel):
+        # Another system's records do not undo a withdrawal or an objection made here (GDPR art. 21(3)):
+        # only a consent the person gave again, with its evidence, does.
+        raise ConsentChangeError("evidence", "This person withdrew or refused this channel: another system's "
+                                             "records turn it on again only with evidence of a new consent, "
+                                             "with a reference or a note.")
     if occurred_at is not None:
         if occurred_at > utcnow():
             raise ConsentChangeError("occurred_at", "A choice cannot have been collected in the future.")
