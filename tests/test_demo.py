@@ -26,6 +26,7 @@ from consent_center.extensions import db as database
 from consent_center.ledger import Actor, current_states
 from consent_center.ledger.verification import last_verification
 from consent_center.models import (
+    OutboxMessage,
     RepermissionRequest,
     Account,
     ApiClient,
@@ -166,6 +167,8 @@ def test_demo_company_is_a_real_history_through_the_services_and_its_mail_can_be
     assert "4 people asked whether they still want to hear from us, 1 said yes" in result.output
     outcomes = sorted(session.scalars(select(RepermissionRequest.outcome)))
     assert outcomes == ["asked", "asked", "asked", "renewed"]
+    # The made-up webhook receivers came after the whole story: nothing was queued to them.
+    assert session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "webhook")) == 0
     # Every event is in the past, and a subject's chain never goes back in time.
     events = session.execute(select(ConsentEvent.subject_id, ConsentEvent.seq, ConsentEvent.occurred_at)
                              .order_by(ConsentEvent.subject_id, ConsentEvent.seq)).all()

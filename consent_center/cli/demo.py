@@ -13,7 +13,6 @@ from consent_center.accounts.api_clients import SCOPES, create_client
 from consent_center.accounts.service import create_account
 from consent_center.cli.demo_company import DAY, Cast, Seeded, Timeline, add_partners_channel, seed_company
 from consent_center.cli.demo_mail import SampleMailError, write_sample_mail
-from consent_center.cli.demo_retention import seed_repermission
 from consent_center.cli.support import committing, fail
 from consent_center.ledger import Actor
 from consent_center.ledger.checkpoints import make_checkpoint
@@ -89,15 +88,14 @@ def group(force: bool, subjects: int, seed: int, sample_mail: bool) -> None:
             seeded = seed_company(session, count=subjects, rng=random.Random(seed), timeline=timeline,
                                   cast=_cast(session, timeline), customer=_customer(session),
                                   policy_v2=lambda: _material_change(session, timeline))
-            asked, renewed = seed_repermission(session, timeline.now)
     if seeded is not None:
         with committing() as session:  # the log integrates committed events only
             size, _ = make_checkpoint(session, force=True)
             run, _ = run_verification(session, started_by="cli")
             verified = run.ok
         _say_history(seeded, size, verified)
-        click.echo(f"Re-permission before deletion: {asked} people asked whether they still want to hear from "
-                   f"us, {renewed} said yes (/admin/repermission).")
+        click.echo(f"Re-permission before deletion: {seeded.asked} people asked whether they still want to hear "
+                   f"from us, {seeded.renewed} said yes (/admin/repermission).")
     _say_logins(issued, prefix)
     if sample_mail:
         with committing() as session:

@@ -28,6 +28,7 @@ from consent_center.accounts.staff_log import log_staff_action
 from consent_center.addresses import normalise_email, normalise_phone, phone_region
 from consent_center.cli.demo_people import Person, draw_people
 from consent_center.cli.demo_story import plan_journeys
+from consent_center.cli.demo_retention import seed_repermission
 from consent_center.inbound.hooks import create_hook
 from consent_center.ledger import Actor
 from consent_center.ledger.bulk import Submission, default_submission, record_many
@@ -109,6 +110,8 @@ class Seeded:
     imported: int = 0
     import_errors: int = 0
     journeys: dict[str, int] = field(default_factory=dict)
+    asked: int = 0  # re-permission questions, and yes answers
+    renewed: int = 0
 
 
 def seed_company(session: Session, *, count: int, rng: random.Random, timeline: Timeline, cast: Cast,
@@ -132,6 +135,8 @@ def seed_company(session: Session, *, count: int, rng: random.Random, timeline: 
     with clock.set_to(timeline.now - 60 * DAY):
         cast.sms_hook = create_hook(session, "sms", "generic", name="SMS gateway: STOP replies").hook
     seeded.journeys = journeys.run(session, cast, customer, timeline)
+    # Before the webhooks are registered: nothing is queued to their made-up receivers.
+    seeded.asked, seeded.renewed = seed_repermission(session, timeline.now)
     _tools(session, timeline)
     return seeded
 
