@@ -74,6 +74,7 @@ class Replica:
     replayed: int = -1  # the replay position last read (it only grows)
     fresh_as_of: float = float("-inf")  # monotonic time of the primary's position it was known to hold
     down_until: float = 0.0
+    fresh: bool = True  # as last said in the log
 
 
 @dataclass
@@ -185,6 +186,11 @@ class ReplicaSet:
             finally:
                 self._probing.release()
         fresh = time.monotonic() - replica.fresh_as_of <= self.max_lag
+        if fresh != replica.fresh:
+            replica.fresh = fresh  # said once per change, not per read: the counters keep the tally
+            log.log(logging.INFO if fresh else logging.WARNING, "read replica %s %s (fallbacks so far: %s)",
+                    replica.name, "within the lag bound again" if fresh else "past the lag bound: the primary answers",
+                    dict(self.fallbacks))
         return fresh and (token is None or replica.replayed >= token)
 
     def _probe(self, replica: Replica) -> None:

@@ -201,3 +201,15 @@ def test_tokens_are_wal_positions():
     for bad in ("", "16", "16/", "G/1", "1/123456789"):
         with pytest.raises(BadToken):
             parse_token(bad)
+
+
+def test_a_replica_past_the_bound_is_said_once_in_the_log(cluster, api, caplog):
+    subject = a_subscriber(cluster, "logged@example.com")
+    with paused(cluster):
+        withdraw(api, subject)
+        database.replicas.max_lag = 0.001
+        with caplog.at_level("INFO", logger="consent_center.replicas"):
+            for _ in range(3):
+                check(api, "logged@example.com")
+    said = [r.getMessage() for r in caplog.records if "past the lag bound" in r.getMessage()]
+    assert len(said) == 1 and "replica-1" in said[0]
