@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ class Replica:
     fresh_as_of: float = float("-inf")  # monotonic time of the primary's position it was known to hold
     down_until: float = 0.0
     fresh: bool = True  # as last said in the log
+    probed_at: float = float("-inf")
 
 
 @dataclass
@@ -103,7 +104,7 @@ class ReplicaSet:
     _next: int = 0
 
     def choose(self, token: int | None = None) -> Choice:
-        """A replica within the lag bound, and past ``token`` when given (as last seen), else the primary."""
+        """A replica within the lag bound, else the primary (``reading`` checks a token on the connection)."""
         reason = "lagging"
         now = time.monotonic()
         for replica in self._in_turn():
@@ -113,8 +114,8 @@ class ReplicaSet:
             try:
                 if self._fresh_enough(replica, token, now):
                     return Choice(replica.engine, replica.name)
-                reason = "behind-token" if token is not None and replica.replayed < token else "lagging"
-            except (DBAPIError, NotAStandby) as error:
+                reason = "lagging"
+            except (SQLAlchemyError, NotAStandby) as error:
                 self.left_alone(replica, error)
                 reason = "unreachable"
         return self._primary(reason)
@@ -134,12 +135,15 @@ class ReplicaSet:
         if replica is not None:
             try:
                 connection = replica.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                if token is not None:
+                if time.monotonic() - replica.fresh_as_of > self.max_lag:  # the wait for a connection aged it
+                    connection.close()
+                    connection, choice = None, self._primary("lagging")
+                elif token is not None:
                     replayed = connection.execute(_REPLAYED).scalar_one()
                     if replayed is None or parse_token(str(replayed)) < token:
                         connection.close()
                         connection, choice = None, self._primary("behind-token")
-            except (DBAPIError, NotAStandby) as error:
+            except (SQLAlchemyError, NotAStandby) as error:  # a pool timeout too: the primary answers
                 if connection is not None:
                     connection.close()
                 self.left_alone(replica, error)
@@ -151,8 +155,8 @@ class ReplicaSet:
         try:
             yield connection, choice
         except DBAPIError as error:
-            if replica is not None and choice.served_by == replica.name:
-                self.left_alone(replica, error)  # this read fails; the next ones go elsewhere
+            if replica is not None and choice.served_by == replica.name and error.connection_invalidated:
+                self.left_alone(replica, error)  # the replica went away: this read fails, the next go elsewhere
             raise
         finally:
             connection.close()
@@ -177,11 +181,14 @@ class ReplicaSet:
         return self.replicas[start:] + self.replicas[:start]
 
     def _fresh_enough(self, replica: Replica, token: int | None, now: float) -> bool:
-        # Always within the lag bound: an old token must not make a stale replica acceptable.
-        if now - replica.fresh_as_of > self.max_lag or (token is not None and replica.replayed < token):
-            if not self._probing.acquire(blocking=False):
-                return False  # another thread is probing: this read goes to the primary meanwhile
+        # Always within the lag bound: an old token must not make a stale replica acceptable. The
+        # token itself is checked on the serving connection (``reading``), not here.
+        stale = now - replica.fresh_as_of > self.max_lag
+        # At most one probe every quarter of the bound per replica, and one at a time: a busy
+        # process does not double every read with a probe, and a stuck replica costs little.
+        if stale and now - replica.probed_at >= self.max_lag / 4 and self._probing.acquire(blocking=False):
             try:
+                replica.probed_at = now
                 self._probe(replica)
             finally:
                 self._probing.release()
@@ -191,16 +198,19 @@ class ReplicaSet:
             log.log(logging.INFO if fresh else logging.WARNING, "read replica %s %s (fallbacks so far: %s)",
                     replica.name, "within the lag bound again" if fresh else "past the lag bound: the primary answers",
                     dict(self.fallbacks))
-        return fresh and (token is None or replica.replayed >= token)
+        return fresh
 
     def _probe(self, replica: Replica) -> None:
         # The primary's position first: every commit visible now on it has its record below this position.
+        # One every sixteenth of the bound is enough, and keeps the history spanning four bounds:
+        # a replica behind by less than the bound always finds a position it has passed.
         at = time.monotonic()
-        with self.primary.connect() as connection:
-            position = parse_token(str(connection.execute(_INSERTED).scalar_one()))
-            connection.rollback()
-        with self._lock:
-            self._primary_positions.append((at, position))
+        if not self._primary_positions or at - self._primary_positions[-1][0] >= self.max_lag / 16:
+            with self.primary.connect() as connection:
+                position = parse_token(str(connection.execute(_INSERTED).scalar_one()))
+                connection.rollback()
+            with self._lock:
+                self._primary_positions.append((at, position))
         with replica.engine.connect() as connection:
             replayed = connection.execute(_REPLAYED).scalar_one()
             connection.rollback()
@@ -232,7 +242,8 @@ def make_replica_set(primary: Engine, urls: list[str], max_lag_ms: int, pool_siz
     connect_args = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
                     "keepalives_count": 2, "tcp_user_timeout": 10000}
     replicas = [Replica(f"replica-{number}", create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=280, connect_args=connect_args))
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=280, pool_timeout=1,
+        connect_args=connect_args))
         for number, url in enumerate(urls, start=1)]
     return ReplicaSet(primary, replicas, max_lag_ms / 1000)
 

@@ -324,3 +324,21 @@ def test_a_yes_renews_only_what_the_check_allows_today(app, session, runner):
     renewed = {e.channel.code for e in session.scalars(select(ConsentEvent).where(
         ConsentEvent.source == "repermission"))}
     assert "newsletter" in renewed and "email" not in renewed
+
+
+@pytest.mark.parametrize("app", [{"JURISDICTION": "NL"}], indirect=True, ids=["NL"])
+def test_a_stop_the_person_undid_leaves_no_fingerprint(app, session, runner):
+    public_id = a_prospect(session, email="back@example.com")
+    with freeze_time("2021-01-01"):
+        record_change(session, subject_of(session, public_id), {"newsletter": "withdrawn"},
+                      source=Source.UNSUBSCRIBE_LINK, actor=Actor("subject", public_id))
+        session.commit()
+    with freeze_time("2021-02-01"):
+        record_change(session, subject_of(session, public_id), {"newsletter": "granted"},
+                      source=Source.DOUBLE_OPT_IN, actor=Actor("subject", public_id))
+        session.commit()
+    with freeze_time("2023-01-05"):  # asked (the period ends 2023-02-01; the answer is due 30 days on)
+        run(runner)
+    with freeze_time("2023-02-05"):
+        assert "erased 1 subject(s)" in run(runner)
+    assert session.scalars(select(SuppressedAddress)).first() is None  # they may come back

@@ -47,8 +47,7 @@ class Source(StrEnum):
 # mailbox provider): each is a contact from them, which restarts the retention clock.
 FROM_THE_PERSON = frozenset({
     Source.CUSTOMER_SPACE, Source.UNSUBSCRIBE_LINK, Source.MANAGE_LINK, Source.API, Source.STAFF,
-    Source.DOUBLE_OPT_IN, Source.OBJECTION, Source.RESTRICTION, Source.RECONSENT, Source.SMS_KEYWORD,
-    Source.REPERMISSION,
+    Source.DOUBLE_OPT_IN, Source.RECONSENT, Source.SMS_KEYWORD, Source.REPERMISSION,
 })
 
 

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from consent_center.clock import utcnow
 from consent_center.inbound.evidence import forget_unacted
 from consent_center.ledger import Actor
-from consent_center.models import Account, ConsentEvent, DataRequest, RepermissionRequest, Subject
+from consent_center.models import Account, ConsentEvent, ConsentState, DataRequest, RepermissionRequest, Subject
 from consent_center.models.vocabulary import Source, Status
 from consent_center.rights import repermission
 from consent_center.rights.erasure import erase
@@ -128,6 +128,10 @@ def run_retention(session: Session, *, dry_run: bool = False,
                 action = "erase"
         if action == "hold":
             report.held.append(subject.public_id)
+        if action == "erase" and step.question is not None and not dry_run:
+            session.refresh(step.question, with_for_update=True)
+            if step.question.outcome == "renewed":  # a yes that came while this run went
+                action = "wait"
         if action == "erase":
             (report.accounts if step.clock.has_account else report.prospects).append(subject.public_id)
             if not dry_run:
@@ -158,9 +162,9 @@ def _close_superseded(session: Session, dry_run: bool) -> None:
             question.outcome = "superseded"
 
 
-# Withdrawals the person made themself: each an objection to that processing.
+# Withdrawals the person made themself, or told a tool or staff: each an objection to that processing.
 _OBJECTING = (Source.CUSTOMER_SPACE, Source.UNSUBSCRIBE_LINK, Source.MANAGE_LINK, Source.OBJECTION,
-              Source.SMS_KEYWORD, Source.COMPLAINT)
+              Source.SMS_KEYWORD, Source.COMPLAINT, Source.STAFF, Source.API, Source.RECONSENT)
 
 
 def _objection_still_kept(session: Session, subject: Subject, now: datetime) -> datetime | None:
@@ -169,8 +173,10 @@ def _objection_still_kept(session: Session, subject: Subject, now: datetime) -> 
     A period shorter than the objections' (NL prospects, accounts) must not
     let a re-import bring back someone who said stop: their addresses go on
     the suppression list, dated at the objection, and leave it on schedule."""
-    said_stop = session.scalar(select(func.max(ConsentEvent.occurred_at)).where(
-        ConsentEvent.subject_id == subject.id, ConsentEvent.status == Status.WITHDRAWN,
+    # A stop that still stands: the channel's state today is that withdrawal (one undone since is none).
+    said_stop = session.scalar(select(func.max(ConsentEvent.occurred_at))
+                               .join(ConsentState, ConsentState.event_id == ConsentEvent.id).where(
+        ConsentState.subject_id == subject.id, ConsentState.status.in_((Status.WITHDRAWN, Status.REFUSED)),
         ConsentEvent.source.in_([str(s) for s in _OBJECTING])))
     if said_stop is None or said_stop < years_before(now, current_app.config["RETENTION_OBJECTION_YEARS"]):
         return None

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from consent_center.clock import utcnow
 from consent_center.models import Subject, SuppressedAddress
 from consent_center.addresses import AddressError, fingerprint, fingerprints, normalise_email, suppression_salt
 
@@ -31,9 +32,13 @@ def suppress(session: Session, stored: str, *, reason: str, taken_at=None) -> No
 
     ``taken_at``: when the objection was made, if earlier (its period runs from then)."""
     digest = address_digest(stored)
-    if session.scalars(select(SuppressedAddress.id).where(SuppressedAddress.digest == digest)).first() is None:
-        session.add(SuppressedAddress(digest=digest, reason=reason, **({"created_at": taken_at} if taken_at else {})))
+    taken_at = taken_at or utcnow()
+    found = session.scalars(select(SuppressedAddress).where(SuppressedAddress.digest == digest)).first()
+    if found is None:
+        session.add(SuppressedAddress(digest=digest, reason=reason, created_at=taken_at))
         session.flush()
+    elif found.created_at < taken_at:
+        found.created_at = taken_at  # the newer objection's period, not the older one's
 
 
 def is_suppressed(session: Session, email: str | None) -> bool:

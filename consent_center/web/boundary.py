@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, g, render_template, request, session
 from flask_babel import get_locale
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from consent_center.extensions import db, quick_read
 from consent_center.replicas import commit_position
@@ -43,7 +43,7 @@ def _give_consistency_token(response: Response) -> None:
     try:
         with quick_read() as connection:
             response.headers[CONSISTENCY_TOKEN_HEADER] = commit_position(connection)
-    except DBAPIError:
+    except SQLAlchemyError:  # the database went away, or the pool is full: the write stands
         pass
 
 

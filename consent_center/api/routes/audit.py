@@ -14,12 +14,6 @@ from consent_center.web.problems import Problem
 from consent_center.api.routes.common import close_unless_request_session, field_problem, replica_session
 
 
-def _closing_after(chunks, session):
-    try:
-        yield from chunks
-    finally:
-        close_unless_request_session(session)
-
 
 @endpoint("/receipts/<receipt_id>", scope="audit:read", tag="Audit", response=schemas.receipt, raw=True,
           summary="A consent receipt and its signature")
@@ -45,5 +39,11 @@ def export_events(caller, query):
     except FilterError as error:
         close_unless_request_session(session)
         raise field_problem(error.field, str(error), location="query") from None
-    return Response(stream_with_context(_closing_after(chunks, session)), mimetype=MEDIA_TYPES[query["format"]],
-                    headers={"Content-Disposition": f'attachment; filename="{download_name(query["format"])}"'})
+    except BaseException:
+        close_unless_request_session(session)
+        raise
+    response = Response(stream_with_context(chunks), mimetype=MEDIA_TYPES[query["format"]],
+                        headers={"Content-Disposition": f'attachment; filename="{download_name(query["format"])}"'})
+    # Closed with the answer, read or not (a HEAD never starts the stream, a client may leave).
+    response.call_on_close(lambda: close_unless_request_session(session))
+    return response
