@@ -140,3 +140,12 @@ def test_rule_an_opt_out_is_undone_through_the_api_only_with_evidence_of_a_new_c
     documented = api.post(path, json={"channel": "email", "status": "granted", "source": "import",
                                       "evidence": {"reference": "signed form 2027-118"}})
     assert documented.status_code == 201
+
+
+def test_a_choice_collected_before_a_later_withdrawal_does_not_undo_it(api, make_subject):
+    subject = make_subject("earlier@example.com")
+    path = f"/subjects/{subject.public_id}/consents"
+    assert api.post(path, json={"channel": "email", "status": "withdrawn", "source": "api"}).status_code == 201
+    stale = api.post(path, json={"channel": "email", "status": "granted", "source": "api",
+                                 "occurred_at": "2020-01-01T10:00:00+00:00"})
+    assert stale.status_code == 422 and stale.get_json()["errors"][0]["pointer"] == "/occurred_at"

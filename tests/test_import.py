@@ -108,7 +108,7 @@ def test_an_old_crm_export_never_undoes_a_newer_withdrawal(runner, session, tmp_
     assert states_by_code(session, "CRM-1")["newsletter"][0] == "withdrawn"
 
 
-@pytest.mark.parametrize("basis", ["legitimate_interest", "soft_opt_in"])
+@pytest.mark.parametrize("basis", ["soft_opt_in"])
 def test_rule_an_objection_is_not_undone_by_an_import_on_a_weaker_basis(runner, session, tmp_path, basis):
     path = write_csv(tmp_path / "contacts.csv", [good_row(1, consent_email="granted", basis=basis)])
     with freeze_time("2026-01-06"):
@@ -130,6 +130,16 @@ def test_rule_an_objection_is_not_undone_by_an_import_on_a_weaker_basis(runner, 
     with freeze_time("2026-03-02"):
         runner.invoke(args=["import", "contacts", str(again)])
     assert states_by_code(session, "CRM-1")["email"][0] == "granted"
+
+
+@pytest.mark.parametrize("over", [{"basis": "legitimate_interest", "consent_newsletter": "granted"},
+                                  {"basis": "soft_opt_in", "customer": "no", "consent_newsletter": "granted"}])
+def test_rule_an_import_grants_e_mail_only_on_a_basis_that_can_hold(runner, session, tmp_path, over):
+    """ePrivacy art. 13: e-mail and SMS need consent or, for existing customers, the soft opt-in."""
+    path = write_csv(tmp_path / "contacts.csv", [good_row(1, **over)])
+    result = runner.invoke(args=["import", "contacts", str(path)])
+    assert "cannot be granted on" in result.output
+    assert session.scalars(select(Subject).where(Subject.external_ref == "CRM-1")).first() is None
 
 
 def test_a_file_without_external_ref_or_with_unknown_columns_is_refused(runner, tmp_path):

@@ -216,7 +216,7 @@ def _import_file(path, basis):
         writer.writerow(["external_ref", "email", "locale", "customer", "consent_partners", "consent_newsletter",
                          "basis", "evidence"])
         writer.writerow(["CRM-1", "lea@example.com", "fr", "yes", "granted", "granted", basis, "shop form"])
-        writer.writerow(["CRM-2", "noor@example.com", "nl", "yes", "", "granted", basis, "shop form"])
+        writer.writerow(["CRM-2", "noor@example.com", "nl", "yes", "", "", basis, "shop form"])
     return path
 
 

@@ -35,6 +35,8 @@ TEMPLATES = (
        "resume processing until the restriction is lifted through the rights request"),
     _l("this person was erased at their request (GDPR art. 17): no consent can be recorded for them"),
     _l("%(channel)s: the center's %(status)s is newer; kept"),
+    _l("%(channels)s cannot be granted on %(basis)s: the soft opt-in is for existing customers only, and "
+       "e-mail and SMS need consent or the soft opt-in; not imported"),
     _l("%(channel)s: the person's %(status)s stands; only an explicit consent (basis consent) turns it on "
        "again, not %(basis)s; kept"),
     _l("%(channels)s passes contact details to partners: only an explicit consent (basis consent) turns it on, "

@@ -54,10 +54,12 @@ def api_actor(client_id: int) -> Actor:
     return Actor(ActorType.API_CLIENT, str(client_id))
 
 
-def _opted_out(session: Session, subject, channel: str) -> bool:
-    status = session.scalar(select(ConsentState.status).join(Channel, Channel.id == ConsentState.channel_id)
-                            .where(ConsentState.subject_id == subject.id, Channel.code == channel))
-    return status in (Status.WITHDRAWN, Status.REFUSED)
+def _opted_out_at(session: Session, subject, channel: str) -> datetime | None:
+    """When the person withdrew or refused ``channel``, if that is its state now."""
+    found = session.execute(select(ConsentState.status, ConsentState.changed_at)
+                            .join(Channel, Channel.id == ConsentState.channel_id)
+                            .where(ConsentState.subject_id == subject.id, Channel.code == channel)).first()
+    return found.changed_at if found and found.status in (Status.WITHDRAWN, Status.REFUSED) else None
 
 
 def record_from_tool(
@@ -74,8 +76,14 @@ def record_from_tool(
     if source in EVIDENCE_REQUIRED and not (evidence.get("reference") or evidence.get("note")):
         raise ConsentChangeError("evidence", f"A change from source {source!r} needs evidence with a "
                                              "reference or a note.")
-    if source == "import" and status == Status.GRANTED and not (evidence.get("reference") or evidence.get("note")) \
-            and subject.erased_at is None and _opted_out(session, subject, channel):
+    opted_out = (_opted_out_at(session, subject, channel)
+                 if status == Status.GRANTED and subject.erased_at is None
+                 and (occurred_at is not None or source == "import") else None)
+    if opted_out is not None and occurred_at is not None and occurred_at <= opted_out:
+        # A choice collected before the person's later withdrawal does not undo it (as the import keeps it).
+        raise ConsentChangeError("occurred_at", "This person withdrew or refused this channel after this choice "
+                                                "was collected: it cannot turn it on again.")
+    if opted_out is not None and source == "import" and not (evidence.get("reference") or evidence.get("note")):
         # Another system's records do not undo a withdrawal or an objection made here (GDPR art. 21(3)):
         # only a consent the person gave again, with its evidence, does.
         raise ConsentChangeError("evidence", "This person withdrew or refused this channel: another system's "

@@ -25,7 +25,7 @@ from consent_center.ledger import Actor, ErasedSubject, LedgerError, RestrictedC
 from consent_center.ledger.bulk import Submission, default_submission, record_many
 from consent_center.ledger.partners import shares_without_consent
 from consent_center.models import Channel, Subject
-from consent_center.models.vocabulary import Basis, Source, Status
+from consent_center.models.vocabulary import Basis, Medium, Source, Status
 from consent_center.safe_text import has_control_characters
 from consent_center.subjects.suppression import newly_suppressed, suppressed_among
 from consent_center.addresses import LOCALES, AddressError, normalise_email, normalise_phone, phone_region
@@ -43,6 +43,8 @@ SHARING = ("%(channels)s passes contact details to partners: only an explicit co
 CONTACT_COLUMNS = ("external_ref", "email", "phone", "name", "locale", "postal_address", "customer")
 OTHER_COLUMNS = ("basis", "evidence", "collected_at")
 OPTED_OUT = (Status.WITHDRAWN, Status.REFUSED)
+UNGROUNDED = ("%(channels)s cannot be granted on %(basis)s: the soft opt-in is for existing customers only, and "
+              "e-mail and SMS need consent or the soft opt-in; not imported")
 OPTED_OUT_KEPT = ("%(channel)s: the person's %(status)s stands; only an explicit consent (basis consent) turns it on "
                   "again, not %(basis)s; kept")
 CONSENT_PREFIX = "consent_"
@@ -248,6 +250,10 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
         if sharing:
             report.errors.append((row.line, Message(SHARING, channels=", ".join(sharing), basis=row.basis)))
             continue
+        ungrounded = _without_ground(row, channels)
+        if ungrounded:
+            report.errors.append((row.line, Message(UNGROUNDED, channels=", ".join(ungrounded), basis=row.basis)))
+            continue
         if row.email and row.email in email_owner and email_owner[row.email] != row.external_ref:
             report.errors.append((row.line, Message("this e-mail address belongs to another contact")))
             continue
@@ -288,6 +294,17 @@ def _import_batch(session, batch: list[ContactRow], channels, report: ImportRepo
         report.errors.append((known[id(submission)].line, _message_of(refusal)))
 
     record_many(session, submissions, chunk=len(submissions) or 1, each=each, refused=refused)
+
+
+def _without_ground(row: ContactRow, channels) -> list[str]:
+    """The channels a row grants on a basis that cannot hold for them: the soft opt-in for someone
+    who is not a customer, legitimate interest for e-mail or SMS (ePrivacy art. 13)."""
+    granted = [code for code, status in row.consents.items() if status == Status.GRANTED]
+    if row.basis == Basis.SOFT_OPT_IN and not row.is_customer:
+        return sorted(granted)
+    if row.basis == Basis.LEGITIMATE_INTEREST:
+        return sorted(code for code in granted if channels[code].medium in (Medium.EMAIL, Medium.SMS))
+    return []
 
 
 def _newer_than_center(states: dict, row: ContactRow, channels, report: ImportReport) -> dict:
