@@ -342,3 +342,18 @@ def test_a_stop_the_person_undid_leaves_no_fingerprint(app, session, runner):
     with freeze_time("2023-02-05"):
         assert "erased 1 subject(s)" in run(runner)
     assert session.scalars(select(SuppressedAddress)).first() is None  # they may come back
+
+
+@FR
+def test_an_address_on_an_e_mail_suppression_list_is_not_written_to(app, session, runner):
+    from consent_center.accounts.service import create_account
+    from consent_center.models.vocabulary import Medium
+    from consent_center.subjects.channel_suppression import suppress_on_channel
+    with freeze_time("2020-03-01 09:00:00"):
+        create_account(session, email="complained@example.com", password="a long password 2026",
+                       role="customer", actor=Actor.system(), locale="fr")
+        suppress_on_channel(session, "complained@example.com", Medium.EMAIL, source=Source.COMPLAINT)
+        session.commit()
+    with freeze_time(moment(2, days=-30)):
+        assert "asked 0 person(s)" in run(runner)
+    assert questions_to(session, "complained@example.com") == []

@@ -32,6 +32,7 @@ from consent_center.models import Account, Channel, RepermissionRequest, Subject
 from consent_center.models.vocabulary import ActorType, EventType, Medium, Source, Status
 from consent_center.outbox.mail.messages import enqueue_email
 from consent_center.subjects.contact import Clock, note_contact
+from consent_center.subjects.channel_suppression import lists_naming
 from consent_center.subjects.deliverability import undeliverable_among
 
 OPEN = "asked"
@@ -71,6 +72,9 @@ def address_to_ask(session: Session, subject: Subject, account: Account | None) 
     address = subject.email or (account.email if account else None)
     if address is None or undeliverable_among(session, [address]):
         return None
+    customers = frozenset({address}) if subject.is_customer else frozenset()
+    if lists_naming(session, [address], Medium.EMAIL, customers=customers):
+        return None  # on an e-mail suppression list in force (a complaint, a register): not written to
     if account is None and not any(channel_medium_is_email(session, code)
                                    for code in renewable(session, subject, utcnow())):
         return None
