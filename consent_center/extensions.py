@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from consent_center.canonical import stored_json
-from consent_center.replicas import ReplicaSet, make_replica_set
+from consent_center.db.replicas import ReplicaSet, make_replica_set
 
 
 # Execution option of the connections ``quick_read`` hands out (SQLite).

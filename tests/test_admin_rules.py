@@ -4,7 +4,7 @@ import re
 import pytest
 
 from consent_center.admin.rules import RULE_WORDS, source_parts
-from consent_center.jurisdictions import RULES
+from consent_center.config.jurisdictions import RULES
 from consent_center.models import Role
 
 from .conftest import form_post

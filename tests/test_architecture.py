@@ -22,5 +22,5 @@ def test_every_import_linter_contract_is_kept():
 def test_the_package_has_no_flat_pile_of_modules():
     """Every behaviour lives in a domain package; the top level holds only foundations."""
     top = sorted(p.stem for p in (ROOT / "consent_center").glob("*.py"))
-    assert top == ["__init__", "addresses", "after_commit", "canonical", "clock", "config", "db", "extensions",
-                   "jurisdictions", "migrate", "replicas", "safe_text", "signals", "tokens", "urls", "wsgi"], top
+    assert top == ["__init__", "addresses", "after_commit", "canonical", "clock", "extensions", "migrate",
+                   "safe_text", "signals", "tokens", "urls", "wsgi"], top

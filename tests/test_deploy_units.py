@@ -85,7 +85,7 @@ def test_every_command_of_the_units_is_one_the_app_has():
 
 def test_the_settings_template_names_real_settings_and_matches_the_nginx_site(monkeypatch):
     template = env_template()
-    config_source = (PACKAGE_DIR / "config.py").read_text()
+    config_source = (PACKAGE_DIR / "config" / "__init__.py").read_text()
     unknown = [name for name in template
                if name not in SCRIPT_SETTINGS and f'"{name.removeprefix("CONSENT_")}"' not in config_source]
     commented = re.findall(r"^#(CONSENT_[A-Z_]+)=", ENV_TEMPLATE.read_text(), re.M)

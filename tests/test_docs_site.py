@@ -52,8 +52,8 @@ def test_the_rules_page_presets_are_what_the_jurisdictions_give_today():
     committed = rules_table.PAGE.read_text(encoding="utf-8")
     wanted = rules_table.render(committed)
     diff = list(difflib.unified_diff(committed.splitlines(), wanted.splitlines(), "docs/rules.md (committed)",
-                                     "docs/rules.md (from consent_center/jurisdictions.py)", lineterm="", n=1))
-    assert committed == wanted, (f"docs/rules.md's presets no longer match consent_center/jurisdictions.py: run "
+                                     "docs/rules.md (from consent_center/config/jurisdictions.py)", lineterm="", n=1))
+    assert committed == wanted, (f"docs/rules.md's presets no longer match consent_center/config/jurisdictions.py: run "
                                  f"`{rules_table.COMMAND}` and commit docs/rules.md.\n" + "\n".join(diff[:60])
                                  + ("\n…" if len(diff) > 60 else ""))
 
@@ -61,7 +61,7 @@ def test_the_rules_page_presets_are_what_the_jurisdictions_give_today():
 def settings_the_app_reads() -> set[str]:
     """Every CONSENT_ variable config.py reads by name (and a command takes from the environment)."""
     package = ROOT / "consent_center"
-    config = (package / "config.py").read_text(encoding="utf-8")
+    config = (package / "config" / "__init__.py").read_text(encoding="utf-8")
     names = {f"CONSENT_{name}" for name in re.findall(r'_env\w*\("([A-Z0-9_]+)"', config)}
     names |= {f"CONSENT_{prefix}_FR" for prefix in re.findall(r'_env\w*\(f"([A-Z0-9_]+)_\{', config)}
     names |= {name for source in package.rglob("*.py")

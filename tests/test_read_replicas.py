@@ -14,7 +14,7 @@ from consent_center.accounts.api_clients import create_client
 from consent_center.extensions import db as database
 from consent_center.ledger import Actor, record_change
 from consent_center.migrate import upgrade
-from consent_center.replicas import BadToken, format_token, parse_token
+from consent_center.db.replicas import BadToken, format_token, parse_token
 from consent_center.subjects.service import create_subject
 
 from .replica_cluster import Cluster, server_binaries
@@ -155,7 +155,7 @@ def test_a_replica_behind_the_token_on_the_serving_connection_is_not_used(cluste
     with paused(cluster):
         token = withdraw(api, subject)
         # As if the replica had been seen past the token before a restart set it back.
-        from consent_center.replicas import parse_token
+        from consent_center.db.replicas import parse_token
         database.replicas.replicas[0].replayed = parse_token(token) + 1
         answer = check(api, "cached@example.com", after=token)
         assert answer.get_json()["allowed"] is False
@@ -213,7 +213,7 @@ def test_a_replica_past_the_bound_is_said_once_in_the_log(cluster, api, caplog):
     with paused(cluster):
         withdraw(api, subject)
         database.replicas.max_lag = 0.001
-        with caplog.at_level("INFO", logger="consent_center.replicas"):
+        with caplog.at_level("INFO", logger="consent_center.db.replicas"):
             for _ in range(3):
                 check(api, "logged@example.com")
     said = [r.getMessage() for r in caplog.records if "past the lag bound" in r.getMessage()]

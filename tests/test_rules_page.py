@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from consent_center.jurisdictions import RULES
+from consent_center.config.jurisdictions import RULES
 
 from .test_docs_site import settings_the_app_reads
 

@@ -10,7 +10,7 @@ from flask_babel import ngettext
 
 from consent_center.admin import bp, every_staff_role
 from consent_center.extensions import db
-from consent_center.jurisdictions import AppliedRule, applied
+from consent_center.config.jurisdictions import AppliedRule, applied
 from consent_center.policies.channels import all_channels
 
 # Each rule's name and what it governs, in the staff's language (jurisdictions.py is the law's, in English).

@@ -11,7 +11,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from consent_center.api.fields import MAX_EMAIL, Query, Region, Strict, StringList, Text, utc_datetime
-from consent_center.replicas import BadToken, parse_token
+from consent_center.db.replicas import BadToken, parse_token
 from consent_center.safe_text import refused_text
 from consent_center.subjects.consent_changes import API_SOURCES, SETTABLE_STATUSES
 from consent_center.models.vocabulary import Basis, EventType, Source, Status

@@ -75,14 +75,9 @@ def address_to_ask(session: Session, subject: Subject, account: Account | None) 
     customers = frozenset({address}) if subject.is_customer else frozenset()
     if lists_naming(session, [address], Medium.EMAIL, customers=customers):
         return None  # on an e-mail suppression list in force (a complaint, a register): not written to
-    if account is None and not any(channel_medium_is_email(session, code)
-                                   for code in renewable(session, subject, utcnow())):
+    if account is None and not any(channel.medium == Medium.EMAIL for channel in renewable(session, subject, utcnow())):
         return None
     return address
-
-
-def channel_medium_is_email(session: Session, code: str) -> bool:
-    return session.scalars(select(Channel.medium).where(Channel.code == code)).first() == Medium.EMAIL
 
 
 def ask(session: Session, subject: Subject, account: Account | None, clock: Clock,
@@ -131,7 +126,7 @@ def answer_yes(session: Session, question: RepermissionRequest, *, trace: dict) 
         raise QuestionClosed(question.outcome)
     subject = question.subject
     now = utcnow()
-    granted = renewable(session, subject, now)
+    granted = {channel.code: basis for channel, basis in renewable(session, subject, now).items()}
     recorded = None
     if granted:
         recorded = record_change(
@@ -144,8 +139,8 @@ def answer_yes(session: Session, question: RepermissionRequest, *, trace: dict) 
     return Answer(recorded, already=False)
 
 
-def renewable(session: Session, subject: Subject, now: datetime) -> dict[str, str]:
-    """The channels a yes renews, by code, with their basis: those the check answers allowed today.
+def renewable(session: Session, subject: Subject, now: datetime) -> dict[Channel, str]:
+    """The channels a yes renews, with their basis: those the check answers allowed today.
 
     Not a consent that has lapsed (validity) or awaits re-consent to a material
     policy version: the question shows neither the policy nor the consent's
@@ -159,7 +154,7 @@ def renewable(session: Session, subject: Subject, now: datetime) -> dict[str, st
             continue
         rules = channel_rules(connection, state.channel_id)
         if consent_answer(State(state.status, state.basis, state.changed_at), rules, now).allowed:
-            found[state.channel.code] = state.basis
+            found[state.channel] = state.basis
     return found
 
 

@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from consent_center.extensions import db, quick_read
-from consent_center.replicas import commit_position
+from consent_center.db.replicas import commit_position
 from consent_center.safe_text import has_control_characters
 from consent_center.web.problems import is_api_request
 

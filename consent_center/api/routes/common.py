@@ -7,7 +7,7 @@ from flask import after_this_request
 from sqlalchemy.orm import Session
 
 from consent_center.check.channels import channel_id
-from consent_center.replicas import parse_token
+from consent_center.db.replicas import parse_token
 from consent_center.subjects.crm import find_subject
 from consent_center.extensions import db, quick_read
 from consent_center.ledger import find_subject_for_change

@@ -103,7 +103,7 @@ class ReplicaSet:
     _probing: threading.Lock = field(default_factory=threading.Lock)
     _next: int = 0
 
-    def choose(self, token: int | None = None) -> Choice:
+    def choose(self) -> Choice:
         """A replica within the lag bound, else the primary (``reading`` checks a token on the connection)."""
         reason = "lagging"
         now = time.monotonic()
@@ -112,7 +112,7 @@ class ReplicaSet:
                 reason = "unreachable"
                 continue
             try:
-                if self._fresh_enough(replica, token, now):
+                if self._fresh_enough(replica, now):
                     return Choice(replica.engine, replica.name)
                 reason = "lagging"
             except (SQLAlchemyError, NotAStandby) as error:
@@ -129,7 +129,7 @@ class ReplicaSet:
         restarted behind what was seen earlier, or a name that leads to
         another standby, falls back to the primary rather than answer from
         before the token."""
-        choice = self.choose(token)
+        choice = self.choose()
         replica = self._named(choice.served_by)
         connection = None
         if replica is not None:
@@ -180,7 +180,7 @@ class ReplicaSet:
             start, self._next = self._next, (self._next + 1) % max(len(self.replicas), 1)
         return self.replicas[start:] + self.replicas[:start]
 
-    def _fresh_enough(self, replica: Replica, token: int | None, now: float) -> bool:
+    def _fresh_enough(self, replica: Replica, now: float) -> bool:
         # Always within the lag bound: an old token must not make a stale replica acceptable. The
         # token itself is checked on the serving connection (``reading``), not here.
         stale = now - replica.fresh_as_of > self.max_lag

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from consent_center.jurisdictions import DEFAULT_JURISDICTION, Rule, checked_jurisdiction, resolve
+from consent_center.config.jurisdictions import DEFAULT_JURISDICTION, Rule, checked_jurisdiction, resolve
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # The checkout the code runs from (for an installed wheel: site-packages, which holds no project files).
 PROJECT_ROOT = PACKAGE_DIR.parent
 DEFAULT_SECRET_KEY = "dev-only-change-me"
@@ -202,7 +202,7 @@ def load_settings(instance_path: str) -> dict:
         "API_AUTH_FAILURE_LIMIT": _env("API_AUTH_FAILURE_LIMIT", "30 per minute"),
         "API_RATE_LIMIT": _env("API_RATE_LIMIT", "") or "",
         "API_FEED_PAGE_MAX": int(_env("API_FEED_PAGE_MAX", "1000")),
-        # PostgreSQL hot standbys that serve the checks, the feed and the exports (replicas.py),
+        # PostgreSQL hot standbys that serve the checks, the feed and the exports (db/replicas.py),
         # comma-separated, and how stale one may be without a consistency token.
         "READ_DATABASE_URLS": _env_list("READ_DATABASE_URL"),
         "READ_MAX_LAG_MS": _env_int("READ_MAX_LAG_MS", 200),
@@ -233,7 +233,7 @@ def load_settings(instance_path: str) -> dict:
         # material policy version stops counting this many days after that version's date.
         "RECONSENT_GRACE_DAYS": _env_int("RECONSENT_GRACE_DAYS", 30),
         # The suppression list's salt (suppression.py). Retention and request deadlines are
-        # the jurisdiction's legal rules, resolved below (jurisdictions.py).
+        # the jurisdiction's legal rules, resolved below (config/jurisdictions.py).
         "SUPPRESSION_SALT": _env("SUPPRESSION_SALT", "") or "",
         # Soft bounces in a row that mark an address undeliverable (subjects/deliverability.py).
         "SOFT_BOUNCE_LIMIT": _env_int("SOFT_BOUNCE_LIMIT", 3),
