@@ -23,6 +23,14 @@ Settings (environment): LOAD_DURATION (60 s), LOAD_WORKERS (4 gunicorn
 workers), LOAD_CUSTOMERS (8 customer clients, one account each),
 LOAD_UNSUBSCRIBERS (4), LOAD_CHECKERS (4), LOAD_SUBJECTS (5000 seeded
 people the unsubscribes and checks address).
+
+Past one machine, on this one: LOAD_SERVERS (1) app servers, each with
+LOAD_WORKERS workers on a port of its own, the clients spread across them;
+LOAD_SERVER_KIND (gunicorn, or granian); LOAD_REPLICA=1 starts a PostgreSQL
+primary and a hot standby of it (bench/replica_cluster.py, the server
+binaries) instead of using LOAD_DATABASE_SERVER, and the app servers read
+the checks from the standby (CONSENT_READ_DATABASE_URL): the report gives
+the share of checks each source answered (``Consent-Read-From``).
 """
 from __future__ import annotations
 
@@ -58,6 +66,9 @@ CUSTOMERS = int(os.environ.get("LOAD_CUSTOMERS", "8"))
 UNSUBSCRIBERS = int(os.environ.get("LOAD_UNSUBSCRIBERS", "4"))
 CHECKERS = int(os.environ.get("LOAD_CHECKERS", "4"))
 SUBJECTS = int(os.environ.get("LOAD_SUBJECTS", "5000"))
+SERVERS = int(os.environ.get("LOAD_SERVERS", "1"))
+SERVER_KIND = os.environ.get("LOAD_SERVER_KIND", "gunicorn")
+REPLICA = os.environ.get("LOAD_REPLICA", "") not in ("", "0")
 PASSWORD = "load test horse battery"
 SECRET_KEY = "load-test-" + uuid.uuid4().hex
 CHANNELS = ("email", "sms", "post", "newsletter")
@@ -78,6 +89,7 @@ class Stats:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     samples: list[str] = field(default_factory=list)
+    read_from: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ok(self, kind: str, seconds: float) -> None:
@@ -206,6 +218,9 @@ def checker(port: int, stats: Stats, key: str, deadline: float, seed: int) -> No
                                   headers=headers)
         if answered is not None and "allowed" not in json.loads(answered[1]):
             stats.error("API check", "no 'allowed' in the answer")
+        elif answered is not None:
+            source = answered[0].getheader("Consent-Read-From") or "primary (no replica configured)"
+            stats.read_from[source.partition(";")[0] if source.startswith("replica") else source] += 1
 
 
 # The base and the server ------------------------------------------------------
@@ -254,7 +269,8 @@ def prepare(url: str, key_dir: str) -> dict:
     return {"emails": emails, "key": key, "links": links}
 
 
-def start_gunicorn(url: str, key_dir: str, port: int, logfile) -> subprocess.Popen:
+def start_server(url: str, key_dir: str, port: int, logfile, read_url: str | None = None) -> subprocess.Popen:
+    """One app server (LOAD_SERVER_KIND) with LOAD_WORKERS workers on ``port``, answering /readyz."""
     env = os.environ | {
         "CONSENT_DATABASE_URL": url, "CONSENT_SECRET_KEY": SECRET_KEY, "CONSENT_RECEIPT_KEY_DIR": key_dir,
         "CONSENT_BASE_URL": f"http://127.0.0.1:{port}", "CONSENT_MAIL_BACKEND": "files",
@@ -263,15 +279,21 @@ def start_gunicorn(url: str, key_dir: str, port: int, logfile) -> subprocess.Pop
         # measure the limiter, not the service.
         "CONSENT_UNSUBSCRIBE_RATE_LIMIT": "1000000 per minute", "CONSENT_LOGIN_THROTTLE": "1000 per minute",
     }
+    if read_url:
+        env["CONSENT_READ_DATABASE_URL"] = read_url
     env.pop("CONSENT_DEBUG", None)
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-         "--timeout", "120", "--graceful-timeout", "10", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=logfile, stderr=subprocess.STDOUT)
+    if SERVER_KIND == "granian":
+        command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(WORKERS),
+                   "--blocking-threads", "1", "--host", "127.0.0.1", "--port", str(port), "--no-ws",
+                   "consent_center.wsgi:app"]
+    else:
+        command = [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(WORKERS), "--bind",
+                   f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "10", "wsgi:app"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=logfile, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("gunicorn exited at start (see its log)")
+            raise RuntimeError(f"{SERVER_KIND} exited at start (see its log)")
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             connection.request("GET", "/readyz")
@@ -280,7 +302,7 @@ def start_gunicorn(url: str, key_dir: str, port: int, logfile) -> subprocess.Pop
                 return process
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer /readyz within 90 s")
+    raise RuntimeError(f"{SERVER_KIND} did not answer /readyz within 90 s")
 
 
 def stop(process: subprocess.Popen | None) -> None:
@@ -367,58 +389,81 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    server = make_url(SERVER)
-    name = f"cc_load_{uuid.uuid4().hex[:10]}"
-    url = server.set(database=name).render_as_string(hide_password=False)
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     workdir = Path(tempfile.mkdtemp(prefix="cc-load-"))
     key_dir = str(workdir / "keys")
-    process = None
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    processes: list[subprocess.Popen] = []
+    cluster = admin = name = read_url = None
+    if REPLICA:
+        from replica_cluster import Cluster  # bench/replica_cluster.py, beside this file
+
+        cluster = Cluster(max_connections=200)
+        cluster.start()
+        url, read_url = cluster.primary.url(), cluster.standby.url()
+        log(f"PostgreSQL primary on port {cluster.primary.port}, hot standby on port {cluster.standby.port}")
+    else:
+        server = make_url(SERVER)
+        name = f"cc_load_{uuid.uuid4().hex[:10]}"
+        url = server.set(database=name).render_as_string(hide_password=False)
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         started = time.perf_counter()
         base = prepare(url, key_dir)
-        log(f"database {name}: {SUBJECTS} people seeded, {CUSTOMERS} customer accounts, "
+        log(f"database: {SUBJECTS} people seeded, {CUSTOMERS} customer accounts, "
             f"{len(base['links'])} unsubscribe links, in {time.perf_counter() - started:.1f} s")
-        port = free_port()
-        with open(workdir / "gunicorn.log", "wb") as gunicorn_log:
-            process = start_gunicorn(url, key_dir, port, gunicorn_log)
+        ports = [free_port() for _ in range(SERVERS)]
+        for port in ports:
+            with open(workdir / f"server-{port}.log", "wb") as server_log:
+                processes.append(start_server(url, key_dir, port, server_log, read_url))
+        for port in ports:
             warm_up(port, base["key"])
-            log(f"gunicorn: {WORKERS} workers on 127.0.0.1:{port}, warmed up; load for {DURATION:.0f} s")
-            from consent_center.clock import utcnow
-            load_started_at = utcnow()
-            stats = Stats()
-            customers = [CustomerLog(email) for email in base["emails"]]
-            unsubscribed: list = []
-            began = time.monotonic()
-            deadline = began + DURATION
-            threads = (
-                [threading.Thread(target=customer, args=(port, stats, c, deadline, i)) for i, c in enumerate(customers)]
-                + [threading.Thread(target=unsubscriber, args=(port, stats, base["links"], unsubscribed, deadline))
-                   for _ in range(UNSUBSCRIBERS)]
-                + [threading.Thread(target=checker, args=(port, stats, base["key"], deadline, 100 + i))
-                   for i in range(CHECKERS)])
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            elapsed = time.monotonic() - began
+        log(f"{SERVERS} {SERVER_KIND} server(s) of {WORKERS} workers on 127.0.0.1:{','.join(map(str, ports))}, "
+            f"warmed up; load for {DURATION:.0f} s")
+        from consent_center.clock import utcnow
+        load_started_at = utcnow()
+        stats = Stats()
+        customers = [CustomerLog(email) for email in base["emails"]]
+        unsubscribed: list = []
+        began = time.monotonic()
+        deadline = began + DURATION
+
+        def port_of(i: int) -> int:  # the clients spread across the servers
+            return ports[i % len(ports)]
+
+        threads = (
+            [threading.Thread(target=customer, args=(port_of(i), stats, c, deadline, i))
+             for i, c in enumerate(customers)]
+            + [threading.Thread(target=unsubscriber, args=(port_of(i), stats, base["links"], unsubscribed, deadline))
+               for i in range(UNSUBSCRIBERS)]
+            + [threading.Thread(target=checker, args=(port_of(i), stats, base["key"], deadline, 100 + i))
+               for i in range(CHECKERS)])
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - began
+        for process in processes:
             stop(process)
-            process = None
+        processes = []
         result = audit(url, key_dir, customers, unsubscribed, load_started_at)
     finally:
-        stop(process)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        for process in processes:
+            stop(process)
+        if cluster is not None:
+            cluster.stop()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
 
     saves = sum(c.saves_acknowledged for c in customers)
     lost = max(saves - result["saves_events"], 0) + max(len(unsubscribed) - result["unsubscribe_events"], 0)
     extra = max(result["saves_events"] - saves, 0) + max(result["unsubscribe_events"] - len(unsubscribed), 0)
     errors = sum(stats.errors.values())
-    print(f"Load test: {WORKERS} gunicorn workers, {CUSTOMERS} customers, {UNSUBSCRIBERS} unsubscribers, "
-          f"{CHECKERS} API checkers, {elapsed:.1f} s, PostgreSQL")
+    print(f"Load test: {SERVERS} {SERVER_KIND} server(s) of {WORKERS} workers, {CUSTOMERS} customers, "
+          f"{UNSUBSCRIBERS} unsubscribers, {CHECKERS} API checkers, {elapsed:.1f} s, PostgreSQL"
+          + (" primary and a hot standby" if REPLICA else ""))
     print(f"{'kind':<22}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     kinds = ["login", "preferences page", "preferences save", "one-click unsubscribe", "API check"]
     for kind in kinds:
@@ -432,6 +477,10 @@ def main() -> int:
     print(f"customers' channels not as last saved: {result['wrong_states']}; "
           f"unsubscribed channels not withdrawn: {result['not_withdrawn']}")
     print(f"ledger verify: {result['ledger_verify']}; replay equals state: {result['replay_equals_state']}")
+    checks = sum(stats.read_from.values())
+    if checks:
+        print("checks answered by: " + ", ".join(f"{source} {count} ({count / checks:.0%})"
+                                                  for source, count in sorted(stats.read_from.items())))
     for sample in stats.samples:
         print(f"  error: {sample}")
     failed = (errors or lost or extra or result["wrong_states"] or result["not_withdrawn"]

@@ -18,7 +18,11 @@
 # A big base takes long to seed: BENCH_STEP=seed only seeds (it may run
 # beside other work), BENCH_STEP=measure measures a base seeded before with
 # the same BENCH_WORK and sizes (on an otherwise idle machine); the default
-# does both. BENCH_WORKERS (2) sets gunicorn's sync workers for both apps.
+# does both. BENCH_WORKERS (2) sets the server's workers for both apps.
+# BENCH_SERVER (granian) serves the app: granian (one Python thread per worker,
+# HTTP in Rust, keep-alive) or gunicorn (sync workers). The floor is measured
+# on gunicorn's sync workers, as the reference floor defines it, and on
+# BENCH_SERVER too (the check), so the server's share and the app's are told apart.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -35,6 +39,8 @@ WARMUP=${BENCH_WARMUP:-$(( DURATION / 3 > 1 ? DURATION / 3 : 1 ))}
 REPEATS=${BENCH_REPEATS:-2}
 BULK_COUNT=$(( SUBJECTS < 100000 ? SUBJECTS : 100000 ))
 WORKERS_PER_APP=${BENCH_WORKERS:-2}
+SERVER=${BENCH_SERVER:-granian}
+case "$SERVER" in granian|gunicorn) ;; *) echo "BENCH_SERVER is granian or gunicorn" >&2; exit 2 ;; esac
 STEP=${BENCH_STEP:-all}
 case "$STEP" in all|seed|measure) ;; *) echo "BENCH_STEP is all, seed or measure" >&2; exit 2 ;; esac
 PG_SERVER=${BENCH_PG_SERVER:-postgresql+psycopg://postgres@127.0.0.1:5432}
@@ -64,8 +70,15 @@ wait_up() {  # $1 url $2 pid
 
 serve() {  # $1 port, then the app spec and env; sets SERVER_PID and WORKERS
   local port=$1; shift
-  env "$@" "$PY" -m gunicorn -w "$WORKERS_PER_APP" -b "127.0.0.1:$port" --no-control-socket --timeout 300 --log-level warning \
-    --error-logfile "$WORK/gunicorn-$port.log" "${GUNICORN_APP[@]}" &
+  if [ "${SERVED_BY:-gunicorn}" = granian ]; then
+    # --blocking-threads 1: one Python thread per worker, as a sync worker (more only contend for the GIL).
+    (cd "${GRANIAN_DIR:-$ROOT}" && exec env "$@" "$PY" -m granian --interface wsgi --workers "$WORKERS_PER_APP" \
+      --blocking-threads 1 --host 127.0.0.1 --port "$port" --log-level warning --no-ws "${GRANIAN_APP[@]}") \
+      >"$WORK/granian-$port.log" 2>&1 &
+  else
+    env "$@" "$PY" -m gunicorn -w "$WORKERS_PER_APP" -b "127.0.0.1:$port" --no-control-socket --timeout 300 --log-level warning \
+      --error-logfile "$WORK/gunicorn-$port.log" "${GUNICORN_APP[@]}" &
+  fi
   SERVER_PID=$!; PIDS+=("$SERVER_PID")
 }
 
@@ -147,7 +160,7 @@ print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id
   fi
 
   log "$backend: the floor ($WORKERS_PER_APP sync gunicorn workers)"
-  GUNICORN_APP=(--chdir "$FLOOR" 'floor_app:create_app()')
+  GUNICORN_APP=(--chdir "$FLOOR" 'floor_app:create_app()') SERVED_BY=gunicorn
   serve $FLOOR_PORT DATABASE_URL="$floor_url"
   wait_up "http://127.0.0.1:$FLOOR_PORT/floor/check?email=x%40example.com&channel=email" "$SERVER_PID"
   wrk_run "$backend" check "http sync c=8" "$FLOOR/check.lua" "http://127.0.0.1:$FLOOR_PORT"
@@ -157,9 +170,17 @@ print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id
   [ "$SUBJECTS" -ge 100000 ] && timeout 600 "$PY" "$FLOOR/bench_client.py" bulk --url "http://127.0.0.1:$FLOOR_PORT" \
     --backend "$backend" --variant "http sync" --count 100000 --subjects "$SUBJECTS" --repeats "$REPEATS" "${mode[@]}"
   stop
+  if [ "$SERVER" = granian ]; then
+    log "$backend: the floor on granian ($WORKERS_PER_APP workers, one thread each)"
+    GRANIAN_APP=(--factory 'floor_app:create_app') GRANIAN_DIR=$FLOOR SERVED_BY=granian
+    serve $FLOOR_PORT DATABASE_URL="$floor_url"
+    wait_up "http://127.0.0.1:$FLOOR_PORT/floor/check?email=x%40example.com&channel=email" "$SERVER_PID"
+    wrk_run "$backend" check "granian c=8" "$FLOOR/check.lua" "http://127.0.0.1:$FLOOR_PORT"
+    stop
+  fi
 
-  log "$backend: Consent Center ($WORKERS_PER_APP sync gunicorn workers, production settings)"
-  GUNICORN_APP=(--chdir "$ROOT" 'wsgi:app')
+  log "$backend: Consent Center ($WORKERS_PER_APP $SERVER workers, production settings)"
+  GUNICORN_APP=(--chdir "$ROOT" 'wsgi:app') GRANIAN_APP=('consent_center.wsgi:app') GRANIAN_DIR=$ROOT SERVED_BY=$SERVER
   serve $APP_PORT
   wait_up "http://127.0.0.1:$APP_PORT/healthz" "$SERVER_PID"
   wrk_run "$backend" check "app c=8" "$HERE/check_app.lua" "http://127.0.0.1:$APP_PORT"

@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     check_brand_colours(app)
     check_logo(app)
     check_witnesses(app)
+    install_lean_check(app)
     trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
@@ -132,6 +133,13 @@ def check_witnesses(app: Flask) -> None:
     from consent_center.outbox.witnesses import check_witness_emails
 
     check_witness_emails(app)
+
+
+def install_lean_check(app: Flask) -> None:
+    """The consent check's common form answered without Flask's request machinery (api/lean_check.py)."""
+    from consent_center.api import lean_check
+
+    lean_check.install(app)
 
 
 def trust_proxies(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Checks, the feed and the export from a real hot standby: never a wrong "allowed", whatever its lag.
 
 A primary and a streaming standby of it are started for this module
-(tests/replica_cluster.py). Each test withdraws on the primary and asks through
+(bench/replica_cluster.py). Each test withdraws on the primary and asks through
 the replica path: with the change's consistency token, with replay paused,
 with the standby stopped.
 """
@@ -17,7 +17,7 @@ from consent_center.migrate import upgrade
 from consent_center.db.replicas import BadToken, format_token, parse_token
 from consent_center.subjects.service import create_subject
 
-from .replica_cluster import Cluster, server_binaries
+from bench.replica_cluster import Cluster, server_binaries
 
 pytestmark = pytest.mark.skipif(server_binaries() is None,
                                 reason="the PostgreSQL server binaries (initdb, pg_basebackup, pg_ctl) are not "

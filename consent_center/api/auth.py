@@ -74,29 +74,44 @@ def _unauthenticated(detail: str, error: str | None = None) -> Problem:
     return Problem("unauthenticated", detail, headers={"WWW-Authenticate": challenge})
 
 
-def presented_key() -> str:
-    """Return the bearer key of the request, or raise a 401 problem."""
-    header = request.headers.get("Authorization", "")
+def bearer_key(header: str) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header, or None where it is not one."""
     scheme, _, key = header.partition(" ")
-    if not header:
-        raise _unauthenticated("Send your API key as 'Authorization: Bearer <key>'.")
     key = key.strip()
     if (scheme.lower() != "bearer" or not key or len(key) > MAX_KEY_LENGTH
             or not key.isascii() or not key.isprintable()):
+        return None
+    return key
+
+
+def presented_key() -> str:
+    """Return the bearer key of the request, or raise a 401 problem."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise _unauthenticated("Send your API key as 'Authorization: Bearer <key>'.")
+    key = bearer_key(header)
+    if key is None:
         raise _unauthenticated("The Authorization header must be 'Bearer <key>'.", "invalid_request")
     return key
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _fresh(entry: _Entry | None, now: datetime) -> bool:
+    return entry is not None and now - entry.fetched_at < timedelta(seconds=current_app.config["API_KEY_CACHE_SECONDS"])
 
 
 def authenticate() -> Caller:
     """Return the caller of this request, or raise a 401 (or 429) problem."""
     key = presented_key()
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    digest = _digest(key)
     prefix = key[:PREFIX_LENGTH]
     now = utcnow()
     cache = _cache()
     entry = cache.entries.get(prefix)
-    ttl = timedelta(seconds=current_app.config["API_KEY_CACHE_SECONDS"])
-    if entry is None or now - entry.fetched_at >= ttl:
+    if not _fresh(entry, now):
         _refuse_if_throttled()
         entry = _load(prefix, now)
         if entry is None:
@@ -108,9 +123,29 @@ def authenticate() -> Caller:
         raise _unauthenticated("This API key is not valid (unknown or revoked).", "invalid_token")
     if entry.last_used_at is None or now - entry.last_used_at >= LAST_USED_EVERY:
         _mark_used(entry, now)
-    if current_app.config["API_RATE_LIMIT"]:
-        _count_call(prefix)
+    if current_app.config["API_RATE_LIMIT"] and not within_rate_limit(prefix):
+        raise _rate_limited(prefix)
     g.api_caller = entry.caller
+    return entry.caller
+
+
+def known_caller(header: str) -> Caller | None:
+    """The caller of an Authorization header when nothing is left to do for it, else None.
+
+    For the lean check (api/lean_check.py): a valid key this process holds
+    fresh, whose last use needs no writing. A None leaves the rest (a
+    lookup, a failure to count, a 401 or 429) to ``authenticate``; the
+    per-key limit is the lean check's to count (``within_rate_limit``), once
+    it has its answer.
+    """
+    key = bearer_key(header) if header else None
+    if key is None:
+        return None
+    now = utcnow()
+    entry = _cache().entries.get(key[:PREFIX_LENGTH])
+    if (not _fresh(entry, now) or not hmac.compare_digest(entry.key_hash, _digest(key))
+            or entry.last_used_at is None or now - entry.last_used_at >= LAST_USED_EVERY):
+        return None
     return entry.caller
 
 
@@ -153,14 +188,17 @@ def _refuse_if_throttled() -> None:
                       headers={"Retry-After": str(retry)})
 
 
-def _count_call(prefix: str) -> None:
-    """The optional per-key limit (CONSENT_API_RATE_LIMIT)."""
+def within_rate_limit(prefix: str) -> bool:
+    """Count a call against the optional per-key limit (CONSENT_API_RATE_LIMIT): False once reached."""
+    return limiter.limiter.hit(parse_limit(current_app.config["API_RATE_LIMIT"]), "api-key", prefix)
+
+
+def _rate_limited(prefix: str) -> Problem:
     item = parse_limit(current_app.config["API_RATE_LIMIT"])
-    if not limiter.limiter.hit(item, "api-key", prefix):
-        stats = limiter.limiter.get_window_stats(item, "api-key", prefix)
-        retry = max(1, int(stats.reset_time - utcnow().timestamp()))
-        raise Problem("rate-limited", f"This key's rate limit ({current_app.config['API_RATE_LIMIT']}) "
-                      f"is reached; retry in {retry} s.", headers={"Retry-After": str(retry)})
+    stats = limiter.limiter.get_window_stats(item, "api-key", prefix)
+    retry = max(1, int(stats.reset_time - utcnow().timestamp()))
+    return Problem("rate-limited", f"This key's rate limit ({current_app.config['API_RATE_LIMIT']}) "
+                   f"is reached; retry in {retry} s.", headers={"Retry-After": str(retry)})
 
 
 def _count_failure() -> None:

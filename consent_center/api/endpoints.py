@@ -135,9 +135,13 @@ def endpoint(rule: str, method: str = "GET", *, scope: str | None, tag: str, sum
     return decorate
 
 
+def json_text(data) -> str:
+    """An answer's JSON, as every endpoint writes it (the lean check too)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return Response(body, status=status, headers=headers, mimetype=JSON_MEDIA_TYPE)
+    return Response(json_text(data), status=status, headers=headers, mimetype=JSON_MEDIA_TYPE)
 
 
 def load_query(schema: Schema) -> dict:

@@ -30,7 +30,7 @@ EVERY_RESPONSE = (
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 )
-_HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 
 
 def apply_security_headers(response: Response) -> Response:
@@ -41,8 +41,8 @@ def apply_security_headers(response: Response) -> Response:
     present = {name.lower() for name, _ in headers.items()}
     missing = [(name, value) for name, value in EVERY_RESPONSE if name.lower() not in present]
     current = request._get_current_object()
-    if current.is_secure and _HSTS[0].lower() not in present:
-        missing.append(_HSTS)
+    if current.is_secure and HSTS[0].lower() not in present:
+        missing.append(HSTS)
     headers.extend(missing)
     if not _is_api(current.path) and current_user and current_user.is_authenticated:
         # Personal pages are never stored by shared caches or the back button.

@@ -45,9 +45,7 @@ def channel_or_422(code: str, *, location: str = "query", connection=None) -> in
 READ_FROM_HEADER = "Consent-Read-From"
 
 
-def _name_the_source(choice) -> None:
-    header = choice.header
-
+def _name_the_source(header: str) -> None:
     @after_this_request
     def name_the_source(response):
         response.headers[READ_FROM_HEADER] = header
@@ -55,15 +53,23 @@ def _name_the_source(choice) -> None:
 
 
 @contextmanager
-def replica_read(after: str | None = None):
-    """A quick read from a read replica fresh enough (and past ``after``, a consistency token),
-    else the primary; with replicas configured, the answer's ``Consent-Read-From`` says which."""
+def read_connection(after: str | None = None):
+    """A quick read's connection and, with replicas configured, what ``Consent-Read-From`` says:
+    a read replica fresh enough (and past ``after``, a consistency token), else the primary."""
     if db.replicas is None:
         with quick_read() as connection:
-            yield connection
+            yield connection, None
         return
     with db.replicas.reading(parse_token(after) if after else None) as (connection, choice):
-        _name_the_source(choice)
+        yield connection, choice.header
+
+
+@contextmanager
+def replica_read(after: str | None = None):
+    """``read_connection`` for a view: the answer names its source."""
+    with read_connection(after) as (connection, source):
+        if source is not None:
+            _name_the_source(source)
         yield connection
 
 
@@ -74,7 +80,7 @@ def replica_session() -> Session:
     if db.replicas is None:
         return db.session
     choice = db.replicas.choose()
-    _name_the_source(choice)
+    _name_the_source(choice.header)
     return db.session if choice.served_by == "primary" else Session(bind=choice.engine)
 
 

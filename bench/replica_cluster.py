@@ -54,8 +54,9 @@ class Server:
 class Cluster:
     """A primary and one streaming standby, each in its own folder under ``root``."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_connections: int = 40) -> None:
         self.bin = server_binaries()
+        self.max_connections = max_connections
         # Not under pytest's temporary folder: it is private to root, and the servers run as postgres.
         self.root = Path(tempfile.mkdtemp(prefix="consent-replicas-"))
         self.user = None if os.geteuid() else pwd.getpwnam("postgres")
@@ -78,7 +79,8 @@ class Cluster:
         with open(self.primary.data / "postgresql.conf", "a") as conf:
             conf.write(f"\nport = {self.primary.port}\nlisten_addresses = '127.0.0.1'\n"
                        f"unix_socket_directories = '{self.root}'\nwal_level = replica\nmax_wal_senders = 4\n"
-                       "fsync = off\nsynchronous_commit = on\nhot_standby = on\nmax_connections = 40\n"
+                       "fsync = off\nsynchronous_commit = on\nhot_standby = on\n"
+                       f"max_connections = {self.max_connections}\n"
                        "wal_receiver_status_interval = 1s\nhot_standby_feedback = on\n")
         with open(self.primary.data / "pg_hba.conf", "a") as hba:
             hba.write("\nhost replication all 127.0.0.1/32 trust\n")
