@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from consent_center.canonical import stored_json
+from consent_center.db.pooler import postgres_connect_args
 from consent_center.db.replicas import ReplicaSet, make_replica_set
 
 
@@ -44,10 +45,11 @@ class Database:
         if self.replicas is not None:
             self.replicas.dispose()
         pool_size = app.config.get("DATABASE_POOL_SIZE", 5)
-        self.engine = make_engine(app.config["DATABASE_URL"], pool_size)
-        self.read_engine = make_read_engine(self.engine, pool_size)
+        pooler = app.config.get("DATABASE_POOLER", "none")
+        self.engine = make_engine(app.config["DATABASE_URL"], pool_size, pooler=pooler)
+        self.read_engine = make_read_engine(self.engine, pool_size, pooler=pooler)
         self.replicas = make_replica_set(self.read_engine, app.config.get("READ_DATABASE_URLS") or [],
-                                         app.config.get("READ_MAX_LAG_MS", 200), pool_size)
+                                         app.config.get("READ_MAX_LAG_MS", 200), pool_size, pooler=pooler)
         self.session_factory.configure(bind=self.engine)
         app.extensions["consent_db"] = self
 
@@ -82,7 +84,7 @@ def quick_read(engine: Engine | None = None):
         yield connection
 
 
-def make_read_engine(engine: Engine, pool_size: int) -> Engine:
+def make_read_engine(engine: Engine, pool_size: int, *, pooler: str = "none") -> Engine:
     """The engine of ``quick_read``: on PostgreSQL a pool of its own, in autocommit, unpinged.
 
     The main engine pings each connection it hands out (``pool_pre_ping``),
@@ -94,10 +96,10 @@ def make_read_engine(engine: Engine, pool_size: int) -> Engine:
     if engine.dialect.name == "sqlite":
         return engine
     return create_engine(engine.url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT",
-                         pool_recycle=POOL_RECYCLE_SECONDS)
+                         pool_recycle=POOL_RECYCLE_SECONDS, connect_args=postgres_connect_args(pooler))
 
 
-def make_engine(url: str, pool_size: int = 5) -> Engine:
+def make_engine(url: str, pool_size: int = 5, *, pooler: str = "none") -> Engine:
     """Create the engine with the settings each backend needs."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=stored_json)
@@ -132,7 +134,7 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     # a stale connection fails one request, the disconnect invalidates the
     # pool, and the next requests reconnect.
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS,
-                         json_serializer=stored_json)
+                         json_serializer=stored_json, connect_args=postgres_connect_args(pooler))
 
 
 def checkpoint_wal(engine: Engine) -> bool:

@@ -125,6 +125,8 @@ def load_settings(instance_path: str) -> dict:
         "SECRET_KEY_FALLBACKS": _env_list("SECRET_KEY_FALLBACKS"),
         "DATABASE_URL": database_url,
         "DATABASE_POOL_SIZE": int(_env("DATABASE_POOL_SIZE", "5")),
+        # "transaction" when the database URLs lead to a pooler in transaction mode (PgBouncer): see extensions.py.
+        "DATABASE_POOLER": _database_pooler(),
         "BASE_URL": (_env("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
         "BABEL_DEFAULT_LOCALE": _env("DEFAULT_LOCALE", "fr"),
         "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Europe/Paris"),
@@ -267,6 +269,16 @@ def legal_rules(jurisdiction: str | None = None) -> dict:
 def _secure_cookies() -> bool:
     """CONSENT_SECURE_COOKIES when set; otherwise on when CONSENT_BASE_URL is https."""
     return _env_bool("SECURE_COOKIES", (_env("BASE_URL") or "").strip().lower().startswith("https://"))
+
+
+POOLERS = ("none", "transaction")
+
+
+def _database_pooler() -> str:
+    chosen = (_env("DATABASE_POOLER") or "none").strip().lower()
+    if chosen not in POOLERS:
+        raise RuntimeError(f"CONSENT_DATABASE_POOLER is none or transaction, not {chosen!r}")
+    return chosen
 
 
 def _mail_backend(settings: dict) -> str:

@@ -38,6 +38,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from consent_center.db.pooler import postgres_connect_args
+
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
@@ -96,6 +98,7 @@ class ReplicaSet:
     primary: Engine
     replicas: list[Replica]
     max_lag: float  # seconds
+    pooled: bool = False  # the URLs lead to a pooler in transaction mode (CONSENT_DATABASE_POOLER)
     fallbacks: Counter = field(default_factory=Counter)
     served: Counter = field(default_factory=Counter)
     _primary_positions: deque = field(default_factory=lambda: deque(maxlen=_HISTORY))
@@ -134,7 +137,11 @@ class ReplicaSet:
         connection = None
         if replica is not None:
             try:
-                connection = replica.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                connection = replica.engine.connect()
+                # Through a pooler in transaction mode each statement outside a transaction may run on
+                # another server connection, even another standby's: the position and the read share one.
+                if token is None or not self.pooled:
+                    connection.execution_options(isolation_level="AUTOCOMMIT")
                 if time.monotonic() - replica.fresh_as_of > self.max_lag:  # the wait for a connection aged it
                     connection.close()
                     connection, choice = None, self._primary("lagging")
@@ -231,7 +238,8 @@ _INSERTED = text("SELECT pg_current_wal_insert_lsn()")
 _REPLAYED = text("SELECT pg_last_wal_replay_lsn()")
 
 
-def make_replica_set(primary: Engine, urls: list[str], max_lag_ms: int, pool_size: int) -> ReplicaSet | None:
+def make_replica_set(primary: Engine, urls: list[str], max_lag_ms: int, pool_size: int,
+                     *, pooler: str = "none") -> ReplicaSet | None:
     """The replicas of ``CONSENT_READ_DATABASE_URL``, or None when there are none (or the primary is SQLite)."""
     if not urls:
         return None
@@ -240,12 +248,12 @@ def make_replica_set(primary: Engine, urls: list[str], max_lag_ms: int, pool_siz
     # Transactions by default (the feed's and the export's sessions); quick reads ask for autocommit.
     # A half-open connection must not hold a check for minutes: TCP keepalives and a user timeout.
     connect_args = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
-                    "keepalives_count": 2, "tcp_user_timeout": 10000}
+                    "keepalives_count": 2, "tcp_user_timeout": 10000, **postgres_connect_args(pooler)}
     replicas = [Replica(f"replica-{number}", create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=280, pool_timeout=1,
         connect_args=connect_args))
         for number, url in enumerate(urls, start=1)]
-    return ReplicaSet(primary, replicas, max_lag_ms / 1000)
+    return ReplicaSet(primary, replicas, max_lag_ms / 1000, pooled=pooler == "transaction")
 
 
 def commit_position(connection) -> str | None:
