@@ -348,3 +348,9 @@ def test_an_import_with_control_characters_writes_no_contact(client, auth, make_
                              content_type="multipart/form-data")
         assert response.status_code < 500, kind
         assert table_counts()["subjects"] == before["subjects"], kind
+
+
+def test_a_query_string_that_is_not_utf8_is_a_400_page(client):
+    response = client.get("/login", environ_overrides={"QUERY_STRING": "next=/sp\xe9ce"})
+    assert response.status_code == 400
+    assert "text/html" in response.content_type

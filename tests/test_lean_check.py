@@ -4,12 +4,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from limits import parse as parse_limit
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client
 
-from consent_center.accounts.api_clients import revoke_client
+from consent_center.accounts.api_clients import PREFIX_LENGTH, revoke_client
 from consent_center.api import lean_check
 from consent_center.api.lean_check import LeanCheck
+from consent_center.extensions import db, limiter
 from consent_center.ledger import Actor, record_change
 from consent_center.models import ApiClient, Channel, Source
 from consent_center.rights.erasure import erase
@@ -180,3 +183,89 @@ def test_a_fault_of_the_door_is_logged_and_flask_answers(app, api, people, monke
         response = api.get("/check?channel=email&email=lea@example.com")
     assert response.status_code == 200 and response.get_json()["allowed"] is True
     assert "the lean check failed" in caplog.text
+
+
+def _remaining(app, key: str) -> int:
+    item = parse_limit(app.config["API_RATE_LIMIT"])
+    return limiter.limiter.get_window_stats(item, "api-key", key[:PREFIX_LENGTH]).remaining
+
+
+@pytest.mark.settings(API_RATE_LIMIT="9 per minute")
+def test_a_call_handed_to_flask_is_counted_once(app, api, people):
+    api.get("/check?channel=email&email=warm@example.com")
+    for _ in range(3):
+        assert api.get("/check?channel=nope&email=lea@example.com").status_code == 422
+    assert _remaining(app, api.key) == 9 - 4
+
+
+@pytest.mark.settings(API_RATE_LIMIT="2 per minute")
+def test_a_call_over_the_limit_never_asks_the_database(app, api, people):
+    for _ in range(2):
+        assert api.get("/check?channel=email&email=lea@example.com").status_code == 200
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.read_engine, "before_cursor_execute", count)
+    try:
+        answers = [api.get("/check?channel=email&email=lea@example.com").status_code for _ in range(3)]
+    finally:
+        event.remove(db.read_engine, "before_cursor_execute", count)
+    assert answers == [429, 429, 429]
+    assert statements == []
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("stale, status", [(False, 503), (True, 200)])
+def test_the_database_is_asked_again_only_for_a_stale_connection(app, api, people, stale, status):
+    api.get("/check?channel=email&email=warm@example.com")
+    failures = []
+
+    def refuse_once(conn, cursor, statement, *args):
+        if not failures:
+            failures.append(statement)
+            raise OperationalError(statement, {}, Exception("server closed the connection"),
+                                   connection_invalidated=stale)
+
+    asked = []
+    event.listen(db.read_engine, "before_cursor_execute", refuse_once)
+    def answered(conn, cursor, statement, *args):
+        asked.append(statement)
+
+    event.listen(db.read_engine, "before_cursor_execute", refuse_once)
+    event.listen(db.read_engine, "after_cursor_execute", answered)
+    try:
+        response = api.get("/check?channel=email&email=lea@example.com")
+    finally:
+        event.remove(db.read_engine, "before_cursor_execute", refuse_once)
+        event.remove(db.read_engine, "after_cursor_execute", answered)
+    assert response.status_code == status
+    if not stale:
+        assert response.mimetype == "application/problem+json" and response.headers["Retry-After"] == "5"
+        assert asked == []  # the error the lean door met is answered, not met again
+    else:
+        assert asked  # one more try, on a new connection
+
+
+@freeze_time(NOW)
+def test_a_query_string_that_is_not_utf8_is_a_400_on_either_door(app, api, people, caplog):
+    api.get("/check?channel=email&email=warm@example.com")
+    raw = "channel=email&email=l\xe9a@example.com"  # the byte as a server hands it on (latin-1)
+    with caplog.at_level(logging.ERROR):
+        for client in (api.client, _flask_only(app)):
+            response = client.get("/api/v1/check", environ_overrides={"QUERY_STRING": raw},
+                                  headers={"Authorization": f"Bearer {api.key}"})
+            assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert "lean check failed" not in caplog.text
+
+
+@freeze_time(NOW)
+def test_a_websocket_scheme_is_left_to_flask(app, api, people):
+    api.get("/check?channel=email&email=warm@example.com")
+    headers = {"Authorization": f"Bearer {api.key}"}
+    lean = api.client.get("/api/v1/check?channel=email&email=lea@example.com", headers=headers,
+                          environ_overrides={"wsgi.url_scheme": "wss"})
+    flask = _flask_only(app).get("/api/v1/check?channel=email&email=lea@example.com", headers=headers,
+                                 environ_overrides={"wsgi.url_scheme": "wss"})
+    assert _answer(lean) == _answer(flask)

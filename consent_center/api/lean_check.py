@@ -9,8 +9,11 @@ channel, and a key this process holds fresh (``auth.known_caller``) with
 the scope. It runs through the functions the view calls, with the headers
 every answer carries. Anything else goes to Flask, which answers it as
 before: an error, a key to look up, a last use to write, a phone number, a
-moment, or a per-key limit reached. A read is repeatable, so a request
-handed on halfway (the database gone, say) is answered there in full.
+moment, or a per-key limit reached. A call is counted against that limit
+once, before the database is asked, and Flask reads the verdict. Flask
+answers the database's trouble met here without asking again (the view
+raises it, ``auth.LEAN_CHECK_ERROR``), except a connection gone stale, which
+is worth its one more try.
 ``tests/test_lean_check.py`` holds the two doors to the same answers.
 """
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 from urllib.parse import parse_qsl
 
 from flask import Flask
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from consent_center.api import PREFIX, auth, schemas
 from consent_center.api.endpoints import JSON_MEDIA_TYPE, json_text
@@ -42,12 +45,20 @@ class LeanCheck:
         self.flask_app = flask_app
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "GET":
+        if (environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "GET"
+                or environ.get("wsgi.url_scheme") not in ("http", "https")):
             return self.flask_app(environ, start_response)
         try:
             with self.app.app_context():
                 answer = self.answer(environ)
-        except SQLAlchemyError:  # the database's trouble: Flask answers it (a 503 with Retry-After)
+        except DBAPIError as error:
+            # A connection gone stale (the database restarted) is worth Flask's one more try;
+            # any other trouble is answered by Flask without asking the database again.
+            if not error.connection_invalidated:
+                environ[auth.LEAN_CHECK_ERROR] = error
+            answer = None
+        except SQLAlchemyError as error:  # the pool's timeout: asking again would wait as long again
+            environ[auth.LEAN_CHECK_ERROR] = error
             answer = None
         except Exception:  # a fault of this door: said, and the request answered by Flask all the same
             log.exception("the lean check failed; Flask answers instead")
@@ -71,17 +82,20 @@ class LeanCheck:
             email = normalise_for_lookup(email)
             if email is None:
                 return None
+        if self.app.config["API_RATE_LIMIT"]:
+            # Counted before the database is asked, once: Flask, if it answers after all, reads the verdict.
+            allowed = environ[auth.CALL_COUNTED] = auth.within_rate_limit(caller.prefix)
+            if not allowed:
+                return None
         channel = loaded["channel"]
         with read_connection(loaded.get("after")) as (connection, source):
             channel_pk = channel_id(connection, channel)
             if channel_pk is None:
                 return None
             result = checks.check_one(connection, channel, channel_pk, email=email, subject=loaded.get("subject"))
-        if self.app.config["API_RATE_LIMIT"] and not auth.within_rate_limit(caller.prefix):
-            return None  # Flask answers 429 (a limit already reached counts one call more)
         body = json_text(result).encode()
         headers = [("Content-Type", JSON_MEDIA_TYPE), ("Content-Length", str(len(body))), *EVERY_RESPONSE]
-        if environ.get("wsgi.url_scheme") == "https":
+        if environ["wsgi.url_scheme"] == "https":
             headers.append(HSTS)
         if source is not None:
             headers.append((READ_FROM_HEADER, source))
@@ -90,7 +104,10 @@ class LeanCheck:
 
 def _query(environ) -> dict[str, str] | None:
     """The query string's parameters as ``request.args`` reads them; None where a name repeats."""
-    raw = environ.get("QUERY_STRING", "").encode("latin-1").decode()
+    try:
+        raw = environ.get("QUERY_STRING", "").encode("latin-1").decode()
+    except UnicodeError:
+        return None  # not UTF-8: Flask answers it (a 400)
     pairs = parse_qsl(raw, keep_blank_values=True, errors="werkzeug.url_quote")
     query = dict(pairs)
     return query if len(query) == len(pairs) else None

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from consent_center.extensions import db, quick_read
 from consent_center.db.replicas import commit_position
 from consent_center.safe_text import has_control_characters
-from consent_center.web.problems import is_api_request
+from consent_center.web.problems import Problem, is_api_request
 
 
 def commit_or_rollback(response: Response) -> Response:
@@ -58,6 +58,12 @@ def refuse_control_characters():
     API checks its own input and answers problem details.
     """
 
+    try:
+        request.query_string.decode()
+    except UnicodeDecodeError:  # raw bytes that are not UTF-8: ``request.args`` cannot read them
+        if is_api_request():
+            raise Problem("malformed-request", "The query string is not UTF-8 (percent-encode each byte).")
+        return _refusal()
     if is_api_request():
         return None
     texts = [text for group in request.args.listvalues() for text in group]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from consent_center.web.problems import TYPE_PREFIX, http_problem, is_api_request, problem_response
@@ -26,9 +27,11 @@ def register(app: Flask) -> None:
         return error_page(400, "csrf")
 
     @app.errorhandler(DBAPIError)
-    def database_unavailable(error: DBAPIError):
-        # Unreachable, restarting or locked database: nothing was committed,
-        # and the client may retry. Other database errors are bugs (500).
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(error: DBAPIError | PoolTimeout):
+        # Unreachable, restarting or locked database, or every pooled connection
+        # busy for the pool's timeout: nothing was committed, and the client may
+        # retry. Other database errors are bugs (500).
         if not _is_unavailable(error):
             raise error
         db.session.rollback()
@@ -59,10 +62,10 @@ def register(app: Flask) -> None:
             return database_unavailable(error)
 
 
-def _is_unavailable(error: DBAPIError) -> bool:
+def _is_unavailable(error: DBAPIError | PoolTimeout) -> bool:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
-    return error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError))
+    return isinstance(error, (PoolTimeout, OperationalError, InterfaceError)) or error.connection_invalidated
 
 
 def link_invalid(retry_url: str, retry_label: str):
