@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from consent_center.config import bundled
-from consent_center.web.security import _HSTS
+from consent_center.web.security import HSTS
 
 from .conftest import csrf_from
 from .deploy_files import DEPLOY, ROOT, env_template, exec_start
@@ -261,7 +261,7 @@ def test_redirects_stay_https_cookies_are_secure_and_headers_are_sent_once(site)
     # What a visitor says of the scheme or the host is replaced or dropped by nginx.
     status, headers, _ = site.get("/audit", headers={"X-Forwarded-Proto": "http", "X-Forwarded-Host": "evil.example"})
     assert (status, headers["Location"]) == (308, f"https://{NAME}/audit/")
-    assert headers.get_all("Strict-Transport-Security") == [_HSTS[1]]  # set by the app (the request is secure)
+    assert headers.get_all("Strict-Transport-Security") == [HSTS[1]]  # set by the app (the request is secure)
     assert len(headers.get_all("Content-Security-Policy")) == 1 and len(headers.get_all("X-Frame-Options")) == 1
     status, headers, _ = site.get("/admin/")
     assert status == 302 and not headers["Location"].startswith("http:"), headers["Location"]
@@ -291,7 +291,7 @@ def test_nginx_serves_the_static_files_and_refuses_a_body_too_large_for_the_app(
     assert status == 200 and body.strip()
     assert re.search(r"max-age=3600", headers["Cache-Control"])  # nginx's expires 1h: the app sets none
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers.get_all("Strict-Transport-Security") == [_HSTS[1]]  # the app's value, once
+    assert headers.get_all("Strict-Transport-Security") == [HSTS[1]]  # the app's value, once
     connection = _Loopback(site.https_port, context=site.tls, timeout=10)
     try:
         connection.putrequest("POST", "/api/v1/check", skip_host=True)
