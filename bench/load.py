@@ -39,8 +39,6 @@ import json
 import os
 import random
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,8 +54,11 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+
+from load_audit import audit  # noqa: E402  (beside this file)
+from load_servers import free_port, start_server, stop  # noqa: E402
 
 SERVER = os.environ.get("LOAD_DATABASE_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DURATION = float(os.environ.get("LOAD_DURATION", "60"))
@@ -223,13 +224,7 @@ def checker(port: int, stats: Stats, key: str, deadline: float, seed: int) -> No
             stats.read_from[source.partition(";")[0] if source.startswith("replica") else source] += 1
 
 
-# The base and the server ------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
+# The base ---------------------------------------------------------------------
 
 def prepare(url: str, key_dir: str) -> dict:
     """Migrate, seed SUBJECTS people, make the customers' accounts, an API key, the unsubscribe links."""
@@ -269,52 +264,6 @@ def prepare(url: str, key_dir: str) -> dict:
     return {"emails": emails, "key": key, "links": links}
 
 
-def start_server(url: str, key_dir: str, port: int, logfile, read_url: str | None = None) -> subprocess.Popen:
-    """One app server (LOAD_SERVER_KIND) with LOAD_WORKERS workers on ``port``, answering /readyz."""
-    env = os.environ | {
-        "CONSENT_DATABASE_URL": url, "CONSENT_SECRET_KEY": SECRET_KEY, "CONSENT_RECEIPT_KEY_DIR": key_dir,
-        "CONSENT_BASE_URL": f"http://127.0.0.1:{port}", "CONSENT_MAIL_BACKEND": "files",
-        "CONSENT_DATABASE_POOL_SIZE": "2",
-        # Every client comes from 127.0.0.1: the per-address limits would
-        # measure the limiter, not the service.
-        "CONSENT_UNSUBSCRIBE_RATE_LIMIT": "1000000 per minute", "CONSENT_LOGIN_THROTTLE": "1000 per minute",
-    }
-    if read_url:
-        env["CONSENT_READ_DATABASE_URL"] = read_url
-    env.pop("CONSENT_DEBUG", None)
-    if SERVER_KIND == "granian":
-        command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(WORKERS),
-                   "--blocking-threads", "1", "--host", "127.0.0.1", "--port", str(port), "--no-ws",
-                   "consent_center.wsgi:app"]
-    else:
-        command = [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(WORKERS), "--bind",
-                   f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "10", "wsgi:app"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=logfile, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{SERVER_KIND} exited at start (see its log)")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/readyz")
-            if connection.getresponse().status == 200:
-                connection.close()
-                return process
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{SERVER_KIND} did not answer /readyz within 90 s")
-
-
-def stop(process: subprocess.Popen | None) -> None:
-    if process is not None and process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def warm_up(port: int, key: str) -> None:
     """Let every worker import, connect and compile its templates before the clock starts."""
     def visit() -> None:
@@ -330,57 +279,6 @@ def warm_up(port: int, key: str) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-
-
-# The account ------------------------------------------------------------------
-
-def audit(url: str, key_dir: str, customers: list[CustomerLog], unsubscribed: list, started_at) -> dict:
-    """Count the ledger's changes against the acknowledged ones; verify chains, replay, states."""
-    from consent_center import create_app
-    from consent_center.ledger.chain import replay_states, stored_states
-    from consent_center.extensions import db
-    from consent_center.models import Channel, ConsentEvent, ConsentState, Subject
-
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "RECEIPT_KEY_DIR": key_dir})
-    with app.app_context():
-        session = db.session
-
-        def events(source: str) -> int:
-            return session.scalar(select(func.count()).select_from(ConsentEvent)
-                                  .where(ConsentEvent.source == source, ConsentEvent.occurred_at >= started_at))
-
-        states = {(email, code): status for email, code, status in session.execute(
-            select(Subject.email, Channel.code, ConsentState.status)
-            .join(ConsentState, ConsentState.subject_id == Subject.id)
-            .join(Channel, Channel.id == ConsentState.channel_id)
-            .where(Subject.email.like("customer%@load.example")))}
-        wrong_states = sum(
-            1 for c in customers for code, on in c.expected.items()
-            if (states.get((c.email, code)) == "granted") != on)
-        by_public_id = {(p, code): status for p, code, status in session.execute(
-            select(Subject.public_id, Channel.code, ConsentState.status)
-            .join(ConsentState, ConsentState.subject_id == Subject.id)
-            .join(Channel, Channel.id == ConsentState.channel_id)
-            .where(Subject.email.like("user%@example.com")))}
-        not_withdrawn = sum(1 for pair in unsubscribed if by_public_id.get(pair) != "withdrawn")
-        result = {
-            "saves_events": events("customer_space"),
-            "unsubscribe_events": events("unsubscribe_link"),
-            "wrong_states": wrong_states,
-            "not_withdrawn": not_withdrawn,
-            "replay_equals_state": replay_states(session) == stored_states(session),
-        }
-        session.remove()
-    db.engine.dispose()
-    env = os.environ | {"CONSENT_DATABASE_URL": url, "CONSENT_SECRET_KEY": SECRET_KEY,
-                        "CONSENT_RECEIPT_KEY_DIR": key_dir}
-    verify = subprocess.run([str(Path(sys.executable).with_name("flask")), "--app", "wsgi", "ledger", "verify"],
-                            cwd=ROOT, env=env, capture_output=True, text=True)
-    # One line per check, then the summary: "OK: …" last on stdout, or "BROKEN: …" on stderr.
-    summary = [line for line in (verify.stdout + verify.stderr).splitlines() if line.startswith(("OK:", "BROKEN:"))]
-    result["ledger_verify"] = summary[-1] if summary else (verify.stderr.strip() or "no output")
-    result["ledger_ok"] = verify.returncode == 0
-    return result
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -415,7 +313,8 @@ def main() -> int:
         ports = [free_port() for _ in range(SERVERS)]
         for port in ports:
             with open(workdir / f"server-{port}.log", "wb") as server_log:
-                processes.append(start_server(url, key_dir, port, server_log, read_url))
+                processes.append(start_server(url, key_dir, port, server_log, secret_key=SECRET_KEY,
+                                              workers=WORKERS, kind=SERVER_KIND, read_url=read_url))
         for port in ports:
             warm_up(port, base["key"])
         log(f"{SERVERS} {SERVER_KIND} server(s) of {WORKERS} workers on 127.0.0.1:{','.join(map(str, ports))}, "
@@ -446,7 +345,7 @@ def main() -> int:
         for process in processes:
             stop(process)
         processes = []
-        result = audit(url, key_dir, customers, unsubscribed, load_started_at)
+        result = audit(url, key_dir, SECRET_KEY, customers, unsubscribed, load_started_at)
     finally:
         for process in processes:
             stop(process)
