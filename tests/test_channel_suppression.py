@@ -232,9 +232,14 @@ def test_complaints_stops_and_bounces_in_the_e_mail_bulk_check_one_query(app, ap
     assert compact == [False, False, True, False, False]
     for result in results:
         assert_matches_spec(app, result, "CheckResult")
+    # The single check by e-mail: the state, the erasure list and the blocks in one query too.
+    statements.clear()
     single = _check(api, "newsletter", email="b@example.com")
+    assert statements.count("SELECT") == 1, statements
     assert (single["allowed"], single["status"], single["reason"]) == (False, "undeliverable", "hard_bounce")
     assert _check(api, "newsletter", email="d@example.com")["list"] == "Spam complaints"
+    assert [_check(api, "newsletter", email=e)["status"] for e in ("a@example.com", "c@example.com")] == [
+        "listed", "granted"]
     assert _check(api, "sms", email="b@example.com")["status"] != "undeliverable"  # e-mail channels only
 
     # Two more soft bounces in a row: the third marks c; a delivery does not clear b's hard bounce.
