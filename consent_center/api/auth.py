@@ -141,8 +141,9 @@ def known_caller(header: str) -> Caller | None:
     For the lean check (api/lean_check.py): a valid key this process holds
     fresh, whose last use needs no writing. A None leaves the rest (a
     lookup, a failure to count, a 401 or 429) to ``authenticate``; the
-    per-key limit is the lean check's to count (``within_rate_limit``), once
-    it has its answer.
+    per-key limit is the lean check's to count (``within_rate_limit``),
+    before it asks the database, and ``authenticate`` reads its verdict
+    (``CALL_COUNTED``).
     """
     key = bearer_key(header) if header else None
     if key is None:
