@@ -60,23 +60,23 @@ class _ChannelCodes:
 
 
 def _channels(connection: Connection, code: str | None = None) -> _ChannelCodes:
-    extensions = current_app.extensions
-    cache = extensions.get(CACHE_KEY)
-    if cache is None:
-        cache = extensions[CACHE_KEY] = _ChannelCodes()
+    cache = current_app.extensions.get(CACHE_KEY)
     now = utcnow()
-    stale = cache.loaded_at is None or now - cache.loaded_at >= CHANNELS_FRESH
+    stale = cache is None or now - cache.loaded_at >= CHANNELS_FRESH
     if stale or (code is not None and code not in cache.ids):
         rows = connection.execute(CHANNEL_IDS).all()
-        cache.ids = {row.code: row.id for row in rows}
-        cache.reconsent = frozenset(row.id for row in rows if row.requires_reconsent)
-        cache.inactive = frozenset(row.id for row in rows if not row.active)
-        cache.validity = {row.id: row.validity_months for row in rows}
-        cache.media = {row.id: row.medium for row in rows}
-        cache.listed = frozenset(row.id for row in rows if row.lists)
-        cache.marks = any(row.marks for row in rows)
-        cache.material_dates = [row.effective_at for row in connection.execute(MATERIAL_DATES)]
-        cache.loaded_at = now
+        # A new object, put in place whole: a thread reading the old one never sees half of each.
+        cache = current_app.extensions[CACHE_KEY] = _ChannelCodes(
+            ids={row.code: row.id for row in rows},
+            loaded_at=now,
+            reconsent=frozenset(row.id for row in rows if row.requires_reconsent),
+            inactive=frozenset(row.id for row in rows if not row.active),
+            validity={row.id: row.validity_months for row in rows},
+            media={row.id: row.medium for row in rows},
+            listed=frozenset(row.id for row in rows if row.lists),
+            marks=any(row.marks for row in rows),
+            material_dates=[row.effective_at for row in connection.execute(MATERIAL_DATES)],
+        )
     return cache
 
 
