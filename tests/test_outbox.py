@@ -130,7 +130,7 @@ def deliverers():
 
     yield register
     for kind in registered:
-        outbox._deliverers.pop(kind, None)
+        outbox.unregister_deliverer(kind)
 
 
 def test_messages_are_dispatched_by_kind_and_unknown_kinds_are_left_alone(session, runner, deliverers):

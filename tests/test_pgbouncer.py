@@ -190,10 +190,12 @@ def _subjects(api, count: int, prefix: str) -> list[tuple[str, str]]:
 
 
 def test_consent_changes_and_checks_agree_through_pgbouncer(api):
-    _changes_and_checks(api)
+    assert _changes_and_checks(api) == 2 * CHANGES  # every change, checked through both doors
 
 
-def _changes_and_checks(api) -> None:
+def _changes_and_checks(api) -> int:
+    """Record CHANGES changes, each checked by subject id and by e-mail; return the checks that agreed."""
+    agreed = 0
     people = _subjects(api, 6, f"change-{uuid.uuid4().hex[:6]}")
     for n in range(CHANGES):
         public_id, email = people[n % len(people)]
@@ -202,13 +204,15 @@ def _changes_and_checks(api) -> None:
                            {"channel": "newsletter", "status": status, "source": "api",
                             "evidence": {"reference": f"pgbouncer {n}"}})
         assert written.status_code == 201, written.get_data(as_text=True)
-        for query in (f"subject={public_id}", f"email={email}"):  # the lean door and the view, both
+        for query in (f"subject={public_id}", f"email={email}"):
             answer = api.get(f"/check?channel=newsletter&{query}")
             assert answer.status_code == 200, answer.get_data(as_text=True)
             assert answer.get_json()["status"] == status
             assert answer.get_json()["allowed"] is (status == "granted")
+            agreed += 1
         current = api.get(f"/subjects/{public_id}/consents")
         assert current.status_code == 200, current.get_data(as_text=True)
+    return agreed
 
 
 def test_the_bulk_check_answers_in_input_order_through_pgbouncer(api):
@@ -282,14 +286,15 @@ def test_ledger_verify_and_checkpoint_through_pgbouncer(api, app):
 
 
 @pytest.fixture
-def test_deliverer():
-    delivered = []
-    outbox.register_deliverer(TEST_KIND, lambda message: delivered.append(message.payload["n"]))
-    yield delivered
-    outbox._deliverers.pop(TEST_KIND, None)
+def delivered():
+    """What a deliverer of the test's own kind delivered (the payloads' numbers)."""
+    numbers = []
+    outbox.register_deliverer(TEST_KIND, lambda message: numbers.append(message.payload["n"]))
+    yield numbers
+    outbox.unregister_deliverer(TEST_KIND)
 
 
-def test_outbox_workers_skip_each_others_rows_through_pgbouncer(app, test_deliverer):
+def test_outbox_workers_skip_each_others_rows_through_pgbouncer(app, delivered):
     for n in range(10):
         outbox.enqueue(db.session, kind=TEST_KIND, topic="consent.changed", recipient="endpoint", payload={"n": n})
     db.session.commit()
@@ -305,7 +310,7 @@ def test_outbox_workers_skip_each_others_rows_through_pgbouncer(app, test_delive
         result = app.test_cli_runner().invoke(args=["outbox", "deliver", "--once", "--kind", TEST_KIND])
         assert result.exit_code == 0, result.output
     # The six leased above wait for their lease to run out; the four the other worker let go are delivered.
-    assert sorted(test_deliverer) == [0, 1, 2, 3]
+    assert sorted(delivered) == [0, 1, 2, 3]
 
 
 def test_without_the_setting_a_prepared_statement_fails_on_another_server_connection(bouncer_url, migrated):

@@ -62,6 +62,7 @@ from consent_center.check.service import (  # the e-mail form's own pieces, shar
     _quote,
     _suppressed,
     check_at,
+    sort_contact_rows,
 )
 from consent_center.clock import utcnow
 from consent_center.models.vocabulary import Medium
@@ -124,15 +125,10 @@ def check_phone(connection: Connection, channel: str, channel_pk: int, phone: st
     params = {"key": phone, "channel_id": channel_pk, "digest": fingerprint(phone, _salt())}
     listed_too = bool(blocks.rides(rules, "phone"))  # a list of the channel's medium exists
     statement = BY_PHONE_LISTED if listed_too else BY_PHONE
-    rows = connection.execute(statement, params | (blocks.params(rules, now.date()) if listed_too else {})).all()
-    subjects, listed = [], blocks.Found()
-    for row in rows:
-        if row.public_id is not None:
-            subjects.append(row)
-        elif row.status is None:  # the erasure list's row
-            return _suppressed_answer(channel, phone, rules, now)
-        else:  # a list naming it: its name, and whether it exempts customers, in the id's place
-            listed.add(phone, row.status, row.basis, row.id)
+    rows = connection.execute(statement, params | (blocks.params(rules, now.date()) if listed_too else {}))
+    subjects, erased, listed = sort_contact_rows(rows, phone)
+    if erased:  # erased from one subject: a veto for all who share the number
+        return _suppressed_answer(channel, phone, rules, now)
     if not subjects:
         if not listed:
             return _unknown(channel, phone, rules, now)

@@ -67,11 +67,12 @@ _ONE = (_s.c.id, _st.c.changed_at, _pv.c.label, _s.c.is_customer.label("customer
 BY_EMAIL = state_of(_s.c.email, _s.c.email == bindparam("key"), *_ONE)
 BY_SUBJECT = state_of(_s.c.public_id, _s.c.public_id == bindparam("key"), *_ONE)
 SUPPRESSED = select(_sa.c.id).where(_sa.c.digest == bindparam("digest"))
+# The erasure list's row for one contact's ``digest``, shaped as a state row with no public id nor status.
+_ERASED_ONE = select(_sa.c.digest.label("key"), *(literal_column("NULL") for _ in range(WIDTH - 1))).where(
+    _sa.c.digest == bindparam("digest"))
 # One number: its subjects' states and, in the same query, whether the erasure list holds it and the
 # lists in force for the channel's medium that name it (``check.blocks``, the number's ``digest``).
-_NUMBER_ROWS = (state_of(_s.c.phone, _s.c.phone == bindparam("key"), *_ONE),
-                select(_sa.c.digest.label("key"), *(literal_column("NULL") for _ in range(WIDTH - 1)))
-                .where(_sa.c.digest == bindparam("digest")))
+_NUMBER_ROWS = (state_of(_s.c.phone, _s.c.phone == bindparam("key"), *_ONE), _ERASED_ONE)
 BY_PHONE = union_all(*_NUMBER_ROWS)
 BY_PHONE_LISTED = union_all(*_NUMBER_ROWS, *blocks.block_rows("one", WIDTH, (LISTED,)))  # no marks: e-mail only
 SUBJECT_BY = {
@@ -140,9 +141,21 @@ def _suppressed(connection: Connection, email: str) -> bool:
 @functools.cache
 def _by_email_with_blocks(kinds: tuple[str, ...]):
     """One address's state, the erasure list's row and the block rows naming it, in one statement."""
-    erased = select(_sa.c.digest.label("key"), *(literal_column("NULL") for _ in range(WIDTH - 1))).where(
-        _sa.c.digest == bindparam("digest"))
-    return union_all(BY_EMAIL, erased, *blocks.block_rows("one", WIDTH, kinds))
+    return union_all(BY_EMAIL, _ERASED_ONE, *blocks.block_rows("one", WIDTH, kinds))
+
+
+def sort_contact_rows(rows, value: str) -> tuple[list, bool, blocks.Found]:
+    """The rows of one contact's union (``value``, stored form): its subjects' states, whether the
+    erasure list holds it, and what the lists and undeliverable marks say of it."""
+    subjects, erased, found = [], False, blocks.Found()
+    for row in rows:
+        if row.public_id is not None:
+            subjects.append(row)
+        elif row.status is None:  # the erasure list's row
+            erased = True
+        else:  # a list or a mark naming it: its name or reason, and whether customers are exempt, in the id's place
+            found.add(value, row.status, row.basis, row.id)
+    return subjects, erased, found
 
 
 def _check_email_with_blocks(connection: Connection, channel: str, channel_pk: int, email: str,
@@ -151,14 +164,8 @@ def _check_email_with_blocks(connection: Connection, channel: str, channel_pk: i
     where three would be asked in turn (the state, then the erasure list or the blocks)."""
     params = {"key": email, "channel_id": channel_pk, "digest": fingerprint(email, suppression_salt(current_app.config)),
               **blocks.params(rules, now.date())}
-    row, erased, found = None, False, blocks.Found()
-    for read in connection.execute(_by_email_with_blocks(kinds), params):
-        if read.public_id is not None:
-            row = read
-        elif read.status is None:  # the erasure list's row
-            erased = True
-        else:  # a list or an undeliverable mark naming it: its name or reason, and whether customers are exempt
-            found.add(email, read.status, read.basis, read.id)
+    subjects, erased, found = sort_contact_rows(connection.execute(_by_email_with_blocks(kinds), params), email)
+    row = subjects[0] if subjects else None  # an address is one subject's at most
     suppressed = row is None and erased
     block = None
     if found and not suppressed and (row is None or consent_answer(row, rules, now).allowed):

@@ -51,6 +51,11 @@ def register_deliverer(kind: str, deliver: Deliverer) -> None:
     _deliverers[kind] = deliver
 
 
+def unregister_deliverer(kind: str) -> None:
+    """Deliver messages of ``kind`` no more (they wait: ``claim`` leaves kinds nobody delivers alone)."""
+    _deliverers.pop(kind, None)
+
+
 def registered_kinds() -> list[str]:
     return sorted(_deliverers)
 
