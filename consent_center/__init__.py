@@ -217,13 +217,14 @@ def register_deliverers(app: Flask) -> None:
     """What the outbox worker delivers, by message kind, and what fills it."""
     from consent_center.outbox.mail import deliver_email
     from consent_center.outbox.queue import register_deliverer
-    from consent_center.signals import checkpoint_signed, consent_recorded
-    from consent_center.outbox.webhooks import deliver_webhook, enqueue_consent_changed
+    from consent_center.signals import checkpoint_signed, consent_recorded, consents_recorded
+    from consent_center.outbox.webhooks import deliver_webhook, enqueue_consent_changed, enqueue_consents_changed
     from consent_center.outbox.witnesses import enqueue_checkpoint
 
     register_deliverer("email", deliver_email)
     register_deliverer("webhook", deliver_webhook)
     consent_recorded.connect(enqueue_consent_changed)
+    consents_recorded.connect(enqueue_consents_changed)
     checkpoint_signed.connect(enqueue_checkpoint)
 
 

@@ -3,7 +3,7 @@
 ``record_many`` records what as many ``record_change`` calls would, in the
 caller's transaction: for each submission the events chained on the
 subject's hash chain (the same ``chain_events``), one signed receipt (the
-same ``signed_receipt``), the states moved, and ``consent_recorded`` sent.
+same ``signed_receipt``), the states moved, and ``consents_recorded`` sent once a chunk.
 What differs is only how it is written: submissions are taken in chunks;
 for each chunk the subjects not seen yet are locked (PostgreSQL) and their
 chain heads and states read in one query, and the receipts, events and
@@ -38,7 +38,7 @@ from consent_center.ledger.writes import expire_held_states, write_many
 from consent_center.models import Channel, ConsentEvent, ConsentState, PolicyVersion, Subject
 from consent_center.models.vocabulary import EventType, Source
 from consent_center.receipts.documents import language_of
-from consent_center.signals import consent_recorded
+from consent_center.signals import consents_recorded
 from consent_center.ledger import default_changes
 from consent_center.models import Receipt
 
@@ -148,9 +148,10 @@ def record_many(
         for subject, receipt, events in recorded:
             for event in events:
                 event.receipt_id, event.receipt = receipt.id, receipt
-            consent_recorded.send(session, subject=subject, receipt=receipt, events=events)
             done.receipts += 1
             done.events += len(events)
+        if recorded:
+            consents_recorded.send(session, recorded=recorded)
         for subject in {s.subject.id: s.subject for s in batch}.values():
             expire_held_states(session, subject, heads[subject.id].stored)
         if each:

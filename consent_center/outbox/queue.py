@@ -91,6 +91,15 @@ def enqueue_for_each(session: Session, *, kind: str, topic: str, recipients: Sel
             for recipient in found])
 
 
+def enqueue_many(session: Session, *, kind: str, topic: str, recipients: list[str], payloads: list[dict]) -> None:
+    """Add one message per payload and recipient, payload after payload, in one statement, in the caller's transaction."""
+    now = utcnow()
+    session.connection().execute(_INSERT_MESSAGES, [
+        {"public_id": str(uuid.uuid4()), "kind": kind, "topic": topic, "recipient": recipient, "payload": payload,
+         "status": PENDING, "attempts": 0, "created_at": now, "next_attempt_at": now}
+        for payload in payloads for recipient in recipients])
+
+
 @cache
 def _insert_for_each(recipients: Select) -> Insert:
     # Built once per recipients' select: composing it costs more Python than running it.

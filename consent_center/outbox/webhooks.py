@@ -36,7 +36,7 @@ from consent_center.outbox.destinations import (
     parse_networks,
     resolve,
 )
-from consent_center.outbox.queue import PermanentFailure, enqueue_for_each
+from consent_center.outbox.queue import PermanentFailure, enqueue_for_each, enqueue_many
 
 KIND = "webhook"
 TOPIC = "consent.changed"
@@ -192,6 +192,15 @@ def enqueue_consent_changed(session: Session, *, subject, receipt, events) -> No
     """Receiver of ``consent_recorded``: one outbox message per active endpoint that receives consent changes."""
     enqueue_for_each(session, kind=KIND, topic=TOPIC, recipients=_ACTIVE_ENDPOINTS,
                      payload=event_payload(subject, receipt, events))
+
+
+def enqueue_consents_changed(session: Session, *, recorded) -> None:
+    """Receiver of ``consents_recorded`` (the bulk path): what ``enqueue_consent_changed`` adds for each
+    submission, the endpoints read once for the chunk, and no payload built when none receives them."""
+    recipients = session.connection().execute(_ACTIVE_ENDPOINTS).scalars().all()
+    if recipients:
+        enqueue_many(session, kind=KIND, topic=TOPIC, recipients=recipients,
+                     payloads=[event_payload(subject, receipt, events) for subject, receipt, events in recorded])
 
 
 def signed_request(endpoint: WebhookEndpoint, message: OutboxMessage) -> tuple[bytes, dict[str, str]]:
