@@ -18,7 +18,9 @@
 # A big base takes long to seed: BENCH_STEP=seed only seeds (it may run
 # beside other work), BENCH_STEP=measure measures a base seeded before with
 # the same BENCH_WORK and sizes (on an otherwise idle machine); the default
-# does both. BENCH_WORKERS (2) sets the server's workers for both apps.
+# does both. BENCH_SEED_WORKERS (1) seeds the app's base in that many
+# processes, committing every BENCH_SEED_COMMIT_EVERY customers (0: once);
+# BENCH_SEED_TIMEOUT bounds each seeding (s). BENCH_WORKERS (2) sets the server's workers for both apps.
 # BENCH_SERVER (granian) serves the app: granian (one Python thread per worker,
 # HTTP in Rust, keep-alive) or gunicorn (sync workers). The floor is measured
 # on gunicorn's sync workers, as the reference floor defines it, and on
@@ -137,9 +139,10 @@ for backend in $BACKENDS; do
         psql -X -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
       done
     fi
-    timeout 900 "$PY" "$FLOOR/seed_floor.py" --database-url "$floor_url" --subjects "$SUBJECTS" --events "$EVENTS" >&2
+    timeout "${BENCH_SEED_TIMEOUT:-900}" "$PY" "$FLOOR/seed_floor.py" --database-url "$floor_url" --subjects "$SUBJECTS" --events "$EVENTS" >&2
     timeout 120 "${FLASK[@]}" db upgrade >&2
-    timeout 7200 "$PY" "$HERE/seed.py" --subjects "$SUBJECTS" --events "$EVENTS" >&2
+    timeout "${BENCH_SEED_TIMEOUT:-7200}" "$PY" "$HERE/seed.py" --subjects "$SUBJECTS" --events "$EVENTS" \
+      --workers "${BENCH_SEED_WORKERS:-1}" --commit-every "${BENCH_SEED_COMMIT_EVERY:-0}" >&2
     "${FLASK[@]}" apikey create --name bench --scope consent:read --scope consent:write --scope audit:read \
       | tail -1 > "$WORK/key-$backend-$size"
     app_py 'from consent_center.models import Subject; from sqlalchemy import select
