@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Error: {exc}", file=sys.stderr)
             return 1
         db.engine.dispose()  # the workers open their own connections
-    ranges = _ranges(args.subjects, max(args.workers, 1))
+    ranges = customer_ranges(args.subjects, max(args.workers, 1))
     if len(ranges) == 1:
         counts = [_seed_worker(0, *ranges[0], args)]
     else:
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _ranges(subjects: int, workers: int) -> list[tuple[int, int]]:
+def customer_ranges(subjects: int, workers: int) -> list[tuple[int, int]]:
     """Customers 1…N in ``workers`` ranges of whole subject batches."""
     batches = -(-subjects // SUBJECT_BATCH)
     per = -(-batches // workers)

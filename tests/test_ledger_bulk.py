@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from consent_center.ledger import Actor, LedgerError, UnknownChannel, record_change
 from consent_center.ledger.bulk import Submission, record_many
@@ -77,6 +77,13 @@ def _comparable_states(session, subject):
                   for s in session.scalars(select(ConsentState).where(ConsentState.subject_id == subject.id)))
 
 
+def _stored_json(session, subject):
+    """The JSON columns as the database holds them: the text, not what it loads into."""
+    return session.execute(text(
+        "SELECT seq, CAST(evidence AS TEXT), CAST(trace AS TEXT) FROM consent_events WHERE subject_id = :subject "
+        "ORDER BY seq"), {"subject": subject.id}).all()
+
+
 def _payloads(session, subject):
     payloads = []
     for message in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)):
@@ -106,6 +113,8 @@ def test_the_bulk_path_writes_what_record_change_writes(app, session, runner):
     assert _comparable_events(session, bulk) == _comparable_events(session, single)
     assert _comparable_receipts(session, bulk) == _comparable_receipts(session, single)
     assert _comparable_states(session, bulk) == _comparable_states(session, single)
+    assert _stored_json(session, bulk) == _stored_json(session, single)
+    assert [row[1] for row in _stored_json(session, bulk)].count('{"form":"v2"}') == 2
     assert _payloads(session, bulk) == _payloads(session, single) != []
     assert_ledger_consistent(session)
     result = runner.invoke(args=["ledger", "verify"])
