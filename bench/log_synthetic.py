@@ -41,7 +41,6 @@ import argparse
 import hashlib
 import random
 import secrets
-import statistics
 import sys
 import tempfile
 import time
