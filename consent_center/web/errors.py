@@ -5,7 +5,7 @@ Under /api/ the same failures answer RFC 9457 problem details instead
 """
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from consent_center.web.problems import TYPE_PREFIX, http_problem, is_api_request, problem_response
 from consent_center.web.problems import register as register_problems
-from consent_center.extensions import db, login_manager
+from consent_center.extensions import db
 
 
 def register(app: Flask) -> None:
@@ -42,8 +42,7 @@ def register(app: Flask) -> None:
                 "type": TYPE_PREFIX + "unavailable", "title": "Service unavailable", "status": 503,
                 "detail": "The database does not answer; nothing was changed. Retry in a few seconds.",
             }, headers)
-        # The page must not ask the database who is logged in.
-        login_manager._update_request_context_with_user(None)
+        g.database_down = True  # the page must not ask the database who is logged in (load_account)
         return render_template("web/error.html", code=503, reason=None), 503, headers
 
     @app.errorhandler(HTTPException)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
@@ -16,7 +16,8 @@ from consent_center.accounts.auth.login_flow import finish_login, landing, sessi
 
 @login_manager.user_loader
 def load_account(account_id: str) -> Account | None:
-    if not account_id.isdigit():
+    if not account_id.isdigit() or g.get("database_down"):
+        # While the database is down, the outage page is shown as to a visitor (the session is kept).
         return None
     # The one query a logged-in request makes for its account also holds the
     # session version: a session opened before the last bump is over.
