@@ -2,6 +2,7 @@
 
     python bench/log_scale.py --postgres-server postgresql+psycopg://postgres@127.0.0.1:5432 \\
         [--sizes 100000,1000000] [--repeats 3] [--proofs 200] [--no-sqlite]
+    python bench/log_scale.py --base postgresql+psycopg://…/cc_app_bench_5000000_20000000 --repeats 1
 
 For each size, a base on each database (a new SQLite file; a new
 PostgreSQL database on the server; both removed after) is seeded through
@@ -184,8 +185,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--proofs", type=int, default=200, help="inclusion and consistency proofs a repeat")
     parser.add_argument("--postgres-server", default=None, help="postgresql+psycopg://user@host:port")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--base", default=None, metavar="DATABASE_URL",
+                        help="measure a base seeded before (bench/run.sh BENCH_STEP=seed), kept as it is but its log")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="log-scale-"))
+    if args.base:
+        base = Base("PostgreSQL" if args.base.startswith("postgresql") else "SQLite", args.base, folder)
+        size = base.run(lambda session: session.scalar(select(func.count()).select_from(ConsentEvent)))
+        print_table(measure([base], size, args.repeats, args.proofs), args.proofs)
+        return 0
     admin = (create_engine(f"{args.postgres_server}/postgres", isolation_level="AUTOCOMMIT")
              if args.postgres_server else None)
     rows = []
@@ -212,14 +220,18 @@ def main(argv: list[str] | None = None) -> int:
                     conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     if admin is not None:
         admin.dispose()
+    print_table(rows, args.proofs)
+    return 0
+
+
+def print_table(rows: list[tuple], proofs: int) -> None:
     print("\n| database | events | integrate all + sign, s | inclusion proof, ms | consistency proof, ms "
           "| load (1, 5, 15 min) at each repeat |")
     print("|---|---:|---:|---:|---:|---|")
     for row in rows:
         print(f"| {row[0]} | {row[1]:,} | {row[2]} | {row[3]} | {row[4]} | {row[5]} |")
     print("\nmedian (min–max): integration over the repeats, proofs over every one timed "
-          f"({args.proofs} a repeat), each checked by the RFC 9162 verifier of tests/test_merkle.py")
-    return 0
+          f"({proofs} a repeat), each checked by the RFC 9162 verifier of tests/test_merkle.py")
 
 
 if __name__ == "__main__":

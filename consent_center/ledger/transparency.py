@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, insert, or_, select, tuple_, update
+from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from consent_center.db.copy import insert_rows
 from consent_center.ledger import merkle
 from consent_center.ledger.horizon import database_horizon
 from consent_center.models import ConsentEvent, LogLeaf, LogNode, LogState
@@ -69,10 +70,10 @@ def integrate(session: Session, *, batch: int = BATCH) -> int:
         leaves, nodes = [], []
         keep = _collector(nodes)
         for row in rows:
-            leaves.append({"index": frontier.size, "event_id": row.id})
+            leaves.append((frontier.size, row.id))
             frontier.append(merkle.leaf_hash(leaf_data(row.hash)), keep)
-        session.execute(insert(LogLeaf), leaves)
-        session.execute(insert(LogNode), nodes)
+        insert_rows(session.connection(), LogLeaf.__table__, ("idx", "event_id"), leaves)
+        insert_rows(session.connection(), LogNode.__table__, ("level", "idx", "hash"), nodes)
         last = (rows[-1].txid or 0, rows[-1].id)
     if frontier.size != state.size:
         session.execute(update(LogState).where(LogState.id == 1).values(
@@ -83,7 +84,7 @@ def integrate(session: Session, *, batch: int = BATCH) -> int:
 
 def _collector(nodes: list):
     def keep(level: int, index: int, digest: bytes) -> None:
-        nodes.append({"level": level, "index": index, "hash": digest})
+        nodes.append((level, index, digest))
     return keep
 
 

@@ -13,13 +13,13 @@ import functools
 import weakref
 from collections.abc import Collection
 
-from psycopg.types.json import Json
-from sqlalchemy import JSON, bindparam, event as orm_event, func, insert, select, text, true, union_all, update
+from sqlalchemy import bindparam, event as orm_event, func, insert, select, text, true, union_all, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 
 from consent_center.canonical import stored_json
+from consent_center.db.copy import copy_rows
 from consent_center.models import ConsentEvent, ConsentState, Receipt, Subject
 
 _events = ConsentEvent.__table__
@@ -187,24 +187,16 @@ def _insert_returning(table):
 
 
 def _copy_rows(connection, table, columns: tuple[str, ...], rows: list[dict], *, ids: bool = True) -> list[int]:
-    """PostgreSQL: the rows by COPY, their ids drawn first from the table's sequence, in the rows' order.
-
-    An executemany of a thousand rows costs the driver more to build and
-    parse than the server to run; COPY's rows are formatted by the driver's C code.
-    """
-    drawn: list[int] = []
-    if ids:
-        # One statement's draws ascend (a sequence never goes back), so sorted is the draw order.
-        drawn = sorted(connection.execute(_DRAW_IDS, {"table": table.name, "count": len(rows)}).scalars())
-    json_columns = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
-    names = ", ".join((*(("id",) if ids else ()), *columns))
-    with connection.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for number, row in enumerate(rows):
-                values = [row[name] for name in columns]
-                for i in json_columns:
-                    values[i] = Json(values[i], dumps=stored_json)
-                copy.write_row((drawn[number], *values) if ids else values)
+    """PostgreSQL: the rows by COPY (``db.copy``), their ids drawn first from the table's sequence, in the rows' order."""
+    if not ids:
+        copy_rows(connection, table, columns, ([row[name] for name in columns] for row in rows),
+                  json_dumps=stored_json)
+        return []
+    # One statement's draws ascend (a sequence never goes back), so sorted is the draw order.
+    drawn = sorted(connection.execute(_DRAW_IDS, {"table": table.name, "count": len(rows)}).scalars())
+    copy_rows(connection, table, ("id", *columns),
+              ((drawn[number], *(row[name] for name in columns)) for number, row in enumerate(rows)),
+              json_dumps=stored_json)
     return drawn
 
 
