@@ -1,13 +1,16 @@
 """Many rows at once (db/copy.py): COPY on PostgreSQL stores what an INSERT stores, JSON included."""
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import JSON, BigInteger, Column, LargeBinary, MetaData, String, Table, insert, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
 
-from consent_center.canonical import stored_json
-from consent_center.db.copy import copy_rows, insert_rows
+from consent_center.db import UTCDateTime
+from consent_center.db.copy import insert_rows
 
 metadata = MetaData()
 things = Table("copy_things", metadata, Column("id", BigInteger, primary_key=True), Column("name", String(40)),
-               Column("body", JSON), Column("digest", LargeBinary(32)))
+               Column("body", JSON), Column("digest", LargeBinary(32)), Column("at", UTCDateTime))
 ROWS = [(1, "plain", {"b": [1, 2], "a": "é"}, b"\x00" * 32),
         (2, "tab\there\nnewline \\ backslash", None, b"\xff\x01"),
         (3, None, {"nested": {"k": None}}, None)]
@@ -25,7 +28,7 @@ def stored(connection):
 
 
 def test_insert_rows_stores_what_an_insert_stores(connection):
-    insert_rows(connection, things, ("id", "name", "body", "digest"), ROWS, json_dumps=stored_json)
+    insert_rows(connection, things, ("id", "name", "body", "digest"), ROWS)
     by_copy = stored(connection)
     connection.execute(things.delete())
     connection.execute(insert(things), [dict(zip(("id", "name", "body", "digest"), row)) for row in ROWS])
@@ -34,10 +37,19 @@ def test_insert_rows_stores_what_an_insert_stores(connection):
     assert connection.execute(select(things.c.body).where(things.c.id == 3)).scalar_one() == {"nested": {"k": None}}
 
 
-def test_a_json_column_without_the_engine_serializer_is_refused_on_postgresql(connection):
-    if connection.dialect.name != "postgresql":
-        pytest.skip("COPY is PostgreSQL's: other engines serialise JSON through the engine")
-    with pytest.raises(ValueError, match="JSON columns"):
-        copy_rows(connection, things, ("id", "body"), [(1, {})])
-    insert_rows(connection, things, ("id", "name"), [(9, "no JSON column")])  # none given, none needed
-    assert connection.execute(select(things.c.name)).scalar_one() == "no JSON column"
+def test_values_go_through_their_column_types_as_an_insert_s_do(connection):
+    noon_paris = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc).astimezone(
+        timezone(timedelta(hours=1)))
+    insert_rows(connection, things, ("id", "at"), [(1, noon_paris)])
+    assert connection.execute(select(things.c.at)).scalar_one() == datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    with pytest.raises((StatementError, ValueError), match="timezone|zone|naive|aware"):
+        insert_rows(connection, things, ("id", "at"), [(2, datetime(2026, 3, 1, 12, 0))])
+
+
+def test_a_database_error_comes_out_as_sqlalchemy_s(connection):
+    insert_rows(connection, things, ("id", "name"), [(1, "first")])
+    nested = connection.begin_nested()
+    with pytest.raises(IntegrityError):
+        insert_rows(connection, things, ("id", "name"), [(1, "the same id")])
+    nested.rollback()
+    assert connection.execute(select(things.c.name)).scalars().all() == ["first"]

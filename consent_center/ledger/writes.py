@@ -18,7 +18,6 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 
-from consent_center.canonical import stored_json
 from consent_center.db.copy import copy_rows
 from consent_center.models import ConsentEvent, ConsentState, Receipt, Subject
 
@@ -189,14 +188,12 @@ def _insert_returning(table):
 def _copy_rows(connection, table, columns: tuple[str, ...], rows: list[dict], *, ids: bool = True) -> list[int]:
     """PostgreSQL: the rows by COPY (``db.copy``), their ids drawn first from the table's sequence, in the rows' order."""
     if not ids:
-        copy_rows(connection, table, columns, ([row[name] for name in columns] for row in rows),
-                  json_dumps=stored_json)
+        copy_rows(connection, table, columns, ([row[name] for name in columns] for row in rows))
         return []
     # One statement's draws ascend (a sequence never goes back), so sorted is the draw order.
     drawn = sorted(connection.execute(_DRAW_IDS, {"table": table.name, "count": len(rows)}).scalars())
     copy_rows(connection, table, ("id", *columns),
-              ((drawn[number], *(row[name] for name in columns)) for number, row in enumerate(rows)),
-              json_dumps=stored_json)
+              ((drawn[number], *(row[name] for name in columns)) for number, row in enumerate(rows)))
     return drawn
 
 
