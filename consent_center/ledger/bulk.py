@@ -7,8 +7,8 @@ same ``signed_receipt``), the states moved, and ``consents_recorded`` sent once 
 What differs is only how it is written: submissions are taken in chunks;
 for each chunk the subjects not seen yet are locked (PostgreSQL) and their
 chain heads and states read in one query, and the receipts, events and
-states are written with a few executemany statements
-(``ledger.writes.write_many``). Chain heads and states are then carried in
+states are written with a few statements (``ledger.writes.write_many``:
+COPY on PostgreSQL). Chain heads and states are then carried in
 memory from one chunk to the next: the iterable must not itself write
 consent in between.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from itertools import islice
 from typing import Callable, Iterable, Mapping, Protocol
 
@@ -170,7 +170,7 @@ def _one(submission: Submission, head: _Head, channels: dict[str, Channel], poli
     unknown = sorted(set(changes) - channels.keys())
     if unknown:
         raise UnknownChannel(unknown)
-    now = submission.at or utcnow()
+    now = _moment_of(submission)
     if head.at is not None and now < head.at:
         raise LedgerError(f"a submission of subject {submission.subject.public_id} goes back in time")
     subject = submission.subject
@@ -192,6 +192,16 @@ def _one(submission: Submission, head: _Head, channels: dict[str, Channel], poli
     return receipt, events, rows
 
 
+def _moment_of(submission: Submission) -> datetime:
+    """The submission's moment in UTC, as its events are hashed and stored (``now`` without one)."""
+    if submission.at is None:
+        return utcnow()
+    if submission.at.tzinfo is None or submission.at.utcoffset() is None:
+        raise LedgerError(f"a submission of subject {submission.subject.public_id} gives a moment without its "
+                          "time zone")
+    return submission.at.astimezone(timezone.utc)
+
+
 def _read_heads(session: Session, subject_ids: set[int], heads: dict[int, _Head]) -> None:
     """Lock the subjects (PostgreSQL) and see which were erased, then read their states and chain heads."""
     if not subject_ids:
@@ -201,7 +211,9 @@ def _read_heads(session: Session, subject_ids: set[int], heads: dict[int, _Head]
                 .where(Subject.id.in_(ordered)).order_by(Subject.id))
     locks = session.get_bind().dialect.name != "sqlite"
     if locks:
-        # In id order, as every bulk writer takes them: two bulks never wait on each other in a cycle.
+        # In id order, as every bulk writer takes them: two chunks never wait on each other in a cycle.
+        # Locks last to the commit, so two bulks meeting the same subjects in other chunks could:
+        # imports take turns (subjects.importer), and the bench's seeders never share a subject.
         subjects = subjects.with_for_update()
     marks = session.execute(subjects).all()
     erased = {subject_id for subject_id, erased_at, _ in marks if erased_at is not None}

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import IO, Callable, Iterable
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
@@ -212,6 +212,7 @@ def import_contacts(
     chunk: int = 500,
 ) -> ImportReport:
     """Import the contacts of ``stream``; flushes, never commits."""
+    _take_turns(session)
     channels = {c.code: c for c in session.scalars(select(Channel).where(Channel.active.is_(True)))}
     rows, errors = read_rows(stream, set(channels))
     report = ImportReport(rows=len(rows) + len(errors), errors=errors)
@@ -222,6 +223,17 @@ def import_contacts(
             progress(len(batch))
     report.errors.sort()
     return report
+
+
+def _take_turns(session: Session) -> None:
+    """Imports take turns (PostgreSQL: a transaction-scoped advisory lock; SQLite serialises writers).
+
+    Each chunk locks its subjects in id order, and holds them to the end of the
+    import's one transaction: two imports meeting the same contacts in other
+    chunks would wait on each other in a cycle, and PostgreSQL would abort one.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": "contact-import"})
 
 
 def _import_batch(session, batch: list[ContactRow], channels, report: ImportReport, actor: Actor) -> None:
