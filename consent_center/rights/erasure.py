@@ -133,6 +133,8 @@ def _evidence_naming(session: Session, subject: Subject, values: list[str]) -> l
     lowered = [v.casefold() for v in values if v]
     for event in session.scalars(select(ConsentEvent).where(ConsentEvent.subject_id == subject.id,
                                                             ConsentEvent.evidence.is_not(None))):
+        if event.evidence is None:  # stored as JSON null, which IS NOT NULL lets through
+            continue
         text = canonical_json(event.evidence).casefold()
         if any(v in text for v in lowered):
             found.append(event.public_id)
