@@ -76,11 +76,13 @@ def test_bench_seed_command_seeds_in_parallel_workers_a_base_that_verifies(tmp_p
         return done
 
     run("-m", "flask", "db", "upgrade")
-    seeded = run("bench/seed.py", "--subjects", "1500", "--events", "6000", "--workers", "2", "--commit-every", "500")
-    assert "Seeded 1500 subjects, 6000 events, 1500 receipts" in seeded.stdout
-    assert "worker 1: customers 1001–1500 of 1001–1500" in seeded.stderr
+    # Ranges are of whole batches of 1,000 customers: the second worker seeds the last one.
+    seeded = run("bench/seed.py", "--subjects", "1001", "--events", "4004", "--workers", "2", "--commit-every", "600")
+    assert "Seeded 1001 subjects, 4004 events, 1001 receipts" in seeded.stdout
+    assert "worker 0: customers 1–600 of 1–1000" in seeded.stderr
+    assert "worker 1: customers 1001–1001 of 1001–1001" in seeded.stderr
     verified = run("-m", "flask", "ledger", "verify")
-    assert "OK: 6000 events in 1500 chains verified" in verified.stdout
+    assert "OK: 4004 events in 1001 chains verified" in verified.stdout
     again = subprocess.run([sys.executable, "bench/seed.py", "--subjects", "10", "--events", "40"], env=env, cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and "already has subjects" in again.stderr
