@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 
-from consent_center.db.copy import copy_rows
+from consent_center.db.copy import copy_rows, insert_rows
 from consent_center.models import ConsentEvent, ConsentState, Receipt, Subject
 
 _events = ConsentEvent.__table__
@@ -158,7 +158,7 @@ def write_many(session: Session, receipts: list[Receipt], rows: list[list[dict]]
                   "changed_at": row["occurred_at"]}
         (moved_states if stored else new_states).append(values)
     if new_states:
-        write(connection, _states, _STATE_COLUMNS, new_states, ids=False)
+        insert_rows(connection, _states, _STATE_COLUMNS, [[row[name] for name in _STATE_COLUMNS] for row in new_states])
     if moved_states and copies:
         connection.execute(_pg_update_states(), {
             f"a_{name}": [row[name] for row in moved_states] for name in _STATE_COLUMNS})
@@ -171,11 +171,8 @@ def write_many(session: Session, receipts: list[Receipt], rows: list[list[dict]]
 _STATE_COLUMNS = ("subject_id", "channel_id", "status", "basis", "event_id", "policy_version_id", "changed_at")
 
 
-def _insert_rows(connection, table, columns: tuple[str, ...], rows: list[dict], *, ids: bool = True) -> list[int]:
+def _insert_rows(connection, table, columns: tuple[str, ...], rows: list[dict]) -> list[int]:
     """Insert the rows with an executemany; their ids, in the rows' order."""
-    if not ids:
-        connection.execute(insert(table), rows)
-        return []
     return connection.execute(_insert_returning(table), [{name: row[name] for name in columns} for row in rows]
                               ).scalars().all()
 
@@ -185,11 +182,8 @@ def _insert_returning(table):
     return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
-def _copy_rows(connection, table, columns: tuple[str, ...], rows: list[dict], *, ids: bool = True) -> list[int]:
+def _copy_rows(connection, table, columns: tuple[str, ...], rows: list[dict]) -> list[int]:
     """PostgreSQL: the rows by COPY (``db.copy``), their ids drawn first from the table's sequence, in the rows' order."""
-    if not ids:
-        copy_rows(connection, table, columns, ([row[name] for name in columns] for row in rows))
-        return []
     # One statement's draws ascend (a sequence never goes back), so sorted is the draw order.
     drawn = sorted(connection.execute(_DRAW_IDS, {"table": table.name, "count": len(rows)}).scalars())
     copy_rows(connection, table, ("id", *columns),
