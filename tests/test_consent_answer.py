@@ -125,6 +125,13 @@ class World:
         self.session.scalars(select(Channel).where(Channel.code == self.channel)).one().validity_months = months
         self.session.commit()
 
+    def import_list(self, name: str, *lines_and_options: str) -> None:
+        lines = [x for x in lines_and_options if not x.startswith("--")]
+        path = self.tmp_path / "list.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.cli("suppression", "import", "--list", name, "--channel", self.channel, "--file", str(path),
+                 "--date", CHANGED_AT[:10], *(x for x in lines_and_options if x.startswith("--")))
+
     def rights_request(self, kind: str) -> None:
         """The customer files it in their space; support checks the identity and carries it out."""
         self.auth.login(EMAIL)
@@ -176,6 +183,9 @@ class Situation:
     # whether a channel is in use is configuration, not ledger, with no history kept; the check
     # applies the channel as it is now at any moment, an event's answer is the ledger's alone.
     event_allowed: bool | None = None
+    # What the answers as of a moment (``at=``) say where the ledger and now differ: lists keep no
+    # history of their entries, so an answer as of a moment is the ledger's alone (docs/suppression.md).
+    as_of: dict | None = None
 
 
 def _grant(w: World) -> None:
@@ -247,6 +257,19 @@ def inactive_channel(w):
         w.deactivate_channel()
 
 
+def listed(w):
+    """Granted, then the address put on a list of the e-mail medium (a Robinson list, imported)."""
+    _grant(w)
+    with freeze_time(CHANGED_AT):
+        w.import_list("Robinson", EMAIL)
+
+
+def listed_customer_exempt(w):
+    _grant(w)
+    with freeze_time(CHANGED_AT):
+        w.import_list("Robinson", EMAIL, "--customers-exempt")
+
+
 def reconsent_lapsed_then_withdrawn(w):
     reconsent(w)
     with freeze_time("2027-01-10 09:00:00"):
@@ -268,6 +291,10 @@ SITUATIONS = {
     "erased_subject": Situation(erased, PAST_GRACE, False, "withdrawn", email_status="suppressed"),
     # The grant's webhook and export row say allowed: it was, on a channel then in use.
     "inactive_channel": Situation(inactive_channel, PAST_GRACE, False, None, event_allowed=True),
+    # A list is not the ledger's: the answers now apply it, those as of a moment and the events' own don't.
+    "listed": Situation(listed, PAST_GRACE, False, "listed", as_of={"allowed": True, "status": "granted"}),
+    # Camille is a customer: a list exempting customers does not apply to her.
+    "listed_customer_exempt": Situation(listed_customer_exempt, PAST_GRACE, True, "granted"),
     # As of a past moment: past the grace period then, withdrawn since.
     "as_of_reconsent_past_grace": Situation(reconsent_lapsed_then_withdrawn, LATER, False, "reconsent_required",
                                             at=PAST_GRACE),
@@ -462,6 +489,8 @@ def expected_for(situation: Situation, answers: dict, events: dict) -> dict:
             want["status"] = situation.email_status if by_email and situation.email_status else status
         if surface in events:  # an event surface: the answer at its event's own moment
             want = events[surface]
+        elif situation.as_of is not None and "&at" in surface:
+            want = {key: situation.as_of[key] for key in want}
         expected[surface] = want
     return expected
 

@@ -271,12 +271,12 @@ class EventSchema(Schema):
     previous_status = Text(dump_only=True, allow_none=True, required=True,
                                     validate=validate.OneOf(STATUSES))
     allowed = fields.Boolean(dump_only=True, required=True, metadata={
-        "description": "the check's answer now for the state this event produced (re-consent, validity "
-                       "and a channel out of use applied)"})
+        "description": "the check's answer now for the state this event produced (re-consent, validity, "
+                       "a channel out of use, the suppression lists in force and undeliverable addresses applied)"})
     reason = Text(dump_only=True, allow_none=True, required=True, metadata={
         "description": "what decided the answer: the status itself (granted, withdrawn, refused, "
                        "never_asked, restricted, expired), or validity_elapsed, reconsent_required, "
-                       "channel_inactive"})
+                       "channel_inactive, listed, undeliverable (`status` stays the event's)"})
     basis = Text(dump_only=True, required=True, validate=validate.OneOf(BASES))
     event_type = Text(dump_only=True, required=True,
                                validate=validate.OneOf([str(t) for t in EventType]))

@@ -17,10 +17,11 @@ those of the contacts that would otherwise be allowed (``lookup``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cache
+from typing import Protocol
 
 from flask import current_app
 from sqlalchemy import (
@@ -41,9 +42,12 @@ from consent_center.addresses import fingerprints, suppression_salt
 from consent_center.check.answer import (
     LISTED,
     UNDELIVERABLE,
+    Answer,
     Block,
     ChannelRules,
+    StateLike,
     block_for,
+    consent_answer,
 )
 from consent_center.db import TextArrayLiteral, TextListAsJSON
 from consent_center.models import (
@@ -53,6 +57,14 @@ from consent_center.models import (
 )
 
 _l, _en, _u = SuppressionList.__table__, SuppressionEntry.__table__, UndeliverableAddress.__table__
+
+class SubjectIdentifiers(Protocol):
+    """A Subject, or a row of these columns: what the lists are compared with."""
+
+    email: str | None
+    phone: str | None
+    is_customer: bool
+
 
 # The identifiers of a contact that a medium's lists hold: a Robinson list, or a
 # list of another medium, may name a person by e-mail address or phone number.
@@ -178,9 +190,23 @@ def lookup(connection: Connection, rules: ChannelRules, today: date, values: Ite
     return found
 
 
-def subject_block(connection: Connection, rules: ChannelRules, today: date, subject) -> Block | None:
-    """The block of a known subject (its ``email``, ``phone``, ``is_customer``) on a channel of ``rules``."""
-    if not parts(rules):
-        return None
-    values = [getattr(subject, name) for name in identifiers(rules.medium)]
-    return lookup(connection, rules, today, values).block(values, bool(subject.is_customer))
+def answers_now(connection: Connection, now: datetime,
+                asked: Sequence[tuple[StateLike | None, ChannelRules, SubjectIdentifiers]]) -> list[Answer]:
+    """The check's answer now for each (state, channel rules, subject): the consent answer, then, for
+    those it allows, the lists in force and the undeliverable marks naming the subject's identifiers.
+    What a subject's consents, the change feed and a change's own answer say: one lookup a medium."""
+    answers = [consent_answer(state, rules, now) for state, rules, _ in asked]
+    waiting: dict[tuple, list[int]] = defaultdict(list)  # (medium, what may block) → the answers it may turn
+    for i, ((_, rules, _), answer) in enumerate(zip(asked, answers)):
+        if answer.allowed and parts(rules):
+            waiting[(rules.medium, parts(rules))].append(i)
+    for indexes in waiting.values():
+        rules = asked[indexes[0]][1]
+        values = {i: [getattr(asked[i][2], name) for name in identifiers(rules.medium)] for i in indexes}
+        found = lookup(connection, rules, now.date(), (v for vs in values.values() for v in vs))
+        for i in indexes if found else ():
+            state, rules, subject = asked[i]
+            block = found.block(values[i], bool(subject.is_customer))
+            if block is not None:
+                answers[i] = consent_answer(state, rules, now, block)
+    return answers

@@ -23,7 +23,8 @@ from datetime import datetime
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from consent_center.check.answer import State, consent_answer
+from consent_center.check.answer import State
+from consent_center.check.blocks import answers_now
 from consent_center.check.channels import channel_rules
 from consent_center.clock import utcnow
 from consent_center.db import BIGINT_MAX
@@ -78,8 +79,8 @@ def read_page(session: Session, after: Cursor, limit: int, *, channel_id: int | 
     postgres = session.get_bind().dialect.name == "postgresql"
     stmt = (
         select(e.c.id, e.c.txid, e.c.public_id, e.c.channel_id, Subject.public_id.label("subject"),
-               Subject.email, Channel.code.label("channel"), e.c.status, e.c.previous_status,
-               e.c.basis, e.c.event_type, e.c.source, e.c.occurred_at,
+               Subject.email, Subject.phone, Subject.is_customer, Channel.code.label("channel"), e.c.status,
+               e.c.previous_status, e.c.basis, e.c.event_type, e.c.source, e.c.occurred_at,
                PolicyVersion.label.label("policy_version"), Receipt.public_id.label("receipt"))
         .join(Subject, Subject.id == e.c.subject_id)
         .join(Channel, Channel.id == e.c.channel_id)
@@ -104,12 +105,14 @@ def read_page(session: Session, after: Cursor, limit: int, *, channel_id: int | 
     cursor = Cursor(rows[-1].txid or 0, rows[-1].id) if rows else after
     connection, now = session.connection(), utcnow()
     rules = {channel: channel_rules(connection, channel) for channel in {row.channel_id for row in rows}}
-    return Page([_event(row, rules[row.channel_id], now) for row in rows], cursor, has_more)
+    # Served now: the answer now for the state each event produced, as the check would give it
+    # (lists and undeliverable marks included: one lookup a medium for the page).
+    answers = answers_now(connection, now, [
+        (State(row.status, row.basis, row.occurred_at), rules[row.channel_id], row) for row in rows])
+    return Page([_event(row, answer) for row, answer in zip(rows, answers)], cursor, has_more)
 
 
-def _event(row, rules, now) -> dict:
-    # Served now: the answer now for the state the event produced (as the check would give it).
-    answer = consent_answer(State(row.status, row.basis, row.occurred_at), rules, now)
+def _event(row, answer) -> dict:
     event = public_event(row, subject=row.subject, channel=row.channel, policy_version=row.policy_version,
                          receipt=row.receipt, answer=answer)
     return event | {"email": row.email, "occurred_at": row.occurred_at.isoformat()}

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy import select
 
-from consent_center.check.answer import State, consent_answer
-from consent_center.check.blocks import subject_block
+from consent_center.check.answer import State
+from consent_center.check.blocks import answers_now
 from consent_center.check.channels import channel_rules
 from consent_center.clock import utcnow
 from consent_center.subjects.consent_changes import ConsentChangeError, api_actor, record_from_tool
@@ -33,14 +33,12 @@ def list_consents(caller, subject_id):
     event_ids = [state.event_id for state in states.values()]
     public_ids = dict(db.session.execute(
         select(ConsentEvent.id, ConsentEvent.public_id).where(ConsentEvent.id.in_(event_ids))).all())
+    channels = active_channels(db.session)
+    asked = [(states.get(channel.id) or State(None, None, None), channel_rules(connection, channel.id), subject)
+             for channel in channels]
     consents = []
-    for channel in active_channels(db.session):
+    for channel, answer in zip(channels, answers_now(connection, now, asked)):
         state = states.get(channel.id)
-        rules = channel_rules(connection, channel.id)
-        answer = consent_answer(state or State(None, None, None), rules, now)
-        if answer.allowed:  # a suppression list or an undeliverable address may still say no
-            answer = consent_answer(state or State(None, None, None), rules, now,
-                                    subject_block(connection, rules, now.date(), subject))
         consents.append({
             "channel": channel.code,
             "status": answer.status,
@@ -83,10 +81,11 @@ def record_consent(caller, subject_id, body):
         raise Problem("erased", f"Not recorded: {exc}.") from None
     receipt = recorded.receipt.public_id if recorded.receipt else None
     connection, now = db.session.connection(), utcnow()
+    answers = answers_now(connection, now, [(State(e.status, e.basis, e.occurred_at),
+                                             channel_rules(connection, e.channel_id), subject)
+                                            for e in recorded.events])
     events = [public_event(e, subject=subject.public_id, channel=body["channel"], receipt=receipt,
-                           policy_version=e.policy_version.label if e.policy_version else None,
-                           answer=consent_answer(State(e.status, e.basis, e.occurred_at),
-                                                 channel_rules(connection, e.channel_id), now))
-              for e in recorded.events]
+                           policy_version=e.policy_version.label if e.policy_version else None, answer=answer)
+              for e, answer in zip(recorded.events, answers)]
     answer = {"changed": bool(events), "subject": subject.public_id, "events": events, "receipt": receipt}
     return Reply(answer, 201 if events else 200)
