@@ -16,11 +16,13 @@ from consent_center.config import SMS_START_WORDS, SMS_STOP_TERMS, SMS_STOP_WORD
 from consent_center.ledger import Actor, record_change
 from consent_center.models import ConsentEvent, InboundMessage, Subject
 from consent_center.models.vocabulary import Source
+from consent_center.policies.channels import create_channel
 from consent_center.policies.service import publish_policy
 from consent_center.subjects.service import create_subject
 
 from .inbound_fixtures import make_hook, post_generic, post_twilio, sms, states, twilio_params, twilio_sid
 
+PARTNER_NAMES = {"fr": "SMS partenaires", "nl": "Partner-sms", "en": "Partners' SMS"}
 NOW = datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc)
 
 
@@ -138,6 +140,31 @@ def test_start_gives_back_only_what_an_sms_stop_took(client, session, policy):
     never = person(session, "n@example.com", "+33611111111", sms=None)
     post_generic(client, url, hook, sms("START", sender="+33611111111", id="SM4"), at=NOW)
     assert states(session, never)["sms"][0] == "never_asked"
+
+
+@freeze_time(NOW)
+def test_start_does_not_give_back_sharing_with_partners(client, session, policy):
+    """A STOP withdraws every SMS channel; a START is no consent to pass the number to partners again
+    (a consent to sharing names the partners; a keyword does not): that channel stays withdrawn."""
+    create_channel(session, code="partner_sms", names=PARTNER_NAMES, purposes=PARTNER_NAMES,
+                   default_status="never_asked", default_basis="consent", validity_months=None, medium="sms",
+                   shares_with_partners=True, partners={"fr": ["Lumio"], "nl": ["Lumio"], "en": ["Lumio"]})
+    session.commit()
+    lea = person(session, "lea@example.com", "+33612345678", locale="en")
+    record_change(session, session.scalars(select(Subject).where(Subject.public_id == lea)).one(),
+                  {"partner_sms": "granted"}, source=Source.API, actor=Actor.system())
+    session.commit()
+    hook, url = make_hook(session)
+    post_generic(client, url, hook, sms("STOP", id="SM1"), at=NOW)
+    assert {c: states(session, lea)[c] for c in ("sms", "partner_sms")} == {
+        "sms": ("withdrawn", "sms_keyword"), "partner_sms": ("withdrawn", "sms_keyword")}
+    answer = post_generic(client, url, hook, sms("START", id="SM2"), at=NOW).json["accepted"][0]
+    assert answer["outcome"] == "restarted"
+    session.rollback()
+    kept = session.scalars(select(InboundMessage).where(InboundMessage.public_id == answer["message"])).one()
+    assert kept.details["granted"] == {lea: ["sms"]}
+    assert states(session, lea)["sms"] == ("granted", "sms_keyword")
+    assert states(session, lea)["partner_sms"] == ("withdrawn", "sms_keyword")
 
 
 @freeze_time(NOW)

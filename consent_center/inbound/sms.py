@@ -10,7 +10,9 @@
   ``sms_keyword`` event. A withdrawal made anywhere else (a link, the
   space, staff, an erasure) is never undone by a text message, nor is a
   refusal or a state never granted: a START is an unambiguous act for the
-  channel the person had stopped, not consent to anything new. A number
+  channel the person had stopped, not consent to anything new; nor to
+  passing the number to partners again (``Channel.shares_with_partners``:
+  such a consent names them, a keyword does not). A number
   no subject has only leaves the suppression list a stop put it on.
 - anything else is kept as evidence (``ignored``, or ``needs_review`` when
   a stop word hides in it) and changes nothing.
@@ -115,7 +117,8 @@ def _start(session: Session, number: str, subjects: list[Subject], evidence: dic
     if not subjects:
         lifted = lift_on_channel(session, number, Medium.SMS, source=Source.SMS_KEYWORD)
         return ("lifted" if lifted else "nothing_to_restart"), {}
-    channels = {c.id: c for c in _sms_channels(session)}
+    # Not a channel passing the number to partners: a keyword names no partner, it is no consent to share.
+    channels = {c.id: c for c in _sms_channels(session) if not c.shares_with_partners}
     granted: dict[str, list[str]] = {}
     refused: list[str] = []
     for subject in subjects:
