@@ -8,13 +8,15 @@ from flask import Flask
 from consent_center.config import (DEFAULT_SECRET_KEY, SECRET_KEY_MIN_LENGTH, TESTING_OVERRIDES, SecretKeyError, legal_rules,
                                    bundled, instance_folder, load_settings)
 
+from consent_center.web.routing import ConsentCenterApp
+
 # Where an app built for a command the ``flask`` CLI looks up keeps why its secret key was refused.
 SECRET_KEY_REFUSED = "consent_center.secret_key_refused"
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, handlers, commands."""
-    app = Flask(
+    app = ConsentCenterApp(
         __name__,
         instance_path=str(instance_folder()),
         template_folder=str(bundled("templates")),
@@ -40,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_request_hooks(app)
     register_errorhandlers(app)
     register_commands(app)
+    app.compile_routes()
     return app
 
 

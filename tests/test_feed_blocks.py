@@ -13,7 +13,7 @@ from consent_center.subjects.channel_suppression import suppress_on_channel
 from consent_center.subjects.deliverability import record_bounce
 
 from .test_api_feed import read_all
-from .test_hot_paths import statements  # noqa: F401 (a fixture)
+from .test_hot_paths import statements  # noqa: F401, F811 (a fixture)
 
 T = datetime(2026, 12, 10, 9, tzinfo=UTC)
 PHONES = {"lea": "+33612345678", "max": "+33698765432", "zoe": "+33611223344"}
