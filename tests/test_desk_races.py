@@ -13,10 +13,13 @@ from __future__ import annotations
 import http.client
 import threading
 import uuid
+from contextlib import nullcontext
+from datetime import datetime, timedelta, timezone
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import select
 
 from consent_center import create_app
@@ -32,7 +35,7 @@ from consent_center.models import (
     Subject,
 )
 from consent_center.models.vocabulary import EventType, Source
-from consent_center.rights import effects
+from consent_center.rights import effects, lifting
 from consent_center.rights.requests import file_request, verify_identity
 
 from .conftest import csrf_from
@@ -121,9 +124,11 @@ class Desk:
     """A customer's request on a served desk, and the support member who handles it."""
 
     def __init__(self, make_app, server: Gunicorn, name: str, kind: str, *, verified: bool,
-                 carried_out: bool = False) -> None:
+                 carried_out: bool = False, lift_announced: bool = False) -> None:
         self.app, self.server = make_app(), server
-        with self.app.app_context():
+        # A lift announced (GDPR art. 18(3)) a notice period ago: its date has come.
+        ago = timedelta(days=self.app.config["RESTRICTION_LIFT_NOTICE_DAYS"] + 1) if lift_announced else None
+        with self.app.app_context(), freeze_time(datetime.now(timezone.utc) - ago) if ago else nullcontext():
             staff = create_account(db.session, email=f"sam.{name}@example.com", password=PASSWORD,
                                    role=Role.SUPPORT, actor=Actor.system(), locale="en")
             customer = create_account(db.session, email=f"lea.{name}@example.com", password=None,
@@ -133,6 +138,8 @@ class Desk:
                 verify_identity(db.session, request, account_id=staff.id, **CHECK)
             if carried_out:
                 effects.carry_out(db.session, request, account_id=staff.id)
+            if lift_announced:
+                lifting.announce(db.session, request, account_id=staff.id)
             db.session.commit()
             self.staff_email, self.public_id, self.subject_id = staff.email, request.public_id, customer.subject.id
             db.session.remove()
@@ -254,8 +261,19 @@ def test_six_concurrent_extensions_push_the_due_date_back_once(desk):
     assert one.lines() == ["request.extended"]
 
 
-def test_six_concurrent_lifts_of_a_restriction_lift_it_once(desk):
+def test_six_concurrent_announcements_of_a_lift_tell_the_person_once(desk):
     one = desk("restriction", verified=True, carried_out=True)
+    answers = one.post_at_once([("announce-lift", {})] * CLIENTS)
+    statuses = [status for status, _text in answers]
+    assert sorted(statuses) == [302] + [409] * (CLIENTS - 1), statuses
+    assert all("the person was already told" in text for status, text in answers if status == 409)
+    assert one.lines() == ["request.restriction_lift_announced"]
+    assert one.emails("restriction_lift") == 1
+    assert one.request().notes.count("lift announced") == 1
+
+
+def test_six_concurrent_lifts_of_a_restriction_lift_it_once(desk):
+    one = desk("restriction", verified=True, carried_out=True, lift_announced=True)
     answers = one.post_at_once([("lift", {})] * CLIENTS)
     statuses = [status for status, _text in answers]
     assert sorted(statuses) == [302] + [409] * (CLIENTS - 1), statuses

@@ -30,6 +30,8 @@ def refs(topic, account):
             "request_received": {"request": "b" * 24, "kind": "access", "due": "2026-03-31"},
             "repermission": {"question": "c" * 24, "rule": "prospect", "due_at": "2027-01-10T09:00:00+00:00"},
             "request_completed": {"request": "b" * 24, "kind": "access", "due": "2026-03-31"},
+            "restriction_lift": {"request": "b" * 24, "kind": "restriction", "due": "2026-03-31",
+                                 "lift_at": "2026-04-14T09:00:00+00:00"},
             "checkpoint": {"tree_size": 3, "note": "localhost/consent-log\n3\nAAAA\n\n\u2014 localhost/consent-log x\n",
                            "verifier_key": "localhost/consent-log+00000000+AAAA", "origin": "localhost/consent-log"},
             }[topic]
@@ -65,7 +67,7 @@ def test_each_email_speaks_the_recipients_language(app, session, make_account, t
     # journeys are in test_signup and test_manage), so their signed link finds no one.
     # A request's page is behind the login.
     expected = {"invitation": 200, "password_reset": 200, "request_received": 302,
-                "request_completed": 302, "email_change_notice": 302, "email_change": 410,
+                "request_completed": 302, "restriction_lift": 302, "email_change_notice": 302, "email_change": 410,
                 "checkpoint": 200}.get(topic, 404)
     assert app.test_client().get(links[0].removeprefix("http://localhost")).status_code == expected
 

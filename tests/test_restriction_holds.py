@@ -11,7 +11,15 @@ from consent_center.subjects.importer import import_contacts
 
 from .api_fixtures import ApiClient, assert_problem
 from .conftest import form_post
-from .test_subject_rights import answers, file_and_verify, person, staff, statuses  # noqa: F401
+from .test_subject_rights import (  # noqa: F401
+    answers,
+    clock,
+    file_and_verify,
+    lift_after_notice,
+    person,
+    staff,
+    statuses,
+)
 
 RESTRICTED_TEXT = "restricted"
 
@@ -32,7 +40,7 @@ def event_count(session) -> int:
 
 
 def test_an_api_grant_on_a_restricted_channel_is_409_and_nothing_is_written(
-        client, auth, session, person, staff, make_key):
+        client, auth, session, person, staff, make_key, clock):
     page = restricted(client, auth, session, person)
     api = ApiClient(client, make_key())
     before, events = statuses(session, person), event_count(session)
@@ -43,7 +51,7 @@ def test_an_api_grant_on_a_restricted_channel_is_409_and_nothing_is_written(
     assert statuses(session, person) == before and event_count(session) == events
     assert answers(session, person)["email"]["allowed"] is False
     # Lifted through the request flow, the same write works.
-    assert form_post(client, page, {}, action=f"{page}/lift").status_code == 302
+    lift_after_notice(client, auth, page, clock)
     response = api.post(f"/subjects/{person}/consents", json={"channel": "email", "status": "granted",
                                                                "source": "api"})
     assert response.status_code in (200, 201)
@@ -51,7 +59,7 @@ def test_an_api_grant_on_a_restricted_channel_is_409_and_nothing_is_written(
 
 
 def test_a_withdrawal_while_restricted_is_recorded_and_stays_after_the_lift(
-        client, auth, session, person, staff, make_key):
+        client, auth, session, person, staff, make_key, clock):
     page = restricted(client, auth, session, person)
     api = ApiClient(client, make_key())
     response = api.post(f"/subjects/{person}/consents", json={"channel": "newsletter", "status": "withdrawn",
@@ -60,12 +68,12 @@ def test_a_withdrawal_while_restricted_is_recorded_and_stays_after_the_lift(
     # Another channel still restricted: the subject still is, a grant elsewhere is refused.
     assert_problem(api.post(f"/subjects/{person}/consents", json={"channel": "newsletter", "status": "granted",
                                                                    "source": "api"}), 409, "restricted")
-    assert form_post(client, page, {}, action=f"{page}/lift").status_code == 302
+    lift_after_notice(client, auth, page, clock)
     assert statuses(session, person)["newsletter"][0] == "withdrawn"
 
 
 def test_a_staff_change_on_a_restricted_person_is_refused_with_the_form_kept(
-        client, auth, session, person, staff):
+        client, auth, session, person, staff, clock):
     page = restricted(client, auth, session, person)
     events = event_count(session)
     people = f"/admin/people/{person}"
@@ -76,14 +84,14 @@ def test_a_staff_change_on_a_restricted_person_is_refused_with_the_form_kept(
     assert "restricted (GDPR art. 18)" in html and "ticket 4411" in html
     assert event_count(session) == events
     assert answers(session, person)["email"]["allowed"] is False
-    assert form_post(client, page, {}, action=f"{page}/lift").status_code == 302
+    lift_after_notice(client, auth, page, clock)
     response = form_post(client, people, {"active": ["email", "sms", "post", "newsletter"], "method": "phone",
                                           "evidence": "phone call, ticket 4411"})
     assert response.status_code == 302
 
 
 def test_the_customer_cannot_switch_a_channel_on_in_their_space_while_restricted(
-        client, auth, session, person, staff):
+        client, auth, session, person, staff, clock):
     page = restricted(client, auth, session, person)
     auth.logout()
     auth.login("camille@example.com")
@@ -95,7 +103,7 @@ def test_the_customer_cannot_switch_a_channel_on_in_their_space_while_restricted
     assert answers(session, person)["email"]["allowed"] is False
     auth.logout()
     auth.login("support@example.com")
-    assert form_post(client, page, {}, action=f"{page}/lift").status_code == 302
+    lift_after_notice(client, auth, page, clock)
     auth.logout()
     auth.login("camille@example.com")
     assert form_post(client, "/space/preferences", {"active": ["email"]}).status_code == 302
@@ -119,7 +127,7 @@ def test_an_import_row_granting_a_restricted_channel_is_reported_as_an_error(
 
 
 def test_withdrawing_every_restricted_channel_does_not_lift_the_restriction(
-        client, auth, session, person, staff, make_key):
+        client, auth, session, person, staff, make_key, clock):
     # The restriction is the person's, not their channels': once each channel is
     # withdrawn, none is "restricted", yet only the request flow may lift it.
     page = restricted(client, auth, session, person)
@@ -134,9 +142,9 @@ def test_withdrawing_every_restricted_channel_does_not_lift_the_restriction(
                                                                "source": "api"})
     assert_problem(response, 409, "restricted")
     assert event_count(session) == events
-    assert f"{page}/lift" in client.get(page).get_data(as_text=True)  # the desk still offers the lift
+    assert f"{page}/announce-lift" in client.get(page).get_data(as_text=True)  # the desk still offers the lift
     # Lifted through the request: every channel stays withdrawn, and a grant works again.
-    assert form_post(client, page, {}, action=f"{page}/lift").status_code == 302
+    lift_after_notice(client, auth, page, clock)
     assert {s for s, _ in statuses(session, person).values()} == {"withdrawn"}
     response = api.post(f"/subjects/{person}/consents", json={"channel": "email", "status": "granted",
                                                                "source": "api"})

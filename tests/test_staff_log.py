@@ -11,11 +11,13 @@ import csv
 import io
 import json
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
 import pyotp
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import select
 
 from consent_center.accounts.api_clients import create_client
@@ -25,7 +27,7 @@ from consent_center.outbox.webhooks import add_endpoint
 from consent_center.rights.requests import file_request
 from consent_center.web.labels import STAFF_ACTION_LABELS
 
-from .conftest import csrf_from, form_post
+from .conftest import PASSWORD, csrf_from, form_post
 from .test_admin_channels import PHONE
 from .test_partners import PARTNERS, partners_channel
 from .test_admin_policies import TEXTS
@@ -59,6 +61,7 @@ STAFF_ROUTES = {
         "extend": "request.extended",
         "carry-out": "request.carried_out",
         "reject": "request.declined",
+        "announce-lift": "request.restriction_lift_announced",
         "lift": "request.restriction_lifted",
     },
 }
@@ -249,10 +252,24 @@ def _name_partners(client, session, customer):
         "partners-partners_nl": kept["nl"], "partners-partners_en": kept["en"]})
 
 
-def _lift(client, session, customer):
+def _restricted(client, session, customer) -> str:
     public_id = _verified_request(client, session, customer, "restriction")
     assert _desk(client, public_id, "carry-out").status_code == 302
-    return _desk(client, public_id, "lift")
+    return public_id
+
+
+def _announce_lift(client, session, customer):
+    return _desk(client, _restricted(client, session, customer), "announce-lift")
+
+
+def _lift(client, session, customer):
+    public_id = _restricted(client, session, customer)
+    assert _desk(client, public_id, "announce-lift").status_code == 302
+    with freeze_time(datetime.now(timezone.utc) + timedelta(days=15)):  # the date the person was told
+        form_post(client, "/login", {"email": "ada@example.com", "password": PASSWORD})
+        lifted = _desk(client, public_id, "lift")
+    form_post(client, "/login", {"email": "ada@example.com", "password": PASSWORD})  # back to today's session
+    return lifted
 
 
 EXERCISES = {
@@ -291,6 +308,7 @@ EXERCISES = {
                                                            {"days": "30", "reason": "Three systems to search."}),
     ("requests_desk.act", "carry-out"): lambda c, s, p: _desk(c, _verified_request(c, s, p), "carry-out"),
     ("requests_desk.act", "reject"): lambda c, s, p: _desk(c, _request(s, p), "reject"),
+    ("requests_desk.act", "announce-lift"): _announce_lift,
     ("requests_desk.act", "lift"): _lift,
 }
 

@@ -1,7 +1,9 @@
 """/admin/requests: identity check, then restriction, objection and erasure through the ledger."""
 import csv
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import inspect, select, text
 
 from consent_center.subjects import crm
@@ -36,6 +38,21 @@ def person(session, customer):
     public_id = subject.public_id
     session.commit()
     return public_id
+
+
+@pytest.fixture
+def clock():
+    """The clock frozen now, for a test that moves it on (``lift_after_notice``)."""
+    with freeze_time(datetime.now(timezone.utc).replace(microsecond=0)) as frozen:
+        yield frozen
+
+
+def lift_after_notice(client, auth, page, clock, days: int = 14):
+    """Lift a restriction as staff do: tell the person the date (GDPR art. 18(3)), then lift it on that date."""
+    assert form_post(client, page, {}, action=f"{page}/announce-lift").status_code == 302
+    clock.tick(timedelta(days=days))
+    auth.login("support@example.com")  # a staff session does not outlive 12 hours
+    assert form_post(client, page, {}, action=f"{page}/lift").status_code == 302
 
 
 @pytest.fixture
@@ -89,14 +106,14 @@ def test_nothing_is_carried_out_before_the_identity_is_checked(client, auth, ses
 
 
 def test_rule_restriction_stops_processing_until_lifted(
-        client, auth, session, person, staff):
+        client, auth, session, person, staff, clock):
     before = statuses(session, person)
     _, page = file_and_verify(client, auth, session, "restriction")
     assert form_post(client, page, {}, action=f"{page}/carry-out").status_code == 302
     assert {code: a["allowed"] for code, a in answers(session, person).items()} == dict.fromkeys(
         CHANNELS, False)
     assert {s for s, _ in statuses(session, person).values()} == {"restricted"}
-    assert form_post(client, page, {}, action=f"{page}/lift").status_code == 302
+    lift_after_notice(client, auth, page, clock)
     assert statuses(session, person) == before
     assert all(a["allowed"] for a in answers(session, person).values())
     lifted = session.scalars(select(ConsentEvent).where(ConsentEvent.event_type == "lifted")).all()

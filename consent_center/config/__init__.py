@@ -231,6 +231,8 @@ def load_settings(instance_path: str) -> dict:
         "PROOF_MAX_BYTES": _env_int("PROOF_MAX_BYTES", 5 * 1024 * 1024),
         # `consent expire`: how many days before a grant lapses its reminder goes out.
         "EXPIRY_REMINDER_DAYS": _env_int("EXPIRY_REMINDER_DAYS", 30),
+        # GDPR art. 18(3): how long before lifting a restriction the person is told.
+        "RESTRICTION_LIFT_NOTICE_DAYS": _env_int("RESTRICTION_LIFT_NOTICE_DAYS", 14, minimum=1),
         # The check API: on a channel that requires re-consent, a grant not renewed under a
         # material policy version stops counting this many days after that version's date.
         "RECONSENT_GRACE_DAYS": _env_int("RECONSENT_GRACE_DAYS", 30),

@@ -41,6 +41,9 @@ class DataRequest(Base):
     # Staff notes and the log of staff actions, newest last.
     notes: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Text)
+    # A restriction is lifted only after the person was told (GDPR art. 18(3)): when, and from when.
+    lift_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lift_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subject: Mapped[Subject] = relationship()
 

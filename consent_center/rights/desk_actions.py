@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from consent_center.accounts.staff_log import log_staff_action
 from consent_center.models import Account, DataRequest
-from consent_center.rights import effects
+from consent_center.ledger import Actor
+from consent_center.rights import effects, lifting
 from consent_center.rights import requests as data_requests
 
 
@@ -53,11 +54,16 @@ def carry_out(session: Session, request: DataRequest, staff: Account) -> list[st
     return warnings
 
 
+def announce_lift(session: Session, request: DataRequest, staff: Account) -> None:
+    """Tell the person when the restriction a carried-out request put in place is lifted."""
+    lift_at = lifting.announce(session, request, account_id=staff.id)
+    _log(session, staff, "request.restriction_lift_announced", request, lift_at=lift_at.isoformat(),
+         told_by_email=bool(request.subject.email))
+
+
 def lift(session: Session, request: DataRequest, staff: Account) -> None:
-    """Lift the restriction a carried-out restriction request put in place."""
-    if request.kind == "restriction" and not effects.is_restricted(session, request.subject):
-        raise data_requests.RequestError("the restriction is already lifted")
-    effects.lift(session, request, account_id=staff.id)
+    """Lift the restriction, on or after the date the person was told."""
+    lifting.lift(session, request, actor=Actor("account", str(staff.id)), account_id=staff.id)
     _log(session, staff, "request.restriction_lifted", request)
 
 

@@ -96,15 +96,3 @@ def carry_out(session: Session, request: DataRequest, *, account_id: int) -> lis
                                      + ", ".join(warnings))
     session.flush()
     return warnings
-
-
-def lift(session: Session, request: DataRequest, *, account_id: int) -> None:
-    """Lift the restriction a completed restriction request put in place."""
-    from consent_center.rights import requests as data_requests
-
-    if request.kind != "restriction" or request.status != "completed":
-        raise data_requests.RequestError("only a carried-out restriction can be lifted")
-    lift_restriction(session, request.subject, actor=Actor("account", str(account_id)))
-    data_requests.log_action(request, account_id, "restriction lifted")
-    request.outcome = "lifted"
-    session.flush()

@@ -1,4 +1,4 @@
-"""E-mails telling a customer their rights request was received, then answered."""
+"""E-mails telling a customer their rights request was received, then answered; and before a restriction is lifted."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -7,13 +7,14 @@ from consent_center.outbox.mail import enqueue_email
 from consent_center.models import DataRequest
 
 
-def _send(session: Session, request: DataRequest, topic: str) -> None:
+def _send(session: Session, request: DataRequest, topic: str, **more) -> bool:
     subject = request.subject
     if not subject.email:
-        return
+        return False
     enqueue_email(session, topic=topic, to=subject.email, locale=subject.locale, name=subject.name,
                   request=request.public_id, kind=request.kind,
-                  due=request.due_at.isoformat(), status=request.status)
+                  due=request.due_at.isoformat(), status=request.status, **more)
+    return True
 
 
 def tell_received(session: Session, request: DataRequest) -> None:
@@ -31,3 +32,11 @@ def tell_completed(session: Session, request: DataRequest) -> None:
     if request.kind == "erasure":
         return
     _send(session, request, "request_completed")
+
+
+def tell_lift(session: Session, request: DataRequest) -> bool:
+    """Queue the notice that the restriction is lifted on ``request.lift_at`` (GDPR art. 18(3)).
+
+    False: the person has no e-mail address, and staff tell them another way.
+    """
+    return _send(session, request, "restriction_lift", lift_at=request.lift_at.isoformat())

@@ -81,12 +81,13 @@ STAFF_ACTION_LABELS = {
     "request.extended": _l("Extended a request's deadline"),
     "request.carried_out": _l("Carried out a request"),
     "request.declined": _l("Declined a request"),
+    "request.restriction_lift_announced": _l("Told a person when their restriction is lifted"),
     "request.restriction_lifted": _l("Lifted a restriction"),
     "ledger.verified": _l("Verified the ledger"),
     "receipt_key.rotated": _l("Rotated the receipt signing key"),
     "checkpoint_key.rotated": _l("Rotated the transparency log's checkpoint key"),
     "retention.run": _l("Ran the retention limits"),
-    "consent.expiry_run": _l("Expired lapsed consents"),
+    "consent.expiry_run": _l("Expired lapsed consents, lifted the restrictions due"),
 }
 
 # What kind of address a channel uses (models.vocabulary.Medium).

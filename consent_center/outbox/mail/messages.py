@@ -71,6 +71,10 @@ def _request_link(payload: dict) -> str:
     return urls.request_url(payload["request"])
 
 
+def _lift_context(payload: dict, locale: str) -> dict:
+    return {"lift_at": datetime.fromisoformat(payload["lift_at"])}
+
+
 def _email_change_link(payload: dict) -> str:
     return urls.email_change_url(payload["subject"], payload["new"], payload.get("old"))
 
@@ -120,6 +124,9 @@ TOPICS = {
                               None, _request_link),
     "request_completed": Topic(_l("%(company)s has answered your request about your data"),
                                None, _request_link),
+    # Before a restriction is lifted (rights/lifting.py, GDPR art. 18(3)): when, and what follows.
+    "restriction_lift": Topic(_l("%(company)s will lift the restriction of your data"), None, _request_link,
+                              _lift_context),
     # To a witness (outbox/witnesses.py): the signed checkpoint to keep, and its verifier key.
     "checkpoint": Topic(_l("A signed checkpoint of the %(company)s consent log, to keep"), None,
                         _log_key_link, greets_by_name=False, attachments=_checkpoint_file, html=False),

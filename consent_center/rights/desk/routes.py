@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from consent_center.rights import desk_actions, requests as data_requests, effects as subject_rights
 from consent_center.accounts.auth.decorators import roles_required
+from consent_center.clock import utcnow
 from consent_center.extensions import db
 from consent_center.web.forms import kept_form_values
 from consent_center.rights.desk import bp
@@ -49,7 +52,9 @@ def _render_detail(found, error: str | None = None, kept: dict | None = None):
                            restricted=subject_rights.is_restricted(db.session, found.subject),
                            max_days=data_requests.longest_extension(),
                            identity_checked=data_requests.identity_checked(found),
-                           identity_methods=data_requests.IDENTITY_METHODS)
+                           identity_methods=data_requests.IDENTITY_METHODS,
+                           lift_date=utcnow() + timedelta(days=current_app.config["RESTRICTION_LIFT_NOTICE_DAYS"]),
+                           lift_due=found.lift_at is not None and found.lift_at <= utcnow())
 
 
 @bp.post("/<public_id>/<action>")
@@ -70,6 +75,8 @@ def act(public_id: str, action: str):
                                 reason=request.form.get("reason", ""))
         elif action == "carry-out":
             desk_actions.carry_out(db.session, found, current_user)
+        elif action == "announce-lift":
+            desk_actions.announce_lift(db.session, found, current_user)
         elif action == "lift":
             desk_actions.lift(db.session, found, current_user)
         elif action == "reject":

@@ -1,0 +1,78 @@
+"""Lifting a restriction: the person is told first, and it is lifted no sooner than they were told (GDPR art. 18(3)).
+
+Staff announce the lift on the request's page (``announce``): the person is
+e-mailed the date, ``CONSENT_RESTRICTION_LIFT_NOTICE_DAYS`` days ahead, so
+they can object, ask for erasure or complain before their data is processed
+again. From that date staff may lift it (``lift``), and ``consent expire``
+(the daily job) lifts every one whose date has come (``lift_due``). A person
+with no e-mail address is told by staff another way: the desk says so.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consent_center.clock import utcnow
+from consent_center.ledger import Actor
+from consent_center.models import DataRequest
+from consent_center.rights import requests as data_requests
+from consent_center.rights.effects import is_restricted, lift_restriction
+from consent_center.rights.mail import tell_lift
+
+LIFTED = "lifted"
+
+
+def _in_force(session: Session, request: DataRequest) -> None:
+    if request.kind != "restriction" or request.status != "completed":
+        raise data_requests.RequestError("only a carried-out restriction can be lifted")
+    if request.outcome == LIFTED or not is_restricted(session, request.subject):
+        raise data_requests.RequestError("the restriction is already lifted")
+
+
+def announce(session: Session, request: DataRequest, *, account_id: int) -> datetime:
+    """Tell the person when their restriction will be lifted; return that moment."""
+    _in_force(session, request)
+    if request.lift_told_at is not None:
+        raise data_requests.RequestError("the person was already told when the restriction is lifted")
+    now = utcnow()
+    request.lift_told_at = now
+    request.lift_at = now + timedelta(days=current_app.config["RESTRICTION_LIFT_NOTICE_DAYS"])
+    told = tell_lift(session, request)
+    data_requests.log_action(request, account_id, f"lift announced for {request.lift_at:%Y-%m-%d %H:%M}Z"
+                             + ("" if told else ", no e-mail address: to be told another way"))
+    session.flush()
+    return request.lift_at
+
+
+def lift(session: Session, request: DataRequest, *, actor: Actor, account_id: int | None) -> None:
+    """Lift the restriction, once the person was told and the date they were told has come."""
+    _in_force(session, request)
+    if request.lift_at is None:
+        raise data_requests.RequestError("tell the person first: a restriction is lifted only after they are told")
+    if request.lift_at > utcnow():
+        raise data_requests.RequestError(
+            f"the person was told the restriction is lifted on {request.lift_at:%Y-%m-%d %H:%M}Z: not before")
+    lift_restriction(session, request.subject, actor=actor)
+    data_requests.log_action(request, account_id, "restriction lifted")
+    request.outcome = LIFTED
+    session.flush()
+
+
+def lift_due(session: Session) -> int:
+    """Lift every restriction whose announced date has come (the daily job); return how many."""
+    due = session.scalars(
+        select(DataRequest).where(DataRequest.kind == "restriction", DataRequest.status == "completed",
+                                  DataRequest.lift_at <= utcnow(),
+                                  (DataRequest.outcome.is_(None)) | (DataRequest.outcome != LIFTED))
+        .order_by(DataRequest.lift_at, DataRequest.id).with_for_update())
+    lifted = 0
+    for request in due:
+        if not is_restricted(session, request.subject):  # lifted through another of the person's requests
+            request.outcome = LIFTED
+            continue
+        lift(session, request, actor=Actor.system(), account_id=None)
+        lifted += 1
+    return lifted

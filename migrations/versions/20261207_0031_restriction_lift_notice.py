@@ -1,0 +1,27 @@
+"""data_requests: when the person was told their restriction would be lifted, and from when (GDPR art. 18(3))
+
+Revision ID: 0031
+Revises: 0030
+Create Date: 2026-12-07 11:30:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from consent_center.db import UTCDateTime
+
+
+revision = '0031'
+down_revision = '0030'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column('data_requests', sa.Column('lift_told_at', UTCDateTime(), nullable=True))
+    op.add_column('data_requests', sa.Column('lift_at', UTCDateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('data_requests', schema=None) as batch_op:
+        batch_op.drop_column('lift_at')
+        batch_op.drop_column('lift_told_at')

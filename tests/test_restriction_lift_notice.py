@@ -1,0 +1,110 @@
+"""A restriction is lifted only after the person is told (GDPR art. 18(3)): staff announce the date on the
+desk, the person is e-mailed it in their language and reads it in their space, nothing is lifted before
+it, and from it staff or the daily ``consent expire`` lift it, once."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from consent_center.models import DataRequest, OutboxMessage, StaffAction, Subject
+from consent_center.outbox.mail import compose
+
+from .conftest import form_post
+from .test_subject_rights import file_and_verify, person, staff, statuses  # noqa: F401
+
+T0 = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
+
+
+def _restricted(client, auth, session):
+    _, page = file_and_verify(client, auth, session, "restriction")
+    assert form_post(client, page, {}, action=f"{page}/carry-out").status_code == 302
+    return page
+
+
+def _request(session) -> DataRequest:
+    session.rollback()
+    return session.scalars(select(DataRequest).order_by(DataRequest.id.desc())).first()
+
+
+def _lift_mails(session) -> list[OutboxMessage]:
+    session.rollback()
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "restriction_lift")))
+
+
+def test_the_person_is_told_before_the_lift_and_nothing_is_lifted_sooner(client, auth, session, person, staff,
+                                                                         runner):
+    with freeze_time(T0) as clock:
+        before = statuses(session, person)
+        page = _restricted(client, auth, session)
+        # Not lifted without telling the person first.
+        refused = form_post(client, page, {}, action=f"{page}/lift")
+        assert refused.status_code == 409 and "tell the person first" in refused.get_data(as_text=True)
+        assert {s for s, _ in statuses(session, person).values()} == {"restricted"}
+        desk = client.get(page).get_data(as_text=True)
+        assert f"{page}/announce-lift" in desk and f"{page}/lift\"" not in desk
+
+        assert form_post(client, page, {}, action=f"{page}/announce-lift").status_code == 302
+        request = _request(session)
+        public_id = request.public_id
+        assert (request.lift_told_at, request.lift_at) == (T0, T0 + timedelta(days=14))
+        [mail] = _lift_mails(session)
+        assert (mail.recipient, mail.payload["lift_at"]) == ("camille@example.com", request.lift_at.isoformat())
+        text = compose(mail).get_body(("plain",)).get_content()
+        assert "We will lift this restriction on Dec 21, 2026" in text and public_id in text
+        desk = client.get(page).get_data(as_text=True)
+        assert "restriction-lift" in desk and f"{page}/announce-lift" not in desk
+        # Told once: a second announcement is refused, no second e-mail.
+        again = form_post(client, page, {}, action=f"{page}/announce-lift")
+        assert again.status_code == 409 and "already told" in again.get_data(as_text=True)
+        assert len(_lift_mails(session)) == 1
+
+        # The person reads the date in their space.
+        auth.logout()
+        auth.login("camille@example.com")
+        space = client.get(f"/space/requests/{public_id}").get_data(as_text=True)
+        assert "We will lift this restriction on" in space
+        auth.logout()
+
+        # A day before the date: neither staff nor the daily job lifts it.
+        clock.move_to(T0 + timedelta(days=13))
+        auth.login("support@example.com")
+        early = form_post(client, page, {}, action=f"{page}/lift")
+        assert early.status_code == 409 and "not before" in early.get_data(as_text=True)
+        assert "lifted 0 restrictions" in runner.invoke(args=["consent", "expire"]).output
+        assert {s for s, _ in statuses(session, person).values()} == {"restricted"}
+
+        # On the date, the daily job lifts it, once; each channel gets back what it had.
+        clock.move_to(T0 + timedelta(days=14, hours=18))
+        assert "lifted 1 restrictions" in runner.invoke(args=["consent", "expire"]).output
+        assert statuses(session, person) == before
+        assert "lifted 0 restrictions" in runner.invoke(args=["consent", "expire"]).output
+        assert _request(session).outcome == "lifted"
+        auth.login("support@example.com")  # a staff session lives 12 hours at most
+        lifted = form_post(client, page, {}, action=f"{page}/lift")
+        assert lifted.status_code == 409 and "already lifted" in lifted.get_data(as_text=True)
+        session.rollback()
+        actions = list(session.scalars(select(StaffAction.action).where(
+            StaffAction.target == f"request:{public_id}").order_by(StaffAction.id)))
+        assert actions[-1] == "request.restriction_lift_announced"
+
+
+def test_a_person_without_an_e_mail_address_is_told_by_staff_and_the_desk_says_so(client, auth, session, person,
+                                                                                  staff):
+    with freeze_time(T0):
+        page = _restricted(client, auth, session)
+        session.rollback()
+        session.scalars(select(Subject).where(Subject.public_id == person)).one().email = None
+        session.commit()
+        assert form_post(client, page, {}, action=f"{page}/announce-lift").status_code == 302
+        assert _lift_mails(session) == []
+        assert "to be told another way" in _request(session).notes
+        assert "No e-mail address: tell the person by post or phone" in client.get(page).get_data(as_text=True)
+
+
+def test_a_request_that_is_no_restriction_in_force_has_no_lift_to_announce(client, auth, session, person, staff):
+    _, page = file_and_verify(client, auth, session, "access")
+    refused = form_post(client, page, {}, action=f"{page}/announce-lift")
+    assert refused.status_code == 409 and "only a carried-out restriction" in refused.get_data(as_text=True)
+    assert _lift_mails(session) == [] and _request(session).lift_told_at is None
