@@ -17,8 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('data_requests', sa.Column('lift_told_at', UTCDateTime(), nullable=True))
-    op.add_column('data_requests', sa.Column('lift_at', UTCDateTime(), nullable=True))
+    op.add_column('data_requests', sa.Column('lift_told_at', UTCDateTime(timezone=True), nullable=True))
+    op.add_column('data_requests', sa.Column('lift_at', UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
