@@ -108,3 +108,21 @@ def test_a_request_that_is_no_restriction_in_force_has_no_lift_to_announce(clien
     refused = form_post(client, page, {}, action=f"{page}/announce-lift")
     assert refused.status_code == 409 and "only a carried-out restriction" in refused.get_data(as_text=True)
     assert _lift_mails(session) == [] and _request(session).lift_told_at is None
+
+
+def test_a_restricted_person_erased_before_the_date_has_nothing_lifted_and_the_job_goes_on(
+        client, auth, session, person, staff, runner):
+    with freeze_time(T0) as clock:
+        page = _restricted(client, auth, session)
+        assert form_post(client, page, {}, action=f"{page}/announce-lift").status_code == 302
+        auth.logout()
+        _, erasure = file_and_verify(client, auth, session, "erasure")
+        assert form_post(client, erasure, {}, action=f"{erasure}/carry-out").status_code == 302
+        clock.move_to(T0 + timedelta(days=15))
+        expired = runner.invoke(args=["consent", "expire"])
+        assert expired.exit_code == 0 and "lifted 0 restrictions" in expired.output, expired.output
+        auth.login("support@example.com")
+        assert f"{page}/lift" not in client.get(page).get_data(as_text=True)
+        refused = form_post(client, page, {}, action=f"{page}/lift")
+        assert refused.status_code == 409 and "erased" in refused.get_data(as_text=True)
+        assert {s for s, _ in statuses(session, person).values()} == {"withdrawn"}

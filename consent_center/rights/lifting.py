@@ -5,7 +5,8 @@ e-mailed the date, ``CONSENT_RESTRICTION_LIFT_NOTICE_DAYS`` days ahead, so
 they can object, ask for erasure or complain before their data is processed
 again. From that date staff may lift it (``lift``), and ``consent expire``
 (the daily job) lifts every one whose date has come (``lift_due``). A person
-with no e-mail address is told by staff another way: the desk says so.
+with no e-mail address is told by staff another way: the desk says so. A
+person erased meanwhile has nothing left to lift.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
 from consent_center.ledger import Actor
-from consent_center.models import DataRequest
+from consent_center.models import DataRequest, Subject
 from consent_center.rights import requests as data_requests
 from consent_center.rights.effects import is_restricted, lift_restriction
 from consent_center.rights.mail import tell_lift
@@ -28,6 +29,8 @@ LIFTED = "lifted"
 def _in_force(session: Session, request: DataRequest) -> None:
     if request.kind != "restriction" or request.status != "completed":
         raise data_requests.RequestError("only a carried-out restriction can be lifted")
+    if request.subject.erased_at is not None:
+        raise data_requests.RequestError("the person's data is erased: there is nothing left to lift")
     if request.outcome == LIFTED or not is_restricted(session, request.subject):
         raise data_requests.RequestError("the restriction is already lifted")
 
@@ -64,10 +67,11 @@ def lift(session: Session, request: DataRequest, *, actor: Actor, account_id: in
 def lift_due(session: Session) -> int:
     """Lift every restriction whose announced date has come (the daily job); return how many."""
     due = session.scalars(
-        select(DataRequest).where(DataRequest.kind == "restriction", DataRequest.status == "completed",
-                                  DataRequest.lift_at <= utcnow(),
-                                  (DataRequest.outcome.is_(None)) | (DataRequest.outcome != LIFTED))
-        .order_by(DataRequest.lift_at, DataRequest.id).with_for_update())
+        select(DataRequest).join(Subject, Subject.id == DataRequest.subject_id)
+        .where(DataRequest.kind == "restriction", DataRequest.status == "completed",
+               DataRequest.lift_at <= utcnow(), Subject.erased_at.is_(None),
+               (DataRequest.outcome.is_(None)) | (DataRequest.outcome != LIFTED))
+        .order_by(DataRequest.lift_at, DataRequest.id).with_for_update(of=DataRequest))
     lifted = 0
     for request in due:
         if not is_restricted(session, request.subject):  # lifted through another of the person's requests

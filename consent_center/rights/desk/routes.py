@@ -49,7 +49,8 @@ def detail(public_id: str):
 def _render_detail(found, error: str | None = None, kept: dict | None = None):
     return render_template("rights/detail.html", request_=found, error=error, kept=kept or {},
                            overdue=data_requests.is_overdue(found),
-                           restricted=subject_rights.is_restricted(db.session, found.subject),
+                           restricted=(found.subject.erased_at is None
+                                       and subject_rights.is_restricted(db.session, found.subject)),
                            max_days=data_requests.longest_extension(),
                            identity_checked=data_requests.identity_checked(found),
                            identity_methods=data_requests.IDENTITY_METHODS,
