@@ -1,6 +1,8 @@
 """The identity check of a rights request: how it was done and its evidence, before anything is carried out."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -8,6 +10,7 @@ from consent_center.models import Account, DataRequest, Role, StaffAction, Subje
 from consent_center.rights.requests import IDENTITY_METHODS, file_request
 
 from .conftest import form_post
+from .test_subject_rights import clock  # noqa: F401 (a fixture)
 
 CHECK = {"method": "code_to_address_on_file", "evidence": "Code read back on the phone",
          "reference": "ticket 4411"}
@@ -135,7 +138,7 @@ def test_a_request_verified_before_methods_were_recorded_is_checked_again_before
     assert _post(client, public_id, "carry-out").status_code == 302
 
 
-def test_support_s_extension_decline_and_lift_are_in_the_staff_log(client, session, customer, support):
+def test_support_s_extension_decline_and_lift_are_in_the_staff_log(client, session, customer, support, auth, clock):
     extended = _file(session, customer, "access")
     assert _post(client, extended, "extend", {"days": "30", "reason": "Three systems."}).status_code == 302
     declined = _file(session, customer, "objection")
@@ -143,6 +146,10 @@ def test_support_s_extension_decline_and_lift_are_in_the_staff_log(client, sessi
     restricted = _file(session, customer, "restriction")
     assert _post(client, restricted, "verify", CHECK).status_code == 302
     assert _post(client, restricted, "carry-out").status_code == 302
+    assert _post(client, restricted, "lift").status_code == 409  # the person is told first (GDPR art. 18(3))
+    assert _post(client, restricted, "announce-lift").status_code == 302
+    clock.tick(timedelta(days=14))
+    auth.login(support.email)
     assert _post(client, restricted, "lift").status_code == 302
     assert _post(client, restricted, "lift").status_code == 409
     lines = [(a.account_id, a.action, a.target) for a in _log(session)]
@@ -151,6 +158,7 @@ def test_support_s_extension_decline_and_lift_are_in_the_staff_log(client, sessi
         (support.id, "request.declined", f"request:{declined}"),
         (support.id, "request.identity_checked", f"request:{restricted}"),
         (support.id, "request.carried_out", f"request:{restricted}"),
+        (support.id, "request.restriction_lift_announced", f"request:{restricted}"),
         (support.id, "request.restriction_lifted", f"request:{restricted}"),
     ]
     assert _log(session)[0].details["reason"] == "Three systems." and _log(session)[0].details["days"] == 30

@@ -167,9 +167,17 @@ def _check_email_with_blocks(connection: Connection, channel: str, channel_pk: i
     subjects, erased, found = sort_contact_rows(connection.execute(_by_email_with_blocks(kinds), params), email)
     row = subjects[0] if subjects else None  # an address is one subject's at most
     suppressed = row is None and erased
-    block = None
-    if found and not suppressed and (row is None or consent_answer(row, rules, now).allowed):
-        block = found.block([email], row is not None and bool(row.customer))
+    if suppressed or (row is not None and not consent_answer(row, rules, now).allowed):
+        return _answer(channel, row, "email", email, rules, now, suppressed)
+    values = [email]
+    if row is not None and (others := blocks.other_identifiers(rules, "email")):
+        # A list of this medium may also name the subject's phone (a Robinson list for letters): asked too.
+        values += [getattr(row, f"{name}_of") for name in others]
+        extra = blocks.lookup(connection, rules, now.date(), values[1:])
+        for value, items in extra.listings.items():
+            found.listings[value] += items
+        found.undeliverable.update(extra.undeliverable)
+    block = found.block(values, row is not None and bool(row.customer)) if found else None
     return _answer(channel, row, "email", email, rules, now, suppressed, block)
 
 
