@@ -100,7 +100,7 @@ def test_a_person_without_an_e_mail_address_is_told_by_staff_and_the_desk_says_s
         assert form_post(client, page, {}, action=f"{page}/announce-lift").status_code == 302
         assert _lift_mails(session) == []
         assert "to be told another way" in _request(session).notes
-        assert "No e-mail address: tell the person by post or phone" in client.get(page).get_data(as_text=True)
+        assert "No deliverable e-mail address: tell the person by post or phone" in client.get(page).get_data(as_text=True)
 
 
 def test_a_request_that_is_no_restriction_in_force_has_no_lift_to_announce(client, auth, session, person, staff):

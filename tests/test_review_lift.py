@@ -64,27 +64,37 @@ def test_a_restriction_carried_out_after_a_lift_was_announced_is_not_lifted_by_s
 
 def test_a_stale_announcement_of_a_second_request_lifts_a_later_restriction(client, auth, session, person, staff,
                                                                            runner):
-    """Two restriction requests, both announced (T0 → T0+14, T0+5 → T0+19). On T0+14 the first lifts the
-    restriction; the second stays 'announced, not lifted'. The person asks for a restriction again (T0+15,
-    carried out): on T0+19 the second's old announcement lifts it, without a word to the person."""
+    """Two restriction requests. The first's lift is announced (T0 → T0+14), then the second is carried out:
+    the person asked again, so the first announcement no longer holds (told again before any lift). The
+    second is announced (T0+5 → T0+19) and lifts the restriction; both requests end. The person asks for a
+    restriction again (T0+20): no old announcement may lift it."""
     with freeze_time(T0) as clock:
         _, first = _carried_out(client, auth, session)
         assert form_post(client, first, {}, action=f"{first}/announce-lift").status_code == 302
         auth.logout()
         _, second = _carried_out(client, auth, session)
+        session.rollback()
+        voided = session.scalars(select(DataRequest).order_by(DataRequest.id)).all()[0]
+        assert (voided.lift_told_at, voided.lift_at) == (None, None) and "withdrawn" in voided.notes
         clock.move_to(T0 + timedelta(days=5))
         auth.login("support@example.com")  # a staff session lives 12 hours at most
         assert form_post(client, second, {}, action=f"{second}/announce-lift").status_code == 302
         auth.logout()
         clock.move_to(T0 + timedelta(days=14, hours=1))
-        assert "lifted 1 restrictions" in runner.invoke(args=["consent", "expire"]).output
-        assert "restricted" not in _kinds(session, person)
-
-        clock.move_to(T0 + timedelta(days=15))
-        _carried_out(client, auth, session)
+        assert "lifted 0 restrictions" in runner.invoke(args=["consent", "expire"]).output
         assert _kinds(session, person) == {"restricted"}
         clock.move_to(T0 + timedelta(days=19, hours=1))
-        runner.invoke(args=["consent", "expire"])
+        assert "lifted 1 restrictions" in runner.invoke(args=["consent", "expire"]).output
+        assert "restricted" not in _kinds(session, person)
+        session.rollback()
+        assert [r.outcome for r in session.scalars(select(DataRequest).order_by(DataRequest.id))] == [
+            "lifted", "lifted"]
+
+        clock.move_to(T0 + timedelta(days=20))
+        _carried_out(client, auth, session)
+        assert _kinds(session, person) == {"restricted"}
+        clock.move_to(T0 + timedelta(days=40))
+        assert "lifted 0 restrictions" in runner.invoke(args=["consent", "expire"]).output
         assert _kinds(session, person) == {"restricted"}, "the third restriction was lifted on an old notice"
 
 

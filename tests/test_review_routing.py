@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from werkzeug.routing import BaseConverter
 
 from consent_center import create_app
@@ -33,15 +35,17 @@ def test_apps_built_at_once_in_threads_route_alike(tmp_path):
 
 def test_a_converter_or_setting_given_to_one_app_after_create_app_stays_with_it(tmp_path):
     """Flask's documented way to add a converter or relax trailing slashes is to set them on
-    ``app.url_map`` once the app exists. With the table shared, what one app sets there every other
-    app of the process (built before or after) gets too: only ``add_url_rule`` takes its own copy."""
+    ``app.url_map`` once the app exists. The table is shared: such a change is refused with a clear
+    error, and no other app of the process (built before or after) gets it."""
     first, second = (create_app(_settings(tmp_path, name)) for name in ("a", "b"))
 
     class Upper(BaseConverter):
         pass
 
-    first.url_map.converters["upper"] = Upper
-    first.url_map.strict_slashes = False
+    with pytest.raises(TypeError):
+        first.url_map.converters["upper"] = Upper
+    with pytest.raises(RuntimeError, match="shared between apps"):
+        first.url_map.strict_slashes = False
     third = create_app(_settings(tmp_path, "c"))
     assert "upper" not in second.url_map.converters and "upper" not in third.url_map.converters
     assert second.url_map.strict_slashes is True and third.url_map.strict_slashes is True

@@ -3,7 +3,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consent_center.clock import utcnow
@@ -44,6 +44,8 @@ class DataRequest(Base):
     # A restriction is lifted only after the person was told (GDPR art. 18(3)): when, and from when.
     lift_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lift_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Whether the notice went by e-mail; False: no deliverable address, staff tell the person another way.
+    lift_by_email: Mapped[bool | None] = mapped_column(Boolean)
 
     subject: Mapped[Subject] = relationship()
 

@@ -58,7 +58,7 @@ def announce_lift(session: Session, request: DataRequest, staff: Account) -> Non
     """Tell the person when the restriction a carried-out request put in place is lifted."""
     lift_at = lifting.announce(session, request, account_id=staff.id)
     _log(session, staff, "request.restriction_lift_announced", request, lift_at=lift_at.isoformat(),
-         told_by_email=bool(request.subject.email))
+         told_by_email=bool(request.lift_by_email))
 
 
 def lift(session: Session, request: DataRequest, staff: Account) -> None:

@@ -84,7 +84,10 @@ def carry_out(session: Session, request: DataRequest, *, account_id: int) -> lis
     subject = request.subject
     warnings: list[str] = []
     if request.kind == "restriction":
+        from consent_center.rights.lifting import restricted_again
+
         restrict(session, subject, actor=actor)
+        restricted_again(session, request)
     elif request.kind == "objection":
         object_to_marketing(session, subject, actor=actor)
     data_requests.close(session, request, status="completed", outcome=request.kind, account_id=account_id)

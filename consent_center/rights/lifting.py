@@ -5,8 +5,11 @@ e-mailed the date, ``CONSENT_RESTRICTION_LIFT_NOTICE_DAYS`` days ahead, so
 they can object, ask for erasure or complain before their data is processed
 again. From that date staff may lift it (``lift``), and ``consent expire``
 (the daily job) lifts every one whose date has come (``lift_due``). A person
-with no e-mail address is told by staff another way: the desk says so. A
-person erased meanwhile has nothing left to lift.
+with no deliverable e-mail address is told by staff another way: the desk
+says so. A person erased meanwhile has nothing left to lift. A restriction
+asked for again voids an announcement (``restricted_again``), and a lift ends
+every restriction request of the person, so an old announcement never lifts
+a later restriction.
 """
 from __future__ import annotations
 
@@ -44,8 +47,9 @@ def announce(session: Session, request: DataRequest, *, account_id: int) -> date
     request.lift_told_at = now
     request.lift_at = now + timedelta(days=current_app.config["RESTRICTION_LIFT_NOTICE_DAYS"])
     told = tell_lift(session, request)
+    request.lift_by_email = told
     data_requests.log_action(request, account_id, f"lift announced for {request.lift_at:%Y-%m-%d %H:%M}Z"
-                             + ("" if told else ", no e-mail address: to be told another way"))
+                             + ("" if told else ", no deliverable e-mail address: to be told another way"))
     session.flush()
     return request.lift_at
 
@@ -61,7 +65,32 @@ def lift(session: Session, request: DataRequest, *, actor: Actor, account_id: in
     lift_restriction(session, request.subject, actor=actor)
     data_requests.log_action(request, account_id, "restriction lifted")
     request.outcome = LIFTED
+    # The person's other restriction requests end with it: none keeps an announcement that could
+    # later lift a restriction the person asks for again.
+    for other in _pending(session, request.subject, but=request):
+        other.outcome = LIFTED
+        data_requests.log_action(other, account_id, f"restriction lifted with request {request.public_id}")
     session.flush()
+
+
+def _pending(session: Session, subject: Subject, *, but: DataRequest) -> list[DataRequest]:
+    """The subject's other carried-out restriction requests not lifted yet."""
+    return list(session.scalars(select(DataRequest).where(
+        DataRequest.subject_id == subject.id, DataRequest.kind == "restriction", DataRequest.status == "completed",
+        DataRequest.id != but.id, (DataRequest.outcome.is_(None)) | (DataRequest.outcome != LIFTED))))
+
+
+def restricted_again(session: Session, request: DataRequest) -> None:
+    """A restriction carried out while a lift is announced: the announcement no longer holds (art. 18(3)).
+
+    The person asked for a restriction again after being told the date of the lift; that date said
+    nothing of this one, so they are told again before any lift.
+    """
+    for other in _pending(session, request.subject, but=request):
+        if other.lift_told_at is not None:
+            other.lift_told_at = other.lift_at = None
+            data_requests.log_action(other, None, f"lift announcement withdrawn: restriction asked again "
+                                                  f"(request {request.public_id})")
 
 
 def lift_due(session: Session) -> int:

@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from consent_center.outbox.mail import enqueue_email
 from consent_center.models import DataRequest
+from consent_center.subjects.deliverability import undeliverable_among
 
 
 def _send(session: Session, request: DataRequest, topic: str, **more) -> bool:
@@ -37,6 +38,10 @@ def tell_completed(session: Session, request: DataRequest) -> None:
 def tell_lift(session: Session, request: DataRequest) -> bool:
     """Queue the notice that the restriction is lifted on ``request.lift_at`` (GDPR art. 18(3)).
 
-    False: the person has no e-mail address, and staff tell them another way.
+    False: the person has no e-mail address, or the mail providers gave up on it (undeliverable), and
+    staff tell them another way.
     """
+    email = request.subject.email
+    if email and undeliverable_among(session, [email]):
+        return False
     return _send(session, request, "restriction_lift", lift_at=request.lift_at.isoformat())

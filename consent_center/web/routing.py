@@ -13,6 +13,7 @@ app afterwards (a test's) first gives that app a table of its own
 from __future__ import annotations
 
 import threading
+from types import MappingProxyType
 
 from flask import Flask
 from werkzeug.routing import Map, Rule
@@ -28,13 +29,24 @@ def _rule_key(rule: Rule) -> tuple:
             rule.build_only, rule.websocket, getattr(rule, "provide_automatic_options", None))
 
 
+# What a Map is set up with: once its table is shared, none of it may change behind the other apps.
+_SETTINGS = frozenset({"converters", "strict_slashes", "merge_slashes", "redirect_defaults", "host_matching",
+                       "sort_parameters", "sort_key", "default_subdomain", "encoding_errors"})
+
+
 class RoutingTable(Map):
     """A Map that keeps its rules aside until ``compiled``, then is shared and takes no more."""
 
     def __init__(self, *args, **kwargs) -> None:
+        self.shared = False
         super().__init__(*args, **kwargs)
         self.collected: list[Rule] | None = []  # None once compiled
-        self.shared = False
+
+    def __setattr__(self, name, value) -> None:
+        if name in _SETTINGS and self.shared:
+            raise RuntimeError(f"this routing table is shared between apps: set url_map.{name} before "
+                               "create_app compiles it (consent_center.web.routing)")
+        super().__setattr__(name, value)
 
     def add(self, rulefactory) -> None:
         if self.collected is not None:
@@ -57,6 +69,7 @@ class RoutingTable(Map):
             if table is None:
                 for rule in rules:
                     super().add(rule)
+                self.converters = MappingProxyType(dict(self.converters))  # read by the rules, never changed
                 self.shared = True
                 table = _COMPILED[key] = self
         return table
