@@ -155,6 +155,12 @@ class Found:
     def __bool__(self) -> bool:
         return bool(self.listings or self.undeliverable)
 
+    def merge(self, other: Found) -> None:
+        """Take in what another lookup found (the subjects' other identifiers)."""
+        for value, items in other.listings.items():
+            self.listings[value] += items
+        self.undeliverable.update(other.undeliverable)
+
     def named(self):
         """The values a list or an undeliverable mark names."""
         return self.listings.keys() | self.undeliverable.keys()

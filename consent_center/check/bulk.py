@@ -207,10 +207,8 @@ def blocks_of_allowed(connection: Connection, rules: ChannelRules, at: datetime,
         return {}
     column = {"email": _EMAIL_OF, "phone": _PHONE_OF}
     if others:
-        extra = blocks.lookup(connection, rules, at.date(), (row[column[name]] for row in allowed for name in others))
-        for value, items in extra.listings.items():
-            found.listings[value] += items
-        found.undeliverable.update(extra.undeliverable)
+        found.merge(blocks.lookup(connection, rules, at.date(),
+                                  (row[column[name]] for row in allowed for name in others)))
     if not found:
         return {}
     named = found.listings.keys() | found.undeliverable.keys()

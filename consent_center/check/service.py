@@ -173,10 +173,7 @@ def _check_email_with_blocks(connection: Connection, channel: str, channel_pk: i
     if row is not None and (others := blocks.other_identifiers(rules, "email")):
         # A list of this medium may also name the subject's phone (a Robinson list for letters): asked too.
         values += [getattr(row, f"{name}_of") for name in others]
-        extra = blocks.lookup(connection, rules, now.date(), values[1:])
-        for value, items in extra.listings.items():
-            found.listings[value] += items
-        found.undeliverable.update(extra.undeliverable)
+        found.merge(blocks.lookup(connection, rules, now.date(), values[1:]))
     block = found.block(values, row is not None and bool(row.customer)) if found else None
     return _answer(channel, row, "email", email, rules, now, suppressed, block)
 

@@ -14,6 +14,7 @@ from consent_center.ledger import Actor, Recorded, current_states, record_change
 from consent_center.models import Channel, DataRequest, Subject
 from consent_center.models.vocabulary import Basis, EventType, Source, Status
 from consent_center.rights.erasure import erase
+from consent_center.rights.lifting import restricted_again
 
 OBJECTABLE_BASES = (Basis.LEGITIMATE_INTEREST, Basis.SOFT_OPT_IN)
 
@@ -34,29 +35,6 @@ def restrict(session: Session, subject: Subject, *, actor: Actor) -> Recorded:
     recorded = record_change(session, subject, changes, source=Source.RESTRICTION, actor=actor,
                              event_type=EventType.RESTRICTED)
     subject.restricted_at = subject.restricted_at or utcnow()
-    session.flush()
-    return recorded
-
-
-def is_restricted(session: Session, subject: Subject) -> bool:
-    """Restricted until the lift, even once every restricted channel was withdrawn."""
-    return subject.restricted_at is not None or any(
-        s.status == Status.RESTRICTED for s in current_states(session, subject).values())
-
-
-def lift_restriction(session: Session, subject: Subject, *, actor: Actor) -> Recorded:
-    """Give every restricted channel back the status (and basis) it had before."""
-    states = current_states(session, subject)
-    changes, bases = {}, {}
-    for state in states.values():
-        if state.status != Status.RESTRICTED:
-            continue
-        before = state.event.previous_status if state.event.event_type == EventType.RESTRICTED else None
-        changes[state.channel.code] = before or Status.NEVER_ASKED
-        bases[state.channel.code] = state.basis
-    recorded = record_change(session, subject, changes, source=Source.RESTRICTION, actor=actor, basis=bases,
-                             event_type=EventType.LIFTED)
-    subject.restricted_at = None
     session.flush()
     return recorded
 
@@ -84,8 +62,6 @@ def carry_out(session: Session, request: DataRequest, *, account_id: int) -> lis
     subject = request.subject
     warnings: list[str] = []
     if request.kind == "restriction":
-        from consent_center.rights.lifting import restricted_again
-
         restrict(session, subject, actor=actor)
         restricted_again(session, request)
     elif request.kind == "objection":

@@ -20,13 +20,36 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_center.clock import utcnow
-from consent_center.ledger import Actor
+from consent_center.ledger import Actor, Recorded, current_states, record_change
 from consent_center.models import DataRequest, Subject
+from consent_center.models.vocabulary import EventType, Source, Status
 from consent_center.rights import requests as data_requests
-from consent_center.rights.effects import is_restricted, lift_restriction
 from consent_center.rights.mail import tell_lift
 
 LIFTED = "lifted"
+
+
+def is_restricted(session: Session, subject: Subject) -> bool:
+    """Restricted until the lift, even once every restricted channel was withdrawn."""
+    return subject.restricted_at is not None or any(
+        s.status == Status.RESTRICTED for s in current_states(session, subject).values())
+
+
+def lift_restriction(session: Session, subject: Subject, *, actor: Actor) -> Recorded:
+    """Give every restricted channel back the status (and basis) it had before."""
+    states = current_states(session, subject)
+    changes, bases = {}, {}
+    for state in states.values():
+        if state.status != Status.RESTRICTED:
+            continue
+        before = state.event.previous_status if state.event.event_type == EventType.RESTRICTED else None
+        changes[state.channel.code] = before or Status.NEVER_ASKED
+        bases[state.channel.code] = state.basis
+    recorded = record_change(session, subject, changes, source=Source.RESTRICTION, actor=actor, basis=bases,
+                             event_type=EventType.LIFTED)
+    subject.restricted_at = None
+    session.flush()
+    return recorded
 
 
 def _in_force(session: Session, request: DataRequest) -> None:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from consent_center.rights import desk_actions, requests as data_requests, effects as subject_rights
+from consent_center.rights import desk_actions, lifting, requests as data_requests
 from consent_center.accounts.auth.decorators import roles_required
 from consent_center.clock import utcnow
 from consent_center.extensions import db
@@ -50,7 +50,7 @@ def _render_detail(found, error: str | None = None, kept: dict | None = None):
     return render_template("rights/detail.html", request_=found, error=error, kept=kept or {},
                            overdue=data_requests.is_overdue(found),
                            restricted=(found.subject.erased_at is None
-                                       and subject_rights.is_restricted(db.session, found.subject)),
+                                       and lifting.is_restricted(db.session, found.subject)),
                            max_days=data_requests.longest_extension(),
                            identity_checked=data_requests.identity_checked(found),
                            identity_methods=data_requests.IDENTITY_METHODS,
