@@ -118,12 +118,12 @@ def restricted_again(session: Session, request: DataRequest) -> None:
 
 def lift_due(session: Session) -> int:
     """Lift every restriction whose announced date has come (the daily job); return how many."""
-    due = session.scalars(
+    due = list(session.scalars(
         select(DataRequest).join(Subject, Subject.id == DataRequest.subject_id)
         .where(DataRequest.kind == "restriction", DataRequest.status == "completed",
                DataRequest.lift_at <= utcnow(), Subject.erased_at.is_(None),
                (DataRequest.outcome.is_(None)) | (DataRequest.outcome != LIFTED))
-        .order_by(DataRequest.lift_at, DataRequest.id).with_for_update(of=DataRequest))
+        .order_by(DataRequest.lift_at, DataRequest.id).with_for_update(of=DataRequest)))
     lifted = 0
     for request in due:
         if not is_restricted(session, request.subject):  # lifted through another of the person's requests
