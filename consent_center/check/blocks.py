@@ -58,6 +58,7 @@ from consent_center.models import (
 
 _l, _en, _u = SuppressionList.__table__, SuppressionEntry.__table__, UndeliverableAddress.__table__
 
+
 class SubjectIdentifiers(Protocol):
     """A Subject, or a row of these columns: what the lists are compared with."""
 
