@@ -91,8 +91,8 @@ def test_the_person_is_told_before_the_lift_and_nothing_is_lifted_sooner(client,
 
 
 def test_a_person_without_an_e_mail_address_is_told_by_staff_and_the_desk_says_so(client, auth, session, person,
-                                                                                  staff):
-    with freeze_time(T0):
+                                                                                  staff, runner):
+    with freeze_time(T0) as clock:
         page = _restricted(client, auth, session)
         session.rollback()
         session.scalars(select(Subject).where(Subject.public_id == person)).one().email = None
@@ -101,6 +101,21 @@ def test_a_person_without_an_e_mail_address_is_told_by_staff_and_the_desk_says_s
         assert _lift_mails(session) == []
         assert "to be told another way" in _request(session).notes
         assert "No deliverable e-mail address: tell the person by post or phone" in client.get(page).get_data(as_text=True)
+        # On the date the daily job leaves it to staff, who say how they told the person.
+        clock.move_to(T0 + timedelta(days=15))
+        assert "lifted 0 restrictions" in runner.invoke(args=["consent", "expire"]).output
+        auth.login("support@example.com")
+        assert 'name="told"' in client.get(page).get_data(as_text=True)
+        unsaid = form_post(client, page, {"told": "  "}, action=f"{page}/lift")
+        assert unsaid.status_code == 409 and "say how they were told" in unsaid.get_data(as_text=True)
+        assert {s for s, _ in statuses(session, person).values()} == {"restricted"}
+        told = "Letter of 8 December, ticket 5531"
+        assert form_post(client, page, {"told": told}, action=f"{page}/lift").status_code == 302
+        assert {s for s, _ in statuses(session, person).values()} != {"restricted"}
+        assert f"the person was told: {told}" in _request(session).notes
+        session.rollback()
+        line = session.scalars(select(StaffAction).order_by(StaffAction.id.desc())).first()
+        assert (line.action, line.details.get("told")) == ("request.restriction_lifted", told)
 
 
 def test_a_request_that_is_no_restriction_in_force_has_no_lift_to_announce(client, auth, session, person, staff):

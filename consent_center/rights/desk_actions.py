@@ -61,10 +61,10 @@ def announce_lift(session: Session, request: DataRequest, staff: Account) -> Non
          told_by_email=bool(request.lift_by_email))
 
 
-def lift(session: Session, request: DataRequest, staff: Account) -> None:
-    """Lift the restriction, on or after the date the person was told."""
-    lifting.lift(session, request, actor=Actor("account", str(staff.id)), account_id=staff.id)
-    _log(session, staff, "request.restriction_lifted", request)
+def lift(session: Session, request: DataRequest, staff: Account, *, told: str | None = None) -> None:
+    """Lift the restriction, on or after the date the person was told (``told``: how, where not by e-mail)."""
+    lifting.lift(session, request, actor=Actor("account", str(staff.id)), account_id=staff.id, told=told)
+    _log(session, staff, "request.restriction_lifted", request, **({"told": " ".join(told.split())} if told else {}))
 
 
 def decline(session: Session, request: DataRequest, staff: Account) -> None:

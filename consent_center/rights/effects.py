@@ -40,11 +40,17 @@ def restrict(session: Session, subject: Subject, *, actor: Actor) -> Recorded:
 
 
 def object_to_marketing(session: Session, subject: Subject, *, actor: Actor) -> Recorded:
-    """Withdraw every channel held on legitimate interest or soft opt-in (art. 21(2))."""
+    """Withdraw every channel held on legitimate interest or soft opt-in (art. 21(2)).
+
+    A channel restricted from such a grant is withdrawn too: the lift gives a restricted channel
+    back what it had, and must not give back what the person objected to meanwhile (art. 21(3)).
+    """
     changes = {
         state.channel.code: Status.WITHDRAWN
         for state in current_states(session, subject).values()
-        if state.basis in OBJECTABLE_BASES and state.status == Status.GRANTED
+        if state.basis in OBJECTABLE_BASES and (state.status == Status.GRANTED or (
+            state.status == Status.RESTRICTED and state.event.event_type == EventType.RESTRICTED
+            and state.event.previous_status == Status.GRANTED))
     }
     return record_change(session, subject, changes, source=Source.OBJECTION, actor=actor)
 

@@ -4,9 +4,10 @@ Staff announce the lift on the request's page (``announce``): the person is
 e-mailed the date, ``CONSENT_RESTRICTION_LIFT_NOTICE_DAYS`` days ahead, so
 they can object, ask for erasure or complain before their data is processed
 again. From that date staff may lift it (``lift``), and ``consent expire``
-(the daily job) lifts every one whose date has come (``lift_due``). A person
-with no deliverable e-mail address is told by staff another way: the desk
-says so. A person erased meanwhile has nothing left to lift. A restriction
+(the daily job) lifts every one whose date has come (``lift_due``) where the
+notice went by e-mail and the address has not bounced since. A person with
+no deliverable e-mail address is told by staff another way: the desk says so,
+and the lift asks staff how they told them. A person erased meanwhile has nothing left to lift. A restriction
 asked for again voids an announcement (``restricted_again``), and a lift ends
 every restriction request of the person, so an old announcement never lifts
 a later restriction.
@@ -25,8 +26,14 @@ from consent_center.models import DataRequest, Subject
 from consent_center.models.vocabulary import EventType, Source, Status
 from consent_center.rights import requests as data_requests
 from consent_center.rights.mail import tell_lift
+from consent_center.subjects.deliverability import undeliverable_among
 
 LIFTED = "lifted"
+MAX_TOLD = 200
+
+
+class NotToldError(data_requests.RequestError):
+    """A lift asked where the notice did not go by e-mail, without saying how the person was told."""
 
 
 def is_restricted(session: Session, subject: Subject) -> bool:
@@ -61,6 +68,12 @@ def _in_force(session: Session, request: DataRequest) -> None:
         raise data_requests.RequestError("the restriction is already lifted")
 
 
+def told_by_email(session: Session, request: DataRequest) -> bool:
+    """Whether the notice went by e-mail to an address the mail providers have not given up on since."""
+    email = request.subject.email
+    return bool(request.lift_by_email) and bool(email) and not undeliverable_among(session, [email])
+
+
 def announce(session: Session, request: DataRequest, *, account_id: int) -> datetime:
     """Tell the person when their restriction will be lifted; return that moment."""
     _in_force(session, request)
@@ -77,16 +90,27 @@ def announce(session: Session, request: DataRequest, *, account_id: int) -> date
     return request.lift_at
 
 
-def lift(session: Session, request: DataRequest, *, actor: Actor, account_id: int | None) -> None:
-    """Lift the restriction, once the person was told and the date they were told has come."""
+def lift(session: Session, request: DataRequest, *, actor: Actor, account_id: int | None,
+         told: str | None = None) -> None:
+    """Lift the restriction, once the person was told and the date they were told has come.
+
+    Where the notice did not go by e-mail (no deliverable address), ``told`` is how staff told them
+    (a letter, a call): required, and kept in the request's log.
+    """
     _in_force(session, request)
     if request.lift_at is None:
         raise data_requests.RequestError("tell the person first: a restriction is lifted only after they are told")
     if request.lift_at > utcnow():
         raise data_requests.RequestError(
             f"the person was told the restriction is lifted on {request.lift_at:%Y-%m-%d %H:%M}Z: not before")
+    told = " ".join((told or "").split())
+    if not told_by_email(session, request):
+        if not told or len(told) > MAX_TOLD:
+            raise NotToldError("the notice did not reach the person by e-mail: say how they were told "
+                               f"(a letter, a call; one line of at most {MAX_TOLD} characters)")
     lift_restriction(session, request.subject, actor=actor)
-    data_requests.log_action(request, account_id, "restriction lifted")
+    data_requests.log_action(request, account_id, "restriction lifted" + (f"; the person was told: {told}"
+                                                                          if told else ""))
     request.outcome = LIFTED
     # The person's other restriction requests end with it: none keeps an announcement that could
     # later lift a restriction the person asks for again.
@@ -128,6 +152,12 @@ def lift_due(session: Session) -> int:
     for request in due:
         if not is_restricted(session, request.subject):  # lifted through another of the person's requests
             request.outcome = LIFTED
+            continue
+        if not told_by_email(session, request):  # no address, or the notice bounced: staff lift it on the desk
+            if request.lift_by_email:
+                request.lift_by_email = False
+                data_requests.log_action(request, None, "the lift's notice did not reach the person: to be "
+                                                        "told another way, then lifted on the desk")
             continue
         lift(session, request, actor=Actor.system(), account_id=None)
         lifted += 1

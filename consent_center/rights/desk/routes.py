@@ -55,7 +55,8 @@ def _render_detail(found, error: str | None = None, kept: dict | None = None):
                            identity_checked=data_requests.identity_checked(found),
                            identity_methods=data_requests.IDENTITY_METHODS,
                            lift_date=utcnow() + timedelta(days=current_app.config["RESTRICTION_LIFT_NOTICE_DAYS"]),
-                           lift_due=found.lift_at is not None and found.lift_at <= utcnow())
+                           lift_due=found.lift_at is not None and found.lift_at <= utcnow(),
+                           told_by_email=lifting.told_by_email(db.session, found))
 
 
 @bp.post("/<public_id>/<action>")
@@ -79,7 +80,7 @@ def act(public_id: str, action: str):
         elif action == "announce-lift":
             desk_actions.announce_lift(db.session, found, current_user)
         elif action == "lift":
-            desk_actions.lift(db.session, found, current_user)
+            desk_actions.lift(db.session, found, current_user, told=request.form.get("told", ""))
         elif action == "reject":
             desk_actions.decline(db.session, found, current_user)
         else:
