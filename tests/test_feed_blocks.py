@@ -61,6 +61,10 @@ def test_the_feed_says_what_the_check_says_of_listed_and_undeliverable_contacts(
     assert [_last_by_subject(events, "newsletter")[people[n].public_id]["reason"] for n in PHONES] == [
         "granted", "undeliverable", "listed"]
 
+    # A subject's consents name what blocks, as the check does.
+    consents = {c["channel"]: c for c in api.get(f"/subjects/{people['max'].public_id}/consents")
+                .get_json()["consents"]}
+    assert (consents["newsletter"]["status"], consents["newsletter"]["reason"]) == ("undeliverable", "hard_bounce")
     # A page of both media asks the lists once a medium, not once an event.
     _check(api, "sms", subject=people["lea"].public_id)  # the key and the channels cached
     statements.clear()
@@ -81,4 +85,6 @@ def test_a_change_answers_with_the_check_of_a_listed_contact(api, session, make_
     assert (event["status"], event["allowed"], event["reason"]) == ("granted", False, "listed")
     assert (check["allowed"], check["status"], check["list"]) == (False, "listed", "SMS STOP")
     consents = {c["channel"]: c for c in api.get(f"/subjects/{lea.public_id}/consents").get_json()["consents"]}
-    assert (consents["sms"]["allowed"], consents["sms"]["status"]) == (False, "listed")
+    assert (consents["sms"]["allowed"], consents["sms"]["status"], consents["sms"]["list"]) == (
+        False, "listed", "SMS STOP")
+    assert "list" not in consents["email"] and "reason" not in consents["email"]

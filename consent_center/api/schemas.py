@@ -242,6 +242,10 @@ class ConsentStateSchema(Schema):
     changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)
     event = Text(dump_only=True, allow_none=True, required=True,
                           metadata={"description": "the event that set this status"})
+    list = Text(dump_only=True, metadata={"description": "with status `listed`: the suppression list's name, as "
+                                                         "GET /check names it"})
+    reason = Text(dump_only=True, validate=validate.OneOf(("hard_bounce", "soft_bounces")), metadata={
+        "description": "with status `undeliverable`: `hard_bounce` or `soft_bounces`, as GET /check says"})
 
 
 class SubjectConsentsSchema(Schema):
