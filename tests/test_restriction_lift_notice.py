@@ -141,3 +141,23 @@ def test_a_restricted_person_erased_before_the_date_has_nothing_lifted_and_the_j
         refused = form_post(client, page, {}, action=f"{page}/lift")
         assert refused.status_code == 409 and "erased" in refused.get_data(as_text=True)
         assert {s for s, _ in statuses(session, person).values()} == {"withdrawn"}
+
+
+def test_a_lift_with_a_bad_account_of_how_the_person_was_told_keeps_the_form_and_writes_nothing(
+        client, auth, session, person, staff):
+    """Invariant 8 on the lift's one field: too long is a 409 page with the text kept, and nothing lifted."""
+    with freeze_time(T0) as clock:
+        page = _restricted(client, auth, session)
+        session.rollback()
+        session.scalars(select(Subject).where(Subject.public_id == person)).one().email = None
+        session.commit()
+        assert form_post(client, page, {}, action=f"{page}/announce-lift").status_code == 302
+        clock.move_to(T0 + timedelta(days=15))
+        auth.login("support@example.com")
+        told = "Called on the number on file " + "x" * 200
+        refused = form_post(client, page, {"told": told}, action=f"{page}/lift")
+        assert refused.status_code == 409
+        body = refused.get_data(as_text=True)
+        assert "say how they were told" in body and f'value="{told}"' in body
+        assert {s for s, _ in statuses(session, person).values()} == {"restricted"}
+        assert _request(session).outcome != "lifted"

@@ -63,8 +63,8 @@ def announce_lift(session: Session, request: DataRequest, staff: Account) -> Non
 
 def lift(session: Session, request: DataRequest, staff: Account, *, told: str | None = None) -> None:
     """Lift the restriction, on or after the date the person was told (``told``: how, where not by e-mail)."""
-    lifting.lift(session, request, actor=Actor("account", str(staff.id)), account_id=staff.id, told=told)
-    _log(session, staff, "request.restriction_lifted", request, **({"told": " ".join(told.split())} if told else {}))
+    kept = lifting.lift(session, request, actor=Actor("account", str(staff.id)), account_id=staff.id, told=told)
+    _log(session, staff, "request.restriction_lifted", request, **({"told": kept} if kept else {}))
 
 
 def decline(session: Session, request: DataRequest, staff: Account) -> None:

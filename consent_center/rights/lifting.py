@@ -7,10 +7,10 @@ again. From that date staff may lift it (``lift``), and ``consent expire``
 (the daily job) lifts every one whose date has come (``lift_due``) where the
 notice went by e-mail and the address has not bounced since. A person with
 no deliverable e-mail address is told by staff another way: the desk says so,
-and the lift asks staff how they told them. A person erased meanwhile has nothing left to lift. A restriction
-asked for again voids an announcement (``restricted_again``), and a lift ends
-every restriction request of the person, so an old announcement never lifts
-a later restriction.
+and the lift asks staff how they told them. A person erased meanwhile has
+nothing left to lift. A restriction asked for again voids an announcement
+(``restricted_again``), and a lift ends every restriction request of the
+person, so an old announcement never lifts a later restriction.
 """
 from __future__ import annotations
 
@@ -59,6 +59,21 @@ def lift_restriction(session: Session, subject: Subject, *, actor: Actor) -> Rec
     return recorded
 
 
+def liftable(session: Session, subject: Subject) -> bool:
+    """Whether the person has a restriction left to lift: restricted, and not erased since."""
+    return subject.erased_at is None and is_restricted(session, subject)
+
+
+def lift_moment(now: datetime) -> datetime:
+    """When a lift announced at ``now`` may happen: ``CONSENT_RESTRICTION_LIFT_NOTICE_DAYS`` later."""
+    return now + timedelta(days=current_app.config["RESTRICTION_LIFT_NOTICE_DAYS"])
+
+
+def is_due(request: DataRequest) -> bool:
+    """Whether the date the person was told has come."""
+    return request.lift_at is not None and request.lift_at <= utcnow()
+
+
 def _in_force(session: Session, request: DataRequest) -> None:
     if request.kind != "restriction" or request.status != "completed":
         raise data_requests.RequestError("only a carried-out restriction can be lifted")
@@ -68,10 +83,14 @@ def _in_force(session: Session, request: DataRequest) -> None:
         raise data_requests.RequestError("the restriction is already lifted")
 
 
+def _reachable_by_email(session: Session, subject: Subject) -> bool:
+    """Whether an e-mail reaches the person: an address the mail providers have not given up on."""
+    return bool(subject.email) and not undeliverable_among(session, [subject.email])
+
+
 def told_by_email(session: Session, request: DataRequest) -> bool:
-    """Whether the notice went by e-mail to an address the mail providers have not given up on since."""
-    email = request.subject.email
-    return bool(request.lift_by_email) and bool(email) and not undeliverable_among(session, [email])
+    """Whether the notice went by e-mail, to an address that has not bounced since."""
+    return bool(request.lift_by_email) and _reachable_by_email(session, request.subject)
 
 
 def announce(session: Session, request: DataRequest, *, account_id: int) -> datetime:
@@ -79,28 +98,28 @@ def announce(session: Session, request: DataRequest, *, account_id: int) -> date
     _in_force(session, request)
     if request.lift_told_at is not None:
         raise data_requests.RequestError("the person was already told when the restriction is lifted")
-    now = utcnow()
-    request.lift_told_at = now
-    request.lift_at = now + timedelta(days=current_app.config["RESTRICTION_LIFT_NOTICE_DAYS"])
-    told = tell_lift(session, request)
-    request.lift_by_email = told
-    data_requests.log_action(request, account_id, f"lift announced for {request.lift_at:%Y-%m-%d %H:%M}Z"
-                             + ("" if told else ", no deliverable e-mail address: to be told another way"))
+    request.lift_told_at = utcnow()
+    request.lift_at = lift_moment(request.lift_told_at)
+    request.lift_by_email = _reachable_by_email(session, request.subject)
+    if request.lift_by_email:
+        tell_lift(session, request)
+    data_requests.log_action(request, account_id, f"lift announced for {request.lift_at:%Y-%m-%d %H:%M}Z" + (
+        "" if request.lift_by_email else ", no deliverable e-mail address: to be told another way"))
     session.flush()
     return request.lift_at
 
 
 def lift(session: Session, request: DataRequest, *, actor: Actor, account_id: int | None,
-         told: str | None = None) -> None:
+         told: str | None = None) -> str | None:
     """Lift the restriction, once the person was told and the date they were told has come.
 
     Where the notice did not go by e-mail (no deliverable address), ``told`` is how staff told them
-    (a letter, a call): required, and kept in the request's log.
+    (a letter, a call): required, kept in the request's log, and returned as kept (one line).
     """
     _in_force(session, request)
     if request.lift_at is None:
         raise data_requests.RequestError("tell the person first: a restriction is lifted only after they are told")
-    if request.lift_at > utcnow():
+    if not is_due(request):
         raise data_requests.RequestError(
             f"the person was told the restriction is lifted on {request.lift_at:%Y-%m-%d %H:%M}Z: not before")
     told = " ".join((told or "").split())
@@ -118,6 +137,7 @@ def lift(session: Session, request: DataRequest, *, actor: Actor, account_id: in
         other.outcome = LIFTED
         data_requests.log_action(other, account_id, f"restriction lifted with request {request.public_id}")
     session.flush()
+    return told or None
 
 
 def _pending(session: Session, subject: Subject, *, but: DataRequest) -> list[DataRequest]:

@@ -5,17 +5,15 @@ from sqlalchemy.orm import Session
 
 from consent_center.outbox.mail import enqueue_email
 from consent_center.models import DataRequest
-from consent_center.subjects.deliverability import undeliverable_among
 
 
-def _send(session: Session, request: DataRequest, topic: str, **more) -> bool:
+def _send(session: Session, request: DataRequest, topic: str, **more) -> None:
     subject = request.subject
     if not subject.email:
-        return False
+        return
     enqueue_email(session, topic=topic, to=subject.email, locale=subject.locale, name=subject.name,
                   request=request.public_id, kind=request.kind,
                   due=request.due_at.isoformat(), status=request.status, **more)
-    return True
 
 
 def tell_received(session: Session, request: DataRequest) -> None:
@@ -35,13 +33,6 @@ def tell_completed(session: Session, request: DataRequest) -> None:
     _send(session, request, "request_completed")
 
 
-def tell_lift(session: Session, request: DataRequest) -> bool:
-    """Queue the notice that the restriction is lifted on ``request.lift_at`` (GDPR art. 18(3)).
-
-    False: the person has no e-mail address, or the mail providers gave up on it (undeliverable), and
-    staff tell them another way.
-    """
-    email = request.subject.email
-    if email and undeliverable_among(session, [email]):
-        return False
-    return _send(session, request, "restriction_lift", lift_at=request.lift_at.isoformat())
+def tell_lift(session: Session, request: DataRequest) -> None:
+    """Queue the notice that the restriction is lifted on ``request.lift_at`` (GDPR art. 18(3))."""
+    _send(session, request, "restriction_lift", lift_at=request.lift_at.isoformat())

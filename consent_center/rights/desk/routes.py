@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -49,13 +47,12 @@ def detail(public_id: str):
 def _render_detail(found, error: str | None = None, kept: dict | None = None):
     return render_template("rights/detail.html", request_=found, error=error, kept=kept or {},
                            overdue=data_requests.is_overdue(found),
-                           restricted=(found.subject.erased_at is None
-                                       and lifting.is_restricted(db.session, found.subject)),
+                           restricted=lifting.liftable(db.session, found.subject),
                            max_days=data_requests.longest_extension(),
                            identity_checked=data_requests.identity_checked(found),
                            identity_methods=data_requests.IDENTITY_METHODS,
-                           lift_date=utcnow() + timedelta(days=current_app.config["RESTRICTION_LIFT_NOTICE_DAYS"]),
-                           lift_due=found.lift_at is not None and found.lift_at <= utcnow(),
+                           lift_date=lifting.lift_moment(utcnow()),
+                           lift_due=lifting.is_due(found),
                            told_by_email=lifting.told_by_email(db.session, found))
 
 
