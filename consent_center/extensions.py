@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from consent_center.canonical import stored_json
+from consent_center.db.compiled import STATEMENTS
 from consent_center.db.pooler import postgres_connect_args
 from consent_center.db.replicas import ReplicaSet, make_replica_set
 
@@ -49,7 +50,8 @@ class Database:
         self.engine = make_engine(app.config["DATABASE_URL"], pool_size, pooler=pooler)
         self.read_engine = make_read_engine(self.engine, pool_size, pooler=pooler)
         self.replicas = make_replica_set(self.read_engine, app.config.get("READ_DATABASE_URLS") or [],
-                                         app.config.get("READ_MAX_LAG_MS", 200), pool_size, pooler=pooler)
+                                         app.config.get("READ_MAX_LAG_MS", 200), pool_size, pooler=pooler,
+                                         json_serializer=stored_json)
         self.session_factory.configure(bind=self.engine)
         app.extensions["consent_db"] = self
 
@@ -95,14 +97,17 @@ def make_read_engine(engine: Engine, pool_size: int, *, pooler: str = "none") ->
     """
     if engine.dialect.name == "sqlite":
         return engine
-    return create_engine(engine.url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT",
-                         pool_recycle=POOL_RECYCLE_SECONDS, connect_args=postgres_connect_args(pooler))
+    read_engine = create_engine(engine.url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT",
+                                pool_recycle=POOL_RECYCLE_SECONDS, connect_args=postgres_connect_args(pooler),
+                                json_serializer=stored_json, execution_options=STATEMENTS.engine_options)
+    return STATEMENTS.share(read_engine, stored_json)
 
 
 def make_engine(url: str, pool_size: int = 5, *, pooler: str = "none") -> Engine:
     """Create the engine with the settings each backend needs."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=stored_json)
+        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=stored_json,
+                               execution_options=STATEMENTS.engine_options)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -129,12 +134,14 @@ def make_engine(url: str, pool_size: int = 5, *, pooler: str = "none") -> Engine
                 return  # each statement its own implicit transaction (quick_read)
             conn.exec_driver_sql("BEGIN" if _is_read_only_request() else "BEGIN IMMEDIATE")
 
-        return engine
+        return STATEMENTS.share(engine, stored_json)
     # No ping per checkout (a round trip per request): after a database restart
     # a stale connection fails one request, the disconnect invalidates the
     # pool, and the next requests reconnect.
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS,
-                         json_serializer=stored_json, connect_args=postgres_connect_args(pooler))
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS,
+                           json_serializer=stored_json, connect_args=postgres_connect_args(pooler),
+                           execution_options=STATEMENTS.engine_options)
+    return STATEMENTS.share(engine, stored_json)
 
 
 def checkpoint_wal(engine: Engine) -> bool:

@@ -38,6 +38,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from consent_center.db.compiled import STATEMENTS
 from consent_center.db.pooler import postgres_connect_args
 
 log = logging.getLogger(__name__)
@@ -239,8 +240,10 @@ _REPLAYED = text("SELECT pg_last_wal_replay_lsn()")
 
 
 def make_replica_set(primary: Engine, urls: list[str], max_lag_ms: int, pool_size: int,
-                     *, pooler: str = "none") -> ReplicaSet | None:
-    """The replicas of ``CONSENT_READ_DATABASE_URL``, or None when there are none (or the primary is SQLite)."""
+                     *, pooler: str = "none", json_serializer=None) -> ReplicaSet | None:
+    """The replicas of ``CONSENT_READ_DATABASE_URL``, or None when there are none (or the primary is SQLite).
+
+    ``json_serializer``: the primary's, so that their engines share its compiled statements (``db.compiled``)."""
     if not urls:
         return None
     if primary.dialect.name != "postgresql":
@@ -249,9 +252,10 @@ def make_replica_set(primary: Engine, urls: list[str], max_lag_ms: int, pool_siz
     # A half-open connection must not hold a check for minutes: TCP keepalives and a user timeout.
     connect_args = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
                     "keepalives_count": 2, "tcp_user_timeout": 10000, **postgres_connect_args(pooler)}
-    replicas = [Replica(f"replica-{number}", create_engine(
+    replicas = [Replica(f"replica-{number}", STATEMENTS.share(create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=280, pool_timeout=1,
-        connect_args=connect_args))
+        connect_args=connect_args, json_serializer=json_serializer, execution_options=STATEMENTS.engine_options),
+        json_serializer))
         for number, url in enumerate(urls, start=1)]
     return ReplicaSet(primary, replicas, max_lag_ms / 1000, pooled=pooler == "transaction")
 

@@ -1,0 +1,91 @@
+"""One cache of compiled SQL for the engines of a process.
+
+SQLAlchemy compiles a statement once per engine and keeps it in that
+engine's cache, keyed by the engine's own dialect object. The engines this
+process makes (the primary's, the autocommit engine of quick reads, each
+replica's) are configured alike, so they share one cache (``STATEMENTS``):
+a statement is compiled once a process, not once an engine. The tests gain
+most: each builds an app, so engines, of its own, and compiling every
+statement again was a fifth of a typical test's time.
+
+Engines share entries only when they are alike: shared (``share``) with the
+same JSON writer, the one option ``make_engine`` passes on to the dialect,
+on the same driver, and with a server that reports the same version. The
+statements of an engine not shared are keyed as SQLAlchemy keys them, by
+its own dialect.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+
+MAX_ENTRIES = 3000  # beside SQLAlchemy's 500 an engine: every engine's statements, and the tests'
+
+
+class CompiledStatements:
+    """A bounded, least-recently-used cache of compiled statements, shared by engines told alike.
+
+    Given to SQLAlchemy as the ``compiled_cache`` execution option, which
+    calls ``get`` and sets items; the first part of its key is the dialect,
+    replaced here by what makes dialects alike.
+    """
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict = OrderedDict()
+        self._alike: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self.compiled = 0  # statements compiled and kept here (SQLAlchemy compiles on a miss)
+
+    @property
+    def engine_options(self) -> dict:
+        """``create_engine``'s ``execution_options`` that make an engine keep its statements here."""
+        return {"compiled_cache": self}
+
+    def share(self, engine: Engine, json_serializer: Callable) -> Engine:
+        """Let ``engine``, made with ``engine_options`` and ``json_serializer``, use the statements of the
+        engines alike."""
+        self._alike[engine.dialect] = (engine.url.drivername, json_serializer)
+        return engine
+
+    def _key(self, key):
+        if type(key) is tuple and key:
+            try:
+                alike = self._alike.get(key[0])
+            except TypeError:  # not a dialect: a key laid out otherwise, kept as it is
+                return key
+            if alike is not None:
+                return (alike, key[0].server_version_info, *key[1:])
+        return key
+
+    def get(self, key, default=None):
+        key = self._key(key)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return default
+            self._entries.move_to_end(key)
+            return found
+
+    def __setitem__(self, key, compiled) -> None:
+        key = self._key(key)
+        with self._lock:
+            self.compiled += 1
+            self._entries[key] = compiled
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+STATEMENTS = CompiledStatements()
