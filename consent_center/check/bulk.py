@@ -140,6 +140,8 @@ def bulk_statement(how: str, by: str, riding: tuple[str, ...], others: tuple[str
     return union_all(*parts) if len(parts) > 1 else state
 
 
+# The erasure list's digests among those asked (``erased_among``).
+_ERASED = {how: select(_sa.c.digest).where(match) for how, match in _DIGEST_MATCH.items()}
 # The subjects, of the public ids asked, that exist (bulk unsubscribe links).
 _KNOWN_SUBJECTS = {how: select(_s.c.public_id).where(matches["subject"]) for how, matches in _MATCH_MANY.items()}
 
@@ -170,6 +172,23 @@ def rows_of(connection: Connection, statement_of, wanted: list[str], channel_pk:
 def known_subject_ids(connection: Connection, wanted: list[str]) -> set[str]:
     """The public ids of ``wanted`` that are subjects', in one query as the bulk check's."""
     return {public_id for public_id, in rows_of(connection, _KNOWN_SUBJECTS.__getitem__, wanted)}
+
+
+def erased_among(connection: Connection, keys: list[str]) -> set[str]:
+    """The keys, of addresses or numbers no subject holds, that the erasure list holds: one query.
+
+    Asked after the states, for the contacts no subject has: the write paths
+    keep an erased address off every subject, so the others need no digest.
+    """
+    if not keys:
+        return set()
+    by_digest = blocks.digests_of(keys)
+    if connection.dialect.name == "postgresql":
+        with _unprepared(connection):  # as ``rows_of``: a send list of strangers is as long as any
+            found = connection.scalars(_ERASED["any"], {"digests": list(by_digest)}).all()
+    else:
+        found = connection.scalars(_ERASED["json"], {"digests": list(by_digest)}).all()
+    return {by_digest[digest] for digest in found}
 
 
 def narrow(rows):
