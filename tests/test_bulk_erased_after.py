@@ -14,7 +14,7 @@ from consent_center.models import Subject
 from consent_center.rights.effects import erase
 from consent_center.subjects.channel_suppression import suppress_on_channel
 
-from .test_hot_paths import statements  # noqa: F401 (a fixture)
+from .test_hot_paths import statements  # noqa: F401, F811 (a fixture)
 
 
 def _erase(session, subject) -> None:
