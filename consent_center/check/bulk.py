@@ -3,7 +3,9 @@
 A bulk check of any size is one query (``check.service.check_many_json``,
 ``allowed_many``; ``check.by_phone``): the contacts asked are bound as one
 parameter, a ``text[]`` on PostgreSQL ("any") and a JSON array on SQLite
-("json"). Every row has the same seven columns: key, public id, status,
+("json"); the full answers by e-mail ask the erasure list about the
+addresses no subject has in a second one, unless a list's rows ride in the
+first (``erased_among``). Every row has the same seven columns: key, public id, status,
 basis, lapse code, time, policy label; where the channel's medium has a list
 (``ChannelRules.lists``), ten (``WIDTH``): with whether the subject is a
 customer, and the subject's e-mail address and phone number where a list
