@@ -9,7 +9,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import create_engine, event
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -89,25 +89,24 @@ def quick_read(engine: Engine | None = None):
 def make_read_engine(engine: Engine, pool_size: int, *, pooler: str = "none") -> Engine:
     """The engine of ``quick_read``: on PostgreSQL a pool of its own, in autocommit, unpinged.
 
-    The main engine pings each connection it hands out (``pool_pre_ping``),
-    a round trip that would cost the consent check a quarter of its time;
-    a stale connection here fails one read instead, and the disconnect
-    invalidates the whole pool, so the next request reconnects. SQLite
-    shares the main engine (``QUICK_READ`` leaves its transactions out).
+    Autocommit spares a read its BEGIN and ROLLBACK. No ping per checkout
+    either (neither engine pings: a round trip would cost the consent check
+    a quarter of its time): a stale connection fails one read, and the
+    disconnect invalidates the whole pool, so the next request reconnects.
+    SQLite shares the main engine (``QUICK_READ`` leaves its transactions out).
     """
     if engine.dialect.name == "sqlite":
         return engine
-    read_engine = create_engine(engine.url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT",
-                                pool_recycle=POOL_RECYCLE_SECONDS, connect_args=postgres_connect_args(pooler),
-                                json_serializer=stored_json, execution_options=STATEMENTS.engine_options)
-    return STATEMENTS.share(read_engine, stored_json)
+    # The primary's JSON writer too (it writes none): engines alike share compiled statements (db.compiled).
+    return STATEMENTS.create_engine(engine.url, pool_size=pool_size, max_overflow=pool_size,
+                                    isolation_level="AUTOCOMMIT", pool_recycle=POOL_RECYCLE_SECONDS,
+                                    connect_args=postgres_connect_args(pooler), json_serializer=stored_json)
 
 
 def make_engine(url: str, pool_size: int = 5, *, pooler: str = "none") -> Engine:
     """Create the engine with the settings each backend needs."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=stored_json,
-                               execution_options=STATEMENTS.engine_options)
+        engine = STATEMENTS.create_engine(url, connect_args={"timeout": 30}, json_serializer=stored_json)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -134,14 +133,13 @@ def make_engine(url: str, pool_size: int = 5, *, pooler: str = "none") -> Engine
                 return  # each statement its own implicit transaction (quick_read)
             conn.exec_driver_sql("BEGIN" if _is_read_only_request() else "BEGIN IMMEDIATE")
 
-        return STATEMENTS.share(engine, stored_json)
+        return engine
     # No ping per checkout (a round trip per request): after a database restart
     # a stale connection fails one request, the disconnect invalidates the
     # pool, and the next requests reconnect.
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS,
-                           json_serializer=stored_json, connect_args=postgres_connect_args(pooler),
-                           execution_options=STATEMENTS.engine_options)
-    return STATEMENTS.share(engine, stored_json)
+    return STATEMENTS.create_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                                    pool_recycle=POOL_RECYCLE_SECONDS, json_serializer=stored_json,
+                                    connect_args=postgres_connect_args(pooler))
 
 
 def checkpoint_wal(engine: Engine) -> bool:

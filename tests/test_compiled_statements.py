@@ -41,42 +41,47 @@ def test_a_statement_compiled_for_one_engine_is_not_compiled_again_for_another_a
         engine.dispose()
 
 
-def test_an_engine_with_another_json_writer_keeps_statements_of_its_own(tmp_path):
-    """A JSON parameter is written by the dialect's serializer: an engine with another must not
-    reuse statements compiled for ``stored_json`` (nor they its)."""
+def test_engines_with_another_json_writer_or_reader_keep_statements_of_their_own(tmp_path):
+    """A JSON parameter is written by the dialect's serializer, a JSON column read by its deserializer,
+    both fixed in a statement when it is first compiled and run: engines made with others must not
+    share it."""
     cache = CompiledStatements()
-    canonical = cache.share(create_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}", json_serializer=stored_json,
-                                          execution_options=cache.engine_options), stored_json)
-    indented = cache.share(create_engine(f"sqlite:///{tmp_path / 'b.sqlite3'}",
-                                         json_serializer=lambda value: json.dumps(value, indent=1),
-                                         execution_options=cache.engine_options), json.dumps)
-    unshared = create_engine(f"sqlite:///{tmp_path / 'c.sqlite3'}", execution_options=cache.engine_options)
-    statement = select(Channel.id).where(Channel.names == {"b": 1, "a": [2]})
-    for engine, grown in ((canonical, 1), (canonical, 0), (indented, 1), (unshared, 1), (unshared, 0)):
+
+    def indented(value):
+        return json.dumps(value, indent=1)
+
+    def tagged(text):
+        return {"read by": "tagged", **json.loads(text)}
+
+    engines = {name: cache.create_engine(f"sqlite:///{tmp_path / f'{name}.sqlite3'}", **options)
+               for name, options in (("canonical", {"json_serializer": stored_json}),
+                                     ("indented", {"json_serializer": indented}),
+                                     ("tagged", {"json_serializer": stored_json, "json_deserializer": tagged}),
+                                     ("plain", {}))}
+    unshared = create_engine(f"sqlite:///{tmp_path / 'unshared.sqlite3'}", execution_options={"compiled_cache": cache})
+    insert = Channel.__table__.update().where(Channel.code == "email").values(names={"b": 1, "a": [2]})
+    read = select(Channel.names).where(Channel.code == "email")
+    stored = {}
+    for name, engine, grown in (("canonical", engines["canonical"], 2), ("canonical", engines["canonical"], 0),
+                                ("indented", engines["indented"], 2), ("tagged", engines["tagged"], 2),
+                                ("plain", engines["plain"], 2), ("unshared", unshared, 2), ("unshared", unshared, 0)):
         upgrade(engine)
         before = cache.compiled
-        with engine.connect() as connection:
-            connection.execute(statement).all()
-        assert cache.compiled - before == grown
+        with engine.begin() as connection:
+            connection.execute(insert)
+            stored[name] = (connection.exec_driver_sql("SELECT names FROM channels WHERE code = 'email'").scalar(),
+                            connection.execute(read).scalar())
+        assert cache.compiled - before == grown, name
         engine.dispose()
+    assert stored["canonical"][0] == stored_json({"b": 1, "a": [2]}) and stored["indented"][0].startswith("{\n")
+    assert stored["tagged"][1] == {"read by": "tagged", "a": [2], "b": 1}
+    assert stored["canonical"][1] == stored["plain"][1] == {"a": [2], "b": 1}
 
 
-def test_the_cache_forgets_the_least_recently_used_past_its_bound(tmp_path):
-    cache = CompiledStatements(max_entries=2)
-    engine = cache.share(create_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}", json_serializer=stored_json,
-                                       execution_options=cache.engine_options), stored_json)
-    statements = [select(column) for column in (Channel.id, Channel.code, Channel.active)]  # three cache keys
-    upgrade(engine)
-    with engine.connect() as connection:
-        for statement in (statements[0], statements[1], statements[0], statements[2]):
-            connection.execute(statement).all()
-        assert len(cache) == 2
-        before = cache.compiled
-        connection.execute(statements[0]).all()  # used more recently than statements[1]: kept
-        assert cache.compiled == before
-        connection.execute(statements[1]).all()  # forgotten: compiled again
-        assert cache.compiled == before + 1
-    engine.dispose()
+def test_an_engine_keeps_its_execution_options_on_its_connections(tmp_path):
+    with pytest.raises(TypeError):
+        CompiledStatements().create_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}",
+                                           execution_options={"isolation_level": "SERIALIZABLE"})
 
 
 def test_the_read_engine_shares_the_primary_s_statements(postgres_databases):

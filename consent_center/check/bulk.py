@@ -177,10 +177,12 @@ def known_subject_ids(connection: Connection, wanted: list[str]) -> set[str]:
 
 
 def erased_among(connection: Connection, keys: list[str]) -> set[str]:
-    """The keys, of addresses or numbers no subject holds, that the erasure list holds: one query.
+    """The keys, e-mail addresses no subject holds, that the erasure list holds: one query.
 
-    Asked after the states, for the contacts no subject has: the write paths
-    keep an erased address off every subject, so the others need no digest.
+    Asked after the states, for the addresses no subject has: the others are
+    answered by their subject's state whatever the list says. The two queries
+    read two moments: an address erased, or a subject made with it, between
+    them is answered ``unknown`` rather than ``suppressed``, never "allowed".
     """
     if not keys:
         return set()

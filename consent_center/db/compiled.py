@@ -8,26 +8,35 @@ a statement is compiled once a process, not once an engine. The tests gain
 most: each builds an app, so engines, of its own, and compiling every
 statement again was a fifth of a typical test's time.
 
-Engines share entries only when they are alike: shared (``share``) with the
-same JSON writer, the one option ``make_engine`` passes on to the dialect,
-on the same driver, and with a server that reports the same version. The
-statements of an engine not shared are keyed as SQLAlchemy keys them, by
-its own dialect.
+Engines share entries only when they are alike: made by ``create_engine``
+here with the same dialect class and the same options that reach the
+dialect (the JSON writer and reader, …: every option but the pool's, the
+connection's arguments and the isolation level), on a server that reports
+the same version. The statements of any other engine are keyed as
+SQLAlchemy keys them, by its own dialect. What a PostgreSQL server reports
+on connect besides its version (``standard_conforming_strings``, hstore)
+is not in the key: this app renders no value into its SQL and has no
+hstore column.
+
+A compiled statement keeps the values bound when it was first compiled,
+as in SQLAlchemy's own cache, until it is forgotten (at most ``MAX_ENTRIES``).
 """
 from __future__ import annotations
 
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
-
+import sqlalchemy
 from sqlalchemy.engine import Engine
 
 MAX_ENTRIES = 3000  # beside SQLAlchemy's 500 an engine: every engine's statements, and the tests'
+# ``create_engine`` options that do not reach how a statement is compiled or its values bound and read.
+OUTSIDE_COMPILATION = frozenset({"pool_size", "max_overflow", "pool_recycle", "pool_timeout", "pool_pre_ping",
+                                 "poolclass", "connect_args", "isolation_level"})
 
 
 class CompiledStatements:
-    """A bounded, least-recently-used cache of compiled statements, shared by engines told alike.
+    """A bounded, least-recently-used cache of compiled statements, shared by engines made alike.
 
     Given to SQLAlchemy as the ``compiled_cache`` execution option, which
     calls ``get`` and sets items; the first part of its key is the dialect,
@@ -41,15 +50,15 @@ class CompiledStatements:
         self._lock = threading.Lock()
         self.compiled = 0  # statements compiled and kept here (SQLAlchemy compiles on a miss)
 
-    @property
-    def engine_options(self) -> dict:
-        """``create_engine``'s ``execution_options`` that make an engine keep its statements here."""
-        return {"compiled_cache": self}
-
-    def share(self, engine: Engine, json_serializer: Callable) -> Engine:
-        """Let ``engine``, made with ``engine_options`` and ``json_serializer``, use the statements of the
-        engines alike."""
-        self._alike[engine.dialect] = (engine.url.drivername, json_serializer)
+    def create_engine(self, url, **options) -> Engine:
+        """``sqlalchemy.create_engine(url, **options)``, keeping its statements here, shared with the
+        engines made alike."""
+        if "execution_options" in options:
+            raise TypeError("set execution options on the engine's connections")
+        engine = sqlalchemy.create_engine(url, execution_options={"compiled_cache": self}, **options)
+        reaching = sorted(((name, value) for name, value in options.items() if name not in OUTSIDE_COMPILATION),
+                          key=lambda option: option[0])
+        self._alike[engine.dialect] = (type(engine.dialect), tuple(reaching))
         return engine
 
     def _key(self, key):

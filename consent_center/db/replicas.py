@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -252,10 +252,9 @@ def make_replica_set(primary: Engine, urls: list[str], max_lag_ms: int, pool_siz
     # A half-open connection must not hold a check for minutes: TCP keepalives and a user timeout.
     connect_args = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
                     "keepalives_count": 2, "tcp_user_timeout": 10000, **postgres_connect_args(pooler)}
-    replicas = [Replica(f"replica-{number}", STATEMENTS.share(create_engine(
+    replicas = [Replica(f"replica-{number}", STATEMENTS.create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=280, pool_timeout=1,
-        connect_args=connect_args, json_serializer=json_serializer, execution_options=STATEMENTS.engine_options),
-        json_serializer))
+        connect_args=connect_args, **({"json_serializer": json_serializer} if json_serializer else {})))
         for number, url in enumerate(urls, start=1)]
     return ReplicaSet(primary, replicas, max_lag_ms / 1000, pooled=pooler == "transaction")
 
