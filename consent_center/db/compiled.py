@@ -6,7 +6,7 @@ process makes (the primary's, the autocommit engine of quick reads, each
 replica's) are configured alike, so they share one cache (``STATEMENTS``):
 a statement is compiled once a process, not once an engine. The tests gain
 most: each builds an app, so engines, of its own, and compiling every
-statement again was a fifth of a typical test's time.
+statement again was about a sixth of a typical test's time.
 
 Engines share entries only when they are alike: made by ``create_engine``
 here with the same dialect class and the same options that reach the
@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
+
 import sqlalchemy
 from sqlalchemy.engine import Engine
 
