@@ -90,14 +90,20 @@ def test_the_person_is_told_before_the_lift_and_nothing_is_lifted_sooner(client,
         assert actions[-1] == "request.restriction_lift_announced"
 
 
+def _announced_without_an_address(client, auth, session, person) -> str:
+    """A carried-out restriction of a person with no e-mail address, its lift announced; its page."""
+    page = _restricted(client, auth, session)
+    session.rollback()
+    session.scalars(select(Subject).where(Subject.public_id == person)).one().email = None
+    session.commit()
+    assert form_post(client, page, {}, action=f"{page}/announce-lift").status_code == 302
+    return page
+
+
 def test_a_person_without_an_e_mail_address_is_told_by_staff_and_the_desk_says_so(client, auth, session, person,
                                                                                   staff, runner):
     with freeze_time(T0) as clock:
-        page = _restricted(client, auth, session)
-        session.rollback()
-        session.scalars(select(Subject).where(Subject.public_id == person)).one().email = None
-        session.commit()
-        assert form_post(client, page, {}, action=f"{page}/announce-lift").status_code == 302
+        page = _announced_without_an_address(client, auth, session, person)
         assert _lift_mails(session) == []
         assert "to be told another way" in _request(session).notes
         assert "No deliverable e-mail address: tell the person by post or phone" in client.get(page).get_data(as_text=True)
@@ -147,11 +153,7 @@ def test_a_lift_with_a_bad_account_of_how_the_person_was_told_keeps_the_form_and
         client, auth, session, person, staff):
     """Invariant 8 on the lift's one field: too long is a 409 page with the text kept, and nothing lifted."""
     with freeze_time(T0) as clock:
-        page = _restricted(client, auth, session)
-        session.rollback()
-        session.scalars(select(Subject).where(Subject.public_id == person)).one().email = None
-        session.commit()
-        assert form_post(client, page, {}, action=f"{page}/announce-lift").status_code == 302
+        page = _announced_without_an_address(client, auth, session, person)
         clock.move_to(T0 + timedelta(days=15))
         auth.login("support@example.com")
         told = "Called on the number on file " + "x" * 200

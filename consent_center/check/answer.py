@@ -132,6 +132,11 @@ def block_for(listings: Iterable[tuple[str, bool]], undeliverable: str | None, i
     return Block(UNDELIVERABLE, undeliverable) if undeliverable else None
 
 
+def detail_field(found: Answer | Block) -> str:
+    """The answer's field that names what blocks a contact: ``list`` (the list's name) or ``reason``."""
+    return "list" if found.status == LISTED else "reason"
+
+
 def blocked(decided: Answer, block: Block | None) -> Answer:
     """``decided`` with ``block`` applied: it replaces an "allowed" or an ``unknown``; other answers stay."""
     if block is None or not (decided.allowed or decided.status == UNKNOWN):

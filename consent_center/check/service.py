@@ -41,6 +41,7 @@ from consent_center.check.answer import (
     State,
     answer_from_flags,
     consent_answer,
+    detail_field,
     unknown_answer,
 )
 from consent_center.check.bulk import WIDTH, known_subject_ids, state_of  # noqa: F401 (links ask it here)
@@ -104,7 +105,7 @@ def _answer(channel: str, row, asked_by: str, asked: str, rules: ChannelRules, a
         answer = {"allowed": decided.allowed, "channel": channel, "status": decided.status, "basis": row.basis,
                   "policy_version": row.label, "changed_at": row.changed_at.isoformat()}
     if decided.detail is not None:
-        answer["list" if decided.status == LISTED else "reason"] = decided.detail
+        answer[detail_field(decided)] = decided.detail
     if asked_by == "email":
         answer["email"] = asked
     answer["subject"] = row.public_id if row is not None else (asked if asked_by == "subject" else None)
@@ -245,7 +246,7 @@ def collector_paused():
 
 
 def _block_text(block: Block) -> str:
-    return f',"list":{_quote(block.detail)}' if block.status == LISTED else f',"reason":{_quote(block.detail)}'
+    return f',"{detail_field(block)}":{_quote(block.detail)}'
 
 
 def check_many_json(connection: Connection, channel: str, channel_pk: int, asked_by: str,

@@ -74,13 +74,26 @@ def is_due(request: DataRequest) -> bool:
     return request.lift_at is not None and request.lift_at <= utcnow()
 
 
-def _in_force(session: Session, request: DataRequest) -> None:
+def _not_in_force(session: Session, request: DataRequest) -> str | None:
+    """Why ``request`` has no restriction to announce or lift; None: it has one."""
     if request.kind != "restriction" or request.status != "completed":
-        raise data_requests.RequestError("only a carried-out restriction can be lifted")
+        return "only a carried-out restriction can be lifted"
     if request.subject.erased_at is not None:
-        raise data_requests.RequestError("the person's data is erased: there is nothing left to lift")
+        return "the person's data is erased: there is nothing left to lift"
     if request.outcome == LIFTED or not is_restricted(session, request.subject):
-        raise data_requests.RequestError("the restriction is already lifted")
+        return "the restriction is already lifted"
+    return None
+
+
+def in_force(session: Session, request: DataRequest) -> bool:
+    """Whether ``request`` is a restriction still to lift: what its page offers to announce or lift."""
+    return _not_in_force(session, request) is None
+
+
+def _in_force(session: Session, request: DataRequest) -> None:
+    reason = _not_in_force(session, request)
+    if reason is not None:
+        raise data_requests.RequestError(reason)
 
 
 def _reachable_by_email(session: Session, subject: Subject) -> bool:

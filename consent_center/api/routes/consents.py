@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy import select
 
-from consent_center.check.answer import LISTED, State
+from consent_center.check.answer import State, detail_field
 from consent_center.check.blocks import answers_now
 from consent_center.check.channels import channel_rules
 from consent_center.clock import utcnow
@@ -48,7 +48,7 @@ def list_consents(caller, subject_id):
             "changed_at": state.changed_at if state else None,
             "event": public_ids.get(state.event_id) if state else None,
             # What blocks it, named as the check names it.
-            **({"list" if answer.status == LISTED else "reason": answer.detail} if answer.detail else {}),
+            **({detail_field(answer): answer.detail} if answer.detail else {}),
         })
     return {"subject": subject.public_id, "consents": consents}
 

@@ -48,6 +48,7 @@ def _render_detail(found, error: str | None = None, kept: dict | None = None):
     return render_template("rights/detail.html", request_=found, error=error, kept=kept or {},
                            overdue=data_requests.is_overdue(found),
                            restricted=lifting.liftable(db.session, found.subject),
+                           lift_in_force=lifting.in_force(db.session, found),
                            max_days=data_requests.longest_extension(),
                            identity_checked=data_requests.identity_checked(found),
                            identity_methods=data_requests.IDENTITY_METHODS,
