@@ -21,6 +21,10 @@
 # does both. BENCH_SEED_WORKERS (1) seeds the app's base in that many
 # processes, committing every BENCH_SEED_COMMIT_EVERY customers (0: once);
 # BENCH_SEED_TIMEOUT bounds each seeding (s). BENCH_WORKERS (2) sets the server's workers for both apps.
+# BENCH_PREWARM=1 (PostgreSQL) first reads into the host's page cache what a
+# check reads, in both bases alike: every table and index but the history
+# (the app's events, receipts, outbox and log; the floor's events), as a
+# server answering checks all day holds it; the default measures the cache as the seed left it.
 # BENCH_SERVER (granian) serves the app: granian (one Python thread per worker,
 # HTTP in Rust, keep-alive) or gunicorn (sync workers). The floor is measured
 # on gunicorn's sync workers, as the reference floor defines it, and on
@@ -85,6 +89,16 @@ serve() {  # $1 port, then the app spec and env; sets SERVER_PID and WORKERS
 }
 
 stop() { kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+
+prewarm() {  # $1 base (libpq URL) $2 tables left cold (a regular expression): read the rest, print its size
+  timeout 1800 psql -X -q -At -v ON_ERROR_STOP=1 "$1" <<SQL
+CREATE EXTENSION IF NOT EXISTS pg_prewarm;
+SELECT 'prewarmed ' || pg_size_pretty(sum(pg_prewarm(c.oid, 'read')) * current_setting('block_size')::bigint)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_index i ON i.indexrelid = c.oid LEFT JOIN pg_class t ON t.oid = i.indrelid
+ WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') AND coalesce(t.relname, c.relname) !~ '$2';
+SQL
+}
 
 wrk_run() {  # $1 backend $2 test $3 variant $4 lua $5 base
   local rep
@@ -157,6 +171,12 @@ print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id
   # during a measurement (on SQLite, fold the write-ahead log back).
   if [ "$backend" = postgres ]; then
     psql -X -q "$admin" -c CHECKPOINT >/dev/null 2>&1 || log "postgres: CHECKPOINT refused (not a superuser?): measuring as it is"
+    if [ "${BENCH_PREWARM:-0}" = 1 ]; then
+      base_server=postgresql://${PG_SERVER#postgresql+psycopg://}
+      log "postgres: floor $(prewarm "$base_server/${floor_url##*/}" '^floor_events$' || echo 'not prewarmed (no pg_prewarm?)')"
+      log "postgres: app $(prewarm "$base_server/${app_url##*/}" '^(consent_events|receipts|outbox|log_.*)$' \
+        || echo 'not prewarmed (no pg_prewarm?)')"
+    fi
   else
     "$PY" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA wal_checkpoint(TRUNCATE)")' \
       "$WORK/app-$size.sqlite3"
