@@ -110,10 +110,11 @@ def ses_delivery(addresses: list[str], at: str = "2026-03-01T10:00:00.000Z") -> 
                        "mail": {"timestamp": at, "messageId": "0102018e-mail-0003"}})
 
 
-def postmark_bounce(address: str, bounce_type: str = "HardBounce", record_id: int = 4323372036854775807) -> bytes:
+def postmark_bounce(address: str, bounce_type: str = "HardBounce", record_id: int = 4323372036854775807,
+                    message_id: str = "883953f4-6105-42a2-a16a-77a8eac79483") -> bytes:
     return json.dumps({
         "RecordType": "Bounce", "MessageStream": "outbound", "ID": record_id, "Type": bounce_type,
-        "TypeCode": 1, "Name": "Hard bounce", "Tag": "Test", "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
+        "TypeCode": 1, "Name": "Hard bounce", "Tag": "Test", "MessageID": message_id,
         "ServerID": 23, "Description": "The server was unable to deliver your message (ex: unknown user).",
         "Details": f"smtp;550 5.1.1 The email account that you tried to reach does not exist: {address}",
         "Email": address, "From": "news@shop.example", "BouncedAt": "2026-03-01T10:00:00.9070259Z",

@@ -283,11 +283,14 @@ def test_bounces_make_an_address_undeliverable_and_a_stranger_s_complaint_suppre
     # Not a consent change: no event, the state as it was.
     assert states(session, jane)["email"] == ("granted", "api")
     # Soft bounces count in a row: a delivery between them starts the count again.
-    assert post(mp.postmark_bounce("joe@example.org", "SoftBounce", record_id=1)) == ["soft_bounce"]
+    assert post(mp.postmark_bounce("joe@example.org", "SoftBounce", record_id=1, message_id="m-1")) == [
+        "soft_bounce"]
     assert post(mp.postmark_delivery("joe@example.org")) == ["delivered"]
-    assert post(mp.postmark_bounce("joe@example.org", "SoftBounce", record_id=2)) == ["soft_bounce"]
+    assert post(mp.postmark_bounce("joe@example.org", "SoftBounce", record_id=2, message_id="m-2")) == [
+        "soft_bounce"]
     assert check(api, "joe@example.org") == (True, "granted")
-    assert post(mp.postmark_bounce("joe@example.org", "Transient", record_id=3)) == ["soft_bounce"]
+    assert post(mp.postmark_bounce("joe@example.org", "Transient", record_id=3, message_id="m-3")) == [
+        "soft_bounce"]
     assert check(api, "joe@example.org") == (False, "undeliverable")
 
     # A complaint about an address no one has: a later subject with it, granted, is still not allowed.
@@ -300,3 +303,4 @@ def test_bounces_make_an_address_undeliverable_and_a_stranger_s_complaint_suppre
         allowed, status = check(api, address)
         assert not allowed and status == "listed", (address, status)
     assert states(session, joe)["email"] == ("granted", "api")
+

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent_center.clock import utcnow
@@ -77,6 +77,9 @@ class UndeliverableAddress(Base):
     # 'hard_bounce' or 'soft_bounces': why it is undeliverable (None while bouncing).
     reason: Mapped[str | None] = mapped_column(String(16))
     soft_bounces: Mapped[int] = mapped_column(Integer, default=0)
+    # The messages those soft bounces were (digests of the provider's message ids), so that a
+    # message reported twice counts once; emptied by a delivery.
+    soft_bounce_messages: Mapped[list[str] | None] = mapped_column(JSON)
     last_bounce_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The provider's diagnostic, short, the address itself taken out.

@@ -55,7 +55,7 @@ def handle_email(session: Session, hook: InboundHook, message: InboundMessage, i
         record_delivery(session, address, at=at)
         return Handled("delivered", address, details)
     record_bounce(session, address, hard=kind is Kind.HARD_BOUNCE, at=at, detail=details["diagnostic"],
-                  provider=hook.provider)
+                  provider=hook.provider, message=details["provider_message"])
     return Handled(kind.value, address, details)
 
 
