@@ -21,10 +21,11 @@
 # does both. BENCH_SEED_WORKERS (1) seeds the app's base in that many
 # processes, committing every BENCH_SEED_COMMIT_EVERY customers (0: once);
 # BENCH_SEED_TIMEOUT bounds each seeding (s). BENCH_WORKERS (2) sets the server's workers for both apps.
-# BENCH_PREWARM=1 (PostgreSQL) first reads into the host's page cache what a
-# check reads, in both bases alike: every table and index but the history
-# (the app's events, receipts, outbox and log; the floor's events), as a
-# server answering checks all day holds it; the default measures the cache as the seed left it.
+# BENCH_PREWARM=1 (PostgreSQL) reads into the host's page cache, just before
+# each check run, what a check reads, in both bases alike: every table and
+# index but the history (the app's events, receipts, outbox and log; the
+# floor's events), as a server answering checks all day holds it; the
+# default measures the cache as the seed and the runs before left it.
 # BENCH_SERVER (granian) serves the app: granian (one Python thread per worker,
 # HTTP in Rust, keep-alive) or gunicorn (sync workers). The floor is measured
 # on gunicorn's sync workers, as the reference floor defines it, and on
@@ -89,6 +90,16 @@ serve() {  # $1 port, then the app spec and env; sets SERVER_PID and WORKERS
 }
 
 stop() { kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+
+# Read just before each check run: this host pages out page-cache pages left
+# untouched for about a minute (a DAMON pageout scheme), so a read made once,
+# before the exports, would be gone by the app's turn.
+warm_for_check() {  # $1 backend $2 floor or app
+  [ "${BENCH_PREWARM:-0}" = 1 ] && [ "$1" = postgres ] || return 0
+  local base_server=postgresql://${PG_SERVER#postgresql+psycopg://} url=$floor_url cold='^floor_events$'
+  [ "$2" = app ] && url=$app_url cold='^(consent_events|receipts|outbox|log_.*)$'
+  log "postgres: $2 $(prewarm "$base_server/${url##*/}" "$cold" || echo 'not prewarmed (no pg_prewarm?)')"
+}
 
 prewarm() {  # $1 base (libpq URL) $2 tables left cold (a regular expression): read the rest, print its size
   timeout 1800 psql -X -q -At -v ON_ERROR_STOP=1 "$1" <<SQL
@@ -171,12 +182,6 @@ print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id
   # during a measurement (on SQLite, fold the write-ahead log back).
   if [ "$backend" = postgres ]; then
     psql -X -q "$admin" -c CHECKPOINT >/dev/null 2>&1 || log "postgres: CHECKPOINT refused (not a superuser?): measuring as it is"
-    if [ "${BENCH_PREWARM:-0}" = 1 ]; then
-      base_server=postgresql://${PG_SERVER#postgresql+psycopg://}
-      log "postgres: floor $(prewarm "$base_server/${floor_url##*/}" '^floor_events$' || echo 'not prewarmed (no pg_prewarm?)')"
-      log "postgres: app $(prewarm "$base_server/${app_url##*/}" '^(consent_events|receipts|outbox|log_.*)$' \
-        || echo 'not prewarmed (no pg_prewarm?)')"
-    fi
   else
     "$PY" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA wal_checkpoint(TRUNCATE)")' \
       "$WORK/app-$size.sqlite3"
@@ -186,6 +191,7 @@ print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id
   GUNICORN_APP=(--chdir "$FLOOR" 'floor_app:create_app()') SERVED_BY=gunicorn
   serve $FLOOR_PORT DATABASE_URL="$floor_url"
   wait_up "http://127.0.0.1:$FLOOR_PORT/floor/check?email=x%40example.com&channel=email" "$SERVER_PID"
+  warm_for_check "$backend" floor
   wrk_run "$backend" check "http sync c=8" "$FLOOR/check.lua" "http://127.0.0.1:$FLOOR_PORT"
   timeout 900 "$PY" "$FLOOR/bench_client.py" export --url "http://127.0.0.1:$FLOOR_PORT" --backend "$backend" \
     --variant "http sync" --pids "$WORKERS" --events "$EVENTS" --repeats "$REPEATS"
@@ -198,6 +204,7 @@ print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id
     GRANIAN_APP=(--factory 'floor_app:create_app') GRANIAN_DIR=$FLOOR SERVED_BY=granian
     serve $FLOOR_PORT DATABASE_URL="$floor_url"
     wait_up "http://127.0.0.1:$FLOOR_PORT/floor/check?email=x%40example.com&channel=email" "$SERVER_PID"
+    warm_for_check "$backend" floor
     wrk_run "$backend" check "granian c=8" "$FLOOR/check.lua" "http://127.0.0.1:$FLOOR_PORT"
     stop
   fi
@@ -206,6 +213,7 @@ print("\n".join(db.session.scalars(select(Subject.public_id).order_by(Subject.id
   GUNICORN_APP=(--chdir "$ROOT" 'wsgi:app') GRANIAN_APP=('consent_center.wsgi:app') GRANIAN_DIR=$ROOT SERVED_BY=$SERVER
   serve $APP_PORT
   wait_up "http://127.0.0.1:$APP_PORT/healthz" "$SERVER_PID"
+  warm_for_check "$backend" app
   wrk_run "$backend" check "app c=8" "$HERE/check_app.lua" "http://127.0.0.1:$APP_PORT"
   for format in csv jsonl; do
     timeout 900 "$PY" "$HERE/bench_app.py" export --url "http://127.0.0.1:$APP_PORT" --key "$KEY" --backend "$backend" \
