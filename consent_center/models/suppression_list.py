@@ -77,7 +77,7 @@ class UndeliverableAddress(Base):
     # 'hard_bounce' or 'soft_bounces': why it is undeliverable (None while bouncing).
     reason: Mapped[str | None] = mapped_column(String(16))
     soft_bounces: Mapped[int] = mapped_column(Integer, default=0)
-    # The messages those soft bounces were (digests of the provider's message ids), so that a
+    # The messages those soft bounces were (keyed digests of the provider's message ids), so that a
     # message reported twice counts once; emptied by a delivery.
     soft_bounce_messages: Mapped[list[str] | None] = mapped_column(JSON)
     last_bounce_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
