@@ -270,6 +270,24 @@ def listed_customer_exempt(w):
         w.import_list("Robinson", EMAIL, "--customers-exempt")
 
 
+def number_erased_with_another(w):
+    """Dominique shares Camille's number and grants SMS; Camille asks to be erased, which puts the
+    number on the erasure list while Dominique keeps it. Dominique is the contact asked about."""
+    number = "+33612345678"
+    with freeze_time(GRANTED_AT):
+        response = w.api.patch(f"/subjects/{w.subject}", json={"phone": number})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        response = w.api.post("/subjects", json={"email": "dominique@example.com", "phone": "06 12 34 56 78",
+                                                 "country": "FR"})
+        assert response.status_code == 201, response.get_data(as_text=True)
+    camille = w.subject
+    w.subject, w.email, w.channel = response.get_json()["id"], "dominique@example.com", "sms"
+    _grant(w)
+    with freeze_time(CHANGED_AT):
+        w.rights_request("erasure")  # Camille's: filed in her space
+    assert w.subject != camille
+
+
 def reconsent_lapsed_then_withdrawn(w):
     reconsent(w)
     with freeze_time("2027-01-10 09:00:00"):
@@ -293,6 +311,10 @@ SITUATIONS = {
     "inactive_channel": Situation(inactive_channel, PAST_GRACE, False, None, event_allowed=True),
     # A list is not the ledger's: the answers now apply it, those as of a moment and the events' own don't.
     "listed": Situation(listed, PAST_GRACE, False, "listed", as_of={"allowed": True, "status": "granted"}),
+    # A message to Dominique reaches a number erased at Camille's request (the check by phone's
+    # ``suppressed``); the erasure list keeps no history either: the answers as of a moment are the ledger's.
+    "number_erased_with_another": Situation(number_erased_with_another, PAST_GRACE, False, "suppressed",
+                                            as_of={"allowed": True, "status": "granted"}),
     # Camille is a customer: a list exempting customers does not apply to her.
     "listed_customer_exempt": Situation(listed_customer_exempt, PAST_GRACE, True, "granted"),
     # As of a past moment: past the grace period then, withdrawn since.

@@ -126,15 +126,16 @@ class CheckResultSchema(Schema):
         "description": "the ledger's status; `unknown` for a contact the center does not know; "
                        "`suppressed` for an e-mail address or phone number erased at its owner's request "
                        "(on the suppression list: never to be contacted, even where another subject has "
-                       "the number); "
+                       "the number, whether asked by phone, subject id or e-mail address on an sms or phone "
+                       "channel); "
                        "`expired` also for a consent past its channel's validity that the expiry job has "
                        "not recorded yet; `reconsent_required` for a grant made before a material policy "
                        "version whose grace period is over, on a channel that requires re-consent (not allowed); "
                        "`listed` for a contact on a suppression list in force for the channel's medium (a "
                        "national opt-out register, SMS STOPs, spam complaints; `list` names it); "
                        "`undeliverable`, on an e-mail channel, for an address the mail providers gave up on "
-                       "(`reason` says why). A list or an undeliverable address replaces an answer that would "
-                       "be allowed, or `unknown`; any other status stays (docs/suppression.md)"})
+                       "(`reason` says why). A list, an undeliverable address or an erased number replaces an "
+                       "answer that would be allowed, or `unknown`; any other status stays (docs/suppression.md)"})
     basis = Text(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
     policy_version = Text(dump_only=True, allow_none=True, required=True)
     changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)

@@ -25,9 +25,13 @@ The safe answer is no (invariant 5): only a grant counts, and not
   (``listed``, naming the list: a national opt-out register, SMS STOPs, spam
   complaints), unless the list exempts customers and the contact is one;
 - on an e-mail channel, for an address the mail providers say is
-  undeliverable (``undeliverable``, with the reason). A list or an
-  undeliverable address takes the place of an "allowed" or ``unknown``
-  answer; any other "no" keeps its own status (a withdrawal stays one).
+  undeliverable (``undeliverable``, with the reason);
+- on a channel that reaches a phone, for a subject whose number is on the
+  suppression list because another subject who had it was erased
+  (``suppressed``): a message to it reaches the erased number, as the check
+  by phone says. A list, an undeliverable address or an erased number takes
+  the place of an "allowed" or ``unknown`` answer; any other "no" keeps its
+  own status (a withdrawal stays one).
 
 Validity and re-consent are about consent only: legitimate interest and the
 soft opt-in do not rest on an agreement that ages or a policy text.
@@ -113,19 +117,23 @@ class Answer:
 class Block:
     """Why a contact must not be reached whatever its consent says (see ``block_for``)."""
 
-    status: str  # LISTED or UNDELIVERABLE
-    detail: str
+    status: str  # LISTED, UNDELIVERABLE or SUPPRESSED
+    detail: str | None  # the list's name, why undeliverable; nothing for an erased number
 
 
-def block_for(listings: Iterable[tuple[str, bool]], undeliverable: str | None, is_customer: bool) -> Block | None:
-    """What blocks a contact: the first list in force naming it (by name) that applies to it, else
-    the reason its address is undeliverable; None: nothing.
+def block_for(listings: Iterable[tuple[str, bool]], undeliverable: str | None, is_customer: bool,
+              erased: bool = False) -> Block | None:
+    """What blocks a contact: an identifier of theirs erased with someone else (``erased``), else the
+    first list in force naming it (by name) that applies to it, else the reason its address is
+    undeliverable; None: nothing.
 
     ``listings``: (name, customers_exempt) of each list in force for the
     channel's medium that holds one of the contact's identifiers. A list that
     exempts customers does not apply to a subject who is one (a register such
     as Bloctel lets a company call the people it has a contract with).
     """
+    if erased:  # no exemption: the erased person did not ask to hear from the company
+        return Block(SUPPRESSED, None)
     names = sorted(name for name, exempt in listings if not (exempt and is_customer))
     if names:
         return Block(LISTED, names[0])

@@ -1,4 +1,5 @@
-"""What stops a contact being reached whatever its consent: a suppression list, an undeliverable address.
+"""What stops a contact being reached whatever its consent: a suppression list, an undeliverable
+address, a number erased with another subject.
 
 A list (``models.SuppressionList``) holds the digests of identifiers not to be
 contacted by one medium (``Channel.medium``); ``undeliverable_addresses`` the
@@ -13,6 +14,13 @@ list's do (``block_rows``). Asked by another key (subject ids, e-mail
 addresses on an SMS channel) the identifiers are the subjects' own, known only
 once the states are read: a second query, one for the whole list, asks about
 those of the contacts that would otherwise be allowed (``lookup``).
+
+A number can be several subjects': erased at one's request, it goes on the
+erasure list (``suppressed_addresses``) while the others keep it. On a channel
+that reaches a phone, the erasure list is asked about a subject's number as a
+list is (``SUPPRESSED``), with or without any list of the medium: a message to
+that subject reaches the erased number, and the check by phone answers
+``suppressed`` for it (``check.by_phone``, which asks the erasure list itself).
 """
 from __future__ import annotations
 
@@ -41,6 +49,7 @@ from sqlalchemy.engine import Connection
 from consent_center.addresses import fingerprints, suppression_salt
 from consent_center.check.answer import (
     LISTED,
+    SUPPRESSED,
     UNDELIVERABLE,
     Answer,
     Block,
@@ -51,12 +60,18 @@ from consent_center.check.answer import (
 )
 from consent_center.db import TextArrayLiteral, TextListAsJSON
 from consent_center.models import (
+    SuppressedAddress,
     SuppressionEntry,
     SuppressionList,
     UndeliverableAddress,
 )
+from consent_center.models.vocabulary import Medium
 
 _l, _en, _u = SuppressionList.__table__, SuppressionEntry.__table__, UndeliverableAddress.__table__
+_sa = SuppressedAddress.__table__
+# The media whose messages reach a phone number: asked about by number (check.by_phone), and
+# where a number erased with another subject blocks the subjects who still have it.
+PHONE_MEDIA = frozenset({Medium.SMS.value, Medium.PHONE.value})
 
 
 class SubjectIdentifiers(Protocol):
@@ -81,15 +96,21 @@ def identifiers(medium: str) -> tuple[str, ...]:
 
 def parts(rules: ChannelRules) -> tuple[str, ...]:
     """What may block a contact on the channel: ``listed`` where a list of its medium exists,
-    ``undeliverable`` on an e-mail channel where some address is marked (``check.channels``)."""
+    ``undeliverable`` on an e-mail channel where some address is marked (``check.channels``),
+    ``suppressed`` on a channel that reaches a phone (no flag is cached for it: an erasure is
+    seen by the next check of every process)."""
     return (((LISTED,) if rules.lists else ())
-            + ((UNDELIVERABLE,) if rules.marks and rules.medium == "email" else ()))
+            + ((UNDELIVERABLE,) if rules.marks and rules.medium == "email" else ())
+            + ((SUPPRESSED,) if rules.medium in PHONE_MEDIA else ()))
 
 
 def rides(rules: ChannelRules, asked_by: str) -> tuple[str, ...]:
     """The block rows that ride in the one query (``parts``), where the contacts asked are themselves
-    identifiers the channel's lists hold; none where nothing may block (nothing to hash)."""
-    return parts(rules) if asked_by in identifiers(rules.medium) else ()
+    identifiers the channel's lists hold; none where nothing may block (nothing to hash). Not the
+    erasure list's: asked by the number itself, the check by phone reads it as its own rows."""
+    if asked_by not in identifiers(rules.medium):
+        return ()
+    return tuple(kind for kind in parts(rules) if kind != SUPPRESSED)
 
 
 def other_identifiers(rules: ChannelRules, asked_by: str) -> tuple[str, ...]:
@@ -120,8 +141,8 @@ _EXEMPT = case((_l.c.customers_exempt.is_(True), literal_column("1", Integer)), 
 
 def block_rows(how: str, width: int, kinds: tuple[str, ...] = (LISTED, UNDELIVERABLE)) -> list:
     """Rows shaped as a bulk state row of ``width`` columns, for the digests asked:
-    (digest, NULL public id, ``listed`` or ``undeliverable``, the list's name or the
-    reason, 1 if the list exempts customers, NULL…); only the ``kinds`` asked for
+    (digest, NULL public id, ``listed``, ``undeliverable`` or ``suppressed``, the list's name
+    or the reason, 1 if the list exempts customers, NULL…); only the ``kinds`` asked for
     (``parts``: the digests are not matched against a table that can say nothing)."""
     match, pad = _MATCH[how], [literal_column("NULL") for _ in range(width - 5)]
     listed = (select(_en.c.digest.label("key"), literal_column("NULL").label("public_id"),
@@ -132,7 +153,11 @@ def block_rows(how: str, width: int, kinds: tuple[str, ...] = (LISTED, UNDELIVER
                            literal_column(f"'{UNDELIVERABLE}'").label("status"), _u.c.reason.label("basis"),
                            literal_column("0", Integer).label("lapse"), *pad).where(
         match(_u.c.digest), _u.c.state == bindparam("undeliverable_state"))
-    return [part for kind, part in ((LISTED, listed), (UNDELIVERABLE, undeliverable)) if kind in kinds]
+    erased = select(_sa.c.digest.label("key"), literal_column("NULL").label("public_id"),
+                    literal_column(f"'{SUPPRESSED}'").label("status"), literal_column("NULL").label("basis"),
+                    literal_column("0", Integer).label("lapse"), *pad).where(match(_sa.c.digest))
+    return [part for kind, part in ((LISTED, listed), (UNDELIVERABLE, undeliverable), (SUPPRESSED, erased))
+            if kind in kinds]
 
 
 @cache
@@ -146,32 +171,36 @@ class Found:
 
     listings: dict[str, list[tuple[str, bool]]] = field(default_factory=lambda: defaultdict(list))
     undeliverable: dict[str, str] = field(default_factory=dict)
+    erased: set[str] = field(default_factory=set)
 
-    def add(self, value: str, kind: str, detail: str, exempt) -> None:
+    def add(self, value: str, kind: str, detail: str | None, exempt) -> None:
         if kind == LISTED:
             self.listings[value].append((detail, bool(exempt)))
+        elif kind == SUPPRESSED:
+            self.erased.add(value)
         else:
             self.undeliverable[value] = detail
 
     def __bool__(self) -> bool:
-        return bool(self.listings or self.undeliverable)
+        return bool(self.listings or self.undeliverable or self.erased)
 
     def merge(self, other: Found) -> None:
         """Take in what another lookup found (the subjects' other identifiers)."""
         for value, items in other.listings.items():
             self.listings[value] += items
         self.undeliverable.update(other.undeliverable)
+        self.erased |= other.erased
 
     def named(self):
-        """The values a list or an undeliverable mark names."""
-        return self.listings.keys() | self.undeliverable.keys()
+        """The values a list, an undeliverable mark or the erasure list names."""
+        return self.listings.keys() | self.undeliverable.keys() | self.erased
 
     def block(self, values: Iterable[str | None], is_customer: bool) -> Block | None:
         """The block of a contact whose identifiers are ``values`` (``answer.block_for``)."""
         values = [v for v in values if v]
         return block_for([item for v in values for item in self.listings.get(v, ())],
                          next((self.undeliverable[v] for v in values if v in self.undeliverable), None),
-                         is_customer)
+                         is_customer, erased=not self.erased.isdisjoint(values))
 
 
 def digests(values: list[str]) -> list[str]:
@@ -186,7 +215,8 @@ def digests_of(values: Iterable[str]) -> dict[str, str]:
 
 
 def lookup(connection: Connection, rules: ChannelRules, today: date, values: Iterable[str | None]) -> Found:
-    """The lists in force for the channel's medium and the undeliverable marks naming any of ``values`` (one query)."""
+    """The lists in force for the channel's medium, the undeliverable marks and, on a channel reaching
+    a phone, the erasure list naming any of ``values`` (one query)."""
     found, kinds = Found(), parts(rules)
     by_digest = digests_of(v for v in values if v) if kinds else {}
     if not by_digest:
@@ -200,7 +230,8 @@ def lookup(connection: Connection, rules: ChannelRules, today: date, values: Ite
 def answers_now(connection: Connection, now: datetime,
                 asked: Sequence[tuple[StateLike | None, ChannelRules, SubjectIdentifiers]]) -> list[Answer]:
     """The check's answer now for each (state, channel rules, subject): the consent answer, then, for
-    those it allows, the lists in force and the undeliverable marks naming the subject's identifiers.
+    those it allows, the lists in force, the undeliverable marks and the erasure list (``parts``)
+    naming the subject's identifiers.
     What a subject's consents, the change feed and a change's own answer say: one lookup a medium."""
     answers = [consent_answer(state, rules, now) for state, rules, _ in asked]
     waiting: dict[tuple, list[int]] = defaultdict(list)  # (medium, what may block) → the answers it may turn

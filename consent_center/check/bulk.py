@@ -234,7 +234,7 @@ def blocks_of_allowed(connection: Connection, rules: ChannelRules, at: datetime,
                                   (row[column[name]] for row in allowed for name in others)))
     if not found:
         return {}
-    named = found.listings.keys() | found.undeliverable.keys()
+    named = found.named()
     decided = {}
     for row in allowed:
         values = ([row[0]] if riding else []) + [row[column[name]] for name in others]

@@ -64,10 +64,8 @@ from consent_center.check.service import (  # the e-mail form's own pieces, shar
     check_at,
     sort_contact_rows,
 )
+from consent_center.check.blocks import PHONE_MEDIA
 from consent_center.clock import utcnow
-from consent_center.models.vocabulary import Medium
-
-PHONE_MEDIA = frozenset({Medium.SMS.value, Medium.PHONE.value})
 
 
 class NotANumber(ValueError):

@@ -246,7 +246,7 @@ def collector_paused():
 
 
 def _block_text(block: Block) -> str:
-    return f',"{detail_field(block)}":{_quote(block.detail)}'
+    return f',"{detail_field(block)}":{_quote(block.detail)}' if block.detail is not None else ""
 
 
 def check_many_json(connection: Connection, channel: str, channel_pk: int, asked_by: str,
