@@ -17,6 +17,7 @@ from consent_center.subjects.channel_suppression import suppress_on_channel
 
 from .test_api_check_phone import JAN, LEA, check, consent, subject
 from .test_api_feed import read_all
+from .test_hot_paths import statements  # noqa: F401, F811 (a fixture)
 
 SUPPRESSED = {"allowed": False, "status": "suppressed"}
 
@@ -86,3 +87,24 @@ def test_the_erasure_outranks_a_list_and_a_customer_exemption_and_takes_no_withd
     for answer in (api.get("/check", query_string={"channel": "sms", "subject": stays}).get_json(),
                    api.post("/check", json={"channel": "sms", "subjects": [stays]}).get_json()["results"][0]):
         assert _picked(answer) == {"allowed": False, "status": "withdrawn"}
+
+
+def test_until_anything_is_erased_a_check_by_subject_on_sms_asks_no_more_than_before(
+        api, session, statements):  # noqa: F811 (the fixture)
+    """The erasure list is asked about the subjects' numbers only once it holds something
+    (``check.channels``' ``erasures``, read with the channels): before that, one query a check."""
+    stays, gone = _two_with_one_number(api, session)
+    asked = [lambda: api.get("/check", query_string={"channel": "sms", "subject": stays}),
+             lambda: api.post("/check", json={"channel": "sms", "subjects": [stays, gone]}),
+             lambda: api.post("/check", json={"channel": "sms", "subjects": [stays], "answer": "allowed"})]
+    for ask in asked:
+        ask()  # the key and the channels are read and cached
+        statements.clear()
+        assert ask().status_code == 200
+        assert statements == ["SELECT"], statements
+    _erase(session, gone)  # the first erasure: this process drops its cached flags at once
+    for ask in asked:
+        statements.clear()
+        answer = ask().get_json()
+        assert answer.get("allowed") in (False, [False]) or answer["results"][0]["status"] == "suppressed", answer
+        assert statements.count("SELECT") >= 2, statements  # the channels again, then the lookup

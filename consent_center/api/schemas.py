@@ -126,8 +126,8 @@ class CheckResultSchema(Schema):
         "description": "the ledger's status; `unknown` for a contact the center does not know; "
                        "`suppressed` for an e-mail address or phone number erased at its owner's request "
                        "(on the suppression list: never to be contacted, even where another subject has "
-                       "the number, whether asked by phone, subject id or e-mail address on an sms or phone "
-                       "channel); "
+                       "the number: asked by phone, and, for the answer now, by the id or e-mail address "
+                       "of a subject who has it, on an sms or phone channel); "
                        "`expired` also for a consent past its channel's validity that the expiry job has "
                        "not recorded yet; `reconsent_required` for a grant made before a material policy "
                        "version whose grace period is over, on a channel that requires re-consent (not allowed); "
@@ -235,7 +235,9 @@ class ConsentStateSchema(Schema):
     channel = Text(dump_only=True, required=True)
     status = Text(dump_only=True, required=True, validate=validate.OneOf(CHECK_STATUSES), metadata={
         "description": "the check's answer now: the ledger's status, or `reconsent_required`, or "
-                       "`expired` for a consent past its channel's validity"})
+                       "`expired` for a consent past its channel's validity, or `listed`, `undeliverable` "
+                       "or `suppressed` (a number erased with another subject, on an sms or phone "
+                       "channel), as GET /check says"})
     allowed = fields.Boolean(dump_only=True, required=True,
                              metadata={"description": "the check's answer now (GET /check)"})
     basis = Text(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
@@ -277,11 +279,12 @@ class EventSchema(Schema):
                                     validate=validate.OneOf(STATUSES))
     allowed = fields.Boolean(dump_only=True, required=True, metadata={
         "description": "the check's answer now for the state this event produced (re-consent, validity, "
-                       "a channel out of use, the suppression lists in force and undeliverable addresses applied)"})
+                       "a channel out of use, the suppression lists in force, undeliverable addresses and "
+                       "numbers erased with another subject applied)"})
     reason = Text(dump_only=True, allow_none=True, required=True, metadata={
         "description": "what decided the answer: the status itself (granted, withdrawn, refused, "
                        "never_asked, restricted, expired), or validity_elapsed, reconsent_required, "
-                       "channel_inactive, listed, undeliverable (`status` stays the event's)"})
+                       "channel_inactive, listed, undeliverable, suppressed (`status` stays the event's)"})
     basis = Text(dump_only=True, required=True, validate=validate.OneOf(BASES))
     event_type = Text(dump_only=True, required=True,
                                validate=validate.OneOf([str(t) for t in EventType]))

@@ -91,11 +91,13 @@ class ChannelRules:
     grace: timedelta = timedelta(days=30)
     # What kind of address the channel reaches (models.vocabulary.Medium): which lists apply.
     medium: str = "email"
-    # Whether a suppression list of that medium exists at all, and whether any address is marked
-    # undeliverable: where neither can say no, the checks hash nothing and ask no list
-    # (check.blocks.parts). True unless known (check.channels reads them with the channels).
+    # Whether a suppression list of that medium exists at all, whether any address is marked
+    # undeliverable, and whether the erasure list holds anything: where none can say no, the checks
+    # hash nothing and ask no list (check.blocks.parts). True unless known (check.channels reads
+    # them with the channels).
     lists: bool = True
     marks: bool = True
+    erasures: bool = True
 
     @classmethod
     def of(cls, channel, material_dates: Sequence[datetime] = (), grace: timedelta = timedelta(days=30)) -> ChannelRules:

@@ -18,8 +18,8 @@ those of the contacts that would otherwise be allowed (``lookup``).
 A number can be several subjects': erased at one's request, it goes on the
 erasure list (``suppressed_addresses``) while the others keep it. On a channel
 that reaches a phone, the erasure list is asked about a subject's number as a
-list is (``SUPPRESSED``), with or without any list of the medium: a message to
-that subject reaches the erased number, and the check by phone answers
+list is (``SUPPRESSED``), once anything was ever erased: a message to that
+subject reaches the erased number, and the check by phone answers
 ``suppressed`` for it (``check.by_phone``, which asks the erasure list itself).
 """
 from __future__ import annotations
@@ -96,12 +96,11 @@ def identifiers(medium: str) -> tuple[str, ...]:
 
 def parts(rules: ChannelRules) -> tuple[str, ...]:
     """What may block a contact on the channel: ``listed`` where a list of its medium exists,
-    ``undeliverable`` on an e-mail channel where some address is marked (``check.channels``),
-    ``suppressed`` on a channel that reaches a phone (no flag is cached for it: an erasure is
-    seen by the next check of every process)."""
+    ``undeliverable`` on an e-mail channel where some address is marked, ``suppressed`` on a
+    channel that reaches a phone where anything was ever erased (``check.channels``)."""
     return (((LISTED,) if rules.lists else ())
             + ((UNDELIVERABLE,) if rules.marks and rules.medium == "email" else ())
-            + ((SUPPRESSED,) if rules.medium in PHONE_MEDIA else ()))
+            + ((SUPPRESSED,) if rules.erasures and rules.medium in PHONE_MEDIA else ()))
 
 
 def rides(rules: ChannelRules, asked_by: str) -> tuple[str, ...]:

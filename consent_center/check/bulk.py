@@ -6,10 +6,10 @@ parameter, a ``text[]`` on PostgreSQL ("any") and a JSON array on SQLite
 ("json"); the full answers by e-mail ask the erasure list about the
 addresses no subject has in a second one, unless a list's rows ride in the
 first (``erased_among``). Every row has the same seven columns: key, public id, status,
-basis, lapse code, time, policy label; where the channel's medium has a list
-(``ChannelRules.lists``), ten (``WIDTH``): with whether the subject is a
-customer, and the subject's e-mail address and phone number where a list
-needs them. Rows with no public id are not subjects: the digests asked that
+basis, lapse code, time, policy label; where a list, an undeliverable mark or the
+erasure list can say no (``blocks.parts``), ten (``WIDTH``): with whether the subject
+is a customer, and the subject's e-mail address and phone number where a list or the
+erasure list needs them. Rows with no public id are not subjects: the digests asked that
 the erasure list holds (no status), and the lists and undeliverable marks
 naming them (``check.blocks``: status ``listed`` or ``undeliverable``).
 

@@ -7,7 +7,9 @@ once and kept a minute per process (``CHANNELS_FRESH``), or until
 ``forget_channels`` (a channel or a policy version changed here). So is, per
 channel, whether any suppression list of its medium exists (or, for e-mail,
 an address marked undeliverable): the bulk check hashes the contacts asked
-for the lists only where one does (``check.blocks``).
+for the lists only where one does (``check.blocks``); and whether the erasure
+list holds anything: the checks by subject or e-mail on a channel reaching a
+phone ask it about the subjects' numbers only where it does.
 """
 from __future__ import annotations
 
@@ -25,18 +27,21 @@ from consent_center.clock import utcnow
 from consent_center.models import (
     Channel,
     PolicyVersion,
+    SuppressedAddress,
     SuppressionList,
     UndeliverableAddress,
 )
 
 CHANNELS_FRESH = timedelta(minutes=1)
 _c, _pv = Channel.__table__, PolicyVersion.__table__
-_l, _u = SuppressionList.__table__, UndeliverableAddress.__table__
-# In the same query: whether the channel's medium has a list, and whether any address is marked undeliverable.
+_l, _u, _sa = SuppressionList.__table__, UndeliverableAddress.__table__, SuppressedAddress.__table__
+# In the same query: whether the channel's medium has a list, whether any address is marked
+# undeliverable, and whether anything was ever erased.
 _LISTS = exists().where(_l.c.medium == _c.c.medium).label("lists")
 _MARKS = exists().where(_u.c.state == "undeliverable").label("marks")
+_ERASURES = exists(select(_sa.c.id)).label("erasures")
 CHANNEL_IDS = select(_c.c.code, _c.c.id, _c.c.requires_reconsent, _c.c.active, _c.c.validity_months, _c.c.medium,
-                     _LISTS, _MARKS)
+                     _LISTS, _MARKS, _ERASURES)
 MATERIAL_DATES = select(_pv.c.effective_at).where(_pv.c.material.is_(True)).order_by(_pv.c.effective_at)
 CACHE_KEY = "consent_channel_ids"
 
@@ -55,6 +60,7 @@ class _ChannelCodes:
     # Ids of the channels whose medium has a suppression list; whether any address is marked undeliverable.
     listed: frozenset[int] = frozenset()
     marks: bool = False
+    erasures: bool = False  # whether the erasure list holds any address or number
     # When each material policy version came (or comes) into force, oldest first.
     material_dates: list[datetime] = field(default_factory=list)
 
@@ -75,6 +81,7 @@ def _channels(connection: Connection, code: str | None = None) -> _ChannelCodes:
             media={row.id: row.medium for row in rows},
             listed=frozenset(row.id for row in rows if row.lists),
             marks=any(row.marks for row in rows),
+            erasures=any(row.erasures for row in rows),
             material_dates=[row.effective_at for row in connection.execute(MATERIAL_DATES)],
         )
     return cache
@@ -95,8 +102,8 @@ def forget_channels() -> None:
 
 
 def lists_changed(session: Session) -> None:
-    """A suppression list was created or changed medium, or an address was marked undeliverable:
-    the cache's ``lists`` flags are stale. Dropped now and again once the transaction commits (a
+    """A suppression list was created or changed medium, an address was marked undeliverable, or
+    one was put on the erasure list: the cache's ``lists``, ``marks`` or ``erasures`` flags are stale. Dropped now and again once the transaction commits (a
     check in between would cache what it could not yet see); other processes see it within
     ``CHANNELS_FRESH``."""
     forget_channels()
@@ -115,6 +122,7 @@ def channel_rules(connection: Connection, channel_pk: int) -> ChannelRules:
         medium=cache.media.get(channel_pk, "email"),
         lists=channel_pk in cache.listed,
         marks=cache.marks,
+        erasures=cache.erasures,
     )
 
 

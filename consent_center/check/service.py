@@ -261,7 +261,8 @@ def check_many_json(connection: Connection, channel: str, channel_pk: int, asked
     with ``"invalid": true`` rather than failing the other 99,999; one that
     no subject has and is on the suppression list, ``suppressed``; one on a
     list in force for the channel, or undeliverable, ``listed`` or
-    ``undeliverable`` (``check.blocks``).
+    ``undeliverable``; on a channel reaching a phone, a subject whose number
+    was erased with another subject, ``suppressed`` (``check.blocks``).
     """
     keys, wanted = _lookup_keys(asked_by, asked)
     rules, now = channel_rules(connection, channel_pk), utcnow()
@@ -358,8 +359,8 @@ def allowed_many(connection: Connection, channel_pk: int, asked_by: str, asked: 
     Reads only the granted states where no rule can take a grant back (no
     re-consent cutoff, no validity), so that a campaign's list costs little
     more than its query; otherwise the states with their lapse code, as
-    ``check_many_json``; with, in both, the lists and undeliverable marks
-    naming them. A channel out of use answers no without a query.
+    ``check_many_json``; with, in both, the lists, undeliverable marks and
+    erased numbers naming them (``check.blocks``). A channel out of use answers no without a query.
     """
     keys, wanted = _lookup_keys(asked_by, asked)
     rules, now = channel_rules(connection, channel_pk), utcnow()

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from consent_center.check.channels import lists_changed
 from consent_center.clock import utcnow
 from consent_center.models import Subject, SuppressedAddress
 from consent_center.addresses import AddressError, fingerprint, fingerprints, normalise_email, suppression_salt
@@ -37,6 +38,7 @@ def suppress(session: Session, stored: str, *, reason: str, taken_at=None) -> No
     if found is None:
         session.add(SuppressedAddress(digest=digest, reason=reason, created_at=taken_at))
         session.flush()
+        lists_changed(session)  # the first one: the checks by subject now ask it about shared numbers
     elif found.created_at < taken_at:
         found.created_at = taken_at  # the newer objection's period, not the older one's
 

@@ -26,7 +26,7 @@ from consent_center.web.problems import Problem
 def list_consents(caller, subject_id):
     """One entry per active channel; a channel with no state yet is `never_asked`. `allowed`
     and `status` are the check's answer now (e.g. `reconsent_required`, `expired`, `listed`,
-    `undeliverable`)."""
+    `undeliverable`, or `suppressed` on an sms or phone channel for a number erased with another subject)."""
     subject = subject_or_404(subject_id)
     connection, now = db.session.connection(), utcnow()
     states = current_states(db.session, subject)
