@@ -326,6 +326,31 @@ def test_a_yes_renews_only_what_the_check_allows_today(app, session, runner):
     assert "newsletter" in renewed and "email" not in renewed
 
 
+@FR
+def test_a_yes_renews_no_channel_a_list_stops(app, session, runner):
+    """The person texted STOP: a yes by e-mail renews the newsletter, not the SMS their STOP refuses
+    (``renewable``: the answer now, lists included, as GET /check gives it)."""
+    from consent_center.subjects.channel_suppression import suppress_on_channel
+    public_id = a_prospect(session, email="stopped@example.com")
+    with freeze_time("2020-03-01 09:00:00"):
+        subject = subject_of(session, public_id)
+        subject.phone = "+33612345678"
+        record_change(session, subject, {"sms": "granted"}, source=Source.DOUBLE_OPT_IN, actor=Actor.system())
+        suppress_on_channel(session, "+33612345678", "sms", source="sms_keyword")
+        session.commit()
+    client = app.test_client()
+    with freeze_time(moment(3, days=-20)):
+        run(runner)
+        link = re.search(r"/still-interested/\S+", compose(
+            questions_to(session, "stopped@example.com")[0]).get_body(("plain",)).get_content()).group(0)
+        page = client.get(link)
+        client.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    session.rollback()
+    renewed = {e.channel.code for e in session.scalars(select(ConsentEvent).where(
+        ConsentEvent.source == "repermission"))}
+    assert "newsletter" in renewed and "sms" not in renewed, renewed
+
+
 @pytest.mark.parametrize("app", [{"JURISDICTION": "NL"}], indirect=True, ids=["NL"])
 def test_a_stop_the_person_undid_leaves_no_fingerprint(app, session, runner):
     public_id = a_prospect(session, email="back@example.com")

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from consent_center import tokens
 from consent_center.clock import utcnow
-from consent_center.check.answer import State, consent_answer
+from consent_center.check.answer import State
+from consent_center.check.blocks import answers_now
 from consent_center.check.channels import channel_rules
 from consent_center.ledger import Actor, Recorded, current_states, record_change
 from consent_center.models import Account, Channel, RepermissionRequest, Subject
@@ -140,7 +141,8 @@ def answer_yes(session: Session, question: RepermissionRequest, *, trace: dict) 
 
 
 def renewable(session: Session, subject: Subject, now: datetime) -> dict[Channel, str]:
-    """The channels a yes renews, with their basis: those the check answers allowed today.
+    """The channels a yes renews, with their basis: those the check answers allowed today, a list
+    in force, an undeliverable address or an erased number included (``answers_now``).
 
     Not a consent that has lapsed (validity) or awaits re-consent to a material
     policy version: the question shows neither the policy nor the consent's
@@ -148,14 +150,12 @@ def renewable(session: Session, subject: Subject, now: datetime) -> dict[Channel
     them. Those keep their own ways back (the reminder, the re-consent page).
     """
     connection = session.connection()
-    found = {}
-    for state in current_states(session, subject).values():
-        if state.status != Status.GRANTED or state.channel.shares_with_partners:
-            continue
-        rules = channel_rules(connection, state.channel_id)
-        if consent_answer(State(state.status, state.basis, state.changed_at), rules, now).allowed:
-            found[state.channel] = state.basis
-    return found
+    states = [state for state in current_states(session, subject).values()
+              if state.status == Status.GRANTED and not state.channel.shares_with_partners]
+    answers = answers_now(connection, now, [(State(state.status, state.basis, state.changed_at),
+                                             channel_rules(connection, state.channel_id), subject)
+                                            for state in states])
+    return {state.channel: state.basis for state, answer in zip(states, answers) if answer.allowed}
 
 
 def campaign(session: Session, *, limit: int = 500) -> list[RepermissionRequest]:
