@@ -302,6 +302,21 @@ def test_the_cnil_floor_on_objections_cannot_be_set_lower_in_france(monkeypatch)
     assert create_app({"TESTING": True}).config["RETENTION_OBJECTION_YEARS"] == 2
 
 
+def renewed_by_a_yes(app, session, runner, address: str) -> set[str]:
+    """The question asked 20 days before the prospect period's end, the yes given through its
+    link; the channels the yes renewed."""
+    client = app.test_client()
+    with freeze_time(moment(3, days=-20)):
+        run(runner)
+        link = re.search(r"/still-interested/\S+", compose(
+            questions_to(session, address)[0]).get_body(("plain",)).get_content()).group(0)
+        page = client.get(link)
+        client.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    session.rollback()
+    return {e.channel.code for e in session.scalars(select(ConsentEvent).where(
+        ConsentEvent.source == "repermission"))}
+
+
 @FR
 def test_a_yes_renews_only_what_the_check_allows_today(app, session, runner):
     from consent_center.models import Channel
@@ -313,16 +328,7 @@ def test_a_yes_renews_only_what_the_check_allows_today(app, session, runner):
     # The e-mail consent has a 12-month validity, long elapsed (the expiry job has not run): not renewed.
     session.scalars(select(Channel).where(Channel.code == "email")).one().validity_months = 12
     session.commit()
-    client = app.test_client()
-    with freeze_time(moment(3, days=-20)):
-        run(runner)
-        link = re.search(r"/still-interested/\S+", compose(
-            questions_to(session, "lapsed@example.com")[0]).get_body(("plain",)).get_content()).group(0)
-        page = client.get(link)
-        client.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
-    session.rollback()
-    renewed = {e.channel.code for e in session.scalars(select(ConsentEvent).where(
-        ConsentEvent.source == "repermission"))}
+    renewed = renewed_by_a_yes(app, session, runner, "lapsed@example.com")
     assert "newsletter" in renewed and "email" not in renewed
 
 
@@ -338,16 +344,7 @@ def test_a_yes_renews_no_channel_a_list_stops(app, session, runner):
         record_change(session, subject, {"sms": "granted"}, source=Source.DOUBLE_OPT_IN, actor=Actor.system())
         suppress_on_channel(session, "+33612345678", "sms", source="sms_keyword")
         session.commit()
-    client = app.test_client()
-    with freeze_time(moment(3, days=-20)):
-        run(runner)
-        link = re.search(r"/still-interested/\S+", compose(
-            questions_to(session, "stopped@example.com")[0]).get_body(("plain",)).get_content()).group(0)
-        page = client.get(link)
-        client.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
-    session.rollback()
-    renewed = {e.channel.code for e in session.scalars(select(ConsentEvent).where(
-        ConsentEvent.source == "repermission"))}
+    renewed = renewed_by_a_yes(app, session, runner, "stopped@example.com")
     assert "newsletter" in renewed and "sms" not in renewed, renewed
 
 
