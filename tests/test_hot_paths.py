@@ -19,7 +19,8 @@ from marshmallow import ValidationError
 from sqlalchemy import event, select
 from werkzeug.datastructures import MultiDict
 
-from consent_center.api.schemas import MAX_EMAIL, check_query
+from consent_center.api.check_schemas import check_query
+from consent_center.api.schemas import MAX_EMAIL
 from bench.seed import email_of, expected_granted, seed
 from consent_center.check.service import collector_paused
 from consent_center.extensions import db

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from flask import Flask
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from consent_center.api import PREFIX, auth, schemas
+from consent_center.api import PREFIX, auth, check_schemas
 from consent_center.api.endpoints import JSON_MEDIA_TYPE, json_text
 from consent_center.api.routes.common import READ_FROM_HEADER, read_connection
 from consent_center.check import service as checks
@@ -74,7 +74,7 @@ class LeanCheck:
         if caller is None or SCOPE not in caller.scopes:
             return None
         query = _query(environ)
-        loaded = schemas.check_query.quick_load(query) if query is not None else None
+        loaded = check_schemas.check_query.quick_load(query) if query is not None else None
         if loaded is None or "phone" in loaded:
             return None
         email = loaded.get("email")

@@ -2,18 +2,19 @@
 
 Module-level instances, each field explicitly ``load_only`` (request only)
 or ``dump_only`` (answer only) where it is not both. The OpenAPI document
-(api/openapi.py) is generated from these same instances. The bulk answers
+(api/openapi.py) is generated from these same instances. The checks' own are in
+``check_schemas``, the log's, links' and activity's in theirs. The bulk answers
 are built as plain dicts for speed; tests hold them to these schemas.
 """
 from __future__ import annotations
 
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate
 
-from consent_center.api.fields import MAX_EMAIL, Query, Region, Strict, StringList, Text, utc_datetime
+from consent_center.api.fields import MAX_EMAIL, Query, Strict, Text, utc_datetime
 from consent_center.db.replicas import BadToken, parse_token
-from consent_center.safe_text import refused_text
 from consent_center.subjects.consent_changes import API_SOURCES, SETTABLE_STATUSES
+from consent_center.subjects.deliverability import HARD_BOUNCE, SOFT_BOUNCES
 from consent_center.models.vocabulary import Basis, EventType, Source, Status
 
 STATUSES = [str(s) for s in Status]
@@ -22,6 +23,7 @@ STATUSES = [str(s) for s in Status]
 # material policy change (on a channel that requires it).
 CHECK_STATUSES = [*STATUSES, "unknown", "suppressed", "reconsent_required", "listed", "undeliverable"]
 BASES = [str(b) for b in Basis]
+UNDELIVERABLE_REASONS = (HARD_BOUNCE, SOFT_BOUNCES)  # why an address is undeliverable (``reason``)
 LOCALES = ["fr", "nl", "en"]
 MAX_ID = 64
 MAX_PHONE = 40
@@ -62,135 +64,6 @@ class ProblemSchema(Schema):
     status = fields.Integer(dump_only=True, required=True)
     detail = Text(dump_only=True, required=True)
     errors = fields.List(fields.Nested(ProblemErrorSchema), dump_only=True)
-
-
-# --- check ------------------------------------------------------------------
-
-class CheckQuerySchema(Query):
-    channel = Text(required=True, validate=validate.Length(min=1, max=40),
-                            metadata={"description": "channel code, e.g. email, sms, post, newsletter"})
-    email = Text(validate=validate.Length(min=1, max=MAX_EMAIL),
-                          metadata={"description": "the contact's e-mail address (or give subject)"})
-    subject = Text(validate=validate.Length(min=1, max=MAX_ID),
-                            metadata={"description": "the subject's id (or give email)"})
-    phone = Text(validate=validate.Length(min=1, max=MAX_PHONE), metadata={
-        "description": "the contact's phone number, E.164 (+33612345678) or national (06 12 34 56 78); "
-                       "only on a channel whose medium is sms or phone (or give email or subject)"})
-    region = Region(metadata={"description": f"with phone only: {REGION_DESCRIPTION}"})
-    at = utc_datetime(metadata={
-        "description": "answer as of this moment (ISO 8601; no offset means UTC); not in the future"})
-    after = after_field()
-
-    @validates_schema
-    def one_contact(self, data, **kwargs):
-        if sum(name in data for name in ("email", "subject", "phone")) != 1:
-            raise ValidationError("Give one of email, subject or phone.", "email")
-        if "region" in data and "phone" not in data:
-            raise ValidationError("Only with phone: it says how to read a national number.", "region")
-
-    def quick_load(self, args) -> dict | None:
-        """Load the common query (channel and email, or channel and subject) without
-        marshmallow's machinery, a tenth of a check's time; None for any other, which
-        ``load`` then answers. A property test holds the two to the same result."""
-        channel = args.get("channel")
-        if channel is None or "at" in args or not 0 < len(channel) <= 40 or refused_text(channel):
-            return None
-        email, subject, phone = args.get("email"), args.get("subject"), args.get("phone")
-        if "region" in args or (email, subject, phone).count(None) != 2:
-            return None
-        loaded = None
-        if email is not None and 0 < len(email) <= MAX_EMAIL and not refused_text(email):
-            loaded = {"channel": channel, "email": email}
-        elif subject is not None and 0 < len(subject) <= MAX_ID and not refused_text(subject):
-            loaded = {"channel": channel, "subject": subject}
-        elif phone is not None and 0 < len(phone) <= MAX_PHONE and not refused_text(phone):
-            loaded = {"channel": channel, "phone": phone}
-        after = args.get("after")
-        if loaded is not None and after is not None:
-            try:
-                parse_token(after)
-            except BadToken:
-                return None
-            loaded["after"] = after
-        return loaded
-
-
-class CheckResultSchema(Schema):
-    """The answer for one contact on one channel."""
-
-    allowed = fields.Boolean(dump_only=True, required=True, metadata={
-        "description": "the consent answer: true only for a grant (status `granted`) on a channel in use; "
-                       "false on a channel taken out of use, whatever the status"})
-    channel = Text(dump_only=True, required=True)
-    status = Text(dump_only=True, required=True, validate=validate.OneOf(CHECK_STATUSES), metadata={
-        "description": "the ledger's status; `unknown` for a contact the center does not know; "
-                       "`suppressed` for an e-mail address or phone number erased at its owner's request "
-                       "(on the suppression list: never to be contacted, even where another subject has "
-                       "the number: asked by phone, and, for the answer now, by the id or e-mail address "
-                       "of a subject who has it, on an sms or phone channel); "
-                       "`expired` also for a consent past its channel's validity that the expiry job has "
-                       "not recorded yet; `reconsent_required` for a grant made before a material policy "
-                       "version whose grace period is over, on a channel that requires re-consent (not allowed); "
-                       "`listed` for a contact on a suppression list in force for the channel's medium (a "
-                       "national opt-out register, SMS STOPs, spam complaints; `list` names it); "
-                       "`undeliverable`, on an e-mail channel, for an address the mail providers gave up on "
-                       "(`reason` says why). A list, an undeliverable address or an erased number replaces an "
-                       "answer that would be allowed, or `unknown`; any other status stays (docs/suppression.md)"})
-    basis = Text(dump_only=True, allow_none=True, required=True, validate=validate.OneOf(BASES))
-    policy_version = Text(dump_only=True, allow_none=True, required=True)
-    changed_at = fields.AwareDateTime(dump_only=True, allow_none=True, required=True)
-    email = Text(dump_only=True, metadata={"description": "echoed when asked by e-mail"})
-    phone = Text(dump_only=True, metadata={
-        "description": "echoed when asked by phone: its E.164 form (as sent when not valid)"})
-    subject = Text(dump_only=True, allow_none=True, required=True,
-                            metadata={"description": "the subject's id; null when unknown. By phone, for a "
-                                                     "number several subjects have: the one whose answer "
-                                                     "this is (one that does not allow it, if any)"})
-    shared_by = fields.Integer(dump_only=True, metadata={
-        "description": "by phone only, when more than one subject has the number: how many. The number is "
-                       "allowed only if every one of them allows it"})
-    invalid = fields.Boolean(dump_only=True, metadata={
-        "description": "bulk only: present and true when the e-mail address or phone number is not valid"})
-    list = Text(dump_only=True, metadata={"description": "with status `listed`: the suppression list's name"})
-    reason = Text(dump_only=True, validate=validate.OneOf(("hard_bounce", "soft_bounces")), metadata={
-        "description": "with status `undeliverable`: `hard_bounce`, or `soft_bounces` (CONSENT_SOFT_BOUNCE_LIMIT "
-                       "in a row)"})
-    at = fields.AwareDateTime(dump_only=True, metadata={"description": "with at= only"})
-    event = Text(dump_only=True, allow_none=True,
-                          metadata={"description": "with at= only: the consent event that justifies the answer"})
-    receipt = Text(dump_only=True, allow_none=True,
-                            metadata={"description": "with at= only: that event's receipt"})
-
-
-class BulkCheckSchema(Strict):
-    channel = Text(required=True, load_only=True, validate=validate.Length(min=1, max=40))
-    emails = StringList(load_only=True, metadata={"description": "e-mail addresses (or give subjects or phones)"})
-    subjects = StringList(load_only=True, max_length=MAX_ID,
-                          metadata={"description": "subject ids (or give emails or phones)"})
-    phones = StringList(load_only=True, max_length=MAX_PHONE, metadata={
-        "description": "phone numbers, E.164 or national (or give emails or subjects); only on a channel "
-                       "whose medium is sms or phone. E.164 is the fast form"})
-    region = Region(load_only=True, metadata={"description": f"with phones only: {REGION_DESCRIPTION}"})
-    answer = Text(load_only=True, load_default="full", validate=validate.OneOf(("full", "allowed")), metadata={
-        "description": "`full` (default): `results`, one answer object per contact; `allowed`: "
-                       "`allowed`, one boolean per contact — for a campaign that only needs yes or no"})
-    after = after_field()
-
-    @validates_schema
-    def one_list(self, data, **kwargs):
-        if sum(name in data for name in ("emails", "subjects", "phones")) != 1:
-            raise ValidationError("Give one of emails, subjects or phones.", "emails")
-        if "region" in data and "phones" not in data:
-            raise ValidationError("Only with phones: it says how to read a national number.", "region")
-
-
-class BulkCheckResultSchema(Schema):
-    channel = Text(dump_only=True, required=True)
-    results = fields.List(fields.Nested(CheckResultSchema), dump_only=True, metadata={
-        "description": "with answer `full`: one answer per contact asked, in input order"})
-    allowed = fields.List(fields.Boolean(), dump_only=True, metadata={
-        "description": "with answer `allowed`: for each contact asked, in input order, "
-                       "whether it may be contacted (the `allowed` of its full answer)"})
 
 
 # --- subjects ---------------------------------------------------------------
@@ -247,7 +120,7 @@ class ConsentStateSchema(Schema):
                           metadata={"description": "the event that set this status"})
     list = Text(dump_only=True, metadata={"description": "with status `listed`: the suppression list's name, as "
                                                          "GET /check names it"})
-    reason = Text(dump_only=True, validate=validate.OneOf(("hard_bounce", "soft_bounces")), metadata={
+    reason = Text(dump_only=True, validate=validate.OneOf(UNDELIVERABLE_REASONS), metadata={
         "description": "with status `undeliverable`: `hard_bounce` or `soft_bounces`, as GET /check says"})
 
 
@@ -390,10 +263,6 @@ class ExportQuerySchema(Query):
 receipt = ReceiptSchema()
 export_query = ExportQuerySchema()
 problem = ProblemSchema()
-check_query = CheckQuerySchema()
-check_result = CheckResultSchema()
-bulk_check = BulkCheckSchema()
-bulk_check_result = BulkCheckResultSchema()
 subject = SubjectSchema()
 subject_patch = SubjectPatchSchema()
 subject_consents = SubjectConsentsSchema()

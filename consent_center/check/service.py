@@ -117,7 +117,7 @@ def _block(connection: Connection, rules: ChannelRules, at: datetime, row, asked
     """What blocks the contact asked (``check.blocks``): one more indexed query, asked only where a
     block can change the answer (an unknown contact, by the identifier the channel's lists hold,
     or a known one otherwise allowed)."""
-    if not blocks.parts(rules):  # no list of the channel's medium nor undeliverable mark: nothing to ask
+    if not blocks.parts(rules):  # no list, undeliverable mark nor erasure that applies: nothing to ask
         return None
     if row is None:
         if not blocks.rides(rules, asked_by):

@@ -108,8 +108,9 @@ def lists_naming(session: Session, stored_values: list[str], medium: str, *,
     ``customers``: the values that belong to customers, for whom a list that
     exempts them does not apply (``check.answer.block_for``).
     """
-    found = blocks.lookup(session.connection(), ChannelRules(medium=medium), today or utcnow().date(),
-                          stored_values)
+    # Only the lists: what else can block (marks, the erasure list) is not asked here.
+    found = blocks.lookup(session.connection(), ChannelRules(medium=medium, marks=False, erasures=False),
+                          today or utcnow().date(), stored_values)
     named = {}
     for value, listings in found.listings.items():
         block = block_for(listings, None, value in customers)

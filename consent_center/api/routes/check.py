@@ -6,7 +6,7 @@ import json
 from flask import Response, current_app, request
 
 from consent_center.addresses import phone_region
-from consent_center.api import schemas
+from consent_center.api import check_schemas as schemas
 from consent_center.api.auth import LEAN_CHECK_ERROR
 from consent_center.api.endpoints import JSON_MEDIA_TYPE, endpoint
 from consent_center.api.routes.common import channel_or_422, field_problem, replica_read
