@@ -16,14 +16,11 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from consent_center.extensions import make_engine
@@ -177,35 +174,11 @@ _SWEEPERS: list[subprocess.Popen] = []
 
 
 def sweep(server_url, names: list[str], parallel: int) -> subprocess.Popen:
-    """Drop these databases from a process of its own, which outlives the run if it must (``_drop``)."""
-    url = server_url.render_as_string(hide_password=False)  # in the environment: no password on a command line
-    process = subprocess.Popen([sys.executable, "-m", "tests.dbs", str(parallel), *names], cwd=ROOT,
-                               env={**os.environ, "CONSENT_TEST_DROP_URL": url},
+    """Drop these databases from a process of its own, which outlives the run if it must
+    (``tests.drop_databases``)."""
+    conninfo = server_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    process = subprocess.Popen([sys.executable, "-m", "tests.drop_databases", str(parallel), *names], cwd=ROOT,
+                               env={**os.environ, "CONSENT_TEST_DROP_URL": conninfo},
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
     _SWEEPERS.append(process)
     return process
-
-
-def _drop(url: str, parallel: int, names: list[str]) -> None:
-    """Drop each database, ``parallel`` at a time (concurrent drops share checkpoints); say which are left."""
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-
-    def drop_one(name: str) -> bool:
-        for attempt in range(3):  # a busy server's connection timeout: try again
-            try:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                return True
-            except OperationalError:
-                time.sleep(1 + attempt)
-        return False
-
-    with ThreadPoolExecutor(parallel, thread_name_prefix="test-database-drop") as pool:
-        left = [name for name, dropped in zip(names, pool.map(drop_one, names)) if not dropped]
-    admin.dispose()
-    if left:
-        print(f"test databases left on the server: {left}", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    _drop(os.environ["CONSENT_TEST_DROP_URL"], int(sys.argv[1]), sys.argv[2:])
