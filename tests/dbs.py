@@ -16,11 +16,13 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from consent_center.extensions import make_engine
@@ -101,6 +103,7 @@ class PostgresDatabases:
     def __init__(self, server_url: str, *, ready: int = 2, batch: int = 40, parallel: int = 20) -> None:
         self.server_url = make_url(server_url)
         self.admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        wait_for_room(self.admin)
         self.template = f"cc_tmpl_{uuid.uuid4().hex[:10]}"
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.template}"'))
@@ -165,8 +168,37 @@ class PostgresDatabases:
         with self.admin.connect() as conn:  # the copies made ahead, the empty ones, any a drop missed
             names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
                                  {"prefix": self.template.replace("_", r"\_") + r"\_%"}).scalars().all()
-        sweep(self.server_url, sorted({*self._used, *names}) + [self.template], self._parallel)
+        # Few at a time: nothing waits for this last sweep, and a run started right after this one
+        # would otherwise find the server's connections taken by it (too many clients).
+        sweep(self.server_url, sorted({*self._used, *names}) + [self.template], min(self._parallel, 4))
         self.admin.dispose()
+
+
+# The connections the server has left for clients like us.
+FREE_CONNECTIONS = text("""
+    SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int,
+           count(*) FILTER (WHERE backend_type = 'client backend')
+    FROM pg_stat_activity""")
+
+
+def wait_for_room(admin, share: float = 0.6, timeout: float = 120) -> float:
+    """Wait until ``share`` of the server's connections are free, at most ``timeout`` s; return the wait.
+
+    A run's sweeps end after it, holding up to twenty connections a process while their drops wait
+    for checkpoints; a run started meanwhile (``make test`` again) found the server full and failed
+    by the dozen (too many clients). Two processes of one run need about 60 of 100 at their peak.
+    """
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        try:
+            with admin.connect() as conn:
+                usable, used = conn.execute(FREE_CONNECTIONS).one()
+            if usable - used >= share * usable:
+                break
+        except OperationalError:  # full: not even this connection
+            pass
+        time.sleep(0.5)
+    return time.monotonic() - began
 
 
 # Never waited for; held so that none is collected while it runs (a ResourceWarning).

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from .dbs import PostgresDatabases, postgres_unreachable_reason, postgres_url
+from .dbs import PostgresDatabases, postgres_unreachable_reason, postgres_url, wait_for_room
 
 
 def names_left(url: str, prefix: str) -> list[str]:
@@ -34,3 +34,17 @@ def test_the_used_copies_the_ready_ones_and_the_template_are_all_dropped_after_c
     while (left := names_left(url, dbs.template)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert left == []
+
+
+@pytest.mark.postgres
+def test_a_run_waits_for_room_on_the_server_and_not_forever():
+    url = postgres_url()
+    reason = postgres_unreachable_reason(url)
+    if reason:
+        pytest.skip(reason)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        assert wait_for_room(admin, share=0.01) < 0.5  # room enough: no wait
+        assert 1.0 <= wait_for_room(admin, share=1.01, timeout=1.0) < 5  # never enough: waits, then goes on
+    finally:
+        admin.dispose()
