@@ -174,26 +174,28 @@ class PostgresDatabases:
         self.admin.dispose()
 
 
-# The connections the server has left for clients like us.
-FREE_CONNECTIONS = text("""
+# The server's connections for clients, and those held by drops of test databases (sweeps).
+SWEEPS_HOLD = text("""
     SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int,
-           count(*) FILTER (WHERE backend_type = 'client backend')
+           count(*) FILTER (WHERE query LIKE 'DROP DATABASE IF EXISTS "cc\\_tmpl\\_%')
     FROM pg_stat_activity""")
 
 
-def wait_for_room(admin, share: float = 0.6, timeout: float = 120) -> float:
-    """Wait until ``share`` of the server's connections are free, at most ``timeout`` s; return the wait.
+def wait_for_room(admin, share: float = 0.2, timeout: float = 120) -> float:
+    """Wait until sweeps hold at most ``share`` of the server's connections, at most ``timeout`` s;
+    return the wait.
 
     A run's sweeps end after it, holding up to twenty connections a process while their drops wait
     for checkpoints; a run started meanwhile (``make test`` again) found the server full and failed
     by the dozen (too many clients). Two processes of one run need about 60 of 100 at their peak.
+    Only the sweeps count: a server busy with other clients is not ours to wait for.
     """
     began = time.monotonic()
     while time.monotonic() - began < timeout:
         try:
             with admin.connect() as conn:
-                usable, used = conn.execute(FREE_CONNECTIONS).one()
-            if usable - used >= share * usable:
+                usable, sweeping = conn.execute(SWEEPS_HOLD).one()
+            if sweeping <= share * usable:
                 break
         except OperationalError:  # full: not even this connection
             pass

@@ -44,7 +44,7 @@ def test_a_run_waits_for_room_on_the_server_and_not_forever():
         pytest.skip(reason)
     admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
-        assert wait_for_room(admin, share=0.01) < 0.5  # room enough: no wait
-        assert 1.0 <= wait_for_room(admin, share=1.01, timeout=1.0) < 5  # never enough: waits, then goes on
+        assert wait_for_room(admin, share=1) < 0.5  # sweeps cannot hold more than every connection: no wait
+        assert 1.0 <= wait_for_room(admin, share=-1, timeout=1.0) < 5  # never room: waits, then goes on
     finally:
         admin.dispose()
