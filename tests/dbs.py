@@ -174,10 +174,10 @@ class PostgresDatabases:
         self.admin.dispose()
 
 
-# The server's connections for clients, and those held by drops of test databases (sweeps).
+# The server's connections for clients, and those running drops of test databases (sweeps).
 SWEEPS_HOLD = text("""
     SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int,
-           count(*) FILTER (WHERE query LIKE 'DROP DATABASE IF EXISTS "cc\\_tmpl\\_%')
+           count(*) FILTER (WHERE state = 'active' AND query LIKE 'DROP DATABASE IF EXISTS "cc\\_tmpl\\_%')
     FROM pg_stat_activity""")
 
 
