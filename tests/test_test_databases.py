@@ -18,12 +18,18 @@ def names_left(url: str, prefix: str) -> list[str]:
         engine.dispose()
 
 
-@pytest.mark.postgres
-def test_the_used_copies_the_ready_ones_and_the_template_are_all_dropped_after_close():
-    url = postgres_url()
-    reason = postgres_unreachable_reason(url)
+@pytest.fixture
+def url():
+    """The PostgreSQL server's URL; the test skips, saying why, where none answers."""
+    server = postgres_url()
+    reason = postgres_unreachable_reason(server)
     if reason:
         pytest.skip(reason)
+    return server
+
+
+@pytest.mark.postgres
+def test_the_used_copies_the_ready_ones_and_the_template_are_all_dropped_after_close(url):
     dbs = PostgresDatabases(url, batch=2)
     copies = [dbs.create() for _ in range(3)]
     for copy in copies:
@@ -37,11 +43,7 @@ def test_the_used_copies_the_ready_ones_and_the_template_are_all_dropped_after_c
 
 
 @pytest.mark.postgres
-def test_a_run_waits_for_room_on_the_server_and_not_forever():
-    url = postgres_url()
-    reason = postgres_unreachable_reason(url)
-    if reason:
-        pytest.skip(reason)
+def test_a_run_waits_for_room_on_the_server_and_not_forever(url):
     admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         assert wait_for_room(admin, share=1) < 0.5  # sweeps cannot hold more than every connection: no wait
