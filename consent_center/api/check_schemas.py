@@ -21,13 +21,23 @@ from consent_center.db.replicas import BadToken, parse_token
 from consent_center.safe_text import refused_text
 
 
+def _one_of(data: dict, names: tuple[str, str, str]) -> None:
+    """Exactly one way to name the contacts (by e-mail, subject or phone: ``names``, in that
+    order); ``region`` only with the phone one, which it helps read."""
+    email, subject, phone = names
+    if sum(name in data for name in names) != 1:
+        raise ValidationError(f"Give one of {email}, {subject} or {phone}.", email)
+    if "region" in data and phone not in data:
+        raise ValidationError(f"Only with {phone}: it says how to read a national number.", "region")
+
+
 class CheckQuerySchema(Query):
     channel = Text(required=True, validate=validate.Length(min=1, max=40),
-                            metadata={"description": "channel code, e.g. email, sms, post, newsletter"})
+                   metadata={"description": "channel code, e.g. email, sms, post, newsletter"})
     email = Text(validate=validate.Length(min=1, max=MAX_EMAIL),
-                          metadata={"description": "the contact's e-mail address (or give subject)"})
+                 metadata={"description": "the contact's e-mail address (or give subject)"})
     subject = Text(validate=validate.Length(min=1, max=MAX_ID),
-                            metadata={"description": "the subject's id (or give email)"})
+                   metadata={"description": "the subject's id (or give email)"})
     phone = Text(validate=validate.Length(min=1, max=MAX_PHONE), metadata={
         "description": "the contact's phone number, E.164 (+33612345678) or national (06 12 34 56 78); "
                        "only on a channel whose medium is sms or phone (or give email or subject)"})
@@ -38,10 +48,7 @@ class CheckQuerySchema(Query):
 
     @validates_schema
     def one_contact(self, data, **kwargs):
-        if sum(name in data for name in ("email", "subject", "phone")) != 1:
-            raise ValidationError("Give one of email, subject or phone.", "email")
-        if "region" in data and "phone" not in data:
-            raise ValidationError("Only with phone: it says how to read a national number.", "region")
+        _one_of(data, ("email", "subject", "phone"))
 
     def quick_load(self, args) -> dict | None:
         """Load the common query (channel and email, or channel and subject) without
@@ -98,9 +105,9 @@ class CheckResultSchema(Schema):
     phone = Text(dump_only=True, metadata={
         "description": "echoed when asked by phone: its E.164 form (as sent when not valid)"})
     subject = Text(dump_only=True, allow_none=True, required=True,
-                            metadata={"description": "the subject's id; null when unknown. By phone, for a "
-                                                     "number several subjects have: the one whose answer "
-                                                     "this is (one that does not allow it, if any)"})
+                   metadata={"description": "the subject's id; null when unknown. By phone, for a "
+                                            "number several subjects have: the one whose answer "
+                                            "this is (one that does not allow it, if any)"})
     shared_by = fields.Integer(dump_only=True, metadata={
         "description": "by phone only, when more than one subject has the number: how many. The number is "
                        "allowed only if every one of them allows it"})
@@ -112,9 +119,9 @@ class CheckResultSchema(Schema):
                        "in a row)"})
     at = fields.AwareDateTime(dump_only=True, metadata={"description": "with at= only"})
     event = Text(dump_only=True, allow_none=True,
-                          metadata={"description": "with at= only: the consent event that justifies the answer"})
+                 metadata={"description": "with at= only: the consent event that justifies the answer"})
     receipt = Text(dump_only=True, allow_none=True,
-                            metadata={"description": "with at= only: that event's receipt"})
+                   metadata={"description": "with at= only: that event's receipt"})
 
 
 class BulkCheckSchema(Strict):
@@ -133,10 +140,7 @@ class BulkCheckSchema(Strict):
 
     @validates_schema
     def one_list(self, data, **kwargs):
-        if sum(name in data for name in ("emails", "subjects", "phones")) != 1:
-            raise ValidationError("Give one of emails, subjects or phones.", "emails")
-        if "region" in data and "phones" not in data:
-            raise ValidationError("Only with phones: it says how to read a national number.", "region")
+        _one_of(data, ("emails", "subjects", "phones"))
 
 
 class BulkCheckResultSchema(Schema):

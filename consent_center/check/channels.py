@@ -103,9 +103,9 @@ def forget_channels() -> None:
 
 def lists_changed(session: Session) -> None:
     """A suppression list was created or changed medium, an address was marked undeliverable, or
-    one was put on the erasure list: the cache's ``lists``, ``marks`` or ``erasures`` flags are stale. Dropped now and again once the transaction commits (a
-    check in between would cache what it could not yet see); other processes see it within
-    ``CHANNELS_FRESH``."""
+    one was put on the erasure list: the cache's ``lists``, ``marks`` or ``erasures`` flags are
+    stale. Dropped now and again once the transaction commits (a check in between would cache
+    what it could not yet see); other processes see it within ``CHANNELS_FRESH``."""
     forget_channels()
     run_after_commit(session, forget_channels)
 

@@ -38,7 +38,7 @@ def suppress(session: Session, stored: str, *, reason: str, taken_at=None) -> No
     if found is None:
         session.add(SuppressedAddress(digest=digest, reason=reason, created_at=taken_at))
         session.flush()
-        lists_changed(session)  # the first one: the checks by subject now ask it about shared numbers
+        lists_changed(session)  # the cached ``erasures`` flag: after the first, checks by subject ask the list
     elif found.created_at < taken_at:
         found.created_at = taken_at  # the newer objection's period, not the older one's
 
