@@ -3,9 +3,9 @@
 Fetching 21 columns through a cursor and formatting them in Python kept
 the export at a third of the floor's rows per second. Here the database
 joins, formats and quotes each event into one line of text: PostgreSQL
-streams the lines with COPY, SQLite builds each with one ``printf()`` (a
-single allocation, where ``||`` copied the line at every column). Python
-only joins lines. The bytes are those of ``export``'s Python writers (a
+streams CSV with COPY and each JSON line as one value (``concat()``),
+SQLite builds each with one ``printf()`` (a single allocation, where
+``||`` copied the line at every column). Python only joins lines. The bytes are those of ``export``'s Python writers (a
 property test holds the two to each other on both databases): Python's
 csv quoting, ``json.dumps`` escaping, keys in sorted order.
 
@@ -46,14 +46,6 @@ BATCH = 5000  # lines per chunk sent
 # written as it is in CSV and JSON alike.
 OURS, SET, TEXT, NUMBER, JSON, BOOL = "ours", "set", "text", "number", "json", "bool"
 
-# CSV: PostgreSQL quotes a field exactly when Python's csv.writer does (a
-# comma, a quote, CR or LF), except the empty string, which becomes NULL.
-_CSV = "(FORMAT csv)"
-# JSON Lines, one column: a quote and a delimiter that never occur, so COPY
-# writes each line as it is (JSON escapes every control character).
-_ONE_COLUMN = "(FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
-
-
 def formatted_by_database(session: Session, where: Callable) -> bool:
     """Whether the database can write the lines of the events ``where`` selects: all stored canonically."""
     if session.get_bind().dialect.name not in ("postgresql", "sqlite"):
@@ -76,42 +68,70 @@ def database_lines(session: Session, format: str, where: Callable,
 def _copy_lines(session: Session, format: str, where: Callable,
                 progress: Callable[[int], None]) -> Iterator[bytes]:
     fields = _fields("postgresql")
-    if format == "csv":
-        columns, options, end = [_csv_value(value, kind) for _, value, kind in fields], _CSV, b"\r\n"
-    else:
-        columns, options, end = [_json_line(fields)], _ONE_COLUMN, b"\n"
     default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if format == "csv":
+        columns = [_csv_value(value, kind) for _, value, kind in fields]
+    else:
+        # As UTF-8 bytes (bytea, read in binary): nothing to decode, nor to recode from another client encoding.
+        columns = [func.convert_to(_json_line(fields), "UTF8", type_=LargeBinary)]
     stmt = where(select(*columns).select_from(_joins(default_locale, "postgresql"))).order_by(ConsentEvent.id)
     connection = session.connection()
     compiled = stmt.compile(dialect=connection.dialect)
     driver = connection.connection.driver_connection
-    # COPY writes in the connection's encoding: passed on as they are in UTF-8, else recoded.
-    encoding = driver.info.encoding
-    # Closed before its end (a client gone), the COPY is cancelled and the
+    # Closed before its end (a client gone), the query is cancelled and the
     # transaction left aborted: the request's or command's rollback ends it.
-    with driver.cursor() as cursor:
+    with driver.cursor(binary=True) as cursor:
         # Its cost passes jit_above_cost from a few hundred thousand events on, and each parallel
         # process then compiles its ~60 expressions: a tenth of a JSON Lines export of 400,000 events
         # went on compiling what is mostly calls to to_char(), to_json() and concat(), which JIT
         # leaves as calls. For the rest of the transaction, which the export ends.
         cursor.execute("SET LOCAL jit = off")
-        with cursor.copy(f"COPY ({compiled}) TO STDOUT {options}", compiled.params) as copy:
-            yield from _chunks(copy, format, end, encoding, progress)
+        if format == "csv":
+            # COPY quotes a field exactly when Python's csv.writer does (a comma, a quote, CR or LF),
+            # except the empty string, which it writes as NULL (``_csv_value``); and it writes in
+            # the connection's encoding: passed on as they are in UTF-8, else recoded.
+            encoding = driver.info.encoding
+            with cursor.copy(f"COPY ({compiled}) TO STDOUT (FORMAT csv)", compiled.params) as copy:
+                yield from _copied_chunks(copy, encoding, progress)
+        else:
+            yield from _streamed_chunks(cursor.stream(str(compiled), compiled.params, size=BATCH), progress)
 
 
-def _chunks(copy, format: str, end: bytes, encoding: str, progress: Callable[[int], None]) -> Iterator[bytes]:
-    """The COPY's rows (one line each, ending with COPY's LF) as chunks of ``BATCH`` lines in UTF-8."""
+def _streamed_chunks(rows, progress: Callable[[int], None]) -> Iterator[bytes]:
+    """The JSON lines, read ``BATCH`` at a time (libpq's chunked rows), as chunks of ``BATCH`` lines.
+
+    Not COPY: psycopg reads a COPY a row at a time in Python, ~2 µs a row,
+    and on two cores the export's client and server share them; here libpq
+    and psycopg's C code read a chunk of rows at once. A plain query keeps
+    the parallel plan a cursor (DECLARE) would lose.
+    """
+    batch: list = []
+    for line, in rows:
+        batch.append(line)
+        if len(batch) == BATCH:
+            batch.append(b"")
+            yield b"\n".join(batch)
+            progress(BATCH)
+            batch = []
+    if batch:
+        batch.append(b"")
+        yield b"\n".join(batch)
+        progress(len(batch) - 1)
+
+
+def _copied_chunks(copy, encoding: str, progress: Callable[[int], None]) -> Iterator[bytes]:
+    """The COPY's CSV rows (one line each, ending with COPY's LF) as chunks of ``BATCH`` lines in UTF-8, ending CRLF."""
     recode = codecs.lookup(encoding).name != "utf-8"
     batch: list = []
     for row in copy:  # one row each, ending with COPY's LF
-        batch.append(_unwrapped(row) if row[0] == 1 and format != "csv" else row[:-1])
+        batch.append(row[:-1])
         if len(batch) == BATCH:
-            chunk = end.join(batch) + end
+            chunk = b"\r\n".join(batch) + b"\r\n"
             yield chunk.decode(encoding).encode("utf-8") if recode else chunk
             progress(len(batch))
             batch = []
     if batch:
-        chunk = end.join(batch) + end
+        chunk = b"\r\n".join(batch) + b"\r\n"
         yield chunk.decode(encoding).encode("utf-8") if recode else chunk
         progress(len(batch))
 
@@ -141,11 +161,6 @@ def _printf_lines(session: Session, format: str, where: Callable,
             progress(len(rows))
     finally:
         result.close()  # a client that goes away mid-download frees the cursor
-
-
-def _unwrapped(row) -> bytes:
-    """A JSON line COPY quoted because it holds a CR or LF (none should: JSON escapes them)."""
-    return bytes(row[1:-2]).replace(b"\x01\x01", b"\x01")
 
 
 # The policy text a receipt showed: the one in its language, else English,
