@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bench.seed import SeedError, customer_ranges, email_of, expected_granted, phone_of, seed
+from bench.seed import SUBJECT_BATCH, SeedError, customer_ranges, email_of, expected_granted, phone_of, seed, turn_size
 from consent_center.ledger.chain import verify_chains
 from consent_center.models import Receipt
 
@@ -62,6 +62,16 @@ def test_bench_seed_ranges_cover_every_customer_once_in_whole_batches():
     assert customer_ranges(2500, 2) == [(1, 2000), (2001, 2500)]
     assert customer_ranges(10, 4) == [(1, 10)]
     assert customer_ranges(5_000_000, 2) == [(1, 2_500_000), (2_500_001, 5_000_000)]
+
+
+def test_bench_seed_workers_on_sqlite_take_turns_in_transactions_shorter_than_its_busy_timeout():
+    """A whole range in one transaction held SQLite's one write lock past the other worker's wait
+    (100,000 subjects: "database is locked")."""
+    assert turn_size("sqlite", 0) == SUBJECT_BATCH
+    assert turn_size("sqlite", 100_000) == SUBJECT_BATCH
+    assert turn_size("sqlite", 600) == 600
+    assert turn_size("postgresql", 0) == 0
+    assert turn_size("postgresql", 100_000) == 100_000
 
 
 def test_bench_seed_command_seeds_in_parallel_workers_a_base_that_verifies(tmp_path):
