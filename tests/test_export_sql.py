@@ -182,3 +182,17 @@ def test_the_export_query_is_not_jit_compiled_and_only_for_its_transaction(sessi
         assert session.scalar(text("SHOW jit")) == "off"
         session.rollback()
         assert session.scalar(text("SHOW jit")) == before
+
+
+def test_json_lines_are_read_a_chunk_at_a_time_only_where_libpq_can(session, monkeypatch):
+    """libpq reads rows in chunks from version 17 on (psycopg's wheel bundles a newer one); an older
+    system libpq reads them one at a time, slower but the same lines."""
+    assert export_sql.rows_a_read(170000) == export_sql.rows_a_read(180006) == export_sql.BATCH
+    assert export_sql.rows_a_read(160004) == 1
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    seed_events(session, 12_000)  # more than two chunks
+    in_chunks = exported(session, "jsonl")
+    monkeypatch.setattr(export_sql, "rows_a_read", lambda version: 1)
+    assert exported(session, "jsonl") == in_chunks
+    assert len(in_chunks.splitlines()) == 12_000

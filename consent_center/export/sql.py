@@ -19,6 +19,7 @@ import codecs
 from typing import Callable, Iterator
 
 from flask import current_app
+from psycopg import pq
 from sqlalchemy import LargeBinary, Text, and_, case, cast, func, literal, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, aliased
@@ -94,7 +95,13 @@ def _copy_lines(session: Session, format: str, where: Callable,
             with cursor.copy(f"COPY ({compiled}) TO STDOUT (FORMAT csv)", compiled.params) as copy:
                 yield from _copied_chunks(copy, encoding, progress)
         else:
-            yield from _streamed_chunks(cursor.stream(str(compiled), compiled.params, size=BATCH), progress)
+            rows = cursor.stream(str(compiled), compiled.params, size=rows_a_read(pq.version()))
+            yield from _streamed_chunks(rows, progress)
+
+
+def rows_a_read(libpq_version: int) -> int:
+    """The rows libpq reads at once: a chunk from libpq 17 on (which psycopg's wheel bundles), else one."""
+    return BATCH if libpq_version >= 170000 else 1
 
 
 def _streamed_chunks(rows, progress: Callable[[int], None]) -> Iterator[bytes]:
