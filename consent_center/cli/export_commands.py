@@ -31,8 +31,8 @@ def events(format_: str, output: Path, **options) -> None:
         with committing() as session:
             total = count_events(session, filters)
             with click.progressbar(length=total, label="Exporting", file=sys.stderr, show_pos=True) as bar:
-                # closing: a failed write (a full disk, a closed pipe) ends a
-                # database COPY before the rollback, which would fail inside it.
+                # closing: a failed write (a full disk, a closed pipe) ends the
+                # database's query before the rollback, which would fail inside it.
                 chunks = stream_events(session, format_, filters, progress=bar.update)
                 with closing(chunks), click.open_file(str(output), "wb") as handle:
                     for chunk in chunks:

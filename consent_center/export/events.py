@@ -6,7 +6,7 @@ filter and ledger: events in id order, times in one fixed format, JSON with
 sorted keys, nothing that depends on when the export ran.
 
 CSV and JSON Lines of events stored as canonical JSON are formatted by
-the database (export_sql.py: COPY on PostgreSQL, printf() on SQLite), to
+the database (export/sql.py: SQL on PostgreSQL, printf() on SQLite), to
 the same bytes; JSON-LD and older events go through the writers here.
 
 ``allowed`` is the consent answer for the state each event produced, at

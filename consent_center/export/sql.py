@@ -1,13 +1,14 @@
-"""The CSV and JSON Lines export formatted by the database: COPY on PostgreSQL, printf() on SQLite.
+"""The CSV and JSON Lines export formatted by the database: SQL on PostgreSQL, printf() on SQLite.
 
 Fetching 21 columns through a cursor and formatting them in Python kept
 the export at a third of the floor's rows per second. Here the database
 joins, formats and quotes each event into one line of text: PostgreSQL
 streams CSV with COPY and each JSON line as one value (``concat()``),
 SQLite builds each with one ``printf()`` (a single allocation, where
-``||`` copied the line at every column). Python only joins lines. The bytes are those of ``export``'s Python writers (a
-property test holds the two to each other on both databases): Python's
-csv quoting, ``json.dumps`` escaping, keys in sorted order.
+``||`` copied the line at every column). Python only joins lines. The
+bytes are those of ``export``'s Python writers (a property test holds the
+two to each other on both databases): Python's csv quoting, ``json.dumps``
+escaping, keys in sorted order.
 
 It needs evidence and trace stored as canonical JSON, which the engine
 does for events from ``CanonicalJsonSince`` on. A selection reaching older
@@ -16,10 +17,11 @@ events takes the Python way.
 from __future__ import annotations
 
 import codecs
+from contextlib import closing
 from typing import Callable, Iterator
 
 from flask import current_app
-from psycopg import pq
+from psycopg import capabilities
 from sqlalchemy import LargeBinary, Text, and_, case, cast, func, literal, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, aliased
@@ -62,11 +64,11 @@ def database_lines(session: Session, format: str, where: Callable,
                    progress: Callable[[int], None]) -> Iterator[bytes]:
     """Yield, as chunks of UTF-8, the lines of the events ``where`` selects, in id order (CSV without header)."""
     if session.get_bind().dialect.name == "postgresql":
-        return _copy_lines(session, format, where, progress)
+        return _postgres_lines(session, format, where, progress)
     return _printf_lines(session, format, where, progress)
 
 
-def _copy_lines(session: Session, format: str, where: Callable,
+def _postgres_lines(session: Session, format: str, where: Callable,
                 progress: Callable[[int], None]) -> Iterator[bytes]:
     fields = _fields("postgresql")
     default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -79,8 +81,9 @@ def _copy_lines(session: Session, format: str, where: Callable,
     connection = session.connection()
     compiled = stmt.compile(dialect=connection.dialect)
     driver = connection.connection.driver_connection
-    # Closed before its end (a client gone), the query is cancelled and the
-    # transaction left aborted: the request's or command's rollback ends it.
+    # Closed before its end (a client gone, or an error raised while the lines
+    # were being sent), the query is cancelled and the transaction left aborted:
+    # the request's or command's rollback ends it.
     with driver.cursor(binary=True) as cursor:
         # Its cost passes jit_above_cost from a few hundred thousand events on, and each parallel
         # process then compiles its ~60 expressions: a tenth of a JSON Lines export of 400,000 events
@@ -95,22 +98,25 @@ def _copy_lines(session: Session, format: str, where: Callable,
             with cursor.copy(f"COPY ({compiled}) TO STDOUT (FORMAT csv)", compiled.params) as copy:
                 yield from _copied_chunks(copy, encoding, progress)
         else:
-            rows = cursor.stream(str(compiled), compiled.params, size=rows_a_read(pq.version()))
-            yield from _streamed_chunks(rows, progress)
+            # Closed here, not when the garbage is collected: a stream left open holds the
+            # connection's lock, and the rollback after an error would wait for it forever.
+            with closing(cursor.stream(str(compiled), compiled.params, size=rows_a_read())) as rows:
+                yield from _streamed_chunks(rows, progress)
 
 
-def rows_a_read(libpq_version: int) -> int:
-    """The rows libpq reads at once: a chunk from libpq 17 on (which psycopg's wheel bundles), else one."""
-    return BATCH if libpq_version >= 170000 else 1
+def rows_a_read() -> int:
+    """The rows libpq reads at once: a chunk where psycopg and libpq can (17 on, which psycopg's wheel
+    bundles), else one: the same lines, a little slower."""
+    return BATCH if capabilities.has_stream_chunked() else 1
 
 
 def _streamed_chunks(rows, progress: Callable[[int], None]) -> Iterator[bytes]:
-    """The JSON lines, read ``BATCH`` at a time (libpq's chunked rows), as chunks of ``BATCH`` lines.
+    """The JSON lines, one a row of ``rows`` (``rows_a_read``), as chunks of ``BATCH`` lines.
 
     Not COPY: psycopg reads a COPY a row at a time in Python, ~2 µs a row,
-    and on two cores the export's client and server share them; here libpq
-    and psycopg's C code read a chunk of rows at once. A plain query keeps
-    the parallel plan a cursor (DECLARE) would lose.
+    and on two cores the export's client and server share them; a query's
+    rows are read by libpq and psycopg's C code, a chunk at a time. A plain
+    query keeps the parallel plan a cursor (DECLARE) would lose.
     """
     batch: list = []
     for line, in rows:
