@@ -122,14 +122,12 @@ def _streamed_chunks(rows, progress: Callable[[int], None]) -> Iterator[bytes]:
     for line, in rows:
         batch.append(line)
         if len(batch) == BATCH:
-            batch.append(b"")
-            yield b"\n".join(batch)
+            yield _joined(batch, b"\n")
             progress(BATCH)
             batch = []
     if batch:
-        batch.append(b"")
-        yield b"\n".join(batch)
-        progress(len(batch) - 1)
+        yield _joined(batch, b"\n")
+        progress(len(batch))
 
 
 def _copied_chunks(copy, encoding: str, progress: Callable[[int], None]) -> Iterator[bytes]:
@@ -139,14 +137,19 @@ def _copied_chunks(copy, encoding: str, progress: Callable[[int], None]) -> Iter
     for row in copy:  # one row each, ending with COPY's LF
         batch.append(row[:-1])
         if len(batch) == BATCH:
-            chunk = b"\r\n".join(batch) + b"\r\n"
+            chunk = _joined(batch, b"\r\n")
             yield chunk.decode(encoding).encode("utf-8") if recode else chunk
-            progress(len(batch))
+            progress(BATCH)
             batch = []
     if batch:
-        chunk = b"\r\n".join(batch) + b"\r\n"
+        chunk = _joined(batch, b"\r\n")
         yield chunk.decode(encoding).encode("utf-8") if recode else chunk
         progress(len(batch))
+
+
+def _joined(lines: list, end: bytes) -> bytes:
+    """The lines, each ending with ``end``: the last one's in the join, not in one more copy of the chunk."""
+    return end.join([*lines, b""])
 
 
 def _printf_lines(session: Session, format: str, where: Callable,
@@ -170,7 +173,7 @@ def _printf_lines(session: Session, format: str, where: Callable,
     cursor = result.cursor  # one column that needs no processing: straight from sqlite3
     try:
         while rows := cursor.fetchmany(BATCH):
-            yield end.join([row[0] for row in rows]) + end
+            yield _joined([row[0] for row in rows], end)
             progress(len(rows))
     finally:
         result.close()  # a client that goes away mid-download frees the cursor
