@@ -217,6 +217,37 @@ def test_the_cli_writes_the_same_bytes_with_a_progress_bar(runner, session, ledg
     assert "Exporting" in result.output and "Exported 5 events" in result.output
     assert output.read_bytes() == export_text(session, "csv", channel="newsletter",
                                               since="2026-03-01").encode("utf-8")
+    assert output.stat().st_mode & 0o777 == 0o600  # personal data: readable by its owner alone
+
+
+def test_the_cli_leaves_no_partial_file_where_the_export_fails_midway(runner, session, ledger, tmp_path,
+                                                                      monkeypatch):
+    """A file cut short would look like a whole export to whoever reads it: the lines go to a file
+    beside it, moved in place only once the last one is written; a failure leaves what was there."""
+    from consent_center.cli import export_commands
+
+    def failing(*args, **kwargs):
+        yield next(iter(stream_events(*args, **kwargs)))
+        raise OSError("the database went away")
+
+    monkeypatch.setattr(export_commands, "stream_events", failing)
+    output = tmp_path / "events.jsonl"
+    output.write_bytes(b"yesterday's export\n")
+    result = runner.invoke(args=["export", "events", "--format", "jsonl", "--output", str(output)])
+    assert result.exit_code != 0 and isinstance(result.exception, OSError)
+    assert output.read_bytes() == b"yesterday's export\n"
+    assert not list(tmp_path.glob(".events.jsonl.*"))  # nor the half-written file beside it
+
+
+def test_the_cli_writes_to_standard_output_with_a_dash(runner, session, ledger):
+    result = runner.invoke(args=["export", "events", "--format", "jsonl", "--output", "-"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == export_text(session, "jsonl").encode("utf-8")
+
+
+def test_the_cli_names_a_folder_it_cannot_write_in(runner, ledger, tmp_path):
+    result = runner.invoke(args=["export", "events", "--format", "csv", "--output", str(tmp_path / "no" / "x.csv")])
+    assert result.exit_code == 1 and "Could not open file" in result.output and "No such file" in result.output
 
 
 def test_the_cli_names_a_bad_filter(runner, ledger, tmp_path):

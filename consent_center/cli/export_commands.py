@@ -6,7 +6,7 @@ import click
 
 from consent_center.export.events import count_events, stream_events
 from consent_center.export.filters import FORMATS, ExportFilters, FilterError
-from consent_center.cli.support import committing, fail
+from consent_center.cli.support import committing, fail, written_whole
 
 
 @click.group("export", help="Exports of the ledger.")
@@ -34,7 +34,7 @@ def events(format_: str, output: Path, **options) -> None:
                 # closing: a failed write (a full disk, a closed pipe) ends the
                 # database's query before the rollback, which would fail inside it.
                 chunks = stream_events(session, format_, filters, progress=bar.update)
-                with closing(chunks), click.open_file(str(output), "wb") as handle:
+                with closing(chunks), written_whole(output) as handle:
                     for chunk in chunks:
                         handle.write(chunk)
     except FilterError as exc:

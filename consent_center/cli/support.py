@@ -1,8 +1,12 @@
 """What every command shares: the transaction boundary and clean errors."""
 from __future__ import annotations
 
+import os
+import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO, Iterator
 
 import click
 
@@ -53,3 +57,26 @@ def rotate_signing_key(store, *, action: str, setting: str, signs: str) -> None:
     else:
         click.echo(f"Key {old} (from {setting}) is now kept in {store.directory}/retired; "
                    f"set {setting} to the new key and restart.")
+
+
+@contextmanager
+def written_whole(output: Path) -> Iterator[BinaryIO]:
+    """A file to write ``output`` through, moved in place only once the block ends without error:
+    a file cut short would look whole to whoever reads it. ``-``: standard output, as it comes.
+
+    (click's ``open_file(atomic=True)`` moves the file in place on an error too.)"""
+    if str(output) == "-":
+        with click.open_file("-", "wb") as stdout:
+            yield stdout
+        return
+    try:
+        handle = tempfile.NamedTemporaryFile("wb", dir=output.parent, prefix=f".{output.name}.", delete=False)
+    except OSError as error:  # no such folder, no right to write in it
+        raise click.FileError(str(output), hint=error.strerror) from None
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, output)
+    except BaseException:
+        os.unlink(handle.name)
+        raise
