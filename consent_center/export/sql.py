@@ -49,6 +49,7 @@ BATCH = 5000  # lines per chunk sent
 # written as it is in CSV and JSON alike.
 OURS, SET, TEXT, NUMBER, JSON, BOOL = "ours", "set", "text", "number", "json", "bool"
 
+
 def formatted_by_database(session: Session, where: Callable) -> bool:
     """Whether the database can write the lines of the events ``where`` selects: all stored canonically."""
     if session.get_bind().dialect.name not in ("postgresql", "sqlite"):
@@ -69,7 +70,7 @@ def database_lines(session: Session, format: str, where: Callable,
 
 
 def _postgres_lines(session: Session, format: str, where: Callable,
-                progress: Callable[[int], None]) -> Iterator[bytes]:
+                    progress: Callable[[int], None]) -> Iterator[bytes]:
     fields = _fields("postgresql")
     default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     if format == "csv":
