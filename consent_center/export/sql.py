@@ -3,9 +3,10 @@
 Fetching 21 columns through a cursor and formatting them in Python kept
 the export at a third of the floor's rows per second. Here the database
 joins, formats and quotes each event into one line of text: PostgreSQL
-streams CSV with COPY and each JSON line as one value (``concat()``),
-SQLite builds each with one ``printf()`` (a single allocation, where
-``||`` copied the line at every column). Python only joins lines. The
+streams CSV with COPY and each JSON line as one value (``concat()``);
+SQLite builds each CSV line with one ``printf()`` (a single allocation,
+where ``||`` copied the line at every column) and each JSON line with one
+``json_object()``. Python only joins lines. The
 bytes are those of ``export``'s Python writers (a property test holds the
 two to each other on both databases): Python's csv quoting, ``json.dumps``
 escaping, keys in sorted order.
@@ -160,12 +161,10 @@ def _printf_lines(session: Session, format: str, where: Callable,
         line = func.printf(",".join("%s" for _ in fields), *(_csv_text(value, kind) for _, value, kind in fields))
         end = b"\r\n"
     else:
-        ordered = sorted(fields, key=lambda field: field[0])
-        # A SET column's quotes are in the template: no function call for it.
-        template = "{" + ",".join(f'"{name}":"%s"' if kind == SET else f'"{name}":%s'
-                                  for name, _, kind in ordered) + "}"
-        line = func.printf(template, *(value if kind == SET else _json_text(value, kind)
-                                       for _, value, kind in ordered))
+        # json_object() writes the object in one pass, escaping as json_quote() does: a tenth
+        # faster than printf() over a template (1.37–1.41 s against 1.54–1.59 s for 400,000 lines).
+        line = func.json_object(*(part for name, value, kind in sorted(fields, key=lambda field: field[0])
+                                  for part in (literal_column(f"'{name}'"), _json_member(value, kind))))
         end = b"\n"
     default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     # As a BLOB: sqlite3 hands over the UTF-8 as bytes, where text would be decoded.
@@ -320,10 +319,9 @@ def _csv_text(value, kind: str):
     return case((value.op("GLOB")(literal(_NEEDS_QUOTES)), quoted), else_=value)
 
 
-def _json_text(value, kind: str):
-    # json_quote escapes as json.dumps(ensure_ascii=False) does, and writes NULL as null.
-    if kind in (NUMBER, BOOL):
-        return value
-    if kind == JSON:
-        return func.coalesce(value, "null")  # NULL and the stored text null alike
-    return func.json_quote(value)
+def _json_member(value, kind: str):
+    """A value as json_object() writes it: text quoted and escaped as json.dumps(ensure_ascii=False)
+    does, NULL as null; JSON text (and the words true and false) as JSON, through json()."""
+    if kind in (JSON, BOOL):
+        return func.json(value)  # NULL (and the stored text null, made NULL) stays NULL: null
+    return value
