@@ -178,8 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         dialect = db.engine.dialect.name
         db.engine.dispose()  # the workers open their own connections
     ranges = customer_ranges(args.subjects, max(args.workers, 1))
-    if len(ranges) > 1:
-        args.commit_every = turn_size(dialect, args.commit_every)
+    if len(ranges) > 1 and (turns := turn_size(dialect, args.commit_every)) != args.commit_every:
+        print(f"SQLite has one writer: the workers take turns, committing every {turns:,} customers",
+              file=sys.stderr, flush=True)
+        args.commit_every = turns
     if len(ranges) == 1:
         counts = [_seed_worker(0, *ranges[0], args)]
     else:
@@ -203,11 +205,7 @@ def turn_size(dialect: str, commit_every: int) -> int:
     """Customers a transaction, for workers side by side. SQLite has one writer: a worker waits
     for the other's transaction as long as its busy timeout (30 s), so a range's whole transaction
     would fail the other; there they take turns, a batch at a time."""
-    if dialect != "sqlite" or 0 < commit_every <= SUBJECT_BATCH:
-        return commit_every
-    print(f"SQLite has one writer: the workers take turns, committing every {SUBJECT_BATCH:,} customers",
-          file=sys.stderr, flush=True)
-    return SUBJECT_BATCH
+    return commit_every if dialect != "sqlite" or 0 < commit_every <= SUBJECT_BATCH else SUBJECT_BATCH
 
 
 def customer_ranges(subjects: int, workers: int) -> list[tuple[int, int]]:

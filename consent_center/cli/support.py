@@ -76,6 +76,9 @@ def written_whole(output: Path) -> Iterator[BinaryIO]:
     try:
         with handle:
             yield handle
+            # On disk before it takes the name: a crash leaves the old file or the whole new one.
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(handle.name, output)
     except BaseException:
         os.unlink(handle.name)

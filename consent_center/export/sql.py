@@ -1,4 +1,4 @@
-"""The CSV and JSON Lines export formatted by the database: SQL on PostgreSQL, printf() on SQLite.
+"""The CSV and JSON Lines export formatted by the database: on PostgreSQL and on SQLite.
 
 Fetching 21 columns through a cursor and formatting them in Python kept
 the export at a third of the floor's rows per second. Here the database
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import codecs
 from contextlib import closing
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from flask import current_app
 from psycopg import capabilities
@@ -67,7 +67,7 @@ def database_lines(session: Session, format: str, where: Callable,
     """Yield, as chunks of UTF-8, the lines of the events ``where`` selects, in id order (CSV without header)."""
     if session.get_bind().dialect.name == "postgresql":
         return _postgres_lines(session, format, where, progress)
-    return _printf_lines(session, format, where, progress)
+    return _sqlite_lines(session, format, where, progress)
 
 
 def _postgres_lines(session: Session, format: str, where: Callable,
@@ -98,12 +98,17 @@ def _postgres_lines(session: Session, format: str, where: Callable,
             # the connection's encoding: passed on as they are in UTF-8, else recoded.
             encoding = driver.info.encoding
             with cursor.copy(f"COPY ({compiled}) TO STDOUT (FORMAT csv)", compiled.params) as copy:
-                yield from _copied_chunks(copy, encoding, progress)
+                # One row a line, ending with COPY's LF, where csv.writer ends a line with CRLF.
+                yield from _in_chunks((row[:-1] for row in copy), b"\r\n", progress, encoding)
         else:
-            # Closed here, not when the garbage is collected: a stream left open holds the
-            # connection's lock, and the rollback after an error would wait for it forever.
+            # Not COPY: psycopg reads a COPY a row at a time in Python, ~2 µs a row, and on two
+            # cores the export's client and server share them; a query's rows are read by libpq
+            # and psycopg's C code, a chunk at a time (``rows_a_read``), and a plain query keeps
+            # the parallel plan a cursor (DECLARE) would lose. Closed here, not when the garbage
+            # is collected: a stream left open holds the connection's lock, and the rollback
+            # after an error would wait for it forever.
             with closing(cursor.stream(str(compiled), compiled.params, size=rows_a_read())) as rows:
-                yield from _streamed_chunks(rows, progress)
+                yield from _in_chunks((line for line, in rows), b"\n", progress)
 
 
 def rows_a_read() -> int:
@@ -112,39 +117,20 @@ def rows_a_read() -> int:
     return BATCH if capabilities.has_stream_chunked() else 1
 
 
-def _streamed_chunks(rows, progress: Callable[[int], None]) -> Iterator[bytes]:
-    """The JSON lines, one a row of ``rows`` (``rows_a_read``), as chunks of ``BATCH`` lines.
-
-    Not COPY: psycopg reads a COPY a row at a time in Python, ~2 µs a row,
-    and on two cores the export's client and server share them; a query's
-    rows are read by libpq and psycopg's C code, a chunk at a time. A plain
-    query keeps the parallel plan a cursor (DECLARE) would lose.
-    """
-    batch: list = []
-    for line, in rows:
-        batch.append(line)
-        if len(batch) == BATCH:
-            yield _joined(batch, b"\n")
-            progress(BATCH)
-            batch = []
-    if batch:
-        yield _joined(batch, b"\n")
-        progress(len(batch))
-
-
-def _copied_chunks(copy, encoding: str, progress: Callable[[int], None]) -> Iterator[bytes]:
-    """The COPY's CSV rows (one line each, ending with COPY's LF) as chunks of ``BATCH`` lines in UTF-8, ending CRLF."""
+def _in_chunks(lines: Iterable[bytes], end: bytes, progress: Callable[[int], None],
+               encoding: str = "utf-8") -> Iterator[bytes]:
+    """The lines (in ``encoding``) as chunks of ``BATCH`` lines in UTF-8, each line ending with ``end``."""
     recode = codecs.lookup(encoding).name != "utf-8"
     batch: list = []
-    for row in copy:  # one row each, ending with COPY's LF
-        batch.append(row[:-1])
+    for line in lines:
+        batch.append(line)
         if len(batch) == BATCH:
-            chunk = _joined(batch, b"\r\n")
+            chunk = _joined(batch, end)
             yield chunk.decode(encoding).encode("utf-8") if recode else chunk
             progress(BATCH)
             batch = []
     if batch:
-        chunk = _joined(batch, b"\r\n")
+        chunk = _joined(batch, end)
         yield chunk.decode(encoding).encode("utf-8") if recode else chunk
         progress(len(batch))
 
@@ -154,7 +140,7 @@ def _joined(lines: list, end: bytes) -> bytes:
     return end.join([*lines, b""])
 
 
-def _printf_lines(session: Session, format: str, where: Callable,
+def _sqlite_lines(session: Session, format: str, where: Callable,
                   progress: Callable[[int], None]) -> Iterator[bytes]:
     fields = _fields("sqlite")
     if format == "csv":
@@ -306,7 +292,7 @@ def _json_value(value, kind: str):
     return func.coalesce(cast(func.to_json(value), Text), "null")
 
 
-# SQLite, one printf() per line. CSV: a field is quoted exactly when Python's
+# SQLite's CSV, one printf() a line: a field is quoted exactly when Python's
 # csv.writer quotes it (a comma, a quote, CR or LF), its quotes doubled;
 # OURS and SET never hold one of them. NULL and "" are both written as nothing.
 _NEEDS_QUOTES = '*[,"\r\n]*'
